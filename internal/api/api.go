@@ -1,0 +1,189 @@
+// Package api serves Koyomi's JSON API under /api/v1/: the caller's virtual
+// calendars (define, change, delete, preview as another viewer), the views
+// others share with them, and the groups they belong to.
+//
+// It turns HTTP and JSON into calls of the domain service and domain errors
+// into statuses; it holds no rules of its own. It knows nothing of how
+// callers authenticate (the server puts the principal in the request's
+// context before a request gets here) nor of WebDAV, beyond the URL path
+// under which a view appears to clients.
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+
+	"koyomi.dev/koyomi/internal/domain"
+)
+
+// Prefix is the URL path under which the API is served.
+const Prefix = "/api/v1/"
+
+// maxBody bounds request bodies: definitions and contribution lists are
+// small, and anything larger is a mistake or an attack.
+const maxBody = 1 << 20
+
+// Handler serves the JSON API.
+type Handler struct {
+	svc    *domain.Service
+	logger *slog.Logger
+	mux    *http.ServeMux
+}
+
+// New returns the API handler over svc. Requests must reach it with the
+// authenticated user in their context (domain.WithPrincipal); requests
+// without one are refused.
+func New(svc *domain.Service, logger *slog.Logger) *Handler {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{svc: svc, logger: logger, mux: http.NewServeMux()}
+	h.route("vcs", methods{http.MethodGet: h.listVCs, http.MethodPost: h.createVC})
+	h.route("vcs/{name}", methods{http.MethodGet: h.getVC, http.MethodPut: h.updateVC, http.MethodDelete: h.deleteVC})
+	h.route("vcs/{name}/preview", methods{http.MethodGet: h.previewVC})
+	h.route("visible", methods{http.MethodGet: h.visible})
+	h.route("groups", methods{http.MethodGet: h.listGroups})
+	h.route("groups/{group}/contribution", methods{http.MethodPut: h.putContribution})
+	h.mux.Handle("/", h.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return &Error{Status: http.StatusNotFound, Msg: "no such API endpoint: " + r.URL.Path}
+	}))
+	return h
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The server lets unauthenticated OPTIONS requests through for DAV
+	// clients; here a request without a principal would act as the
+	// system, so it is refused outright.
+	if domain.Principal(r.Context()) == "" {
+		writeJSON(w, http.StatusUnauthorized, errorBody{"authentication required"})
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// handlerFunc is an endpoint: it writes its answer, or returns the error
+// that handle turns into one.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// methods maps HTTP methods to the endpoints of one path.
+type methods map[string]handlerFunc
+
+// route registers the endpoints of one path below Prefix, answering other
+// methods with 405 and the Allow header.
+func (h *Handler) route(pattern string, m methods) {
+	allowed := make([]string, 0, len(m))
+	for method := range m {
+		allowed = append(allowed, method)
+	}
+	slices.Sort(allowed)
+	h.mux.Handle(Prefix+pattern, h.handle(func(w http.ResponseWriter, r *http.Request) error {
+		fn, ok := m[r.Method]
+		if !ok {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			return &Error{Status: http.StatusMethodNotAllowed,
+				Msg: fmt.Sprintf("method %s not allowed here (use %s)", r.Method, strings.Join(allowed, ", "))}
+		}
+		return fn(w, r)
+	}))
+}
+
+// Error is an answer other than success: Status and Msg are what the
+// client sees, Err (if any) the cause, which is logged.
+type Error struct {
+	Status int
+	Msg    string
+	Err    error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Msg + ": " + e.Err.Error()
+	}
+	return e.Msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// badRequest marks err as the client's mistake (400), whatever domain
+// error it wraps: used where a "not found" names something in the request
+// body, not the resource addressed.
+func badRequest(err error) error {
+	return &Error{Status: http.StatusBadRequest, Msg: err.Error(), Err: err}
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+// handle is the one boundary where errors become responses.
+func (h *Handler) handle(fn handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := fn(w, r)
+		if err == nil {
+			return
+		}
+		status, msg := statusOf(err)
+		if status >= http.StatusInternalServerError {
+			h.logger.ErrorContext(r.Context(), "api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
+		writeJSON(w, status, errorBody{msg})
+	})
+}
+
+// statusOf maps an error to the status and message the client sees. The
+// domain's messages are meant for users (they name the level, share or
+// cycle at fault); an unexpected error's text is not shown.
+func statusOf(err error) (int, string) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Status, e.Msg
+	}
+	switch {
+	case errors.Is(err, domain.ErrInvalidName):
+		return http.StatusBadRequest, err.Error()
+	case errors.Is(err, domain.ErrForbidden):
+		return http.StatusForbidden, err.Error()
+	case errors.Is(err, domain.ErrNotFound):
+		return http.StatusNotFound, err.Error()
+	case errors.Is(err, domain.ErrConflict), errors.Is(err, domain.ErrExists), errors.Is(err, domain.ErrPrecondition):
+		return http.StatusConflict, err.Error()
+	case errors.Is(err, domain.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, err.Error()
+	}
+	return http.StatusInternalServerError, "internal error"
+}
+
+// decode reads a request body of at most maxBody bytes into v, refusing
+// unknown fields so that a misspelt key is an error, not a silently
+// ignored rule.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
+		err = errors.New("unexpected data after the JSON value")
+	}
+	if err != nil {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			return &Error{Status: http.StatusRequestEntityTooLarge, Msg: fmt.Sprintf("request body larger than %d bytes", mbe.Limit)}
+		}
+		return &Error{Status: http.StatusBadRequest, Msg: "malformed JSON: " + err.Error()}
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	// The status is sent; an encoding failure can only be a broken
+	// connection, which there is no one left to tell.
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,184 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"koyomi.dev/koyomi/internal/domain"
+	"koyomi.dev/koyomi/internal/store"
+	"koyomi.dev/koyomi/internal/tree"
+)
+
+// vcJSON is a virtual calendar as its owner sees it in the API.
+type vcJSON struct {
+	ID          int64         `json:"id"`
+	Name        string        `json:"name"`
+	DisplayName string        `json:"displayname"`
+	Color       string        `json:"color"`
+	Version     int64         `json:"version"`
+	Definition  domain.VCNode `json:"definition"`
+	SharedWith  []string      `json:"shared_with"`
+	WriteTarget string        `json:"write_target"`
+	// URL is where the owner's own view appears to their DAV clients.
+	URL      string    `json:"url"`
+	Modified time.Time `json:"modified"`
+}
+
+func toVCJSON(caller string, vc *store.VirtualCalendar) vcJSON {
+	spec := domain.SpecOf(vc)
+	shared := spec.SharedWith
+	if shared == nil {
+		shared = []string{}
+	}
+	return vcJSON{ID: vc.ID, Name: vc.Name, DisplayName: vc.DisplayName, Color: vc.Color, Version: vc.Version,
+		Definition: spec.Definition, SharedWith: shared, WriteTarget: spec.WriteTarget,
+		URL: tree.VCPath(caller, vc.ID), Modified: vc.Modified}
+}
+
+// caller is the authenticated user (ServeHTTP refuses requests without).
+func caller(r *http.Request) string { return domain.Principal(r.Context()) }
+
+func (h *Handler) listVCs(w http.ResponseWriter, r *http.Request) error {
+	me := caller(r)
+	vcs, err := h.svc.OwnedVCs(r.Context(), me)
+	if err != nil {
+		return err
+	}
+	out := make([]vcJSON, 0, len(vcs))
+	for _, vc := range vcs {
+		out = append(out, toVCJSON(me, vc))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// bodyError reports a failed create or update. A "not found" there names
+// something the definition refers to (a calendar, a VC, a group), so it is
+// the request's fault, not a missing resource.
+func bodyError(err error) error {
+	if errors.Is(err, domain.ErrNotFound) {
+		return badRequest(err)
+	}
+	return err
+}
+
+func (h *Handler) createVC(w http.ResponseWriter, r *http.Request) error {
+	var spec domain.VCSpec
+	if err := decode(w, r, &spec); err != nil {
+		return err
+	}
+	me := caller(r)
+	vc, err := h.svc.CreateVC(r.Context(), me, spec)
+	if err != nil {
+		return bodyError(err)
+	}
+	w.Header().Set("Location", Prefix+"vcs/"+vc.Name)
+	writeJSON(w, http.StatusCreated, toVCJSON(me, vc))
+	return nil
+}
+
+func (h *Handler) getVC(w http.ResponseWriter, r *http.Request) error {
+	me := caller(r)
+	vc, _, err := h.svc.VC(r.Context(), me, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toVCJSON(me, vc))
+	return nil
+}
+
+func (h *Handler) updateVC(w http.ResponseWriter, r *http.Request) error {
+	var spec domain.VCSpec
+	if err := decode(w, r, &spec); err != nil {
+		return err
+	}
+	me, name := caller(r), r.PathValue("name")
+	if spec.Name != "" && spec.Name != name {
+		return &Error{Status: http.StatusBadRequest,
+			Msg: fmt.Sprintf("the body names %q but the URL %q: virtual calendars cannot be renamed", spec.Name, name)}
+	}
+	// Look the calendar up first so that a missing one is 404 and a
+	// missing reference in the new definition 400.
+	if _, _, err := h.svc.VC(r.Context(), me, name); err != nil {
+		return err
+	}
+	vc, err := h.svc.UpdateVC(r.Context(), me, name, spec)
+	if err != nil {
+		return bodyError(err)
+	}
+	writeJSON(w, http.StatusOK, toVCJSON(me, vc))
+	return nil
+}
+
+func (h *Handler) deleteVC(w http.ResponseWriter, r *http.Request) error {
+	if err := h.svc.DeleteVC(r.Context(), caller(r), r.PathValue("name")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type previewObject struct {
+	Name string `json:"name"`
+	ETag string `json:"etag"`
+	ICS  string `json:"ics"`
+}
+
+type previewJSON struct {
+	Viewer  string          `json:"viewer"`
+	Start   string          `json:"start"`
+	End     string          `json:"end"` // inclusive
+	Objects []previewObject `json:"objects"`
+}
+
+func (h *Handler) previewVC(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	me := caller(r)
+	viewer := q.Get("as")
+	if viewer == "" {
+		viewer = me
+	}
+	tr, err := domain.PreviewRange(q.Get("start"), q.Get("end"), h.svc.Now())
+	if err != nil {
+		return err
+	}
+	objs, err := h.svc.PreviewVC(r.Context(), me, r.PathValue("name"), viewer, tr)
+	if err != nil {
+		return err
+	}
+	out := previewJSON{Viewer: viewer, Start: tr.Start.Format(time.DateOnly),
+		End: tr.End.AddDate(0, 0, -1).Format(time.DateOnly), Objects: make([]previewObject, 0, len(objs))}
+	for _, o := range objs {
+		out.Objects = append(out.Objects, previewObject{Name: o.Name, ETag: o.ETag, ICS: string(o.Data)})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// visibleJSON is a view someone shared with the caller (or their own).
+type visibleJSON struct {
+	ID          int64  `json:"id"`
+	Owner       string `json:"owner"` // a user, or "group:NAME" for a group's calendar
+	Name        string `json:"name"`
+	DisplayName string `json:"displayname"`
+	Color       string `json:"color"`
+	URL         string `json:"url"`
+	Writable    bool   `json:"writable"`
+}
+
+func (h *Handler) visible(w http.ResponseWriter, r *http.Request) error {
+	me := caller(r)
+	views, err := h.svc.VisibleVCs(r.Context(), me)
+	if err != nil {
+		return err
+	}
+	out := make([]visibleJSON, 0, len(views))
+	for _, v := range views {
+		out = append(out, visibleJSON{ID: v.VC.ID, Owner: v.VC.Owner, Name: v.VC.Name, DisplayName: v.VC.DisplayName,
+			Color: v.VC.Color, URL: tree.VCPath(me, v.VC.ID), Writable: v.Writable()})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

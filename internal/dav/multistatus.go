@@ -1,0 +1,236 @@
+package dav
+
+import (
+	"bufio"
+	"encoding/xml"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// prefixes are the namespace prefixes declared on every response document.
+var prefixes = []struct{ prefix, space string }{
+	{"D", NS},
+	{"C", NSCalDAV},
+	{"CR", NSCardDAV},
+	{"CS", NSCalServer},
+	{"ICAL", NSAppleICal},
+}
+
+func prefixFor(space string) (string, bool) {
+	for _, p := range prefixes {
+		if p.space == space {
+			return p.prefix, true
+		}
+	}
+	return "", false
+}
+
+func writeRootStart(w *bufio.Writer, local string) {
+	w.WriteString(`<?xml version="1.0" encoding="utf-8"?>` + "\n<D:" + local)
+	for _, p := range prefixes {
+		w.WriteString(` xmlns:` + p.prefix + `="` + p.space + `"`)
+	}
+	w.WriteByte('>')
+}
+
+// openTag writes the start tag of name; it returns the matching end tag.
+func openTag(w *bufio.Writer, name xml.Name, empty bool) string {
+	var tag, end string
+	if p, ok := prefixFor(name.Space); ok {
+		tag = p + ":" + name.Local
+		end = "</" + tag + ">"
+		w.WriteString("<" + tag)
+	} else {
+		end = "</" + name.Local + ">"
+		w.WriteString("<" + name.Local + ` xmlns="`)
+		xml.EscapeText(w, []byte(name.Space))
+		w.WriteString(`"`)
+	}
+	if empty {
+		w.WriteString("/>")
+		return ""
+	}
+	w.WriteByte('>')
+	return end
+}
+
+// HrefPath turns a DAV:href of a request (an absolute URL or a path,
+// percent-encoded) into a cleaned path.
+func HrefPath(href string) (string, bool) {
+	u, err := url.Parse(strings.TrimSpace(href))
+	if err != nil {
+		return "", false
+	}
+	return CleanPath(u.Path), true
+}
+
+// Href escapes a path for a DAV:href element.
+func Href(path string) string {
+	u := url.URL{Path: path}
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(u.EscapedPath()))
+	return b.String()
+}
+
+// Multistatus streams a 207 Multi-Status response.
+type Multistatus struct {
+	w       *bufio.Writer
+	started bool
+	hw      http.ResponseWriter
+}
+
+// NewMultistatus prepares a multistatus response on w. Nothing is written
+// until the first response or Close, so errors found before then can still
+// be answered with a plain status.
+func NewMultistatus(w http.ResponseWriter) *Multistatus {
+	return &Multistatus{hw: w}
+}
+
+func (m *Multistatus) start() {
+	if m.started {
+		return
+	}
+	m.started = true
+	m.hw.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	m.hw.WriteHeader(http.StatusMultiStatus)
+	m.w = bufio.NewWriterSize(m.hw, 32<<10)
+	writeRootStart(m.w, "multistatus")
+}
+
+// PropStat is one propstat group: properties (already rendered) sharing a status.
+type PropStat struct {
+	Status int
+	Props  []PropValue
+	Error  *Error // optional DAV:error inside the propstat (RFC 5689 / 4918)
+}
+
+// PropValue is a property to be written: either a name with inner XML, or a
+// complete self-contained element (Raw).
+type PropValue struct {
+	Name  xml.Name
+	Inner []byte
+	Raw   []byte
+}
+
+// Response writes a DAV:response with propstats for path.
+func (m *Multistatus) Response(path string, propstats []PropStat) {
+	m.start()
+	w := m.w
+	w.WriteString("<D:response><D:href>" + Href(path) + "</D:href>")
+	for _, ps := range propstats {
+		if len(ps.Props) == 0 {
+			continue
+		}
+		w.WriteString("<D:propstat><D:prop>")
+		for _, p := range ps.Props {
+			if p.Raw != nil {
+				w.Write(p.Raw)
+				continue
+			}
+			if len(p.Inner) == 0 {
+				openTag(w, p.Name, true)
+				continue
+			}
+			end := openTag(w, p.Name, false)
+			w.Write(p.Inner)
+			w.WriteString(end)
+		}
+		w.WriteString("</D:prop>" + statusLine(ps.Status))
+		if ps.Error != nil {
+			writeErrorBody(w, ps.Error)
+		}
+		w.WriteString("</D:propstat>")
+	}
+	w.WriteString("</D:response>")
+}
+
+// StatusResponse writes a DAV:response holding only a status for path (e.g.
+// 404 for a multiget href, or a tombstone in sync-collection).
+func (m *Multistatus) StatusResponse(path string, status int, e *Error) {
+	m.start()
+	m.w.WriteString("<D:response><D:href>" + Href(path) + "</D:href>" + statusLine(status))
+	if e != nil {
+		writeErrorBody(m.w, e)
+	}
+	m.w.WriteString("</D:response>")
+}
+
+// Close ends the document; extra is inner XML written before the end tag
+// (e.g. DAV:sync-token).
+func (m *Multistatus) Close(extra string) error {
+	m.start()
+	m.w.WriteString(extra)
+	m.w.WriteString("</D:multistatus>\n")
+	return m.w.Flush()
+}
+
+// Started reports whether the 207 header was sent.
+func (m *Multistatus) Started() bool { return m.started }
+
+func statusLine(code int) string {
+	return "<D:status>HTTP/1.1 " + strconv.Itoa(code) + " " + http.StatusText(code) + "</D:status>"
+}
+
+func writeErrorBody(w *bufio.Writer, e *Error) {
+	if e.Condition.Local == "" {
+		return
+	}
+	w.WriteString("<D:error>")
+	writeCondition(w, e)
+	w.WriteString("</D:error>")
+}
+
+// writeCondition writes e's condition element and description.
+func writeCondition(w *bufio.Writer, e *Error) {
+	if e.ConditionBody == "" {
+		openTag(w, e.Condition, true)
+	} else {
+		end := openTag(w, e.Condition, false)
+		w.WriteString(e.ConditionBody)
+		w.WriteString(end)
+	}
+	if e.Msg != "" {
+		w.WriteString("<D:responsedescription>")
+		xml.EscapeText(w, []byte(e.Msg))
+		w.WriteString("</D:responsedescription>")
+	}
+}
+
+// writeError answers a request with e: a DAV:error body when e names a
+// condition, plain text otherwise.
+func writeError(hw http.ResponseWriter, e *Error) {
+	if e.Condition.Local == "" {
+		hw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		hw.WriteHeader(e.Status)
+		msg := e.Msg
+		if msg == "" {
+			msg = http.StatusText(e.Status)
+		}
+		hw.Write([]byte(msg + "\n"))
+		return
+	}
+	hw.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	hw.WriteHeader(e.Status)
+	w := bufio.NewWriter(hw)
+	writeRootStart(w, "error")
+	writeCondition(w, e)
+	w.WriteString("</D:error>\n")
+	w.Flush()
+}
+
+// textEscaper escapes character data: markup characters, and CR so that
+// CRLF line ends of iCalendar data survive XML line-end normalisation.
+// Line feeds and quotes stay as they are, keeping large calendar-data small.
+var textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\r", "&#13;")
+
+// EscapeText returns s escaped for XML character data.
+func EscapeText(s string) string { return textEscaper.Replace(s) }
+
+// EscapeAttr returns s escaped for an XML attribute value.
+func EscapeAttr(s string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
+}

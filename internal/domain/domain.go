@@ -1,0 +1,139 @@
+// Package domain holds Koyomi's rules: accounts, collections and the objects
+// in them, who may do what, what a valid calendar object is and how it is
+// indexed. The DAV layer, the CLI (and later the web UI and JSON API) all
+// call this one Service.
+//
+// It knows nothing of HTTP, WebDAV XML or URL layout; it speaks in users,
+// collections and objects, and returns the errors below.
+package domain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sync"
+	"time"
+
+	"koyomi.dev/koyomi/internal/auth"
+	"koyomi.dev/koyomi/internal/store"
+)
+
+// Errors of the domain. Protocol layers map them to their own answers.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrExists    = errors.New("already exists")
+	ErrForbidden = errors.New("forbidden")
+	// ErrPrecondition: an ETag condition did not hold.
+	ErrPrecondition = errors.New("precondition failed")
+	// ErrInvalidName: a user, collection or object name that cannot be used.
+	ErrInvalidName = errors.New("invalid name")
+	// ErrTooLarge: an object larger than the collection allows.
+	ErrTooLarge = errors.New("object too large")
+	// ErrUnsupportedComponent: the calendar does not accept the object's
+	// component type.
+	ErrUnsupportedComponent = errors.New("component type not supported by this calendar")
+	// ErrUnsupportedMediaType: the object's content type is not accepted.
+	ErrUnsupportedMediaType = errors.New("unsupported media type")
+	// ErrConflict: the request conflicts with the namespace (missing parent,
+	// calendar inside a calendar ...).
+	ErrConflict = errors.New("conflict")
+)
+
+// Options configure a Service.
+type Options struct {
+	Logger *slog.Logger
+	// Clock returns the current time; time.Now when nil.
+	Clock func() time.Time
+	// PasswordParams are the argon2id costs for new passwords.
+	PasswordParams auth.Params
+	// MaxResourceSize bounds object sizes (default 10 MiB).
+	MaxResourceSize int64
+	// IndexHorizon is how far past now recurring objects' occurrences are
+	// indexed (default 3 years); later ranges are answered by evaluating
+	// the objects.
+	IndexHorizon time.Duration
+}
+
+// Service is the domain layer over a store.
+type Service struct {
+	store store.Store
+	opts  Options
+	homes sync.Map // users whose home was provisioned by this process
+	// renders caches virtual calendar output (see renderCache).
+	renders *renderCache
+}
+
+// New returns a Service over st.
+func New(st store.Store, opts Options) *Service {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.PasswordParams == (auth.Params{}) {
+		opts.PasswordParams = auth.DefaultParams()
+	}
+	if opts.MaxResourceSize <= 0 {
+		opts.MaxResourceSize = 10 << 20
+	}
+	if opts.IndexHorizon <= 0 {
+		opts.IndexHorizon = 3 * 365 * 24 * time.Hour
+	}
+	return &Service{store: st, opts: opts, renders: newRenderCache(64 << 20)}
+}
+
+// MaxResourceSize is the largest object accepted.
+func (s *Service) MaxResourceSize() int64 { return s.opts.MaxResourceSize }
+
+// Now returns the service clock's time.
+func (s *Service) Now() time.Time { return s.opts.Clock() }
+
+type principalKey struct{}
+
+// WithPrincipal returns a context acting as user name. A context without a
+// principal acts as the system (the CLI): no access checks.
+func WithPrincipal(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, principalKey{}, name)
+}
+
+// Principal returns the user a context acts as, or "" for the system.
+func Principal(ctx context.Context) string {
+	name, _ := ctx.Value(principalKey{}).(string)
+	return name
+}
+
+// authorize reports whether the context may access what owner owns.
+// Another user's data is answered as not found, so that its existence is
+// not revealed.
+func authorize(ctx context.Context, owner string) error {
+	p := Principal(ctx)
+	if p == "" || p == owner {
+		return nil
+	}
+	return fmt.Errorf("%w: %s's data", ErrNotFound, owner)
+}
+
+var userNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$`)
+
+// ValidUserName reports whether name can be a user name (it is a URL path
+// segment).
+func ValidUserName(name string) bool { return userNameRE.MatchString(name) }
+
+func mapStoreErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	case errors.Is(err, store.ErrExists):
+		return fmt.Errorf("%w: %w", ErrExists, err)
+	case errors.Is(err, store.ErrConflict):
+		return fmt.Errorf("%w: %w", ErrPrecondition, err)
+	}
+	return err
+}
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

@@ -1,0 +1,270 @@
+package domain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"mime"
+	"strings"
+	"time"
+
+	"koyomi.dev/koyomi/internal/ical"
+	"koyomi.dev/koyomi/internal/store"
+	"koyomi.dev/koyomi/internal/vcard"
+)
+
+// ValidObjectName reports whether name can name an object (one path segment).
+func ValidObjectName(name string) bool { return validSegment(name) }
+
+// Object returns one object with its data.
+func (s *Service) Object(ctx context.Context, c *store.Collection, name string) (*store.Object, error) {
+	if err := authorize(ctx, c.Owner); err != nil {
+		return nil, err
+	}
+	var o *store.Object
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		o, err = tx.GetObject(ctx, c.ID, name)
+		return err
+	})
+	return o, mapStoreErr(err)
+}
+
+// Objects returns the named objects of c that exist.
+func (s *Service) Objects(ctx context.Context, c *store.Collection, names []string) ([]*store.Object, error) {
+	if err := authorize(ctx, c.Owner); err != nil {
+		return nil, err
+	}
+	var objs []*store.Object
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		objs, err = tx.GetObjects(ctx, c.ID, names)
+		return err
+	})
+	return objs, mapStoreErr(err)
+}
+
+// ListObjects lists the objects of c, with or without their data.
+func (s *Service) ListObjects(ctx context.Context, c *store.Collection, withData bool) ([]*store.Object, error) {
+	if err := authorize(ctx, c.Owner); err != nil {
+		return nil, err
+	}
+	var objs []*store.Object
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		objs, err = tx.ListObjects(ctx, c.ID, withData)
+		return err
+	})
+	return objs, mapStoreErr(err)
+}
+
+// prepare validates data for collection c and builds the object to store.
+func (s *Service) prepare(c *store.Collection, name string, data []byte, contentType string) (*store.Object, error) {
+	if !ValidObjectName(name) {
+		return nil, fmt.Errorf("%w: object name %q", ErrInvalidName, name)
+	}
+	if int64(len(data)) > s.opts.MaxResourceSize {
+		return nil, fmt.Errorf("%w: %d bytes, at most %d allowed", ErrTooLarge, len(data), s.opts.MaxResourceSize)
+	}
+	o := &store.Object{CollectionID: c.ID, Name: name, Data: data}
+	switch c.Kind {
+	case store.KindCalendar:
+		if contentType != "" {
+			mt, _, err := mime.ParseMediaType(contentType)
+			if err != nil || (mt != "text/calendar" && mt != "application/octet-stream") {
+				return nil, fmt.Errorf("%w: %q, a calendar accepts text/calendar", ErrUnsupportedMediaType, contentType)
+			}
+		}
+		obj, err := ical.Parse(data)
+		if err != nil {
+			return nil, err
+		}
+		if len(c.Components) > 0 && !containsFold(c.Components, obj.Component) {
+			return nil, fmt.Errorf("%w: %s (accepted: %s)", ErrUnsupportedComponent, obj.Component, strings.Join(c.Components, ", "))
+		}
+		o.ContentType = "text/calendar; charset=utf-8; component=" + strings.ToLower(obj.Component)
+		obj.Index(o, s.opts.Clock().Add(s.opts.IndexHorizon))
+	case store.KindAddressBook:
+		if contentType != "" {
+			mt, _, err := mime.ParseMediaType(contentType)
+			if err != nil || (mt != "text/vcard" && mt != "text/x-vcard" && mt != "application/octet-stream") {
+				return nil, fmt.Errorf("%w: %q, an address book accepts text/vcard", ErrUnsupportedMediaType, contentType)
+			}
+		}
+		card, err := vcard.Parse(data)
+		if err != nil {
+			return nil, err
+		}
+		o.ContentType = "text/vcard; charset=utf-8"
+		card.Index(o)
+	default:
+		if contentType == "" {
+			contentType = "application/octet-stream"
+		}
+		o.ContentType = contentType
+	}
+	return o, nil
+}
+
+func containsFold(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// PutObject validates and stores an object. The returned object carries
+// its new ETag.
+func (s *Service) PutObject(ctx context.Context, c *store.Collection, name string, data []byte, contentType string, opts store.PutOptions) (*store.Object, bool, error) {
+	if err := authorize(ctx, c.Owner); err != nil {
+		return nil, false, err
+	}
+	o, err := s.prepare(c, name, data, contentType)
+	if err != nil {
+		return nil, false, err
+	}
+	var created bool
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		created, err = tx.PutObject(ctx, o, opts)
+		return err
+	})
+	if err != nil {
+		return nil, false, mapStoreErr(err)
+	}
+	return o, created, nil
+}
+
+// DeleteObject removes an object (and its dead properties at path).
+func (s *Service) DeleteObject(ctx context.Context, c *store.Collection, name, ifMatch, path string) error {
+	if err := authorize(ctx, c.Owner); err != nil {
+		return err
+	}
+	return mapStoreErr(s.store.Update(ctx, func(tx store.Tx) error {
+		if err := tx.DeleteObject(ctx, c.ID, name, ifMatch); err != nil {
+			return err
+		}
+		return tx.DeleteProperties(ctx, path)
+	}))
+}
+
+// CopyMoveObject copies or moves an object between collections of one
+// owner, validating it for the destination. An existing destination is
+// replaced only when overwrite is set.
+func (s *Service) CopyMoveObject(ctx context.Context, src *store.Collection, srcName string, dst *store.Collection, dstName, srcPath, dstPath string, move, overwrite bool) (created bool, err error) {
+	if err := authorize(ctx, src.Owner); err != nil {
+		return false, err
+	}
+	if err := authorize(ctx, dst.Owner); err != nil {
+		return false, err
+	}
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		o, err := tx.GetObject(ctx, src.ID, srcName)
+		if err != nil {
+			return err
+		}
+		n, err := s.prepare(dst, dstName, o.Data, o.ContentType)
+		if err != nil {
+			return err
+		}
+		if move {
+			if err := tx.DeleteObject(ctx, src.ID, srcName, ""); err != nil {
+				return err
+			}
+		}
+		opts := store.PutOptions{IfNoneMatch: !overwrite}
+		created, err = tx.PutObject(ctx, n, opts)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteProperties(ctx, dstPath); err != nil {
+			return err
+		}
+		if move {
+			return tx.MoveProperties(ctx, srcPath, dstPath)
+		}
+		return tx.CopyProperties(ctx, srcPath, dstPath)
+	})
+	return created, mapStoreErr(err)
+}
+
+// QueryCalendar returns the objects of c matching a calendar-query filter,
+// with their parsed form. Candidates come from the store's index; each is
+// then evaluated exactly.
+func (s *Service) QueryCalendar(ctx context.Context, c *store.Collection, filter *ical.CompFilter, floating *time.Location) ([]*store.Object, []*ical.Object, error) {
+	if err := authorize(ctx, c.Owner); err != nil {
+		return nil, nil, err
+	}
+	var candidates []*store.Object
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		if tr, ok := ical.QueryRange(filter); ok {
+			candidates, err = tx.FindObjectsInRange(ctx, c.ID, tr.Start, tr.End)
+		} else {
+			candidates, err = tx.ListObjects(ctx, c.ID, true)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, nil, mapStoreErr(err)
+	}
+	var objs []*store.Object
+	var parsed []*ical.Object
+	for _, o := range candidates {
+		p, err := ical.Parse(o.Data)
+		if err != nil {
+			s.opts.Logger.WarnContext(ctx, "stored object does not parse", "collection", c.ID, "name", o.Name, "err", err)
+			continue
+		}
+		ok, err := p.Match(filter, floating)
+		if err != nil {
+			if errors.Is(err, ical.ErrUnsupportedCollation) {
+				return nil, nil, err
+			}
+			s.opts.Logger.WarnContext(ctx, "filter evaluation failed", "name", o.Name, "err", err)
+			continue
+		}
+		if ok {
+			objs = append(objs, o)
+			parsed = append(parsed, p)
+		}
+	}
+	return objs, parsed, nil
+}
+
+// Changes returns c's change log since a revision (0: all live objects).
+func (s *Service) Changes(ctx context.Context, c *store.Collection, since int64) ([]store.Change, error) {
+	if err := authorize(ctx, c.Owner); err != nil {
+		return nil, err
+	}
+	var changes []store.Change
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		changes, err = tx.Changes(ctx, c.ID, since)
+		return err
+	})
+	return changes, mapStoreErr(err)
+}
+
+// QueryAddressBook returns the objects of c matching an addressbook-query
+// filter, in name order.
+func (s *Service) QueryAddressBook(ctx context.Context, c *store.Collection, filter *vcard.Filter) ([]*store.Object, error) {
+	objs, err := s.ListObjects(ctx, c, true)
+	if err != nil {
+		return nil, err
+	}
+	out := objs[:0]
+	for _, o := range objs {
+		card, err := vcard.Parse(o.Data)
+		if err != nil {
+			s.opts.Logger.WarnContext(ctx, "stored vCard does not parse", "collection", c.ID, "name", o.Name, "err", err)
+			continue
+		}
+		if card.Match(filter) {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}

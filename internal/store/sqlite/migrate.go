@@ -1,0 +1,226 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+)
+
+// migrations returns the schema steps in order; step i brings the schema to
+// version i+1. Steps are append-only: once released, a step is never edited,
+// only followed by another.
+//
+// Times are INTEGER unix microseconds in UTC; NULL stands for the zero time.
+func migrations() []string {
+	return []string{
+		// 1: initial schema.
+		`
+CREATE TABLE users (
+	name          TEXT PRIMARY KEY,
+	display_name  TEXT NOT NULL DEFAULT '',
+	email         TEXT NOT NULL DEFAULT '',
+	password_hash TEXT NOT NULL DEFAULT '',
+	created       INTEGER
+);
+
+CREATE TABLE collections (
+	id           INTEGER PRIMARY KEY,
+	owner        TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE ON UPDATE CASCADE,
+	name         TEXT NOT NULL,
+	kind         TEXT NOT NULL,
+	display_name TEXT NOT NULL DEFAULT '',
+	description  TEXT NOT NULL DEFAULT '',
+	color        TEXT NOT NULL DEFAULT '',
+	ord          INTEGER NOT NULL DEFAULT 0,
+	timezone     TEXT NOT NULL DEFAULT '',
+	components   TEXT NOT NULL DEFAULT '',
+	revision     INTEGER NOT NULL DEFAULT 0,
+	created      INTEGER,
+	modified     INTEGER,
+	UNIQUE (owner, name)
+);
+
+CREATE TABLE objects (
+	id            INTEGER PRIMARY KEY,
+	collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+	name          TEXT NOT NULL,
+	etag          TEXT NOT NULL,
+	content_type  TEXT NOT NULL DEFAULT '',
+	uid           TEXT NOT NULL DEFAULT '',
+	component     TEXT NOT NULL DEFAULT '',
+	data          BLOB,
+	size          INTEGER NOT NULL,
+	modified      INTEGER,
+	-- has_span = 0: the object has no time and matches every range.
+	-- span_end NULL with has_span = 1: the object never ends.
+	has_span      INTEGER NOT NULL DEFAULT 0,
+	span_start    INTEGER,
+	span_end      INTEGER,
+	recurring     INTEGER NOT NULL DEFAULT 0,
+	indexed_until INTEGER,
+	UNIQUE (collection_id, name)
+);
+CREATE INDEX objects_uid ON objects (collection_id, uid);
+CREATE INDEX objects_span ON objects (collection_id, span_start, span_end);
+
+CREATE TABLE occurrences (
+	object_id     INTEGER NOT NULL REFERENCES objects(id) ON DELETE CASCADE,
+	collection_id INTEGER NOT NULL,
+	start_us      INTEGER NOT NULL,
+	end_us        INTEGER NOT NULL
+);
+CREATE INDEX occurrences_start ON occurrences (collection_id, start_us);
+CREATE INDEX occurrences_object ON occurrences (object_id);
+
+-- One row per name ever present in a collection: its latest change. Keeping
+-- only the latest bounds the log by the number of names, while still
+-- answering "what changed since revision r" exactly.
+CREATE TABLE changes (
+	collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+	name          TEXT NOT NULL,
+	revision      INTEGER NOT NULL,
+	deleted       INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (collection_id, name)
+) WITHOUT ROWID;
+CREATE INDEX changes_revision ON changes (collection_id, revision);
+
+CREATE TABLE properties (
+	path      TEXT NOT NULL,
+	namespace TEXT NOT NULL,
+	local     TEXT NOT NULL,
+	xml       BLOB NOT NULL,
+	PRIMARY KEY (path, namespace, local)
+) WITHOUT ROWID;
+`,
+		// 2: cluster coordination: leases for periodic jobs and the shared
+		// set of WebDAV locks.
+		`
+CREATE TABLE leases (
+	name       TEXT PRIMARY KEY,
+	holder     TEXT NOT NULL,
+	expires_us INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- expires_us NULL: the lock never expires.
+CREATE TABLE dav_locks (
+	token      TEXT PRIMARY KEY,
+	root       TEXT NOT NULL,
+	infinite   INTEGER NOT NULL,
+	exclusive  INTEGER NOT NULL,
+	owner      BLOB NOT NULL,
+	principal  TEXT NOT NULL,
+	timeout_us INTEGER NOT NULL,
+	expires_us INTEGER
+) WITHOUT ROWID;
+`,
+		// 3: virtual calendars, groups and memberships.
+		`
+CREATE TABLE groups (
+	name         TEXT PRIMARY KEY,
+	display_name TEXT NOT NULL DEFAULT '',
+	keep_past    INTEGER NOT NULL DEFAULT 0,
+	created_us   INTEGER
+) WITHOUT ROWID;
+
+-- left_us NULL: still a member. Rows go with their group or user.
+CREATE TABLE memberships (
+	group_name    TEXT NOT NULL REFERENCES groups(name) ON DELETE CASCADE,
+	user_name     TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE ON UPDATE CASCADE,
+	joined_us     INTEGER,
+	left_us       INTEGER,
+	contributions BLOB NOT NULL,
+	PRIMARY KEY (group_name, user_name)
+) WITHOUT ROWID;
+CREATE INDEX memberships_user ON memberships (user_name, group_name);
+
+-- owner is a user name or "group:NAME", which no foreign key can follow:
+-- DeleteUser and DeleteGroup delete the rows themselves. shared_with is a
+-- JSON array of strings.
+CREATE TABLE virtual_calendars (
+	id           INTEGER PRIMARY KEY,
+	owner        TEXT NOT NULL,
+	name         TEXT NOT NULL,
+	display_name TEXT NOT NULL DEFAULT '',
+	color        TEXT NOT NULL DEFAULT '',
+	definition   BLOB NOT NULL,
+	shared_with  TEXT NOT NULL DEFAULT '[]',
+	version      INTEGER NOT NULL,
+	created_us   INTEGER,
+	modified_us  INTEGER,
+	UNIQUE (owner, name)
+);
+`,
+		// 4: bounded time-range lookups (see rangeQuery). Occurrence rows
+		// learn whether their object recurs, so that the range query need
+		// not join objects: only recurring objects' occurrences count, and
+		// they are the only ones the domain writes, hence the default.
+		// Periods longer than a day (86400000000 µs) and open-ended spans
+		// get partial indexes keyed by their end; shorter ones are found
+		// through the start indexes. rangeQuery repeats the WHERE clauses
+		// verbatim: SQLite uses a partial index only for a query that
+		// states its condition.
+		`
+ALTER TABLE occurrences ADD COLUMN recurring INTEGER NOT NULL DEFAULT 1;
+UPDATE occurrences SET recurring = 0 WHERE object_id IN (SELECT id FROM objects WHERE recurring = 0);
+CREATE INDEX occurrences_long ON occurrences (collection_id, end_us)
+	WHERE recurring = 1 AND end_us - start_us > 86400000000;
+CREATE INDEX objects_long ON objects (collection_id, span_end)
+	WHERE recurring = 0 AND has_span = 1 AND (span_end IS NULL OR span_end - span_start > 86400000000);
+CREATE INDEX objects_indexed_until ON objects (collection_id, indexed_until)
+	WHERE recurring = 1 AND indexed_until IS NOT NULL;
+`,
+		// 5: app passwords, one per device, revocable on their own. hash
+		// is the hex SHA-256 of the secret; the secret itself is never
+		// stored.
+		`
+CREATE TABLE app_passwords (
+	id           INTEGER PRIMARY KEY,
+	user_name    TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE ON UPDATE CASCADE,
+	label        TEXT NOT NULL DEFAULT '',
+	hash         TEXT NOT NULL,
+	created_us   INTEGER NOT NULL,
+	last_used_us INTEGER
+);
+CREATE INDEX app_passwords_user ON app_passwords (user_name, id);
+`,
+	}
+}
+
+// Migrate brings the schema up to the newest version this binary knows, in
+// one transaction. It is idempotent and runs on every Open; it refuses a
+// database written by a newer binary.
+func (db *DB) Migrate(ctx context.Context) error {
+	steps := migrations()
+	tx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrate: begin: %w", err)
+	}
+	defer tx.Rollback()
+
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		version INTEGER PRIMARY KEY,
+		applied INTEGER NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	var current int
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&current); err != nil {
+		return fmt.Errorf("sqlite: migrate: read version: %w", err)
+	}
+	if current > len(steps) {
+		return fmt.Errorf("sqlite: migrate: database schema version %d is newer than this program's %d; upgrade Koyomi", current, len(steps))
+	}
+	for v := current + 1; v <= len(steps); v++ {
+		if _, err := tx.ExecContext(ctx, steps[v-1]); err != nil {
+			return fmt.Errorf("sqlite: migrate to version %d: %w", v, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, applied) VALUES (?, ?)`,
+			v, db.now().UTC().UnixMicro()); err != nil {
+			return fmt.Errorf("sqlite: migrate to version %d: %w", v, err)
+		}
+		db.log.InfoContext(ctx, "database schema migrated", "path", db.path, "version", v)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: migrate: commit: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,336 @@
+// Package store defines Koyomi's persistence contract: principals, collections
+// (calendars and address books), objects with their client bytes and index
+// fields, a per-collection change log with tombstones, an occurrence index and
+// dead properties. Implementations live in sub-packages (sqlite, postgres) and
+// are verified by one conformance suite (storetest).
+//
+// The store knows nothing of HTTP, WebDAV, or iCalendar syntax: callers hand it
+// bytes together with already-extracted index fields.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors returned by every implementation. Callers test them with errors.Is.
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrExists   = errors.New("store: already exists")
+	// ErrConflict is returned when a conditional write finds a different ETag
+	// (or an existing object where none was expected).
+	ErrConflict = errors.New("store: precondition failed")
+	// ErrUIDConflict is returned by PutObject when another object in the same
+	// collection already carries the UID. The error wraps *UIDConflictError.
+	ErrUIDConflict = errors.New("store: uid already used in collection")
+)
+
+// UIDConflictError names the object that already holds a UID.
+type UIDConflictError struct {
+	UID  string
+	Name string // object name inside the same collection
+}
+
+func (e *UIDConflictError) Error() string {
+	return "store: uid " + e.UID + " already used by " + e.Name
+}
+
+func (e *UIDConflictError) Unwrap() error { return ErrUIDConflict }
+
+// Store is a transactional database. View runs fn in a read-only
+// transaction; Update in a read-write one that commits when fn returns nil
+// and rolls back otherwise. Transactions are serialisable with respect to each
+// other: an Update sees the effects of every Update committed before it.
+type Store interface {
+	View(ctx context.Context, fn func(Tx) error) error
+	Update(ctx context.Context, fn func(Tx) error) error
+	Close() error
+}
+
+// Kind tells what a collection holds.
+type Kind string
+
+const (
+	KindCalendar    Kind = "calendar"
+	KindAddressBook Kind = "addressbook"
+	// KindPlain is a WebDAV collection created with a plain MKCOL.
+	KindPlain Kind = "plain"
+)
+
+// User is an account (a principal that can log in).
+type User struct {
+	Name         string // login name, also the last path segment of its URLs
+	DisplayName  string
+	Email        string
+	PasswordHash string // PHC-formatted argon2id hash
+	Created      time.Time
+}
+
+// Collection is a calendar, address book or plain collection in a home.
+type Collection struct {
+	ID          int64  // assigned by CreateCollection
+	Owner       string // user name
+	Name        string // path segment inside the owner's home
+	Kind        Kind
+	DisplayName string
+	Description string
+	Color       string // Apple calendar-color, e.g. "#FF0000FF"
+	Order       int    // Apple calendar-order
+	Timezone    string // calendar-timezone: a VCALENDAR with one VTIMEZONE, as sent
+	// Components lists the supported component names (VEVENT, VTODO,
+	// VJOURNAL); empty means all.
+	Components []string
+	Revision   int64 // incremented on every change to the collection's members
+	Created    time.Time
+	Modified   time.Time
+}
+
+// Object is a member resource of a collection: the client's bytes plus
+// indexed fields.
+type Object struct {
+	CollectionID int64
+	Name         string // path segment, e.g. "abc.ics"
+	ETag         string // strong entity tag without quotes, computed by the store from Data
+	ContentType  string
+	UID          string
+	Component    string // VEVENT, VTODO, VJOURNAL, VCARD, ...
+	Data         []byte
+	Size         int64
+	Modified     time.Time
+	// Span is the overall time the object covers, in UTC; SpanEnd is the zero
+	// time when the object never ends (an infinite recurrence) and both are
+	// zero when the object has no time at all (a VTODO without dates matches
+	// every time-range).
+	SpanStart time.Time
+	SpanEnd   time.Time
+	// Occurrences are the object's instances up to IndexedUntil, used to pick
+	// candidates for time-range queries without parsing every object. Only
+	// recurring objects need them; a non-recurring object is represented by
+	// its span.
+	Occurrences  []Period
+	IndexedUntil time.Time // zero: Occurrences is complete
+	Recurring    bool
+}
+
+// Period is a half-open time interval [Start, End) in UTC.
+type Period struct {
+	Start, End time.Time
+}
+
+// Change is one entry of a collection's change log, as read by
+// sync-collection: the latest revision at which an object name changed.
+type Change struct {
+	Name     string
+	Revision int64
+	Deleted  bool
+}
+
+// PutOptions are the preconditions of a PutObject.
+type PutOptions struct {
+	// IfMatch, when non-empty, requires the existing object's ETag to equal it.
+	IfMatch string
+	// IfNoneMatch requires that no object exists under the name.
+	IfNoneMatch bool
+}
+
+// Tx is one transaction. Its methods are valid only inside the View or
+// Update callback that received it; write methods fail inside View.
+type Tx interface {
+	// Users.
+	CreateUser(ctx context.Context, u *User) error // ErrExists
+	GetUser(ctx context.Context, name string) (*User, error)
+	ListUsers(ctx context.Context) ([]*User, error)
+	UpdateUser(ctx context.Context, u *User) error // by Name; ErrNotFound
+	// DeleteUser removes the user and everything they own.
+	DeleteUser(ctx context.Context, name string) error
+
+	// Collections.
+	CreateCollection(ctx context.Context, c *Collection) error // sets ID, Revision, Created; ErrExists
+	GetCollection(ctx context.Context, owner, name string) (*Collection, error)
+	GetCollectionByID(ctx context.Context, id int64) (*Collection, error)
+	ListCollections(ctx context.Context, owner string) ([]*Collection, error) // ordered by Order, then Name
+	// UpdateCollection stores the descriptive fields (DisplayName,
+	// Description, Color, Order, Timezone, Components) of c.ID.
+	UpdateCollection(ctx context.Context, c *Collection) error
+	// RenameCollection moves a collection (and all it holds) to another
+	// owner/name. The sync history is kept.
+	RenameCollection(ctx context.Context, id int64, owner, name string) error
+	DeleteCollection(ctx context.Context, id int64) error
+
+	// Objects.
+	GetObject(ctx context.Context, collectionID int64, name string) (*Object, error)
+	// GetObjects returns the named objects that exist, in no special order.
+	GetObjects(ctx context.Context, collectionID int64, names []string) ([]*Object, error)
+	// ListObjects returns all objects of a collection; with withData false
+	// the Data field is left nil (and Occurrences empty).
+	ListObjects(ctx context.Context, collectionID int64, withData bool) ([]*Object, error)
+	// FindObjectsInRange returns, with data, the objects that may have an
+	// instance overlapping [start, end): objects with no span, objects whose
+	// span overlaps and which either do not recur or have an indexed
+	// occurrence overlapping, or whose index stops before end. A zero start
+	// or end means unbounded. Callers refine the answer by evaluating the
+	// data.
+	FindObjectsInRange(ctx context.Context, collectionID int64, start, end time.Time) ([]*Object, error)
+	// FindObjectByUID returns the name of the object carrying uid, or ErrNotFound.
+	FindObjectByUID(ctx context.Context, collectionID int64, uid string) (string, error)
+	// PutObject creates or replaces o (by CollectionID and Name), computes
+	// its ETag, Size and Modified, bumps the collection's revision and logs
+	// the change. It returns whether the object was created. ErrConflict
+	// when opts fail, ErrUIDConflict (wrapping *UIDConflictError) when
+	// another name in the collection holds o.UID (and o.UID is not empty).
+	PutObject(ctx context.Context, o *Object, opts PutOptions) (created bool, err error)
+	// DeleteObject removes an object, bumps the revision and logs a
+	// tombstone. ErrNotFound, or ErrConflict when ifMatch is set and differs.
+	DeleteObject(ctx context.Context, collectionID int64, name, ifMatch string) error
+
+	// Changes returns, for every name changed after revision since, its
+	// latest change, ordered by revision. since 0 lists all live objects
+	// (no tombstones). ErrNotFound when since is newer than the collection's
+	// revision.
+	Changes(ctx context.Context, collectionID int64, since int64) ([]Change, error)
+
+	// Dead properties, on any resource path. The value is the property's
+	// XML element, stored as-is (namespaces included).
+	SetProperty(ctx context.Context, path, namespace, local string, xml []byte) error
+	RemoveProperty(ctx context.Context, path, namespace, local string) error
+	// Properties returns the dead properties of path.
+	Properties(ctx context.Context, path string) ([]Property, error)
+	// MoveProperties re-keys every dead property under oldPrefix (the path
+	// itself and anything below it) to newPrefix; DeleteProperties drops them.
+	MoveProperties(ctx context.Context, oldPrefix, newPrefix string) error
+	CopyProperties(ctx context.Context, fromPath, toPath string) error
+	DeleteProperties(ctx context.Context, prefix string) error
+
+	// AcquireLease claims (or renews) the lease name for holder until
+	// now+ttl. It succeeds when the lease is free, expired at now, or
+	// already held by holder, and returns false (no error) when another
+	// holder's lease is still valid. ReleaseLease gives it up if holder
+	// holds it.
+	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration, now time.Time) (bool, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
+
+	// Virtual calendars. DeleteUser also deletes the user's virtual
+	// calendars and memberships; DeleteGroup deletes the group's virtual
+	// calendars (Owner "group:NAME") and memberships.
+	CreateVirtualCalendar(ctx context.Context, vc *VirtualCalendar) error // sets ID, Version=1, Created, Modified; ErrExists
+	GetVirtualCalendar(ctx context.Context, owner, name string) (*VirtualCalendar, error)
+	GetVirtualCalendarByID(ctx context.Context, id int64) (*VirtualCalendar, error)
+	ListVirtualCalendars(ctx context.Context) ([]*VirtualCalendar, error) // all, ordered by Owner, Name
+	// UpdateVirtualCalendar stores DisplayName, Color, Definition and
+	// SharedWith of vc.ID, increments Version (written back to vc) and
+	// sets Modified.
+	UpdateVirtualCalendar(ctx context.Context, vc *VirtualCalendar) error
+	DeleteVirtualCalendar(ctx context.Context, id int64) error
+
+	// Groups and memberships.
+	CreateGroup(ctx context.Context, g *Group) error // ErrExists
+	GetGroup(ctx context.Context, name string) (*Group, error)
+	ListGroups(ctx context.Context) ([]*Group, error) // ordered by Name
+	UpdateGroup(ctx context.Context, g *Group) error  // DisplayName, KeepPast
+	DeleteGroup(ctx context.Context, name string) error
+	// PutMembership creates or replaces the membership (Group, User); the
+	// group and user must exist (ErrNotFound).
+	PutMembership(ctx context.Context, m *Membership) error
+	// Memberships lists a group's memberships, past ones included, ordered
+	// by User; UserMemberships lists a user's, ordered by Group.
+	Memberships(ctx context.Context, group string) ([]*Membership, error)
+	UserMemberships(ctx context.Context, user string) ([]*Membership, error)
+	DeleteMembership(ctx context.Context, group, user string) error
+
+	// App passwords. DeleteUser also deletes the user's app passwords.
+	CreateAppPassword(ctx context.Context, p *AppPassword) error           // sets ID and Created; ErrNotFound for an unknown user
+	AppPasswords(ctx context.Context, user string) ([]*AppPassword, error) // ordered by ID
+	DeleteAppPassword(ctx context.Context, user string, id int64) error    // ErrNotFound
+	TouchAppPassword(ctx context.Context, id int64, at time.Time) error    // sets LastUsed; ErrNotFound
+
+	// Locks returns every stored WebDAV lock. ReplaceLocks replaces the
+	// whole set. Inside one Update, Locks then ReplaceLocks is atomic
+	// with respect to every other Update that calls Locks: implementations
+	// serialise them (e.g. with a row or advisory lock taken by Locks in a
+	// writable transaction), so lock managers on several nodes never
+	// grant conflicting locks.
+	Locks(ctx context.Context) ([]LockRecord, error)
+	ReplaceLocks(ctx context.Context, locks []LockRecord) error
+}
+
+// Lease is a named, time-limited claim that lets exactly one node of a
+// cluster run a periodic job (connector runs, trash purge ...).
+type Lease struct {
+	Name    string
+	Holder  string // node identity
+	Expires time.Time
+}
+
+// LockRecord is one WebDAV lock as stored, so that every node of a cluster
+// sees the same locks. The store treats the fields as data; the lock
+// manager interprets them.
+type LockRecord struct {
+	Token     string
+	Root      string
+	Infinite  bool
+	Exclusive bool
+	Owner     []byte
+	Principal string
+	Timeout   time.Duration
+	Expires   time.Time // zero: never
+}
+
+// VirtualCalendar is a virtual calendar's stored definition. The store
+// treats Definition as opaque data (the domain reads it as JSON).
+type VirtualCalendar struct {
+	ID          int64  // assigned by CreateVirtualCalendar
+	Owner       string // user name, or "group:NAME" for a group's calendar
+	Name        string // path segment, unique per owner among virtual calendars
+	DisplayName string
+	Color       string
+	Definition  []byte
+	// SharedWith lists who sees it: "user:NAME" or "group:NAME".
+	SharedWith []string
+	// Version starts at 1 and is incremented by every update, so that
+	// anything derived from an old definition (ETags, sync tokens) changes.
+	Version  int64
+	Created  time.Time
+	Modified time.Time
+}
+
+// Group is a set of users with a shared calendar.
+type Group struct {
+	Name        string
+	DisplayName string
+	// KeepPast: a member who leaves keeps read access to the group
+	// calendar's occurrences that ended before they left.
+	KeepPast bool
+	Created  time.Time
+}
+
+// Membership is a user's place in a group, kept after they leave (Left
+// set) so that the group's policy on leaving can be applied.
+type Membership struct {
+	Group  string
+	User   string
+	Joined time.Time
+	Left   time.Time // zero while a member
+	// Contributions is what the member adds to the group calendar (opaque
+	// to the store; JSON for the domain).
+	Contributions []byte
+}
+
+// AppPassword is a per-device password of a user, revocable on its own.
+// Hash is the hex SHA-256 of the generated secret: app passwords are long
+// random tokens, so a fast hash suffices and checking one costs nothing.
+type AppPassword struct {
+	ID       int64 // assigned by CreateAppPassword
+	User     string
+	Label    string // the device, as the user named it
+	Hash     string
+	Created  time.Time
+	LastUsed time.Time // zero: never
+}
+
+// Property is a dead (client-defined) WebDAV property.
+type Property struct {
+	Namespace string
+	Local     string
+	XML       []byte // the complete element as the client sent it
+}

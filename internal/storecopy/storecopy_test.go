@@ -1,0 +1,154 @@
+package storecopy
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"koyomi.dev/koyomi/internal/store"
+	"koyomi.dev/koyomi/internal/store/sqlite"
+)
+
+var layout = Layout{
+	UserPaths:      func(u string) []string { return []string{"/p/" + u + "/", "/h/" + u + "/"} },
+	CollectionPath: func(c *store.Collection) string { return "/h/" + c.Owner + "/" + c.Name + "/" },
+	ObjectPath:     func(c *store.Collection, n string) string { return "/h/" + c.Owner + "/" + c.Name + "/" + n },
+}
+
+func openSQLite(t *testing.T) store.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), t.TempDir(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// fill writes two users with calendars, a nested plain collection, objects
+// (one with indexed occurrences) and dead properties.
+func fill(t *testing.T, st store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	day := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	err := st.Update(ctx, func(tx store.Tx) error {
+		for _, u := range []string{"alice", "bob"} {
+			if err := tx.CreateUser(ctx, &store.User{Name: u, Email: u + "@example.org", PasswordHash: "$argon2id$x"}); err != nil {
+				return err
+			}
+			if err := tx.SetProperty(ctx, "/h/"+u+"/", "urn:x", "me", []byte(`<me xmlns="urn:x">`+u+`</me>`)); err != nil {
+				return err
+			}
+			for _, name := range []string{"work", "plain", "plain/inner"} {
+				kind := store.KindCalendar
+				if strings.HasPrefix(name, "plain") {
+					kind = store.KindPlain
+				}
+				c := &store.Collection{Owner: u, Name: name, Kind: kind, DisplayName: "Coll " + name, Components: []string{"VEVENT"}}
+				if err := tx.CreateCollection(ctx, c); err != nil {
+					return err
+				}
+				if err := tx.SetProperty(ctx, layout.CollectionPath(c), "urn:x", "color", []byte(`<color xmlns="urn:x">red</color>`)); err != nil {
+					return err
+				}
+				for i := range 5 {
+					o := &store.Object{CollectionID: c.ID, Name: fmt.Sprintf("o%d.ics", i), UID: fmt.Sprintf("%s-%s-%d", u, name, i),
+						Component: "VEVENT", ContentType: "text/calendar", Data: []byte(fmt.Sprintf("data %s %s %d", u, name, i)),
+						SpanStart: day, SpanEnd: day.Add(time.Duration(i+1) * 24 * time.Hour)}
+					if i == 0 {
+						o.Recurring = true
+						o.Occurrences = []store.Period{{Start: day, End: day.Add(time.Hour)}, {Start: day.Add(48 * time.Hour), End: day.Add(49 * time.Hour)}}
+					}
+					if _, err := tx.PutObject(ctx, o, store.PutOptions{}); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCopyMovesEverythingAndVerifies(t *testing.T) {
+	ctx := context.Background()
+	src, dst := openSQLite(t), openSQLite(t)
+	fill(t, src)
+	sum, err := Copy(ctx, src, dst, layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Users != 2 || sum.Collections != 6 || sum.Objects != 30 || sum.Properties != 8 {
+		t.Fatalf("summary = %v", sum)
+	}
+	// The occurrence index came along: a range query finds the recurring
+	// object only through its second occurrence.
+	err = dst.View(ctx, func(tx store.Tx) error {
+		c, err := tx.GetCollection(ctx, "alice", "work")
+		if err != nil {
+			return err
+		}
+		start := time.Date(2026, 3, 3, 9, 30, 0, 0, time.UTC)
+		objs, err := tx.FindObjectsInRange(ctx, c.ID, start, start.Add(10*time.Minute))
+		if err != nil {
+			return err
+		}
+		for _, o := range objs {
+			if o.Name == "o0.ics" {
+				return nil
+			}
+		}
+		return fmt.Errorf("recurring object not found through its copied occurrences (got %d objects)", len(objs))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCopyRefusesANonEmptyDestination(t *testing.T) {
+	ctx := context.Background()
+	src, dst := openSQLite(t), openSQLite(t)
+	fill(t, src)
+	fill(t, dst)
+	if _, err := Copy(ctx, src, dst, layout); err == nil || !strings.Contains(err.Error(), "empty store") {
+		t.Fatalf("err = %v, want refusal of a non-empty destination", err)
+	}
+}
+
+func TestSummaryDetectsADifference(t *testing.T) {
+	ctx := context.Background()
+	a, b := openSQLite(t), openSQLite(t)
+	fill(t, a)
+	fill(t, b)
+	sa, err := Summarize(ctx, a, layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.Update(ctx, func(tx store.Tx) error {
+		c, err := tx.GetCollection(ctx, "bob", "work")
+		if err != nil {
+			return err
+		}
+		o, err := tx.GetObject(ctx, c.ID, "o3.ics")
+		if err != nil {
+			return err
+		}
+		o.Data = append(o.Data, '!')
+		_, err = tx.PutObject(ctx, o, store.PutOptions{})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := Summarize(ctx, b, layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sa.Checksum == sb.Checksum || sa.Objects != sb.Objects {
+		t.Fatalf("one changed object went unnoticed: %v vs %v", sa, sb)
+	}
+}

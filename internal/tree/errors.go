@@ -1,0 +1,69 @@
+package tree
+
+import (
+	"encoding/xml"
+	"errors"
+	"net/http"
+
+	"koyomi.dev/koyomi/internal/dav"
+	"koyomi.dev/koyomi/internal/domain"
+	"koyomi.dev/koyomi/internal/ical"
+	"koyomi.dev/koyomi/internal/store"
+	"koyomi.dev/koyomi/internal/vcard"
+)
+
+func caldavCond(local string) xml.Name { return xml.Name{Space: dav.NSCalDAV, Local: local} }
+
+// mapObjectError turns the errors of storing an object into the
+// preconditions of the collection's protocol (RFC 4791 5.3.2.1).
+func mapObjectError(err error, c *store.Collection) error {
+	if c != nil && c.Kind == store.KindAddressBook {
+		return mapCardError(err, c)
+	}
+	if c == nil || c.Kind != store.KindCalendar {
+		return mapError(err)
+	}
+	var uc *store.UIDConflictError
+	switch {
+	case errors.As(err, &uc):
+		return &dav.Error{Status: http.StatusConflict, Condition: caldavCond("no-uid-conflict"),
+			ConditionBody: "<D:href>" + dav.Href(ObjectPath(c, uc.Name)) + "</D:href>",
+			Msg:           "UID " + uc.UID + " is already used by another object in this calendar", Err: err}
+	case errors.Is(err, ical.ErrInvalidData):
+		return &dav.Error{Status: http.StatusForbidden, Condition: caldavCond("valid-calendar-data"), Msg: err.Error(), Err: err}
+	case errors.Is(err, ical.ErrInvalidObject):
+		return &dav.Error{Status: http.StatusForbidden, Condition: caldavCond("valid-calendar-object-resource"), Msg: err.Error(), Err: err}
+	case errors.Is(err, domain.ErrUnsupportedComponent):
+		return &dav.Error{Status: http.StatusForbidden, Condition: caldavCond("supported-calendar-component"), Msg: err.Error(), Err: err}
+	case errors.Is(err, domain.ErrTooLarge):
+		return &dav.Error{Status: http.StatusForbidden, Condition: caldavCond("max-resource-size"), Msg: err.Error(), Err: err}
+	case errors.Is(err, domain.ErrUnsupportedMediaType):
+		return &dav.Error{Status: http.StatusForbidden, Condition: caldavCond("supported-calendar-data"), Msg: err.Error(), Err: err}
+	case errors.Is(err, domain.ErrInvalidName):
+		return &dav.Error{Status: http.StatusForbidden, Msg: err.Error(), Err: err}
+	}
+	return mapError(err)
+}
+
+func carddavCond(local string) xml.Name { return xml.Name{Space: dav.NSCardDAV, Local: local} }
+
+// mapCardError turns the errors of storing a vCard into RFC 6352 6.3.2.1
+// preconditions.
+func mapCardError(err error, c *store.Collection) error {
+	var uc *store.UIDConflictError
+	switch {
+	case errors.As(err, &uc):
+		return &dav.Error{Status: http.StatusConflict, Condition: carddavCond("no-uid-conflict"),
+			ConditionBody: "<D:href>" + dav.Href(ObjectPath(c, uc.Name)) + "</D:href>",
+			Msg:           "UID " + uc.UID + " is already used by another contact in this address book", Err: err}
+	case errors.Is(err, vcard.ErrInvalidData):
+		return &dav.Error{Status: http.StatusForbidden, Condition: carddavCond("valid-address-data"), Msg: err.Error(), Err: err}
+	case errors.Is(err, domain.ErrTooLarge):
+		return &dav.Error{Status: http.StatusForbidden, Condition: carddavCond("max-resource-size"), Msg: err.Error(), Err: err}
+	case errors.Is(err, domain.ErrUnsupportedMediaType):
+		return &dav.Error{Status: http.StatusForbidden, Condition: carddavCond("supported-address-data"), Msg: err.Error(), Err: err}
+	case errors.Is(err, domain.ErrInvalidName):
+		return &dav.Error{Status: http.StatusForbidden, Msg: err.Error(), Err: err}
+	}
+	return mapError(err)
+}

@@ -1,0 +1,71 @@
+package tree
+
+import (
+	"context"
+	"encoding/xml"
+	"net/http"
+	"strings"
+
+	"koyomi.dev/koyomi/internal/dav"
+	"koyomi.dev/koyomi/internal/store"
+)
+
+// Multiget answers a multiget REPORT (RFC 4791 7.9, RFC 6352 8.7) on r:
+// one response per href, members of r fetched in one query, other objects
+// of the given kind resolved with the caller's rights, 404 for the rest.
+func (t *Tree) Multiget(ctx context.Context, w http.ResponseWriter, h *dav.Handler, r *dav.Resource, kind store.Kind,
+	hrefs []string, pr dav.PropRequest, custom map[xml.Name]func(*dav.Resource) ([]byte, error)) error {
+	prefetched := map[string]*dav.Resource{}
+	if d, ok := r.Data.(*Collection); ok && d.Kind == kind {
+		var names []string
+		for _, href := range hrefs {
+			if p, ok := dav.HrefPath(href); ok {
+				if name, found := strings.CutPrefix(p, r.Path); found && name != "" && !strings.Contains(name, "/") {
+					names = append(names, name)
+				}
+			}
+		}
+		objs, err := t.svc.Objects(ctx, d.Collection, names)
+		if err != nil {
+			return mapError(err)
+		}
+		for _, o := range objs {
+			res := ObjectResource(d.Collection, o)
+			prefetched[res.Path] = res
+		}
+	}
+	ms := dav.NewMultistatus(w)
+	for _, href := range hrefs {
+		p, ok := dav.HrefPath(href)
+		if !ok {
+			ms.StatusResponse(href, http.StatusBadRequest, nil)
+			continue
+		}
+		res := prefetched[p]
+		_, virtual := r.Data.(*Virtual)
+		if res == nil && (virtual || !strings.HasPrefix(p, r.Path)) {
+			if rr, err := t.Resolve(ctx, p); err == nil {
+				switch o := rr.Data.(type) {
+				case *Object:
+					if o.Coll.Kind == kind {
+						res = rr
+					}
+				case *VirtualObject:
+					if kind == store.KindCalendar {
+						res = rr
+					}
+				}
+			}
+		}
+		if res == nil {
+			ms.StatusResponse(p, http.StatusNotFound, nil)
+			continue
+		}
+		ps, err := h.PropStats(ctx, res, pr, custom)
+		if err != nil {
+			return err
+		}
+		ms.Response(res.Path, ps)
+	}
+	return ms.Close("")
+}

@@ -1,0 +1,208 @@
+package tree
+
+import (
+	"context"
+	"encoding/xml"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"koyomi.dev/koyomi/internal/dav"
+	"koyomi.dev/koyomi/internal/domain"
+	"koyomi.dev/koyomi/internal/store"
+)
+
+func href(p string) []byte { return []byte("<D:href>" + dav.Href(p) + "</D:href>") }
+
+// SyncToken returns the sync-token (and ctag) of a collection at its
+// current revision.
+func SyncToken(c *store.Collection) string {
+	return fmt.Sprintf("urn:koyomi:sync:%d:%d", c.ID, c.Revision)
+}
+
+// ParseSyncToken returns the revision a token names for collection id;
+// ok is false for a token of another collection or a malformed one.
+func ParseSyncToken(token string, id int64) (rev int64, ok bool) {
+	rest, found := strings.CutPrefix(token, "urn:koyomi:sync:")
+	if !found {
+		return 0, false
+	}
+	idStr, revStr, found := strings.Cut(rest, ":")
+	if !found || idStr != strconv.FormatInt(id, 10) {
+		return 0, false
+	}
+	rev, err := strconv.ParseInt(revStr, 10, 64)
+	return rev, err == nil && rev >= 0
+}
+
+// privileges the owner of a resource holds (RFC 3744 5.4).
+const ownerPrivileges = "<D:privilege><D:all/></D:privilege><D:privilege><D:read/></D:privilege>" +
+	"<D:privilege><D:write/></D:privilege><D:privilege><D:write-properties/></D:privilege>" +
+	"<D:privilege><D:write-content/></D:privilege><D:privilege><D:bind/></D:privilege>" +
+	"<D:privilege><D:unbind/></D:privilege><D:privilege><D:unlock/></D:privilege>" +
+	"<D:privilege><D:read-acl/></D:privilege><D:privilege><D:read-current-user-privilege-set/></D:privilege>" +
+	"<D:privilege><C:read-free-busy/></D:privilege>"
+
+// Privileges of a viewer of a virtual calendar, read-only or with a write
+// target.
+const (
+	viewReaderPrivileges = "<D:privilege><D:read/></D:privilege><D:privilege><D:read-current-user-privilege-set/></D:privilege>" +
+		"<D:privilege><C:read-free-busy/></D:privilege>"
+	viewWriterPrivileges = viewReaderPrivileges + "<D:privilege><D:write-content/></D:privilege><D:privilege><D:bind/></D:privilege>" +
+		"<D:privilege><D:unbind/></D:privilege>"
+)
+
+// Register adds the namespace's properties to the engine.
+func (t *Tree) Register(h *dav.Handler) {
+	h.Principal = func(ctx context.Context) string {
+		if u := domain.Principal(ctx); u != "" {
+			return PrincipalPath(u)
+		}
+		return ""
+	}
+	h.RegisterProperty(dav.Property{Name: dav.Name("current-user-principal"), Protected: true,
+		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
+			if u := domain.Principal(ctx); u != "" {
+				return href(PrincipalPath(u)), nil
+			}
+			return []byte("<D:unauthenticated/>"), nil
+		}})
+	h.RegisterProperty(dav.Property{Name: dav.Name("principal-URL"), Protected: true,
+		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
+			if p, ok := r.Data.(*Principal); ok {
+				return href(PrincipalPath(p.User.Name)), nil
+			}
+			return nil, dav.ErrNoProperty
+		}})
+	h.RegisterProperty(dav.Property{Name: dav.Name("principal-collection-set"), Protected: true,
+		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
+			return href(principalsPath), nil
+		}})
+	h.RegisterProperty(dav.Property{Name: dav.Name("displayname"), AllProp: true,
+		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
+			switch d := r.Data.(type) {
+			case *Principal:
+				name := d.User.DisplayName
+				if name == "" {
+					name = d.User.Name
+				}
+				return []byte(dav.EscapeText(name)), nil
+			case *Collection:
+				if d.DisplayName == "" {
+					return nil, dav.ErrNoProperty
+				}
+				return []byte(dav.EscapeText(d.DisplayName)), nil
+			case *Virtual:
+				return []byte(dav.EscapeText(d.View.VC.DisplayName)), nil
+			}
+			return nil, dav.ErrNoProperty
+		}})
+	h.RegisterProperty(dav.Property{Name: dav.Name("owner"), Protected: true,
+		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
+			if o := ownerOf(r); o != "" {
+				return href(PrincipalPath(o)), nil
+			}
+			if v, ok := r.Data.(*Virtual); ok && !strings.HasPrefix(v.View.VC.Owner, "group:") {
+				return href(PrincipalPath(v.View.VC.Owner)), nil
+			}
+			return nil, dav.ErrNoProperty
+		}})
+	h.RegisterProperty(dav.Property{Name: dav.Name("current-user-privilege-set"), Protected: true,
+		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
+			u := domain.Principal(ctx)
+			if o := ownerOf(r); o != "" && o == u {
+				return []byte(ownerPrivileges), nil
+			}
+			if v, ok := r.Data.(*Virtual); ok && v.View.Writable() {
+				return []byte(viewWriterPrivileges), nil
+			}
+			if _, ok := r.Data.(*Virtual); ok {
+				return []byte(viewReaderPrivileges), nil
+			}
+			return []byte("<D:privilege><D:read/></D:privilege><D:privilege><D:read-current-user-privilege-set/></D:privilege>"), nil
+		}})
+	h.RegisterProperty(dav.Property{Name: dav.Name("creationdate"), Protected: true,
+		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
+			if d, ok := r.Data.(*Collection); ok && !d.Created.IsZero() {
+				return []byte(d.Created.UTC().Format("2006-01-02T15:04:05Z")), nil
+			}
+			return nil, dav.ErrNoProperty
+		}})
+	syncToken := func(ctx context.Context, r *dav.Resource) ([]byte, error) {
+		switch d := r.Data.(type) {
+		case *Collection:
+			if d.Syncable() {
+				return []byte(dav.EscapeText(SyncToken(d.Collection))), nil
+			}
+		case *Virtual:
+			tok, err := t.virtualSyncToken(ctx, d.View)
+			if err != nil {
+				return nil, err
+			}
+			return []byte(dav.EscapeText(tok)), nil
+		}
+		return nil, dav.ErrNoProperty
+	}
+	h.RegisterProperty(dav.Property{Name: dav.Name("sync-token"), Protected: true, Get: syncToken})
+	h.RegisterProperty(dav.Property{Name: xmlName(dav.NSCalServer, "getctag"), Protected: true, Get: syncToken})
+	h.RegisterProperty(dav.Property{Name: dav.Name("quota-used-bytes"), Protected: true,
+		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
+			d, ok := r.Data.(*Collection)
+			if !ok {
+				return nil, dav.ErrNoProperty
+			}
+			objs, err := t.svc.ListObjects(ctx, d.Collection, false)
+			if err != nil {
+				return nil, mapError(err)
+			}
+			var n int64
+			for _, o := range objs {
+				n += o.Size
+			}
+			return []byte(strconv.FormatInt(n, 10)), nil
+		}})
+	// Principal properties of CalDAV (RFC 4791 6.2, RFC 6638 2.4.1) live
+	// here because they describe the namespace's layout.
+	h.RegisterProperty(dav.Property{Name: xmlName(dav.NSCalDAV, "calendar-home-set"), Protected: true,
+		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
+			if p, ok := r.Data.(*Principal); ok {
+				return href(HomePath(p.User.Name)), nil
+			}
+			return nil, dav.ErrNoProperty
+		}})
+	h.RegisterProperty(dav.Property{Name: xmlName(dav.NSCalDAV, "calendar-user-address-set"), Protected: true,
+		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
+			p, ok := r.Data.(*Principal)
+			if !ok {
+				return nil, dav.ErrNoProperty
+			}
+			var b []byte
+			if p.User.Email != "" {
+				b = append(b, "<D:href>mailto:"+dav.EscapeText(p.User.Email)+"</D:href>"...)
+			}
+			return append(b, href(PrincipalPath(p.User.Name))...), nil
+		}})
+	h.RegisterProperty(dav.Property{Name: xmlName(dav.NSCalDAV, "calendar-user-type"), Protected: true,
+		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
+			if _, ok := r.Data.(*Principal); ok {
+				return []byte("INDIVIDUAL"), nil
+			}
+			return nil, dav.ErrNoProperty
+		}})
+	h.RegisterProperty(dav.Property{Name: xmlName(dav.NSCalServer, "email-address-set"), Protected: true,
+		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
+			if p, ok := r.Data.(*Principal); ok && p.User.Email != "" {
+				return []byte("<CS:email-address>" + dav.EscapeText(p.User.Email) + "</CS:email-address>"), nil
+			}
+			return nil, dav.ErrNoProperty
+		}})
+	h.RegisterProperty(dav.Property{Name: dav.Name("email"), Protected: true,
+		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
+			if p, ok := r.Data.(*Principal); ok && p.User.Email != "" {
+				return []byte(dav.EscapeText(p.User.Email)), nil
+			}
+			return nil, dav.ErrNoProperty
+		}})
+}
+
+func xmlName(space, local string) xml.Name { return xml.Name{Space: space, Local: local} }

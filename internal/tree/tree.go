@@ -1,0 +1,652 @@
+// Package tree is the namespace of Koyomi's DAV server: it maps URL paths
+// to principals, homes, collections and objects, implements dav.Backend on
+// the domain service, and registers the properties every resource of the
+// namespace has (principal and home properties, ownership, privileges,
+// ctag and sync-token). Calendar- and contact-specific behaviour is plugged
+// in by the caldav and carddav packages through setters and the dav registry.
+//
+// It knows nothing of iCalendar or vCard content and nothing of storage
+// beyond the domain service.
+package tree
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"koyomi.dev/koyomi/internal/dav"
+	"koyomi.dev/koyomi/internal/domain"
+	"koyomi.dev/koyomi/internal/ical"
+	"koyomi.dev/koyomi/internal/store"
+	"koyomi.dev/koyomi/internal/storecopy"
+)
+
+// Layout of the namespace, below Prefix.
+const (
+	Prefix         = "/dav/"
+	principalsPath = Prefix + "principals/"
+	homesPath      = Prefix + "calendars/"
+	bookHomesPath  = Prefix + "addressbooks/"
+)
+
+// The kinds of resource in the namespace, carried in dav.Resource.Data.
+type (
+	// Root is /dav/ itself.
+	Root struct{}
+	// PrincipalList is /dav/principals/.
+	PrincipalList struct{}
+	// HomeList is /dav/calendars/ or /dav/addressbooks/.
+	HomeList struct{ Books bool }
+	// Principal is a user's principal resource.
+	Principal struct{ User *store.User }
+	// Home is a user's home collection, holding their collections: the
+	// calendar home (calendars and plain WebDAV collections) or, with Books,
+	// the address book home.
+	Home struct {
+		User  string
+		Books bool
+	}
+	// Collection is a calendar, address book or plain collection.
+	Collection struct{ *store.Collection }
+	// Object is a member of a collection.
+	Object struct {
+		*store.Object
+		Coll *store.Collection
+	}
+)
+
+// Syncable marks collections that keep a change log for sync-collection.
+func (c *Collection) Syncable() bool {
+	return c.Kind == store.KindCalendar || c.Kind == store.KindAddressBook
+}
+
+// Setter applies one PROPPATCH/MKCOL instruction to a collection's
+// descriptive fields. It returns a *dav.Error for a refused value.
+type Setter func(c *store.Collection, op dav.PropOp) error
+
+// KindType links a collection kind to its resourcetype element.
+type KindType struct {
+	Kind store.Kind
+	Type xml.Name
+}
+
+// Negotiate converts an object of one collection kind to the representation
+// an Accept header asks for (see dav.Negotiator).
+type Negotiate func(ctx context.Context, r *dav.Resource, body []byte, accept string) ([]byte, string, error)
+
+// Tree implements dav.Backend.
+type Tree struct {
+	svc         *domain.Service
+	setters     map[xml.Name]Setter
+	kinds       []KindType
+	negotiators map[store.Kind]Negotiate
+}
+
+// New returns the namespace over svc.
+func New(svc *domain.Service) *Tree {
+	t := &Tree{svc: svc, setters: map[xml.Name]Setter{}, negotiators: map[store.Kind]Negotiate{}}
+	t.setters[dav.Name("displayname")] = func(c *store.Collection, op dav.PropOp) error {
+		if op.Remove {
+			c.DisplayName = ""
+			return nil
+		}
+		s, err := op.Prop.Text()
+		if err != nil {
+			return dav.Errorf(http.StatusBadRequest, "%v", err)
+		}
+		c.DisplayName = s
+		return nil
+	}
+	return t
+}
+
+// Service returns the domain service the tree serves.
+func (t *Tree) Service() *domain.Service { return t.svc }
+
+// RegisterSetter makes a collection property live: PROPPATCH and extended
+// MKCOL set it through fn instead of storing it as a dead property.
+func (t *Tree) RegisterSetter(name xml.Name, fn Setter) { t.setters[name] = fn }
+
+// RegisterNegotiator sets how objects in collections of kind are served in
+// other representations.
+func (t *Tree) RegisterNegotiator(kind store.Kind, fn Negotiate) { t.negotiators[kind] = fn }
+
+// Negotiate implements dav.Negotiator.
+func (t *Tree) Negotiate(ctx context.Context, r *dav.Resource, body []byte, accept string) ([]byte, string, error) {
+	if o, ok := r.Data.(*Object); ok {
+		if fn, ok := t.negotiators[o.Coll.Kind]; ok {
+			return fn(ctx, r, body, accept)
+		}
+	}
+	return body, r.ContentType, nil
+}
+
+// RegisterKind maps a resourcetype element to a collection kind.
+func (t *Tree) RegisterKind(kind store.Kind, typ xml.Name) {
+	t.kinds = append(t.kinds, KindType{kind, typ})
+}
+
+// PrincipalPath returns a user's principal URL path.
+func PrincipalPath(user string) string { return principalsPath + user + "/" }
+
+// HomePath returns a user's calendar home URL path.
+func HomePath(user string) string { return homesPath + user + "/" }
+
+// BookHomePath returns a user's address book home URL path.
+func BookHomePath(user string) string { return bookHomesPath + user + "/" }
+
+// UserPaths returns the paths of a user's principal and homes.
+func UserPaths(user string) []string {
+	return []string{PrincipalPath(user), HomePath(user), BookHomePath(user)}
+}
+
+// StoreLayout tells storecopy where dead properties live in this namespace.
+func StoreLayout() storecopy.Layout {
+	return storecopy.Layout{UserPaths: UserPaths, CollectionPath: CollectionPath, ObjectPath: ObjectPath}
+}
+
+// inBookHome reports whether a collection kind lives in the address book
+// home (the others live in the calendar home). Collection names are unique
+// per owner across both homes.
+func inBookHome(k store.Kind) bool { return k == store.KindAddressBook }
+
+// CollectionPath returns the URL path of a collection.
+func CollectionPath(c *store.Collection) string {
+	if inBookHome(c.Kind) {
+		return BookHomePath(c.Owner) + c.Name + "/"
+	}
+	return HomePath(c.Owner) + c.Name + "/"
+}
+
+// ObjectPath returns the URL path of an object.
+func ObjectPath(c *store.Collection, name string) string { return CollectionPath(c) + name }
+
+func (t *Tree) collectionResource(c *store.Collection) *dav.Resource {
+	r := &dav.Resource{Path: CollectionPath(c), Collection: true, LastModified: c.Modified, Data: &Collection{c}}
+	for _, k := range t.kinds {
+		if k.Kind == c.Kind {
+			r.Types = append(r.Types, k.Type)
+		}
+	}
+	return r
+}
+
+// ObjectResource describes an object of collection c as a DAV resource.
+func ObjectResource(c *store.Collection, o *store.Object) *dav.Resource {
+	return &dav.Resource{Path: ObjectPath(c, o.Name), ETag: o.ETag, LastModified: o.Modified,
+		ContentType: o.ContentType, Size: o.Size, Data: &Object{Object: o, Coll: c}}
+}
+
+func notFound() error { return dav.ErrNotFound }
+
+// Resolve implements dav.Backend.
+func (t *Tree) Resolve(ctx context.Context, p string) (*dav.Resource, error) {
+	if p+"/" == Prefix || p == Prefix {
+		return &dav.Resource{Path: Prefix, Collection: true, Data: &Root{}}, nil
+	}
+	if !strings.HasPrefix(p, Prefix) {
+		return nil, notFound()
+	}
+	rest := strings.TrimPrefix(p, Prefix)
+	trailing := strings.HasSuffix(rest, "/")
+	segs := strings.Split(strings.Trim(rest, "/"), "/")
+	switch segs[0] {
+	case "principals":
+		if len(segs) == 1 {
+			return &dav.Resource{Path: principalsPath, Collection: true, Data: &PrincipalList{}}, nil
+		}
+		if len(segs) > 2 {
+			return nil, notFound()
+		}
+		u, err := t.svc.User(ctx, segs[1])
+		if err != nil {
+			return nil, mapError(err)
+		}
+		return &dav.Resource{Path: PrincipalPath(u.Name), Collection: true,
+			Types: []xml.Name{dav.Name("principal")}, Data: &Principal{User: u}}, nil
+	case "calendars", "addressbooks":
+		books := segs[0] == "addressbooks"
+		if len(segs) == 1 {
+			return homeListResource(books), nil
+		}
+		user := segs[1]
+		if len(segs) == 2 {
+			if _, err := t.svc.User(ctx, user); err != nil {
+				return nil, mapError(err)
+			}
+			return homeResource(user, books), nil
+		}
+		if !books {
+			if res, handled, err := t.resolveVirtual(ctx, user, segs[2:], trailing); handled {
+				return res, err
+			}
+		}
+		name := strings.Join(segs[2:], "/")
+		if c, err := t.svc.Collection(ctx, user, name); err == nil {
+			if inBookHome(c.Kind) != books {
+				return nil, notFound()
+			}
+			return t.collectionResource(c), nil
+		} else if !errors.Is(err, domain.ErrNotFound) {
+			return nil, mapError(err)
+		}
+		if trailing || len(segs) < 4 {
+			return nil, notFound()
+		}
+		c, err := t.svc.Collection(ctx, user, strings.Join(segs[2:len(segs)-1], "/"))
+		if err != nil {
+			return nil, mapError(err)
+		}
+		if inBookHome(c.Kind) != books {
+			return nil, notFound()
+		}
+		o, err := t.svc.Object(ctx, c, segs[len(segs)-1])
+		if err != nil {
+			return nil, mapError(err)
+		}
+		return ObjectResource(c, o), nil
+	}
+	return nil, notFound()
+}
+
+func homeListResource(books bool) *dav.Resource {
+	p := homesPath
+	if books {
+		p = bookHomesPath
+	}
+	return &dav.Resource{Path: p, Collection: true, Data: &HomeList{Books: books}}
+}
+
+func homeResource(user string, books bool) *dav.Resource {
+	p := HomePath(user)
+	if books {
+		p = BookHomePath(user)
+	}
+	return &dav.Resource{Path: p, Collection: true, Data: &Home{User: user, Books: books}}
+}
+
+// Children implements dav.Backend.
+func (t *Tree) Children(ctx context.Context, r *dav.Resource) ([]*dav.Resource, error) {
+	user := domain.Principal(ctx)
+	switch d := r.Data.(type) {
+	case *Root:
+		return []*dav.Resource{
+			{Path: principalsPath, Collection: true, Data: &PrincipalList{}},
+			homeListResource(false),
+			homeListResource(true),
+		}, nil
+	case *PrincipalList:
+		if user == "" {
+			return nil, nil
+		}
+		return []*dav.Resource{mustPrincipal(t.Resolve(ctx, PrincipalPath(user)))}, nil
+	case *HomeList:
+		if user == "" {
+			return nil, nil
+		}
+		return []*dav.Resource{homeResource(user, d.Books)}, nil
+	case *Home:
+		colls, err := t.svc.Collections(ctx, d.User)
+		if err != nil {
+			return nil, mapError(err)
+		}
+		var out []*dav.Resource
+		for _, c := range colls {
+			if !strings.Contains(c.Name, "/") && inBookHome(c.Kind) == d.Books {
+				out = append(out, t.collectionResource(c))
+			}
+		}
+		if !d.Books {
+			views, err := t.svc.VisibleVCs(ctx, d.User)
+			if err != nil {
+				return nil, mapError(err)
+			}
+			for _, v := range views {
+				out = append(out, t.virtualResource(v))
+			}
+		}
+		return out, nil
+	case *Virtual:
+		return t.virtualChildren(ctx, d.View)
+	case *Collection:
+		var out []*dav.Resource
+		if d.Kind == store.KindPlain {
+			colls, err := t.svc.Collections(ctx, d.Owner)
+			if err != nil {
+				return nil, mapError(err)
+			}
+			for _, c := range colls {
+				if rest, ok := strings.CutPrefix(c.Name, d.Name+"/"); ok && !strings.Contains(rest, "/") {
+					out = append(out, t.collectionResource(c))
+				}
+			}
+		}
+		objs, err := t.svc.ListObjects(ctx, d.Collection, false)
+		if err != nil {
+			return nil, mapError(err)
+		}
+		for _, o := range objs {
+			out = append(out, ObjectResource(d.Collection, o))
+		}
+		return out, nil
+	}
+	return nil, nil
+}
+
+func mustPrincipal(r *dav.Resource, err error) *dav.Resource {
+	if err != nil {
+		return &dav.Resource{Path: principalsPath, Collection: true, Data: &PrincipalList{}}
+	}
+	return r
+}
+
+// Content implements dav.Backend.
+func (t *Tree) Content(ctx context.Context, r *dav.Resource) ([]byte, error) {
+	switch d := r.Data.(type) {
+	case *Object:
+		return d.Data, nil
+	case *VirtualObject:
+		return d.Data, nil
+	case *Collection:
+		if d.Kind == store.KindCalendar {
+			return t.exportCalendar(ctx, d.Collection, r)
+		}
+	}
+	r.ContentType = "text/plain; charset=utf-8"
+	return []byte("Koyomi WebDAV collection " + r.Path + "\n"), nil
+}
+
+// exportCalendar answers GET on a calendar with all its objects as one
+// iCalendar stream.
+func (t *Tree) exportCalendar(ctx context.Context, c *store.Collection, r *dav.Resource) ([]byte, error) {
+	objs, err := t.svc.ListObjects(ctx, c, true)
+	if err != nil {
+		return nil, mapError(err)
+	}
+	datas := make([][]byte, 0, len(objs))
+	for _, o := range objs {
+		datas = append(datas, o.Data)
+	}
+	out, err := ical.Merge(datas, c.DisplayName)
+	if err != nil {
+		return nil, err
+	}
+	r.ContentType = "text/calendar; charset=utf-8"
+	return out, nil
+}
+
+// parentOf splits a member path into its collection and last segment.
+func (t *Tree) parentOf(ctx context.Context, p string) (*store.Collection, string, error) {
+	if err := t.checkHome(ctx, p); err != nil {
+		return nil, "", err
+	}
+	i := strings.LastIndexByte(strings.TrimSuffix(p, "/"), '/')
+	parentPath, name := p[:i+1], strings.TrimSuffix(p[i+1:], "/")
+	parent, err := t.Resolve(ctx, parentPath)
+	if err != nil {
+		if errors.Is(err, dav.ErrNotFound) || isStatus(err, http.StatusNotFound) {
+			return nil, "", dav.Errorf(http.StatusConflict, "parent collection %s does not exist", parentPath)
+		}
+		return nil, "", err
+	}
+	c, ok := parent.Data.(*Collection)
+	if !ok {
+		if _, virtual := parent.Data.(*Virtual); virtual {
+			return nil, name, errVirtualParent{parent}
+		}
+		return nil, "", dav.Errorf(http.StatusForbidden, "objects can only be stored inside a collection")
+	}
+	return c.Collection, name, nil
+}
+
+// errVirtualParent reports that a member path lies in a virtual calendar.
+type errVirtualParent struct{ parent *dav.Resource }
+
+func (e errVirtualParent) Error() string {
+	return "tree: " + e.parent.Path + " is a virtual calendar"
+}
+
+func (e errVirtualParent) Unwrap() error {
+	return dav.Errorf(http.StatusForbidden, "virtual calendars are read-only except through their write target")
+}
+
+func isStatus(err error, status int) bool {
+	var e *dav.Error
+	return errors.As(err, &e) && e.Status == status
+}
+
+// checkHome answers 404 for a path inside a home the caller may not use,
+// before anything else can tell whether something exists there.
+func (t *Tree) checkHome(ctx context.Context, p string) error {
+	rest, ok := strings.CutPrefix(p, homesPath)
+	if !ok {
+		if rest, ok = strings.CutPrefix(p, bookHomesPath); !ok {
+			return nil
+		}
+	}
+	owner, _, _ := strings.Cut(rest, "/")
+	if _, err := t.svc.User(ctx, owner); err != nil {
+		return mapError(err)
+	}
+	return nil
+}
+
+// Put implements dav.Backend.
+func (t *Tree) Put(ctx context.Context, p string, body []byte, contentType string, cond dav.Conditions) (*dav.Resource, bool, error) {
+	c, name, err := t.parentOf(ctx, p)
+	var vp errVirtualParent
+	if errors.As(err, &vp) {
+		return t.putVirtual(ctx, vp.parent.Data.(*Virtual).View, name, body, contentType, cond)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	o, created, err := t.svc.PutObject(ctx, c, name, body, contentType, store.PutOptions{IfMatch: cond.IfMatch, IfNoneMatch: cond.IfNoneMatch})
+	if err != nil {
+		return nil, false, mapObjectError(err, c)
+	}
+	return ObjectResource(c, o), created, nil
+}
+
+// Delete implements dav.Backend.
+func (t *Tree) Delete(ctx context.Context, r *dav.Resource, cond dav.Conditions) error {
+	switch d := r.Data.(type) {
+	case *Object:
+		return mapError(t.svc.DeleteObject(ctx, d.Coll, d.Name, cond.IfMatch, r.Path))
+	case *Collection:
+		return mapError(t.svc.DeleteCollection(ctx, d.Collection, r.Path))
+	}
+	return dav.Errorf(http.StatusForbidden, "%s cannot be deleted", r.Path)
+}
+
+// homeAndName splits a collection path into owner and collection name,
+// and tells which home it is in.
+func homeAndName(p string) (owner, name string, books, ok bool) {
+	rest, found := strings.CutPrefix(p, homesPath)
+	if !found {
+		if rest, found = strings.CutPrefix(p, bookHomesPath); !found {
+			return "", "", false, false
+		}
+		books = true
+	}
+	owner, name, found = strings.Cut(strings.Trim(rest, "/"), "/")
+	return owner, name, books, found && name != ""
+}
+
+// Mkcol implements dav.Backend.
+func (t *Tree) Mkcol(ctx context.Context, p string, types []xml.Name, ops []dav.PropOp) error {
+	if err := t.checkHome(ctx, p); err != nil {
+		return err
+	}
+	owner, name, books, ok := homeAndName(p)
+	if !ok {
+		return dav.Errorf(http.StatusForbidden, "collections can only be created inside a home")
+	}
+	c := &store.Collection{Owner: owner, Name: name, Kind: store.KindPlain}
+	for _, typ := range types {
+		found := false
+		for _, k := range t.kinds {
+			if k.Type == typ {
+				c.Kind, found = k.Kind, true
+			}
+		}
+		if !found {
+			return dav.Precondition(http.StatusForbidden, dav.Name("valid-resourcetype"), "unsupported resourcetype "+typ.Local)
+		}
+	}
+	if inBookHome(c.Kind) != books {
+		if books {
+			return dav.Precondition(http.StatusForbidden, dav.Name("valid-resourcetype"), "only address books can be created in the address book home")
+		}
+		return dav.Precondition(http.StatusForbidden, dav.Name("valid-resourcetype"), "address books belong in the address book home "+BookHomePath(owner))
+	}
+	dead, err := t.applyOps(c, ops)
+	if err != nil {
+		return err
+	}
+	if err := t.svc.CreateCollection(ctx, c, p, dead); err != nil {
+		if errors.Is(err, domain.ErrForbidden) && c.Kind == store.KindCalendar {
+			return dav.Precondition(http.StatusForbidden, xml.Name{Space: dav.NSCalDAV, Local: "calendar-collection-location-ok"}, err.Error())
+		}
+		return mapError(err)
+	}
+	return nil
+}
+
+// applyOps applies live property instructions to c's fields and returns
+// the dead property changes, in request order.
+func (t *Tree) applyOps(c *store.Collection, ops []dav.PropOp) ([]domain.PropChange, error) {
+	var dead []domain.PropChange
+	for _, op := range ops {
+		if fn, ok := t.setters[op.Prop.Name]; ok && c != nil {
+			if err := fn(c, op); err != nil {
+				return nil, &dav.PropError{Name: op.Prop.Name, Err: toDavError(err)}
+			}
+			continue
+		}
+		p := store.Property{Namespace: op.Prop.Name.Space, Local: op.Prop.Name.Local, XML: op.Prop.XML}
+		if domain.IsInternalProperty(p.Namespace) {
+			return nil, &dav.PropError{Name: op.Prop.Name, Err: dav.Precondition(http.StatusForbidden, dav.Name("cannot-modify-protected-property"), "")}
+		}
+		dead = append(dead, domain.PropChange{Property: p, Remove: op.Remove})
+	}
+	return dead, nil
+}
+
+func toDavError(err error) *dav.Error {
+	var e *dav.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &dav.Error{Status: http.StatusConflict, Msg: err.Error()}
+}
+
+// Patch implements dav.Backend.
+func (t *Tree) Patch(ctx context.Context, r *dav.Resource, ops []dav.PropOp) error {
+	switch d := r.Data.(type) {
+	case *Collection:
+		c := *d.Collection
+		dead, err := t.applyOps(&c, ops)
+		if err != nil {
+			return err
+		}
+		return mapError(t.svc.PatchCollection(ctx, &c, r.Path, dead))
+	}
+	owner := ownerOf(r)
+	if owner == "" {
+		return dav.Errorf(http.StatusForbidden, "properties of %s cannot be changed", r.Path)
+	}
+	dead, err := t.applyOps(nil, ops)
+	if err != nil {
+		return err
+	}
+	return mapError(t.svc.PatchProperties(ctx, owner, r.Path, dead))
+}
+
+func ownerOf(r *dav.Resource) string {
+	switch d := r.Data.(type) {
+	case *Principal:
+		return d.User.Name
+	case *Home:
+		return d.User
+	case *Collection:
+		return d.Owner
+	case *Object:
+		return d.Coll.Owner
+	}
+	return ""
+}
+
+// DeadProperties implements dav.Backend.
+func (t *Tree) DeadProperties(ctx context.Context, r *dav.Resource) ([]dav.RawElement, error) {
+	owner := ownerOf(r)
+	if owner == "" {
+		return nil, nil
+	}
+	props, err := t.svc.Properties(ctx, owner, r.Path)
+	if err != nil {
+		return nil, mapError(err)
+	}
+	out := make([]dav.RawElement, 0, len(props))
+	for _, p := range props {
+		out = append(out, dav.RawElement{Name: xml.Name{Space: p.Namespace, Local: p.Local}, XML: p.XML})
+	}
+	return out, nil
+}
+
+// CopyMove implements dav.Backend.
+func (t *Tree) CopyMove(ctx context.Context, src *dav.Resource, dst string, move, overwrite bool) (bool, error) {
+	switch d := src.Data.(type) {
+	case *Object:
+		dc, name, err := t.parentOf(ctx, dst)
+		if err != nil {
+			return false, err
+		}
+		created, err := t.svc.CopyMoveObject(ctx, d.Coll, d.Name, dc, name, src.Path, dst, move, overwrite)
+		if err != nil {
+			return false, mapObjectError(err, dc)
+		}
+		return created, nil
+	case *Collection:
+		owner, name, books, ok := homeAndName(dst)
+		if !ok || owner != d.Owner || books != inBookHome(d.Kind) {
+			return false, dav.Errorf(http.StatusForbidden, "collections can only be copied or moved within their home")
+		}
+		created, err := t.svc.CopyMoveCollection(ctx, d.Collection, name, src.Path, dst, move, overwrite)
+		if err != nil {
+			if errors.Is(err, domain.ErrConflict) {
+				return false, dav.Errorf(http.StatusConflict, "%v", err)
+			}
+			return false, mapError(err)
+		}
+		return created, nil
+	}
+	return false, dav.Errorf(http.StatusForbidden, "%s cannot be copied or moved", src.Path)
+}
+
+// mapError turns domain errors into DAV answers.
+func mapError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var de *dav.Error
+	if errors.As(err, &de) {
+		return err
+	}
+	switch {
+	case errors.Is(err, domain.ErrNotFound):
+		return &dav.Error{Status: http.StatusNotFound, Err: err}
+	case errors.Is(err, domain.ErrPrecondition):
+		return &dav.Error{Status: http.StatusPreconditionFailed, Msg: "precondition failed", Err: err}
+	case errors.Is(err, domain.ErrExists):
+		return &dav.Error{Status: http.StatusMethodNotAllowed, Msg: "already exists", Err: err}
+	case errors.Is(err, domain.ErrConflict):
+		return &dav.Error{Status: http.StatusConflict, Msg: err.Error(), Err: err}
+	case errors.Is(err, domain.ErrForbidden), errors.Is(err, domain.ErrInvalidName):
+		return &dav.Error{Status: http.StatusForbidden, Msg: err.Error(), Err: err}
+	}
+	return fmt.Errorf("tree: %w", err)
+}
