@@ -244,6 +244,39 @@ type Tx interface {
 	DeleteAppPassword(ctx context.Context, user string, id int64) error    // ErrNotFound
 	TouchAppPassword(ctx context.Context, id int64, at time.Time) error    // sets LastUsed; ErrNotFound
 
+	// Connectors. DeleteUser deletes the user's connectors and
+	// DeleteCollection the connectors of the collection, each with its
+	// items, runs and conflicts.
+	CreateConnector(ctx context.Context, c *Connector) error // sets ID, Created, Modified; ErrNotFound for an unknown owner or collection
+	GetConnector(ctx context.Context, id int64) (*Connector, error)
+	// ListConnectors returns the owner's connectors, or every connector
+	// when owner is empty, ordered by ID.
+	ListConnectors(ctx context.Context, owner string) ([]*Connector, error)
+	// UpdateConnector stores every field of c.ID except Owner, ID and
+	// Created, and sets Modified. ErrNotFound.
+	UpdateConnector(ctx context.Context, c *Connector) error
+	DeleteConnector(ctx context.Context, id int64) error // ErrNotFound
+	// ConnectorItems returns the connector's item mappings ordered by UID.
+	ConnectorItems(ctx context.Context, connectorID int64) ([]*ConnectorItem, error)
+	// PutConnectorItem creates or replaces the mapping (ConnectorID, UID).
+	PutConnectorItem(ctx context.Context, it *ConnectorItem) error
+	DeleteConnectorItem(ctx context.Context, connectorID int64, uid string) error // no error when absent
+	// AddConnectorRun stores a new run (sets ID); UpdateConnectorRun
+	// replaces every field of r.ID. ConnectorRuns returns the newest
+	// runs first, at most limit (all when limit <= 0).
+	AddConnectorRun(ctx context.Context, r *ConnectorRun) error
+	UpdateConnectorRun(ctx context.Context, r *ConnectorRun) error // ErrNotFound
+	ConnectorRuns(ctx context.Context, connectorID int64, limit int) ([]*ConnectorRun, error)
+	// AddConnectorConflict keeps the losing version of a conflict (sets
+	// ID); ConnectorConflicts lists them newest first.
+	AddConnectorConflict(ctx context.Context, c *ConnectorConflict) error
+	ConnectorConflicts(ctx context.Context, connectorID int64) ([]*ConnectorConflict, error)
+	// Connector permissions set by administrators: Subject is "user:NAME",
+	// "group:NAME" or "*". SetConnectorPermission creates or replaces.
+	SetConnectorPermission(ctx context.Context, p *ConnectorPermission) error
+	DeleteConnectorPermission(ctx context.Context, subject string) error      // no error when absent
+	ConnectorPermissions(ctx context.Context) ([]*ConnectorPermission, error) // ordered by Subject
+
 	// Locks returns every stored WebDAV lock. ReplaceLocks replaces the
 	// whole set. Inside one Update, Locks then ReplaceLocks is atomic
 	// with respect to every other Update that calls Locks: implementations
@@ -333,4 +366,81 @@ type Property struct {
 	Namespace string
 	Local     string
 	XML       []byte // the complete element as the client sent it
+}
+
+// Connector links one local calendar with one remote calendar (CalDAV
+// collection or ICS feed). The store treats every field as data; the
+// connector package gives them meaning.
+type Connector struct {
+	ID           int64  // assigned by CreateConnector
+	Owner        string // user name
+	Name         string // label chosen by the owner
+	CollectionID int64  // the local calendar
+	Kind         string // "caldav" or "ics"
+	URL          string // remote collection or feed URL
+	Username     string
+	// Secret is the password or bearer token, encrypted by the caller;
+	// the store never sees it in clear.
+	Secret    []byte
+	AuthType  string // "basic" or "bearer"
+	Direction string // "two-way", "push", "pull"
+	Policy    string // conflict policy: "remote", "local", "recent"
+	Interval  time.Duration
+	Enabled   bool   // false: stopped by its owner or by a permission failure
+	State     string // "idle", "running", "stopped", "disabled"
+	Reason    string // why it is stopped, disabled or backing off
+	NextRun   time.Time
+	LastRun   time.Time // start of the last run that finished
+	LastOK    time.Time // end of the last successful run
+	Failures  int       // consecutive transient failures (for back-off)
+	// Remote state from the last complete run.
+	SyncToken string
+	CTag      string
+	Created   time.Time
+	Modified  time.Time
+}
+
+// ConnectorItem maps one UID between the two sides of a connector, with the
+// ETags both sides had when they were last in step.
+type ConnectorItem struct {
+	ConnectorID int64
+	UID         string
+	LocalName   string
+	LocalETag   string
+	RemoteHref  string
+	RemoteETag  string
+}
+
+// ConnectorRun is one entry of a connector's history.
+type ConnectorRun struct {
+	ID          int64 // assigned by AddConnectorRun
+	ConnectorID int64
+	Started     time.Time
+	Ended       time.Time // zero while running
+	Node        string
+	Status      string // "running", "ok", "error", "stopped", "retry"
+	// Counts per direction: Pulled* changed the local calendar, Pushed*
+	// the remote one.
+	PulledCreated, PulledUpdated, PulledDeleted int
+	PushedCreated, PushedUpdated, PushedDeleted int
+	Conflicts                                   int
+	RemoteStatus                                int    // HTTP status of the failing remote answer, 0 if none
+	Error                                       string // what went wrong, as shown to the user
+}
+
+// ConnectorConflict keeps the version that lost a conflict.
+type ConnectorConflict struct {
+	ID          int64 // assigned by AddConnectorConflict
+	ConnectorID int64
+	RunID       int64
+	UID         string
+	Side        string // the side whose version lost: "local" or "remote"
+	Data        []byte
+	Created     time.Time
+}
+
+// ConnectorPermission allows or forbids connectors for a subject.
+type ConnectorPermission struct {
+	Subject string // "user:NAME", "group:NAME" or "*"
+	Allowed bool
 }
