@@ -182,6 +182,88 @@ CREATE TABLE app_passwords (
 );
 CREATE INDEX app_passwords_user ON app_passwords (user_name, id);
 `,
+		// 6: connectors, their item mappings, run history and conflicts,
+		// and the administrators' connector permissions. A connector goes
+		// with its owner and with its local calendar, and takes its items,
+		// runs and conflicts with it, all by ON DELETE CASCADE. interval_ns
+		// is a duration in nanoseconds, which round-trips exactly. run_id
+		// of a conflict is a plain reference: the history it names may be
+		// pruned before the conflict is.
+		`
+CREATE TABLE connectors (
+	id            INTEGER PRIMARY KEY,
+	owner         TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE ON UPDATE CASCADE,
+	name          TEXT NOT NULL DEFAULT '',
+	collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+	kind          TEXT NOT NULL DEFAULT '',
+	url           TEXT NOT NULL DEFAULT '',
+	username      TEXT NOT NULL DEFAULT '',
+	secret        BLOB NOT NULL,
+	auth_type     TEXT NOT NULL DEFAULT '',
+	direction     TEXT NOT NULL DEFAULT '',
+	policy        TEXT NOT NULL DEFAULT '',
+	interval_ns   INTEGER NOT NULL DEFAULT 0,
+	enabled       INTEGER NOT NULL DEFAULT 0,
+	state         TEXT NOT NULL DEFAULT '',
+	reason        TEXT NOT NULL DEFAULT '',
+	next_run_us   INTEGER,
+	last_run_us   INTEGER,
+	last_ok_us    INTEGER,
+	failures      INTEGER NOT NULL DEFAULT 0,
+	sync_token    TEXT NOT NULL DEFAULT '',
+	ctag          TEXT NOT NULL DEFAULT '',
+	created_us    INTEGER NOT NULL,
+	modified_us   INTEGER NOT NULL
+);
+CREATE INDEX connectors_owner ON connectors (owner, id);
+CREATE INDEX connectors_collection ON connectors (collection_id);
+
+CREATE TABLE connector_items (
+	connector_id INTEGER NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
+	uid          TEXT NOT NULL,
+	local_name   TEXT NOT NULL DEFAULT '',
+	local_etag   TEXT NOT NULL DEFAULT '',
+	remote_href  TEXT NOT NULL DEFAULT '',
+	remote_etag  TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (connector_id, uid)
+) WITHOUT ROWID;
+
+-- ended_us NULL: still running.
+CREATE TABLE connector_runs (
+	id             INTEGER PRIMARY KEY,
+	connector_id   INTEGER NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
+	started_us     INTEGER,
+	ended_us       INTEGER,
+	node           TEXT NOT NULL DEFAULT '',
+	status         TEXT NOT NULL DEFAULT '',
+	pulled_created INTEGER NOT NULL DEFAULT 0,
+	pulled_updated INTEGER NOT NULL DEFAULT 0,
+	pulled_deleted INTEGER NOT NULL DEFAULT 0,
+	pushed_created INTEGER NOT NULL DEFAULT 0,
+	pushed_updated INTEGER NOT NULL DEFAULT 0,
+	pushed_deleted INTEGER NOT NULL DEFAULT 0,
+	conflicts      INTEGER NOT NULL DEFAULT 0,
+	remote_status  INTEGER NOT NULL DEFAULT 0,
+	error          TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX connector_runs_connector ON connector_runs (connector_id, id);
+
+CREATE TABLE connector_conflicts (
+	id           INTEGER PRIMARY KEY,
+	connector_id INTEGER NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
+	run_id       INTEGER NOT NULL DEFAULT 0,
+	uid          TEXT NOT NULL DEFAULT '',
+	side         TEXT NOT NULL DEFAULT '',
+	data         BLOB NOT NULL,
+	created_us   INTEGER NOT NULL
+);
+CREATE INDEX connector_conflicts_connector ON connector_conflicts (connector_id, id);
+
+CREATE TABLE connector_permissions (
+	subject TEXT PRIMARY KEY,
+	allowed INTEGER NOT NULL
+) WITHOUT ROWID;
+`,
 	}
 }
 
