@@ -30,6 +30,8 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -91,6 +93,16 @@ type Config struct {
 	// single addresses) whose X-Forwarded-For, X-Forwarded-Proto and
 	// X-Forwarded-Host headers are believed; empty trusts none.
 	TrustedProxies AddressList `toml:"trusted_proxies"`
+	// SecretKeyFile holds the server key that encrypts connector
+	// credentials at rest; empty means secret.key in Data. It is created
+	// on first use. Every node of one installation must use the same key.
+	SecretKeyFile string `toml:"secret_key_file"`
+	// Connectors is "allow" or "forbid": whether users whom no
+	// administrator rule names may have sync connectors.
+	Connectors string `toml:"connectors"`
+	// NodeName names this process in connector leases and run history;
+	// empty means the host name.
+	NodeName string `toml:"node_name"`
 	// TLS enables HTTPS when both files are given.
 	TLS TLS `toml:"tls"`
 }
@@ -165,7 +177,34 @@ func Default() Config {
 		LoginMaxFailuresPerIP: 30,
 		LoginWindow:           15 * time.Minute,
 		LoginMaxBackoff:       15 * time.Minute,
+
+		Connectors: "allow",
 	}
+}
+
+// SecretKeyPath is the server key file: SecretKeyFile, or secret.key in
+// the data directory.
+func (c *Config) SecretKeyPath() string {
+	if c.SecretKeyFile != "" {
+		return c.SecretKeyFile
+	}
+	return filepath.Join(c.Data, "secret.key")
+}
+
+// ConnectorsAllowed reports whether users no administrator rule names
+// may have connectors; it assumes Validate passed.
+func (c *Config) ConnectorsAllowed() bool { return !strings.EqualFold(c.Connectors, "forbid") }
+
+// Node is the name of this process in connector leases and history:
+// NodeName, else the host name, else "koyomi".
+func (c *Config) Node() string {
+	if c.NodeName != "" {
+		return c.NodeName
+	}
+	if host, err := os.Hostname(); err == nil && host != "" {
+		return host
+	}
+	return "koyomi"
 }
 
 // Load returns the defaults overridden by the TOML file at path. Keys the
@@ -267,7 +306,7 @@ func (c *Config) Validate() error {
 	}
 	if c.Realm == "" {
 		bad("realm", "must not be empty; clients show it when asking for a password")
-	} else if strings.ContainsFunc(c.Realm, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+	} else if strings.ContainsFunc(c.Realm, isControl) {
 		bad("realm", "%q contains control characters", c.Realm)
 	}
 	if c.BaseURL != "" {
@@ -328,6 +367,17 @@ func (c *Config) Validate() error {
 	if c.MaxXMLElements < 0 || (c.MaxXMLElements > 0 && c.MaxXMLElements < 100) {
 		bad("max_xml_elements", "must be 0 (default 100000) or at least 100, got %d", c.MaxXMLElements)
 	}
+	switch strings.ToLower(c.Connectors) {
+	case "allow", "forbid":
+	default:
+		bad("connectors", "unknown value %q; use allow (users may have connectors unless an administrator forbids them) or forbid (only those an administrator allows)", c.Connectors)
+	}
+	if strings.TrimSpace(c.SecretKeyFile) != c.SecretKeyFile || (c.SecretKeyFile != "" && strings.ContainsFunc(c.SecretKeyFile, isControl)) {
+		bad("secret_key_file", "%q has surrounding spaces or control characters", c.SecretKeyFile)
+	}
+	if len(c.NodeName) > 100 || strings.ContainsFunc(c.NodeName, isControl) {
+		bad("node_name", "must be at most 100 characters without control characters (default: the host name)")
+	}
 	switch {
 	case c.TLS.Cert != "" && c.TLS.Key == "":
 		bad("tls", "cert is set but key is not; give both files to enable HTTPS, or neither")
@@ -336,6 +386,8 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 func checkListen(addr string) error {
 	if addr == "" {

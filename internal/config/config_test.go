@@ -32,6 +32,7 @@ func TestDefaults(t *testing.T) {
 		MaxResourceSize: 10 * 1024 * 1024, LogLevel: "info", LogFormat: "text",
 		AuthCacheTTL:     5 * time.Minute,
 		LoginMaxFailures: 10, LoginMaxFailuresPerIP: 30, LoginWindow: 15 * time.Minute, LoginMaxBackoff: 15 * time.Minute,
+		Connectors: "allow",
 	}
 	if c != want {
 		t.Errorf("Default() = %+v; want %+v", c, want)
@@ -306,6 +307,15 @@ func TestValidate(t *testing.T) {
 		{"no login failures per ip", func(c *Config) { c.LoginMaxFailuresPerIP = -1 }, []string{"login_max_failures_per_ip", "at least 1"}},
 		{"login window too short", func(c *Config) { c.LoginWindow = time.Millisecond }, []string{"login_window", "at least 1s"}},
 		{"no login backoff", func(c *Config) { c.LoginMaxBackoff = 0 }, []string{"login_max_backoff", "at least 1s"}},
+		{"connectors forbid", func(c *Config) { c.Connectors = "forbid" }, nil},
+		{"connectors case", func(c *Config) { c.Connectors = "Allow" }, nil},
+		{"connectors unknown", func(c *Config) { c.Connectors = "yes" }, []string{"connectors", `"yes"`, "allow", "forbid"}},
+		{"connectors empty", func(c *Config) { c.Connectors = "" }, []string{"connectors", "allow"}},
+		{"secret key file", func(c *Config) { c.SecretKeyFile = "/etc/koyomi/secret.key" }, nil},
+		{"secret key file spaces", func(c *Config) { c.SecretKeyFile = " k " }, []string{"secret_key_file", "spaces"}},
+		{"node name", func(c *Config) { c.NodeName = "node-1" }, nil},
+		{"node name control", func(c *Config) { c.NodeName = "a\nb" }, []string{"node_name", "control"}},
+		{"node name long", func(c *Config) { c.NodeName = strings.Repeat("n", 101) }, []string{"node_name", "100"}},
 		{"tls both", func(c *Config) { c.TLS = TLS{"c", "k"} }, nil},
 		{"tls cert only", func(c *Config) { c.TLS.Cert = "c" }, []string{"tls", "key is not"}},
 		{"tls key only", func(c *Config) { c.TLS.Key = "k" }, []string{"tls", "cert is not"}},
@@ -330,10 +340,34 @@ func TestValidate(t *testing.T) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
 			}
-			if strings.Contains(err.Error(), "secret") {
+			if strings.Contains(strings.ReplaceAll(err.Error(), "secret_key_file", ""), "secret") {
 				t.Errorf("error %q leaks a password", err)
 			}
 		})
+	}
+}
+
+func TestConnectorSettings(t *testing.T) {
+	c := Default()
+	c.Data = "/var/lib/koyomi"
+	if got := c.SecretKeyPath(); got != filepath.Join("/var/lib/koyomi", "secret.key") {
+		t.Errorf("default key path = %q; want secret.key in the data directory", got)
+	}
+	if !c.ConnectorsAllowed() {
+		t.Error("connectors are not allowed by default")
+	}
+	host, _ := os.Hostname()
+	if host != "" && c.Node() != host {
+		t.Errorf("Node() = %q; want the host name %q", c.Node(), host)
+	}
+	path := writeFile(t, "secret_key_file = \"/etc/koyomi/key\"\nconnectors = \"forbid\"\nnode_name = \"n1\"\n")
+	c, err := Resolve(path, env(map[string]string{"KOYOMI_NODE_NAME": "n2"}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SecretKeyPath() != "/etc/koyomi/key" || c.ConnectorsAllowed() || c.Node() != "n2" {
+		t.Errorf("from file and environment: key %q, allowed %v, node %q; want /etc/koyomi/key, false, n2",
+			c.SecretKeyPath(), c.ConnectorsAllowed(), c.Node())
 	}
 }
 

@@ -118,6 +118,14 @@ func settings() []setting {
 		{key: "trusted_proxies", env: "KOYOMI_TRUSTED_PROXIES", flag: "trusted-proxies", usage: "comma-separated `networks` of reverse proxies whose X-Forwarded-* headers are believed",
 			set: func(c *Config, v string) error { c.TrustedProxies = AddressList(v); return nil },
 			get: func(c *Config) string { return string(c.TrustedProxies) }},
+		{key: "secret_key_file", env: "KOYOMI_SECRET_KEY_FILE", flag: "secret-key-file",
+			usage: "server key `file` encrypting connector credentials (default: secret.key in the data directory; created on first use)",
+			set:   setString(func(c *Config) *string { return &c.SecretKeyFile }), get: getString(func(c *Config) *string { return &c.SecretKeyFile })},
+		{key: "connectors", env: "KOYOMI_CONNECTORS", flag: "connectors",
+			usage: "`allow` or forbid sync connectors for users no administrator rule names",
+			set:   setString(func(c *Config) *string { return &c.Connectors }), get: getString(func(c *Config) *string { return &c.Connectors })},
+		{key: "node_name", env: "KOYOMI_NODE_NAME", flag: "node-name", usage: "`name` of this node in connector history (default: the host name)",
+			set: setString(func(c *Config) *string { return &c.NodeName }), get: getString(func(c *Config) *string { return &c.NodeName })},
 	}
 }
 
@@ -134,7 +142,8 @@ func EnvVars() []string {
 // non-empty (KOYOMI_LISTEN, KOYOMI_DATA, KOYOMI_STORE, KOYOMI_REALM,
 // KOYOMI_BASE_URL, KOYOMI_MAX_RESOURCE_SIZE, KOYOMI_LOG_LEVEL,
 // KOYOMI_LOG_FORMAT, KOYOMI_AUTH_CACHE_TTL, KOYOMI_TLS_CERT, KOYOMI_TLS_KEY,
-// KOYOMI_REDIRECT_HTTP, KOYOMI_TRUSTED_PROXIES).
+// KOYOMI_REDIRECT_HTTP, KOYOMI_TRUSTED_PROXIES, KOYOMI_SECRET_KEY_FILE,
+// KOYOMI_CONNECTORS, KOYOMI_NODE_NAME).
 // Pass os.Getenv in production and a map lookup in tests.
 func (c *Config) ApplyEnv(getenv func(string) string) error {
 	var errs []error
@@ -159,9 +168,9 @@ type Flags struct {
 // RegisterFlags defines a flag on fs for every setting (--listen, --data,
 // --store, --realm, --base-url, --max-resource-size, --log-level,
 // --log-format, --auth-cache-ttl, --tls-cert, --tls-key, --redirect-http,
-// --trusted-proxies). Only flags that
-// appear on the command line are recorded; apply them with Flags.Apply or
-// Resolve. Bad values are reported by fs.Parse.
+// --trusted-proxies, --secret-key-file, --connectors, --node-name). Only
+// flags that appear on the command line are recorded; apply them with
+// Flags.Apply or Resolve. Bad values are reported by fs.Parse.
 func RegisterFlags(fs *flag.FlagSet) *Flags {
 	f := &Flags{given: map[string]string{}}
 	def := Default()
