@@ -50,6 +50,15 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AppPasswords", testAppPasswords},
 		{"AppPasswordCascade", testAppPasswordCascade},
 		{"AppPasswordWritesInViewFail", testAppPasswordWritesInViewFail},
+		{"Connectors", testConnectors},
+		{"ConnectorUpdate", testConnectorUpdate},
+		{"ConnectorItems", testConnectorItems},
+		{"ConnectorRuns", testConnectorRuns},
+		{"ConnectorConflicts", testConnectorConflicts},
+		{"ConnectorPermissions", testConnectorPermissions},
+		{"ConnectorCascades", testConnectorCascades},
+		{"ConnectorRollback", testConnectorRollback},
+		{"ConnectorWritesInViewFail", testConnectorWritesInViewFail},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
