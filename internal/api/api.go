@@ -1,9 +1,10 @@
 // Package api serves Koyomi's JSON API under /api/v1/: the caller's virtual
 // calendars (define, change, delete, preview as another viewer), the views
-// others share with them, and the groups they belong to.
+// others share with them, the groups they belong to, and their sync
+// connectors (settings, runs, history, conflicts).
 //
-// It turns HTTP and JSON into calls of the domain service and domain errors
-// into statuses; it holds no rules of its own. It knows nothing of how
+// It turns HTTP and JSON into calls of the domain and connector services
+// and their errors into statuses; it holds no rules of its own. It knows nothing of how
 // callers authenticate (the server puts the principal in the request's
 // context before a request gets here) nor of WebDAV, beyond the URL path
 // under which a view appears to clients.
@@ -19,6 +20,7 @@ import (
 	"slices"
 	"strings"
 
+	"koyomi.dev/koyomi/internal/connector"
 	"koyomi.dev/koyomi/internal/domain"
 )
 
@@ -32,24 +34,37 @@ const maxBody = 1 << 20
 // Handler serves the JSON API.
 type Handler struct {
 	svc    *domain.Service
+	conns  *connector.Manager
 	logger *slog.Logger
 	mux    *http.ServeMux
 }
 
-// New returns the API handler over svc. Requests must reach it with the
+// New returns the API handler over svc and conns (without conns, nil, the
+// connector endpoints do not exist). Requests must reach it with the
 // authenticated user in their context (domain.WithPrincipal); requests
 // without one are refused.
-func New(svc *domain.Service, logger *slog.Logger) *Handler {
+func New(svc *domain.Service, conns *connector.Manager, logger *slog.Logger) *Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{svc: svc, logger: logger, mux: http.NewServeMux()}
+	h := &Handler{svc: svc, conns: conns, logger: logger, mux: http.NewServeMux()}
 	h.route("vcs", methods{http.MethodGet: h.listVCs, http.MethodPost: h.createVC})
 	h.route("vcs/{name}", methods{http.MethodGet: h.getVC, http.MethodPut: h.updateVC, http.MethodDelete: h.deleteVC})
 	h.route("vcs/{name}/preview", methods{http.MethodGet: h.previewVC})
 	h.route("visible", methods{http.MethodGet: h.visible})
 	h.route("groups", methods{http.MethodGet: h.listGroups})
 	h.route("groups/{group}/contribution", methods{http.MethodPut: h.putContribution})
+	if conns != nil {
+		h.route("connectors", methods{http.MethodGet: h.listConnectors, http.MethodPost: h.createConnector})
+		h.route("connectors/discover", methods{http.MethodPost: h.discoverCalendars})
+		h.route("connectors/{id}", methods{http.MethodGet: h.getConnector, http.MethodPatch: h.updateConnector,
+			http.MethodDelete: h.deleteConnector})
+		h.route("connectors/{id}/sync", methods{http.MethodPost: h.syncConnector})
+		h.route("connectors/{id}/start", methods{http.MethodPost: h.setConnectorEnabled(true)})
+		h.route("connectors/{id}/stop", methods{http.MethodPost: h.setConnectorEnabled(false)})
+		h.route("connectors/{id}/history", methods{http.MethodGet: h.connectorHistory})
+		h.route("connectors/{id}/conflicts", methods{http.MethodGet: h.connectorConflicts})
+	}
 	h.mux.Handle("/", h.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return &Error{Status: http.StatusNotFound, Msg: "no such API endpoint: " + r.URL.Path}
 	}))

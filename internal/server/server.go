@@ -1,11 +1,12 @@
 // Package server wires Koyomi's HTTP surface: authentication, discovery
-// redirects, health checks and the DAV engine with CalDAV plugged in. It is
-// the one place where the pieces are assembled; it holds no protocol or
-// domain rules of its own.
+// redirects, health checks, the DAV engine with CalDAV plugged in, the JSON
+// API and the connector service behind it. It is the one place where the
+// pieces are assembled; it holds no protocol or domain rules of its own.
 package server
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,9 +21,11 @@ import (
 	"koyomi.dev/koyomi/internal/auth"
 	"koyomi.dev/koyomi/internal/caldav"
 	"koyomi.dev/koyomi/internal/carddav"
+	"koyomi.dev/koyomi/internal/connector"
 	"koyomi.dev/koyomi/internal/dav"
 	"koyomi.dev/koyomi/internal/davlock"
 	"koyomi.dev/koyomi/internal/domain"
+	"koyomi.dev/koyomi/internal/secret"
 	"koyomi.dev/koyomi/internal/store"
 	"koyomi.dev/koyomi/internal/tree"
 )
@@ -50,6 +53,23 @@ type Options struct {
 	XMLLimits dav.XMLLimits
 	// CalDAVLimits bound what one REPORT may produce (zero fields: defaults).
 	CalDAVLimits caldav.Limits
+
+	// SecretKey seals connector credentials at rest (secret.KeySize
+	// bytes). Without one, New makes a key that lives as long as the
+	// process: good for tests only, since credentials stored with it
+	// cannot be read after a restart.
+	SecretKey []byte
+	// ConnectorsDefaultAllowed is whether users no administrator rule
+	// names may have connectors.
+	ConnectorsDefaultAllowed bool
+	// NodeName names this process in connector leases and history.
+	NodeName string
+	// ConnectorHTTPClient reaches remote servers; nil: the connector
+	// package's default.
+	ConnectorHTTPClient *http.Client
+	// ConnectorMinInterval is the shortest interval a connector may have
+	// (zero: connector.MinInterval; tests lower it).
+	ConnectorMinInterval time.Duration
 }
 
 // Server is Koyomi's HTTP handler over a store.
@@ -61,6 +81,7 @@ type Server struct {
 	limit   *auth.Limiter
 	users   *userLimiter
 	dav     *dav.Handler
+	conns   *connector.Manager
 	handler http.Handler
 }
 
@@ -95,7 +116,12 @@ func New(st store.Store, opts Options) (*Server, error) {
 	if opts.LoginLimits.Clock == nil {
 		opts.LoginLimits.Clock = opts.Clock
 	}
-	s := &Server{opts: opts, store: st, svc: svc, auth: authn, limit: auth.NewLimiter(opts.LoginLimits), dav: h}
+	conns, err := newConnectors(st, svc, opts)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s := &Server{opts: opts, store: st, svc: svc, auth: authn, limit: auth.NewLimiter(opts.LoginLimits), dav: h,
+		conns: conns}
 	if opts.MaxConcurrentPerUser == 0 {
 		opts.MaxConcurrentPerUser = DefaultMaxConcurrentPerUser
 	}
@@ -104,8 +130,33 @@ func New(st store.Store, opts Options) (*Server, error) {
 	return s, nil
 }
 
+// newConnectors builds the connector service over the server's store and
+// domain service.
+func newConnectors(st store.Store, svc *domain.Service, opts Options) (*connector.Manager, error) {
+	key := opts.SecretKey
+	if key == nil {
+		key = make([]byte, secret.KeySize)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+		opts.Logger.Warn("no server key given: connector credentials stored now cannot be read after a restart")
+	}
+	box, err := secret.New(key)
+	if err != nil {
+		return nil, err
+	}
+	return connector.New(connector.Options{Store: st, Domain: svc, Box: box, Logger: opts.Logger, Clock: opts.Clock,
+		Node: opts.NodeName, HTTPClient: opts.ConnectorHTTPClient, ObjectPath: tree.ObjectPath,
+		MinInterval: opts.ConnectorMinInterval, DefaultAllowed: opts.ConnectorsDefaultAllowed}), nil
+}
+
 // Service returns the domain service (for administrative commands).
 func (s *Server) Service() *domain.Service { return s.svc }
+
+// Connectors returns the connector service. Its periodic runner is not
+// started by New: whoever runs the server calls Run on it (koyomi serve
+// does, until shutdown).
+func (s *Server) Connectors() *connector.Manager { return s.conns }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
@@ -116,7 +167,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/.well-known/carddav", s.wellKnown)
 	mux.HandleFunc("/healthz", s.health)
 	mux.Handle(tree.Prefix, s.authenticated(s.perUser(s.dav)))
-	mux.Handle("/api/", s.authenticated(s.perUser(api.New(s.svc, s.opts.Logger))))
+	mux.Handle("/api/", s.authenticated(s.perUser(api.New(s.svc, s.conns, s.opts.Logger))))
 	mux.Handle("/dav", http.RedirectHandler(tree.Prefix, http.StatusMovedPermanently))
 	mux.HandleFunc("/", s.root)
 	return s.logRequests(mux)
