@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 )
 
@@ -67,6 +68,9 @@ func (c *Client) Info(ctx context.Context, collURL string) (*Calendar, error) {
 		return nil, err
 	}
 	self := res.self()
+	if err := missing(res, self, "PROPFIND"); err != nil {
+		return nil, err
+	}
 	if self == nil || !self.ok() || !isCalendar(self) {
 		return nil, errNotCalendar(collURL)
 	}
@@ -106,6 +110,9 @@ func (c *Client) Discover(ctx context.Context, rawURL string) ([]Calendar, error
 		}
 	}
 	self := res.self()
+	if err := missing(res, self, "PROPFIND"); err != nil {
+		return nil, err
+	}
 	if self == nil {
 		return nil, fmt.Errorf("remote: discovery: the server said nothing about %s", redact(res.base))
 	}
@@ -151,6 +158,16 @@ func (c *Client) Discover(ctx context.Context, rawURL string) ([]Calendar, error
 		}
 	}
 	return all, nil
+}
+
+// missing returns a 404 *Error when a multistatus says the resource asked
+// about does not exist (Xandikos answers a PROPFIND of a missing resource
+// this way, not with a 404).
+func missing(res *davResult, self *response, method string) error {
+	if self == nil || self.status != http.StatusNotFound && self.status != http.StatusGone {
+		return nil
+	}
+	return &Error{Status: self.status, Method: method, URL: redact(res.base), Message: http.StatusText(self.status)}
 }
 
 // listCalendars returns the calendars among the members of home.

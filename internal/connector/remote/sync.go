@@ -61,6 +61,7 @@ func (c *Client) SyncCollection(ctx context.Context, collURL, token string) (cha
 	}
 	var order []string
 	states := map[string]*state{}
+	initial := token == ""
 	for page := 0; ; page++ {
 		if page == maxSyncPages {
 			return nil, nil, "", fmt.Errorf("remote: sync-collection of %s: more than %d truncated responses", collURL, maxSyncPages)
@@ -113,7 +114,11 @@ func (c *Client) SyncCollection(ctx context.Context, collURL, token string) (cha
 	for _, key := range order {
 		st := states[key]
 		if st.deleted {
-			deleted = append(deleted, st.item.Href)
+			// An initial sync has nothing to delete: some servers
+			// (Radicale) still report the members they remember removing.
+			if !initial {
+				deleted = append(deleted, st.item.Href)
+			}
 		} else {
 			changed = append(changed, st.item)
 		}
