@@ -1,0 +1,386 @@
+package connector
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"koyomi.dev/koyomi/internal/connector/remote"
+	"koyomi.dev/koyomi/internal/domain"
+	"koyomi.dev/koyomi/internal/store"
+)
+
+// pollEvery bounds how long the runner sleeps, so that connectors changed
+// through another node are picked up without a wake-up from this one.
+const pollEvery = 30 * time.Second
+
+// Wake makes Run look for due connectors now.
+func (m *Manager) Wake() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run runs due connectors until ctx is done.
+func (m *Manager) Run(ctx context.Context) {
+	for {
+		next := m.RunDue(ctx)
+		wait := pollEvery
+		if !next.IsZero() {
+			wait = min(max(next.Sub(m.now()), time.Second), pollEvery)
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-m.wake:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// RunDue runs, one after the other, every connector that is due, and
+// returns when the next one will be (zero if none is scheduled).
+func (m *Manager) RunDue(ctx context.Context) time.Time {
+	var cs []*store.Connector
+	err := m.opts.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		cs, err = tx.ListConnectors(ctx, "")
+		return err
+	})
+	if err != nil {
+		m.log.WarnContext(ctx, "connectors: listing failed", "err", err)
+		return m.now().Add(pollEvery)
+	}
+	var next time.Time
+	for _, c := range cs {
+		if ctx.Err() != nil {
+			return next
+		}
+		if !runnable(c) {
+			continue
+		}
+		if c.NextRun.After(m.now()) {
+			if next.IsZero() || c.NextRun.Before(next) {
+				next = c.NextRun
+			}
+			continue
+		}
+		run, err := m.runOne(ctx, c.ID, false)
+		switch {
+		case errors.Is(err, ErrBusy), errors.Is(err, errNotDue):
+		case err != nil:
+			m.log.WarnContext(ctx, "connector run failed to start", "connector", c.ID, "err", err)
+		case run != nil:
+			m.log.InfoContext(ctx, "connector run", "connector", c.ID, "owner", c.Owner, "status", run.Status,
+				"error", run.Error)
+		}
+	}
+	return next
+}
+
+func runnable(c *store.Connector) bool {
+	return c.Enabled && (c.State == StateIdle || c.State == StateRunning)
+}
+
+var errNotDue = errors.New("connector not due")
+
+// SyncNow runs a connector at once and returns the run's history entry.
+// It fails with ErrBusy when a run is already in progress.
+func (m *Manager) SyncNow(ctx context.Context, id int64) (*store.ConnectorRun, error) {
+	if _, err := m.Get(ctx, id); err != nil {
+		return nil, err
+	}
+	return m.runOne(context.WithoutCancel(ctx), id, true)
+}
+
+// runOne performs one run of connector id under its lease.
+func (m *Manager) runOne(ctx context.Context, id int64, manual bool) (*store.ConnectorRun, error) {
+	m.mu.Lock()
+	if m.running[id] {
+		m.mu.Unlock()
+		return nil, ErrBusy
+	}
+	m.running[id] = true
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		delete(m.running, id)
+		m.mu.Unlock()
+	}()
+
+	lease := "connector:" + strconv.FormatInt(id, 10)
+	holder := m.holder()
+	if ok, err := m.acquire(ctx, lease, holder); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, ErrBusy
+	}
+	defer m.opts.Store.Update(context.WithoutCancel(ctx), func(tx store.Tx) error {
+		return tx.ReleaseLease(ctx, lease, holder)
+	})
+
+	c, rec, err := m.begin(ctx, id, manual)
+	if err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go m.renew(runCtx, cancel, lease, holder)
+
+	err = m.perform(runCtx, c, rec)
+	if cause := context.Cause(runCtx); cause != nil && err != nil && errors.Is(err, context.Canceled) {
+		err = cause
+	}
+	return m.finish(context.WithoutCancel(ctx), c, rec, err)
+}
+
+// holder names this Manager in leases: the node plus a per-process
+// random part, so two processes on one host never share a lease.
+func (m *Manager) holder() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.holderID == "" {
+		b := make([]byte, 6)
+		rand.Read(b)
+		m.holderID = m.opts.Node + "/" + hex.EncodeToString(b)
+	}
+	return m.holderID
+}
+
+func (m *Manager) acquire(ctx context.Context, lease, holder string) (bool, error) {
+	var ok bool
+	err := m.opts.Store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		ok, err = tx.AcquireLease(ctx, lease, holder, m.opts.LeaseTTL, m.now())
+		return err
+	})
+	return ok, err
+}
+
+// renew keeps the lease while the run lasts; losing it (another node took
+// it after a stall) cancels the run, whose progress is already committed.
+func (m *Manager) renew(ctx context.Context, cancel context.CancelCauseFunc, lease, holder string) {
+	t := time.NewTicker(m.opts.LeaseTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			ok, err := m.acquire(ctx, lease, holder)
+			if ctx.Err() != nil {
+				return
+			}
+			if err == nil && !ok {
+				cancel(errors.New("lost the run's lease to another node"))
+				return
+			}
+		}
+	}
+}
+
+// begin checks that the run may happen, marks runs a dead node left
+// behind as interrupted, and records the new run.
+func (m *Manager) begin(ctx context.Context, id int64, manual bool) (*store.Connector, *store.ConnectorRun, error) {
+	var c *store.Connector
+	var rec *store.ConnectorRun
+	err := m.opts.Store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if c, err = tx.GetConnector(ctx, id); err != nil {
+			return err
+		}
+		ok, err := m.allowed(ctx, tx, c.Owner)
+		if err != nil {
+			return err
+		}
+		now := m.now()
+		if !ok {
+			if c.State != StateDisabled {
+				c.State, c.Reason = StateDisabled, "disabled by an administrator"
+				if err := tx.UpdateConnector(ctx, c); err != nil {
+					return err
+				}
+			}
+			if manual {
+				return ErrNotAllowed
+			}
+			return errNotDue
+		}
+		if !manual && (!runnable(c) || c.NextRun.After(now)) {
+			return errNotDue
+		}
+		if manual && !c.Enabled {
+			return fmt.Errorf("%w: the connector is stopped (%s); start it first", ErrInvalid, c.Reason)
+		}
+		runs, err := tx.ConnectorRuns(ctx, id, 3)
+		if err != nil {
+			return err
+		}
+		for _, old := range runs {
+			if old.Status == RunRunning {
+				old.Status, old.Ended = RunInterrupted, now
+				old.Error = "the run was interrupted (the server stopped or lost contact); the next run continued it"
+				if err := tx.UpdateConnectorRun(ctx, old); err != nil {
+					return err
+				}
+			}
+		}
+		rec = &store.ConnectorRun{ConnectorID: id, Started: now, Node: m.opts.Node, Status: RunRunning}
+		if err := tx.AddConnectorRun(ctx, rec); err != nil {
+			return err
+		}
+		c.State = StateRunning
+		return tx.UpdateConnector(ctx, c)
+	})
+	if err != nil && !errors.Is(err, errNotDue) && !errors.Is(err, ErrInvalid) {
+		err = mapErr(err)
+	}
+	return c, rec, err
+}
+
+// perform runs the sync itself.
+func (m *Manager) perform(ctx context.Context, c *store.Connector, rec *store.ConnectorRun) error {
+	ctx = domain.WithPrincipal(ctx, c.Owner)
+	var col *store.Collection
+	err := m.opts.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		col, err = tx.GetCollectionByID(ctx, c.CollectionID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("the local calendar is gone: %w", err)
+	}
+	auth := remote.Auth{Username: c.Username}
+	if len(c.Secret) > 0 {
+		plain, err := m.opts.Box.Open(c.Secret)
+		if err != nil {
+			return fmt.Errorf("the stored credentials cannot be read with this server's key: %w", err)
+		}
+		if c.AuthType == "bearer" {
+			auth.Bearer = string(plain)
+		} else {
+			auth.Password = string(plain)
+		}
+	}
+	r := &syncRun{m: m, ctx: ctx, c: c, col: col, cl: remote.New(m.opts.HTTPClient, auth), rec: rec}
+	if err := r.loadItems(); err != nil {
+		return err
+	}
+	switch c.Kind {
+	case KindICS:
+		ctag, err := r.syncICS()
+		if err == nil {
+			c.CTag = ctag
+		}
+		rec.Error = strings.Join(r.problems, "; ")
+		return err
+	default:
+		token, ctag, err := r.syncCalDAV()
+		if err == nil {
+			c.SyncToken, c.CTag = token, ctag
+		}
+		rec.Error = strings.Join(r.problems, "; ")
+		return err
+	}
+}
+
+// finish records the outcome: the history entry, and the connector's
+// state — idle and scheduled, backing off, or stopped.
+func (m *Manager) finish(ctx context.Context, c *store.Connector, rec *store.ConnectorRun, runErr error) (*store.ConnectorRun, error) {
+	now := m.now()
+	rec.Ended = now
+	c.LastRun = rec.Started
+	c.State = StateIdle
+	switch kind := remote.Classify(runErr); {
+	case runErr == nil:
+		rec.Status = RunOK
+		if rec.Error != "" {
+			rec.Status = RunPartial
+		}
+		c.Failures, c.Reason, c.LastOK = 0, "", now
+		c.NextRun = now.Add(c.Interval)
+	case kind == remote.KindPermission:
+		rec.Status = RunStopped
+		c.Enabled, c.State, c.Reason = false, StateStopped, runErr.Error()
+		c.Failures = 0
+	case kind == remote.KindRateLimit || kind == remote.KindTransient:
+		rec.Status = RunRetry
+		c.Failures++
+		delay := backoff(c.Failures, retryAfter(runErr), c.Interval)
+		c.NextRun = now.Add(delay)
+		c.Reason = fmt.Sprintf("%s; retrying at %s", runErr, c.NextRun.Format(time.RFC3339))
+	default:
+		rec.Status = RunError
+		c.Failures++
+		c.NextRun = now.Add(backoff(c.Failures, 0, c.Interval))
+		c.Reason = runErr.Error()
+	}
+	if runErr != nil {
+		rec.Error = strings.TrimPrefix(strings.Join([]string{runErr.Error(), rec.Error}, "; "), "; ")
+		rec.Error = strings.TrimSuffix(rec.Error, "; ")
+		var re *remote.Error
+		if errors.As(runErr, &re) {
+			rec.RemoteStatus = re.Status
+		}
+	}
+	err := m.opts.Store.Update(ctx, func(tx store.Tx) error {
+		if err := tx.UpdateConnectorRun(ctx, rec); err != nil {
+			return err
+		}
+		// Keep settings changed during the run; take only run state.
+		cur, err := tx.GetConnector(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		cur.LastRun, cur.LastOK, cur.NextRun, cur.Failures = c.LastRun, c.LastOK, c.NextRun, c.Failures
+		cur.SyncToken, cur.CTag = c.SyncToken, c.CTag
+		if cur.URL != c.URL || cur.CollectionID != c.CollectionID || cur.Kind != c.Kind {
+			cur.SyncToken, cur.CTag = "", "" // repointed meanwhile: start afresh
+		}
+		switch {
+		case cur.State == StateDisabled:
+		case c.State == StateStopped:
+			cur.Enabled, cur.State, cur.Reason = false, StateStopped, c.Reason
+		case !cur.Enabled:
+			cur.State = StateStopped
+		default:
+			cur.State, cur.Reason = c.State, c.Reason
+		}
+		return tx.UpdateConnector(ctx, cur)
+	})
+	if err != nil {
+		return rec, fmt.Errorf("recording the run: %w", err)
+	}
+	return rec, nil
+}
+
+// backoff is the wait before retrying after failures consecutive failures:
+// a minute, doubling, at most the connector's interval (or the server's
+// Retry-After when longer, up to a day).
+func backoff(failures int, retryAfter, interval time.Duration) time.Duration {
+	d := time.Minute << min(max(failures-1, 0), 10)
+	if d > interval {
+		d = interval
+	}
+	if retryAfter > d {
+		d = min(retryAfter, 24*time.Hour)
+	}
+	return d
+}
+
+func retryAfter(err error) time.Duration {
+	var re *remote.Error
+	if errors.As(err, &re) {
+		return re.RetryAfter
+	}
+	return 0
+}
