@@ -271,8 +271,11 @@ func exercise(ctx context.Context, o options, label string, srv *server) error {
 		writers[i] = &writer{id: i, base: srv.base, client: client,
 			rng: rand.New(rand.NewPCG(rng.Uint64(), uint64(i))), state: map[string]string{}}
 	}
-	writeCtx, stopWriting := context.WithTimeout(ctx, o.duration)
+	// Writing lasts at least o.duration and until every kill has happened:
+	// restarts take time, so a fixed deadline could cut the last kills off.
+	writeCtx, stopWriting := context.WithCancel(ctx)
 	defer stopWriting()
+	started := time.Now()
 	errs := make(chan error, len(writers))
 	var wg sync.WaitGroup
 	for _, w := range writers {
@@ -286,10 +289,10 @@ func exercise(ctx context.Context, o options, label string, srv *server) error {
 	for range o.kills {
 		wait := slot/2 + time.Duration(rng.Int64N(int64(slot)))
 		select {
-		case <-writeCtx.Done():
+		case <-ctx.Done():
 		case <-time.After(wait):
 		}
-		if writeCtx.Err() != nil {
+		if ctx.Err() != nil {
 			break
 		}
 		srv.kill()
@@ -299,9 +302,13 @@ func exercise(ctx context.Context, o options, label string, srv *server) error {
 			break
 		}
 	}
-	if killErr != nil {
-		stopWriting()
+	if rest := o.duration - time.Since(started); killErr == nil && rest > 0 {
+		select {
+		case <-ctx.Done():
+		case <-time.After(rest):
+		}
 	}
+	stopWriting()
 	wg.Wait()
 	close(errs)
 	var problems []error
