@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"io"
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -106,12 +107,20 @@ func stripTags(s string) string {
 	return b.String()
 }
 
-// scrub replaces every secret in s.
+// Credentials a server may echo in an error page, whoever's they are: an
+// Authorization value, or a key=value pair naming a secret.
+var (
+	authValueRE  = regexp.MustCompile(`(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]{8,}`)
+	secretPairRE = regexp.MustCompile(`(?i)\b(token|access_token|password|passwd|pwd|secret)(["']?\s*[:=]\s*["']?)[^\s"'&,;}]+`)
+)
+
+// scrub replaces every secret in s, and anything that looks like one.
 func scrub(s string, secrets []string) string {
 	for _, sec := range secrets {
 		if sec != "" {
 			s = strings.ReplaceAll(s, sec, "***")
 		}
 	}
-	return s
+	s = authValueRE.ReplaceAllString(s, "$1 ***")
+	return secretPairRE.ReplaceAllString(s, "$1$2***")
 }

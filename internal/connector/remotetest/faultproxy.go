@@ -1,6 +1,8 @@
 package remotetest
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -63,6 +65,13 @@ func NewFaultProxy(t testing.TB, target string) *FaultProxy {
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		delay, fault := p.take(r.Method)
 		if delay > 0 {
+			// Read the body first: only then does the server notice a
+			// client that gives up, and end r.Context().
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
 			select {
 			case <-time.After(delay):
 			case <-r.Context().Done():
