@@ -19,6 +19,8 @@ import (
 	"koyomi.dev/koyomi/internal/domain"
 	"koyomi.dev/koyomi/internal/secret"
 	"koyomi.dev/koyomi/internal/store"
+	"koyomi.dev/koyomi/internal/store/postgres"
+	"koyomi.dev/koyomi/internal/store/postgres/pgtest"
 	"koyomi.dev/koyomi/internal/store/sqlite"
 )
 
@@ -48,12 +50,29 @@ type local struct {
 
 func newLocal(t *testing.T) *local {
 	t.Helper()
-	ctx := context.Background()
 	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
-	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{Now: clk.Now})
+	st, err := sqlite.Open(context.Background(), t.TempDir(), sqlite.Options{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newLocalOn(t, st, clk)
+}
+
+// newLocalOnPostgres is newLocal on a fresh PostgreSQL database (skipped
+// when no test server is configured).
+func newLocalOnPostgres(t *testing.T) *local {
+	t.Helper()
+	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	st, err := postgres.Open(context.Background(), pgtest.Database(t), postgres.Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newLocalOn(t, st, clk)
+}
+
+func newLocalOn(t *testing.T, st store.Store, clk *clock) *local {
+	t.Helper()
+	ctx := context.Background()
 	t.Cleanup(func() { st.Close() })
 	svc := domain.New(st, domain.Options{Clock: clk.Now,
 		PasswordParams: auth.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}})
@@ -335,6 +354,25 @@ func TestTwoWaySyncConverges(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTwoWaySyncOnPostgres runs a create/change/delete round on a
+// PostgreSQL-backed Koyomi.
+func TestTwoWaySyncOnPostgres(t *testing.T) {
+	l := newLocalOnPostgres(t)
+	r := remotetest.StartKoyomi(t)
+	rs := newRemoteSide(r)
+	m := l.manager(t, nil)
+	c := l.connect(t, m, r, connector.Settings{})
+	l.put(t, "a", "A local")
+	rs.put(t, "b", "B remote")
+	wantCounts(t, syncNow(t, m, c.ID), counts{pc: 1, sc: 1})
+	l.del(t, "b")
+	rs.put(t, "a", "A changed there")
+	wantCounts(t, syncNow(t, m, c.ID), counts{pu: 1, sd: 1})
+	want := map[string]string{"a": "A changed there"}
+	wantState(t, "local", l.state(t), want)
+	wantState(t, "remote", rs.state(t), want)
 }
 
 // TestConflictPolicies checks the local and most-recent policies.
@@ -645,9 +683,13 @@ func TestInterruptedRunResumesWithoutDuplicates(t *testing.T) {
 // TestLeaseLetsOneRunAtATime: a second manager on the same store (another
 // node) cannot run a connector while the first holds its lease.
 func TestLeaseLetsOneRunAtATime(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testLease(t, newLocal(t)) })
+	t.Run("postgres", func(t *testing.T) { testLease(t, newLocalOnPostgres(t)) })
+}
+
+func testLease(t *testing.T, l *local) {
 	r := remotetest.StartKoyomi(t)
 	proxy := remotetest.NewFaultProxy(t, r.BaseURL)
-	l := newLocal(t)
 	a, b := l.manager(t, nil), l.manager(t, nil)
 	pr := *r
 	pr.CalendarURL = proxy.URL + strings.TrimPrefix(r.CalendarURL, r.BaseURL)
