@@ -30,6 +30,7 @@ import (
 	"koyomi.dev/koyomi/internal/config"
 	"koyomi.dev/koyomi/internal/dav"
 	"koyomi.dev/koyomi/internal/domain"
+	"koyomi.dev/koyomi/internal/secret"
 	"koyomi.dev/koyomi/internal/server"
 	"koyomi.dev/koyomi/internal/store"
 	"koyomi.dev/koyomi/internal/store/postgres"
@@ -94,6 +95,30 @@ Commands:
   vc del OWNER NAME      delete a virtual calendar
   vc preview OWNER NAME [--as VIEWER] [--start DATE --end DATE]
                          print the iCalendar objects VIEWER sees in it
+  connector add USER --name N --calendar CAL --url URL [--kind caldav|ics]
+         [--username U] [--password-stdin|--token-stdin]
+         [--direction two-way|push|pull] [--policy remote|local|recent]
+         [--interval 15m]
+                         sync one of USER's calendars with a remote CalDAV
+                         calendar or ICS feed (the secret is read from
+                         standard input)
+  connector set ID [same flags]
+                         change a connector: only the flags given
+  connector list [USER]  list connectors and their state
+  connector show ID      show one connector's settings and state
+  connector del ID       delete a connector (both calendars keep their events)
+  connector start ID | stop ID
+                         resume or pause a connector
+  connector sync ID      run a connector now and print the run
+  connector history ID [--limit N]
+                         list its runs, newest first
+  connector conflicts ID print the versions that lost conflicts
+  connector discover URL [--username U] [--password-stdin|--token-stdin]
+                         list the calendars a CalDAV server offers
+  connector allow|forbid|unset SUBJECT
+                         allow or forbid connectors for user:NAME,
+                         group:NAME or '*', or remove that rule
+  connector permissions  list the rules
   migrate                bring the store's schema up to date and exit
   check                  verify the store's integrity (change log, index,
                          ETags); exit status 1 when a problem is found
@@ -138,6 +163,8 @@ func run(ctx context.Context, env Env) error {
 		return groupCommand(ctx, env, args)
 	case "vc":
 		return vcCommand(ctx, env, args)
+	case "connector":
+		return connectorCommand(ctx, env, args)
 	case "store":
 		if len(args) == 0 || args[0] != "copy" {
 			return errors.New("store: expected copy")
@@ -278,18 +305,35 @@ func serve(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("trusted_proxies: %w", err)
 	}
+	key, err := secret.LoadKey(cfg.SecretKeyPath(), true)
+	if err != nil {
+		return fmt.Errorf("secret_key_file: %w", err)
+	}
 	srv, err := server.New(st, server.Options{Logger: logger, Realm: cfg.Realm,
 		MaxResourceSize: cfg.MaxResourceSize, AuthCacheTTL: ttl, TrustedProxies: trusted,
 		LoginLimits: auth.LimitOptions{UserFailures: cfg.LoginMaxFailures, IPFailures: cfg.LoginMaxFailuresPerIP,
 			Window: cfg.LoginWindow, MaxBackoff: cfg.LoginMaxBackoff},
 		MaxConcurrentPerUser: cfg.MaxConcurrentPerUser,
 		XMLLimits:            dav.XMLLimits{Depth: cfg.MaxXMLDepth, Elements: cfg.MaxXMLElements},
-		CalDAVLimits:         caldav.Limits{ReportInstances: cfg.MaxReportInstances, QueryResults: cfg.MaxQueryResults}})
+		CalDAVLimits:         caldav.Limits{ReportInstances: cfg.MaxReportInstances, QueryResults: cfg.MaxQueryResults},
+		SecretKey:            key, ConnectorsDefaultAllowed: cfg.ConnectorsAllowed(), NodeName: cfg.Node()})
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Connectors run until shutdown; the store closes only after the
+	// runner has recorded the run it was in.
+	runners, stopRunners := context.WithCancel(ctx)
+	runnersDone := make(chan struct{})
+	go func() {
+		defer close(runnersDone)
+		srv.Connectors().Run(runners)
+	}()
+	defer func() {
+		stopRunners()
+		<-runnersDone
+	}()
 	scheme := "http"
 	if cfg.TLS.Cert != "" {
 		scheme = "https"
