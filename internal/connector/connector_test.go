@@ -17,6 +17,7 @@ import (
 	"koyomi.dev/koyomi/internal/connector/remote"
 	"koyomi.dev/koyomi/internal/connector/remotetest"
 	"koyomi.dev/koyomi/internal/domain"
+	"koyomi.dev/koyomi/internal/ical"
 	"koyomi.dev/koyomi/internal/secret"
 	"koyomi.dev/koyomi/internal/store"
 	"koyomi.dev/koyomi/internal/store/postgres"
@@ -829,5 +830,52 @@ func TestSettingsValidation(t *testing.T) {
 	}
 	if err := m.Delete(domain.WithPrincipal(ctx, "bob"), c.ID); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("deleting another user's connector: %v, want not found", err)
+	}
+}
+
+// TestRemoteCalendarAsVCSource: a pull connector keeps a local cache of a
+// remote calendar; a virtual calendar built on it answers from the cache
+// while the remote is unreachable, and the connector tells the cache's age.
+func TestRemoteCalendarAsVCSource(t *testing.T) {
+	r := remotetest.StartKoyomi(t)
+	proxy := remotetest.NewFaultProxy(t, r.BaseURL)
+	l := newLocal(t)
+	rs := newRemoteSide(r)
+	m := l.manager(t, nil)
+	ctx := context.Background()
+	pr := *r
+	pr.CalendarURL = proxy.URL + strings.TrimPrefix(r.CalendarURL, r.BaseURL)
+	rs.put(t, "relay-1", "Board meeting")
+	c := l.connect(t, m, &pr, connector.Settings{Direction: ptr(connector.PullOnly)})
+	syncNow(t, m, c.ID)
+	_, err := l.svc.CreateVC(ctx, "alice", domain.VCSpec{Name: "busy-view", Definition: domain.VCNode{
+		Filter: &domain.FilterDef{Default: "busy"}, Of: &domain.VCNode{Calendar: "work"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy.Fail(remotetest.Fault{Drop: true})
+	l.clock.Add(90 * time.Second)
+	week := ical.TimeRange{Start: time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 3, 16, 0, 0, 0, 0, time.UTC)}
+	before := proxy.Requests()
+	objs, err := l.svc.PreviewVC(ctx, "alice", "busy-view", "", week)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) != 1 {
+		t.Fatalf("virtual calendar over the cache shows %d objects, want 1", len(objs))
+	}
+	if proxy.Requests() != before {
+		t.Error("reading the virtual calendar reached the remote")
+	}
+	current, err := m.Get(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	views, err := m.Describe(ctx, current)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if views[0].CacheAge != "1m30s" {
+		t.Errorf("cache age = %q, want 1m30s", views[0].CacheAge)
 	}
 }
