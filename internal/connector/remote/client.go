@@ -98,7 +98,11 @@ func (c *Client) now() time.Time {
 // is removed and returned as credentials, to be used when the client has
 // none of its own.
 func (c *Client) target(raw string) (*url.URL, Auth, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
+	raw = strings.TrimSpace(raw)
+	if !strings.Contains(raw, "://") && !strings.HasPrefix(raw, "/") {
+		raw = "https://" + raw // a bare host name, as people type them
+	}
+	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, Auth{}, fmt.Errorf("remote: invalid URL: %w", scrubURLError(err))
 	}
@@ -301,7 +305,7 @@ func readBody(resp *http.Response, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("response larger than %d MiB", limit>>20)
+		return nil, fmt.Errorf("response larger than %s", sizeText(limit))
 	}
 	return data, nil
 }

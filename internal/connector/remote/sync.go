@@ -183,6 +183,14 @@ func (c *Client) Multiget(ctx context.Context, collURL string, hrefs []string) (
 	if batch <= 0 {
 		batch = DefaultMultigetBatch
 	}
+	base, _, err := c.target(collURL)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.HasSuffix(base.Path, "/") {
+		base.Path += "/"
+		base.RawPath = ""
+	}
 	var items []Item
 	for start := 0; start < len(hrefs); start += batch {
 		part := hrefs[start:min(start+batch, len(hrefs))]
@@ -190,6 +198,9 @@ func (c *Client) Multiget(ctx context.Context, collURL string, hrefs []string) (
 		b.WriteString(xmlHeader + `<C:calendar-multiget xmlns:D="DAV:" xmlns:C="` + nsCalDAV + `">`)
 		b.WriteString(`<D:prop><D:getetag/><C:calendar-data/></D:prop>`)
 		for _, h := range part {
+			if !strings.HasPrefix(h, "/") && !strings.Contains(h, "://") {
+				h = absURL(base, h) // a name relative to the collection
+			}
 			b.WriteString(`<D:href>` + escapeText(hrefPath(h)) + `</D:href>`)
 		}
 		b.WriteString(`</C:calendar-multiget>`)
