@@ -234,3 +234,24 @@ func FuzzBodySnippet(f *testing.F) {
 }
 
 func xmlName(space, local string) xml.Name { return xml.Name{Space: space, Local: local} }
+
+func TestTarget(t *testing.T) {
+	c := New(nil, Auth{})
+	u, creds, err := c.target(" caldav.example.org/dav/ ")
+	if err != nil || u.String() != "https://caldav.example.org/dav/" || creds != (Auth{}) {
+		t.Errorf("bare host: %v %+v %v", u, creds, err)
+	}
+	u, creds, err = c.target("http://ann:pw%40x@h.example/cal/#frag")
+	if err != nil || u.String() != "http://h.example/cal/" || creds != (Auth{Username: "ann", Password: "pw@x"}) {
+		t.Errorf("URL with credentials: %v %+v %v", u, creds, err)
+	}
+	own := New(nil, Auth{Bearer: "t0ken"})
+	if _, creds, _ := own.target("https://ann:pw@h.example/"); creds != (Auth{Bearer: "t0ken"}) {
+		t.Errorf("the client's own credentials lost to the URL's: %+v", creds)
+	}
+	for _, bad := range []string{"ftp://h/x", "https:///x", "http://[::1"} {
+		if _, _, err := c.target(bad); err == nil {
+			t.Errorf("target(%q) accepted", bad)
+		}
+	}
+}

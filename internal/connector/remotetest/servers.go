@@ -93,11 +93,6 @@ level = warning
 	})
 	r := &Remote{Name: "radicale", BaseURL: base, Username: Username, Password: Password,
 		PrincipalURL: base + "/" + Username + "/", HomeURL: base + "/" + Username + "/"}
-	// Radicale makes the principal collection on the account's first
-	// request for it.
-	if _, err := r.Client().Discover(context.Background(), r.PrincipalURL); err != nil {
-		t.Fatalf("radicale: first discovery: %v", err)
-	}
 	r.makeCalendar(t)
 	return r
 }
