@@ -1,0 +1,94 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// monthQuery asks for the events of one month with their data.
+const monthQuery = `<?xml version="1.0" encoding="utf-8"?>
+<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+ <D:prop><D:getetag/><C:calendar-data/></D:prop>
+ <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">
+  <C:time-range start="20260101T000000Z" end="20260201T000000Z"/>
+ </C:comp-filter></C:comp-filter></C:filter>
+</C:calendar-query>`
+
+// monthExpandQuery is monthQuery with the instances expanded, as clients
+// without recurrence support ask.
+const monthExpandQuery = `<?xml version="1.0" encoding="utf-8"?>
+<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+ <D:prop><D:getetag/><C:calendar-data><C:expand start="20260101T000000Z" end="20260201T000000Z"/></C:calendar-data></D:prop>
+ <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">
+  <C:time-range start="20260101T000000Z" end="20260201T000000Z"/>
+ </C:comp-filter></C:comp-filter></C:filter>
+</C:calendar-query>`
+
+// multigetBody asks for 100 events spread over the calendar by name.
+func multigetBody(names []string) string {
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0" encoding="utf-8"?><C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:calendar-data/></D:prop>`)
+	for i := range 100 {
+		fmt.Fprintf(&b, "<D:href>%s%s</D:href>", benchCal, names[i*len(names)/100])
+	}
+	b.WriteString(`</C:calendar-multiget>`)
+	return b.String()
+}
+
+// BenchmarkReads runs the read requests of the load tool end to end over a
+// 10,000-event calendar, each next to its floor: a handler writing the
+// recorded answer's bytes, run the same way.
+func BenchmarkReads(b *testing.B) {
+	env := newBenchEnv(b, 10000)
+	type read struct {
+		name, method, target, depth, body string
+		status                            int
+	}
+	reads := func() []read {
+		return []read{
+			{"month", "REPORT", benchCal, "1", monthQuery, http.StatusMultiStatus},
+			{"month-expand", "REPORT", benchCal, "1", monthExpandQuery, http.StatusMultiStatus},
+			{"multiget-100", "REPORT", benchCal, "", multigetBody(env.names), http.StatusMultiStatus},
+			{"get", "GET", benchCal + env.names[4321], "", "", http.StatusOK},
+		}
+	}
+	for _, name := range []string{"month", "month-expand", "multiget-100", "get"} {
+		b.Run(name, func(b *testing.B) {
+			var r read
+			for _, x := range reads() {
+				if x.name == name {
+					r = x
+				}
+			}
+			rec := serve(env.srv, r.method, r.target, r.depth, r.body)
+			if rec.Code != r.status || rec.Body.Len() < 500 {
+				b.Fatalf("%s: %d %.300s", name, rec.Code, rec.Body)
+			}
+			body := rec.Body.Bytes()
+			ctype := rec.Header().Get("Content-Type")
+			b.Run("koyomi", func(b *testing.B) {
+				b.SetBytes(int64(len(body)))
+				for b.Loop() {
+					if rec := serve(env.srv, r.method, r.target, r.depth, r.body); rec.Code != r.status {
+						b.Fatalf("%s: %d", name, rec.Code)
+					}
+				}
+			})
+			b.Run("floor", func(b *testing.B) {
+				floor := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+					w.Header().Set("Content-Type", ctype)
+					w.WriteHeader(r.status)
+					w.Write(body)
+				})
+				b.SetBytes(int64(len(body)))
+				for b.Loop() {
+					if rec := serve(floor, r.method, r.target, r.depth, r.body); rec.Body.Len() != len(body) {
+						b.Fatal("short answer")
+					}
+				}
+			})
+		})
+	}
+}
