@@ -16,7 +16,17 @@ import (
 // ValidObjectName reports whether name can name an object (one path segment).
 func ValidObjectName(name string) bool { return validSegment(name) }
 
-// Object returns one object with its data.
+// objectDataReader is implemented by store transactions that can read
+// objects without their occurrence index. Object and Objects serve an
+// object's bytes and never need the occurrences, which for an open-ended
+// daily event are a thousand rows.
+type objectDataReader interface {
+	GetObjectData(ctx context.Context, collectionID int64, name string) (*store.Object, error)
+	GetObjectsData(ctx context.Context, collectionID int64, names []string) ([]*store.Object, error)
+}
+
+// Object returns one object with its data. Its Occurrences may be left
+// empty.
 func (s *Service) Object(ctx context.Context, c *store.Collection, name string) (*store.Object, error) {
 	if err := authorize(ctx, c.Owner); err != nil {
 		return nil, err
@@ -24,13 +34,18 @@ func (s *Service) Object(ctx context.Context, c *store.Collection, name string) 
 	var o *store.Object
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		o, err = tx.GetObject(ctx, c.ID, name)
+		if r, ok := tx.(objectDataReader); ok {
+			o, err = r.GetObjectData(ctx, c.ID, name)
+		} else {
+			o, err = tx.GetObject(ctx, c.ID, name)
+		}
 		return err
 	})
 	return o, mapStoreErr(err)
 }
 
-// Objects returns the named objects of c that exist.
+// Objects returns the named objects of c that exist. Their Occurrences may
+// be left empty.
 func (s *Service) Objects(ctx context.Context, c *store.Collection, names []string) ([]*store.Object, error) {
 	if err := authorize(ctx, c.Owner); err != nil {
 		return nil, err
@@ -38,7 +53,11 @@ func (s *Service) Objects(ctx context.Context, c *store.Collection, names []stri
 	var objs []*store.Object
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		objs, err = tx.GetObjects(ctx, c.ID, names)
+		if r, ok := tx.(objectDataReader); ok {
+			objs, err = r.GetObjectsData(ctx, c.ID, names)
+		} else {
+			objs, err = tx.GetObjects(ctx, c.ID, names)
+		}
 		return err
 	})
 	return objs, mapStoreErr(err)

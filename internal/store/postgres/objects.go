@@ -59,6 +59,12 @@ func scanObject(row pgx.Row, withData bool) (int64, *store.Object, error) {
 // queryObjects runs a query selecting objectColumns(withData) and, when
 // withData, attaches each object's occurrences.
 func (t *tx) queryObjects(ctx context.Context, withData bool, query string, args ...any) ([]*store.Object, error) {
+	return t.queryObjectsOcc(ctx, withData, withData, query, args...)
+}
+
+// queryObjectsOcc is queryObjects with the loading of occurrences chosen
+// apart from the data's.
+func (t *tx) queryObjectsOcc(ctx context.Context, withData, withOccurrences bool, query string, args ...any) ([]*store.Object, error) {
 	rows, err := t.tx.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -82,7 +88,7 @@ func (t *tx) queryObjects(ctx context.Context, withData bool, query string, args
 		return nil, err
 	}
 	rows.Close() // frees the connection for the occurrence query
-	if withData && len(ids) > 0 {
+	if withOccurrences && len(ids) > 0 {
 		if err := t.loadOccurrences(ctx, ids, byID); err != nil {
 			return nil, err
 		}
@@ -112,7 +118,17 @@ func (t *tx) loadOccurrences(ctx context.Context, ids []int64, byID map[int64]*s
 }
 
 func (t *tx) GetObject(ctx context.Context, collectionID int64, name string) (*store.Object, error) {
-	objs, err := t.queryObjects(ctx, true,
+	return t.getObject(ctx, collectionID, name, true)
+}
+
+// GetObjectData is GetObject without the object's occurrences, which
+// requests for an object's bytes never read.
+func (t *tx) GetObjectData(ctx context.Context, collectionID int64, name string) (*store.Object, error) {
+	return t.getObject(ctx, collectionID, name, false)
+}
+
+func (t *tx) getObject(ctx context.Context, collectionID int64, name string, withOccurrences bool) (*store.Object, error) {
+	objs, err := t.queryObjectsOcc(ctx, true, withOccurrences,
 		`SELECT `+objectColumns(true)+` FROM objects WHERE collection_id = $1 AND name = $2`, collectionID, name)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: get object %d/%s: %w", collectionID, name, err)
@@ -124,10 +140,21 @@ func (t *tx) GetObject(ctx context.Context, collectionID int64, name string) (*s
 }
 
 func (t *tx) GetObjects(ctx context.Context, collectionID int64, names []string) ([]*store.Object, error) {
+	return t.getObjects(ctx, collectionID, names, true)
+}
+
+// GetObjectsData is GetObjects without the objects' occurrences: a
+// multiget of a hundred events would otherwise read a thousand occurrence
+// rows for each open-ended daily one among them.
+func (t *tx) GetObjectsData(ctx context.Context, collectionID int64, names []string) ([]*store.Object, error) {
+	return t.getObjects(ctx, collectionID, names, false)
+}
+
+func (t *tx) getObjects(ctx context.Context, collectionID int64, names []string, withOccurrences bool) ([]*store.Object, error) {
 	if len(names) == 0 {
 		return nil, nil
 	}
-	objs, err := t.queryObjects(ctx, true, `SELECT `+objectColumns(true)+` FROM objects
+	objs, err := t.queryObjectsOcc(ctx, true, withOccurrences, `SELECT `+objectColumns(true)+` FROM objects
 		WHERE collection_id = $1 AND name = ANY($2)`, collectionID, names)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: get objects of %d: %w", collectionID, err)
@@ -226,7 +253,9 @@ func earliestShortStart(rs int64) int64 {
 
 func (t *tx) FindObjectsInRange(ctx context.Context, collectionID int64, start, end time.Time) ([]*store.Object, error) {
 	rs, re := rangeBounds(start, end)
-	objs, err := t.queryObjects(ctx, true, fmt.Sprintf(rangeQuery, objectColumns(true)),
+	// Callers evaluate the candidates' data and never read their
+	// occurrences, which for an open-ended daily event are a thousand rows.
+	objs, err := t.queryObjectsOcc(ctx, true, false, fmt.Sprintf(rangeQuery, objectColumns(true)),
 		collectionID, rs, re, earliestShortStart(rs))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: find objects of %d in range: %w", collectionID, err)

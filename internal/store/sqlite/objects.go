@@ -123,7 +123,17 @@ func (t *tx) loadOccurrences(ctx context.Context, ids []int64, byID map[int64]*s
 }
 
 func (t *tx) GetObject(ctx context.Context, collectionID int64, name string) (*store.Object, error) {
-	objs, err := t.queryObjects(ctx, true,
+	return t.getObject(ctx, collectionID, name, true)
+}
+
+// GetObjectData is GetObject without the object's occurrences, which
+// requests for an object's bytes never read.
+func (t *tx) GetObjectData(ctx context.Context, collectionID int64, name string) (*store.Object, error) {
+	return t.getObject(ctx, collectionID, name, false)
+}
+
+func (t *tx) getObject(ctx context.Context, collectionID int64, name string, withOccurrences bool) (*store.Object, error) {
+	objs, err := t.queryObjectsOcc(ctx, true, withOccurrences,
 		`SELECT `+objectColumns(true)+` FROM objects WHERE collection_id = ? AND name = ?`, collectionID, name)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get object %d/%s: %w", collectionID, name, err)
@@ -135,6 +145,17 @@ func (t *tx) GetObject(ctx context.Context, collectionID int64, name string) (*s
 }
 
 func (t *tx) GetObjects(ctx context.Context, collectionID int64, names []string) ([]*store.Object, error) {
+	return t.getObjects(ctx, collectionID, names, true)
+}
+
+// GetObjectsData is GetObjects without the objects' occurrences: a
+// multiget of a hundred events would otherwise read a thousand occurrence
+// rows for each open-ended daily one among them.
+func (t *tx) GetObjectsData(ctx context.Context, collectionID int64, names []string) ([]*store.Object, error) {
+	return t.getObjects(ctx, collectionID, names, false)
+}
+
+func (t *tx) getObjects(ctx context.Context, collectionID int64, names []string, withOccurrences bool) ([]*store.Object, error) {
 	if len(names) == 0 {
 		return nil, nil
 	}
@@ -142,7 +163,7 @@ func (t *tx) GetObjects(ctx context.Context, collectionID int64, names []string)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get objects: %w", err)
 	}
-	objs, err := t.queryObjects(ctx, true, `SELECT `+objectColumns(true)+` FROM objects
+	objs, err := t.queryObjectsOcc(ctx, true, withOccurrences, `SELECT `+objectColumns(true)+` FROM objects
 		WHERE collection_id = ? AND name IN (SELECT value FROM json_each(?))`, collectionID, string(nameList))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get objects of %d: %w", collectionID, err)
