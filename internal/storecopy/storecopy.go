@@ -1,6 +1,31 @@
 // Package storecopy moves a whole installation from one store to another
 // (e.g. from the embedded SQLite store to PostgreSQL) and proves the copy
-// complete by comparing counts and checksums of both sides.
+// complete by comparing counts and checksums of both sides, kind by kind.
+//
+// It copies everything the store contract keeps: users, groups and their
+// memberships (past ones included), collections with their objects (client
+// bytes and index fields), dead properties, virtual calendars, app
+// passwords, connectors with their item mappings, run history and
+// conflicts, and connector permissions. WebDAV locks and job leases are
+// runtime state of a running server and are not copied.
+//
+// The contract lets a store assign IDs and some timestamps itself, so a
+// copy keeps all else but not these:
+//   - Collections get new IDs, revision counters and Created/Modified
+//     times, objects new Modified times; ETags are unchanged. Connectors
+//     follow their calendar to its new ID.
+//   - Virtual calendars, connectors and app passwords keep their IDs (a
+//     virtual calendar's is part of its URL, a connector's of its API
+//     URL) wherever the destination allows it: see idKeeper. The rest are
+//     listed in Summary.Renumbered. They get new Created/Modified times.
+//   - A virtual calendar's Version is one more than in the source, so that
+//     every ETag and sync token a client derived from the source changes.
+//   - Runs and conflicts get new IDs, assigned oldest first so that the
+//     newest-first order survives; a conflict follows its run to its new ID,
+//     or names no run (0) when its run had already left the history.
+//
+// Sealed connector secrets are copied as they are: the destination's
+// servers need the source's secret key file to open them.
 //
 // It works through the store contract only; where dead properties live is
 // told by a Layout, so it knows nothing of URLs itself.
@@ -8,11 +33,9 @@ package storecopy
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"sort"
+	"strings"
 
 	"koyomi.dev/koyomi/internal/store"
 )
@@ -27,116 +50,23 @@ type Layout struct {
 	ObjectPath     func(c *store.Collection, name string) string
 }
 
-// Summary describes the content of a store.
-type Summary struct {
-	Users, Collections, Objects, Properties int
-	// Checksum covers every user, collection, object (name and bytes) and
-	// property, in a canonical order; equal checksums mean equal content.
-	Checksum string
-}
-
-func (s Summary) String() string {
-	return fmt.Sprintf("%d users, %d collections, %d objects, %d properties, checksum %s",
-		s.Users, s.Collections, s.Objects, s.Properties, s.Checksum)
-}
-
-// Summarize reads a whole store and summarises it.
-func Summarize(ctx context.Context, st store.Store, l Layout) (Summary, error) {
-	var sum Summary
-	h := sha256.New()
-	err := st.View(ctx, func(tx store.Tx) error {
-		users, err := tx.ListUsers(ctx)
-		if err != nil {
-			return err
-		}
-		sort.Slice(users, func(i, j int) bool { return users[i].Name < users[j].Name })
-		for _, u := range users {
-			sum.Users++
-			fmt.Fprintf(h, "user\x00%s\x00%s\x00%s\x00%s\n", u.Name, u.DisplayName, u.Email, u.PasswordHash)
-			if err := hashProps(ctx, tx, h, &sum, l.UserPaths(u.Name)...); err != nil {
-				return err
-			}
-			colls, err := tx.ListCollections(ctx, u.Name)
-			if err != nil {
-				return err
-			}
-			sort.Slice(colls, func(i, j int) bool { return colls[i].Name < colls[j].Name })
-			for _, c := range colls {
-				sum.Collections++
-				fmt.Fprintf(h, "coll\x00%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%d\x00%s\x00%v\n",
-					c.Owner, c.Name, c.Kind, c.DisplayName, c.Description, c.Color, c.Order, c.Timezone, c.Components)
-				if err := hashProps(ctx, tx, h, &sum, l.CollectionPath(c)); err != nil {
-					return err
-				}
-				objs, err := tx.ListObjects(ctx, c.ID, false)
-				if err != nil {
-					return err
-				}
-				sort.Slice(objs, func(i, j int) bool { return objs[i].Name < objs[j].Name })
-				for _, o := range objs {
-					full, err := tx.GetObject(ctx, c.ID, o.Name)
-					if err != nil {
-						return err
-					}
-					sum.Objects++
-					fmt.Fprintf(h, "obj\x00%s\x00%s\x00%d\x00", o.Name, full.ContentType, len(full.Data))
-					h.Write(full.Data)
-					if err := hashProps(ctx, tx, h, &sum, l.ObjectPath(c, o.Name)); err != nil {
-						return err
-					}
-				}
-			}
-		}
-		return nil
-	})
-	sum.Checksum = hex.EncodeToString(h.Sum(nil))
-	return sum, err
-}
-
-func hashProps(ctx context.Context, tx store.Tx, w io.Writer, sum *Summary, paths ...string) error {
-	for _, p := range paths {
-		props, err := tx.Properties(ctx, p)
-		if err != nil {
-			return err
-		}
-		sort.Slice(props, func(i, j int) bool {
-			if props[i].Namespace != props[j].Namespace {
-				return props[i].Namespace < props[j].Namespace
-			}
-			return props[i].Local < props[j].Local
-		})
-		for _, pr := range props {
-			sum.Properties++
-			fmt.Fprintf(w, "prop\x00%s\x00%s\x00%s\x00%s\n", p, pr.Namespace, pr.Local, pr.XML)
-		}
-	}
-	return nil
-}
-
-// Copy copies everything in src into dst, which must hold no users, then
-// verifies that both summarise identically. Collections get new revision
-// counters in dst, so clients' sync tokens become invalid and clients
-// resynchronise once; ETags are unchanged.
+// Copy copies everything in src into dst, which must be empty, then
+// verifies that both summarise identically; the error names every kind
+// that does not. Clients' sync tokens of copied collections must be
+// treated as stale, and clients resynchronise once.
 func Copy(ctx context.Context, src, dst store.Store, l Layout) (Summary, error) {
-	if err := dst.View(ctx, func(tx store.Tx) error {
-		users, err := tx.ListUsers(ctx)
-		if err == nil && len(users) > 0 {
-			err = fmt.Errorf("storecopy: the destination already holds %d users; copy into an empty store", len(users))
-		}
-		return err
-	}); err != nil {
+	if err := requireEmpty(ctx, dst); err != nil {
 		return Summary{}, err
 	}
+	c := &copier{ctx: ctx, dst: dst, layout: l, collIDs: map[int64]int64{}}
 	err := src.View(ctx, func(stx store.Tx) error {
-		users, err := stx.ListUsers(ctx)
-		if err != nil {
-			return err
-		}
-		for _, u := range users {
-			// One destination transaction per user keeps transactions
-			// bounded while a user's data still arrives whole or not at all.
-			if err := dst.Update(ctx, func(dtx store.Tx) error { return copyUser(ctx, stx, dtx, u, l) }); err != nil {
-				return fmt.Errorf("storecopy: user %s: %w", u.Name, err)
+		c.stx = stx
+		// In an order that creates everything before what refers to it.
+		for _, step := range []func() error{
+			c.users, c.groups, c.virtualCalendars, c.appPasswords, c.connectors, c.permissions,
+		} {
+			if err := step(); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -146,73 +76,397 @@ func Copy(ctx context.Context, src, dst store.Store, l Layout) (Summary, error) 
 	}
 	want, err := Summarize(ctx, src, l)
 	if err != nil {
-		return Summary{}, err
+		return Summary{}, fmt.Errorf("storecopy: summarise the source: %w", err)
 	}
 	got, err := Summarize(ctx, dst, l)
 	if err != nil {
-		return Summary{}, err
+		return Summary{}, fmt.Errorf("storecopy: summarise the destination: %w", err)
 	}
-	if want != got {
-		return got, fmt.Errorf("storecopy: verification failed: source has %v, destination %v", want, got)
+	got.Renumbered = c.renumbered
+	if diffs := want.differences(got); len(diffs) > 0 {
+		return got, fmt.Errorf("storecopy: verification failed: %s; source has %v, destination %v",
+			strings.Join(diffs, "; "), want, got)
 	}
 	return got, nil
 }
 
-func copyProps(ctx context.Context, stx, dtx store.Tx, path string) error {
-	props, err := stx.Properties(ctx, path)
+// requireEmpty refuses a destination that holds anything a copy would
+// write: merging two installations is not what a copy does.
+func requireEmpty(ctx context.Context, dst store.Store) error {
+	return dst.View(ctx, func(tx store.Tx) error {
+		users, err := tx.ListUsers(ctx)
+		if err != nil {
+			return err
+		}
+		groups, err := tx.ListGroups(ctx)
+		if err != nil {
+			return err
+		}
+		vcs, err := tx.ListVirtualCalendars(ctx)
+		if err != nil {
+			return err
+		}
+		perms, err := tx.ConnectorPermissions(ctx)
+		if err != nil {
+			return err
+		}
+		var held []string
+		for _, k := range []struct {
+			n    int
+			what string
+		}{{len(users), "users"}, {len(groups), "groups"}, {len(vcs), "virtual calendars"}, {len(perms), "connector permissions"}} {
+			if k.n > 0 {
+				held = append(held, fmt.Sprintf("%d %s", k.n, k.what))
+			}
+		}
+		if len(held) > 0 {
+			return fmt.Errorf("storecopy: the destination already holds %s; copy into an empty store", strings.Join(held, ", "))
+		}
+		return nil
+	})
+}
+
+// copier carries one copy's state: the source transaction and the IDs
+// the destination assigned.
+type copier struct {
+	ctx        context.Context
+	stx        store.Tx
+	dst        store.Store
+	layout     Layout
+	collIDs    map[int64]int64 // source collection ID → destination's
+	renumbered []string
+}
+
+// users copies each user with their dead properties, collections and
+// objects, in one destination transaction per user: transactions stay
+// bounded while a user's data still arrives whole or not at all.
+func (c *copier) users() error {
+	users, err := c.stx.ListUsers(c.ctx)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		if err := c.dst.Update(c.ctx, func(dtx store.Tx) error { return c.user(dtx, u) }); err != nil {
+			return fmt.Errorf("storecopy: user %s: %w", u.Name, err)
+		}
+	}
+	return nil
+}
+
+func (c *copier) user(dtx store.Tx, u *store.User) error {
+	ctx, l := c.ctx, c.layout
+	nu := *u
+	if err := dtx.CreateUser(ctx, &nu); err != nil {
+		return err
+	}
+	for _, p := range l.UserPaths(u.Name) {
+		if err := c.props(dtx, p); err != nil {
+			return err
+		}
+	}
+	colls, err := c.stx.ListCollections(ctx, u.Name)
+	if err != nil {
+		return err
+	}
+	// Parents before children, for nested plain collections.
+	sort.Slice(colls, func(i, j int) bool { return colls[i].Name < colls[j].Name })
+	for _, sc := range colls {
+		nc := *sc
+		nc.ID, nc.Revision = 0, 0
+		if err := dtx.CreateCollection(ctx, &nc); err != nil {
+			return err
+		}
+		c.collIDs[sc.ID] = nc.ID
+		if err := c.props(dtx, l.CollectionPath(sc)); err != nil {
+			return err
+		}
+		objs, err := c.stx.ListObjects(ctx, sc.ID, false)
+		if err != nil {
+			return err
+		}
+		for _, o := range objs {
+			full, err := c.stx.GetObject(ctx, sc.ID, o.Name)
+			if err != nil {
+				return err
+			}
+			full.CollectionID = nc.ID
+			if _, err := dtx.PutObject(ctx, full, store.PutOptions{IfNoneMatch: true}); err != nil {
+				return fmt.Errorf("object %s/%s: %w", sc.Name, o.Name, err)
+			}
+			if err := c.props(dtx, l.ObjectPath(sc, o.Name)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (c *copier) props(dtx store.Tx, path string) error {
+	props, err := c.stx.Properties(c.ctx, path)
 	if err != nil {
 		return err
 	}
 	for _, p := range props {
-		if err := dtx.SetProperty(ctx, path, p.Namespace, p.Local, p.XML); err != nil {
+		if err := dtx.SetProperty(c.ctx, path, p.Namespace, p.Local, p.XML); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func copyUser(ctx context.Context, stx, dtx store.Tx, u *store.User, l Layout) error {
-	nu := *u
-	if err := dtx.CreateUser(ctx, &nu); err != nil {
-		return err
-	}
-	for _, p := range l.UserPaths(u.Name) {
-		if err := copyProps(ctx, stx, dtx, p); err != nil {
-			return err
-		}
-	}
-	colls, err := stx.ListCollections(ctx, u.Name)
+// groups copies the groups and every membership, past ones with their
+// Left time, after the users they name.
+func (c *copier) groups() error {
+	groups, err := c.stx.ListGroups(c.ctx)
 	if err != nil {
 		return err
 	}
-	// Parents before children, for nested plain collections.
-	sort.Slice(colls, func(i, j int) bool { return colls[i].Name < colls[j].Name })
-	for _, c := range colls {
-		nc := *c
-		nc.ID, nc.Revision = 0, 0
-		if err := dtx.CreateCollection(ctx, &nc); err != nil {
-			return err
-		}
-		if err := copyProps(ctx, stx, dtx, l.CollectionPath(c)); err != nil {
-			return err
-		}
-		objs, err := stx.ListObjects(ctx, c.ID, false)
-		if err != nil {
-			return err
-		}
-		for _, o := range objs {
-			full, err := stx.GetObject(ctx, c.ID, o.Name)
+	err = c.dst.Update(c.ctx, func(dtx store.Tx) error {
+		for _, g := range groups {
+			ng := *g
+			if err := dtx.CreateGroup(c.ctx, &ng); err != nil {
+				return fmt.Errorf("group %s: %w", g.Name, err)
+			}
+			ms, err := c.stx.Memberships(c.ctx, g.Name)
 			if err != nil {
 				return err
 			}
-			full.CollectionID = nc.ID
-			if _, err := dtx.PutObject(ctx, full, store.PutOptions{IfNoneMatch: true}); err != nil {
-				return fmt.Errorf("object %s/%s: %w", c.Name, o.Name, err)
-			}
-			if err := copyProps(ctx, stx, dtx, l.ObjectPath(c, o.Name)); err != nil {
-				return err
+			for _, m := range ms {
+				nm := *m
+				if err := dtx.PutMembership(c.ctx, &nm); err != nil {
+					return fmt.Errorf("membership of %s in %s: %w", m.User, m.Group, err)
+				}
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storecopy: groups: %w", err)
+	}
+	return nil
+}
+
+// placeholderName returns a name no item of owner has in taken (keys
+// "owner\x00name"), and reserves it.
+func placeholderName(taken map[string]bool, owner string) string {
+	for i := 0; ; i++ {
+		name := fmt.Sprintf(".storecopy-placeholder-%d", i)
+		if !taken[owner+"\x00"+name] {
+			taken[owner+"\x00"+name] = true
+			return name
+		}
+	}
+}
+
+// virtualCalendars copies the virtual calendars after the users and
+// groups that own them. Definitions name their sources by owner and name,
+// never by ID, so they are copied unchanged.
+func (c *copier) virtualCalendars() error {
+	ctx := c.ctx
+	vcs, err := c.stx.ListVirtualCalendars(ctx)
+	if err != nil {
+		return err
+	}
+	sort.Slice(vcs, func(i, j int) bool { return vcs[i].ID < vcs[j].ID })
+	taken := map[string]bool{}
+	for _, vc := range vcs {
+		taken[vc.Owner+"\x00"+vc.Name] = true
+	}
+	k := &idKeeper{what: "virtual calendar"}
+	err = c.dst.Update(ctx, func(dtx store.Tx) error {
+		var gaps []int64
+		for _, vc := range vcs {
+			nv := *vc
+			_, g, err := k.create(vc.ID, vc.Owner+"/"+vc.Name, func() (int64, error) {
+				nv.ID = 0
+				err := dtx.CreateVirtualCalendar(ctx, &nv)
+				return nv.ID, err
+			}, func() (int64, error) {
+				p := &store.VirtualCalendar{Owner: vc.Owner, Name: placeholderName(taken, vc.Owner)}
+				err := dtx.CreateVirtualCalendar(ctx, p)
+				return p.ID, err
+			})
+			gaps = append(gaps, g...)
+			if err != nil {
+				return fmt.Errorf("virtual calendar %s/%s: %w", vc.Owner, vc.Name, err)
+			}
+			for range vc.Version {
+				if err := dtx.UpdateVirtualCalendar(ctx, &nv); err != nil {
+					return fmt.Errorf("virtual calendar %s/%s: %w", vc.Owner, vc.Name, err)
+				}
+			}
+		}
+		for _, id := range gaps {
+			if err := dtx.DeleteVirtualCalendar(ctx, id); err != nil {
+				return fmt.Errorf("placeholder virtual calendar %d: %w", id, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storecopy: %w", err)
+	}
+	c.renumbered = append(c.renumbered, k.renumbered...)
+	return nil
+}
+
+// appPasswords copies every user's app passwords in one transaction, in
+// ID order across users, so that their IDs can be kept.
+func (c *copier) appPasswords() error {
+	ctx := c.ctx
+	users, err := c.stx.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	var all []*store.AppPassword
+	for _, u := range users {
+		pws, err := c.stx.AppPasswords(ctx, u.Name)
+		if err != nil {
+			return err
+		}
+		all = append(all, pws...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
+	k := &idKeeper{what: "app password"}
+	err = c.dst.Update(ctx, func(dtx store.Tx) error {
+		type gap struct {
+			user string
+			id   int64
+		}
+		var gaps []gap
+		for _, p := range all {
+			np := *p
+			_, g, err := k.create(p.ID, fmt.Sprintf("%q of %s", p.Label, p.User), func() (int64, error) {
+				np.ID = 0
+				err := dtx.CreateAppPassword(ctx, &np)
+				return np.ID, err
+			}, func() (int64, error) {
+				// An empty hash matches no password.
+				ph := &store.AppPassword{User: p.User, Label: "storecopy placeholder"}
+				err := dtx.CreateAppPassword(ctx, ph)
+				return ph.ID, err
+			})
+			for _, id := range g {
+				gaps = append(gaps, gap{p.User, id})
+			}
+			if err != nil {
+				return fmt.Errorf("app password %d of %s: %w", p.ID, p.User, err)
+			}
+		}
+		for _, g := range gaps {
+			if err := dtx.DeleteAppPassword(ctx, g.user, g.id); err != nil {
+				return fmt.Errorf("placeholder app password %d: %w", g.id, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storecopy: %w", err)
+	}
+	c.renumbered = append(c.renumbered, k.renumbered...)
+	return nil
+}
+
+// connectors copies each connector, in ID order, with its items, runs
+// and conflicts, in one destination transaction per connector.
+func (c *copier) connectors() error {
+	conns, err := c.stx.ListConnectors(c.ctx, "")
+	if err != nil {
+		return err
+	}
+	k := &idKeeper{what: "connector"}
+	for _, sc := range conns {
+		if err := c.dst.Update(c.ctx, func(dtx store.Tx) error { return c.connector(dtx, k, sc) }); err != nil {
+			return fmt.Errorf("storecopy: connector %d (%q of %s): %w", sc.ID, sc.Name, sc.Owner, err)
+		}
+	}
+	c.renumbered = append(c.renumbered, k.renumbered...)
+	return nil
+}
+
+func (c *copier) connector(dtx store.Tx, k *idKeeper, sc *store.Connector) error {
+	ctx := c.ctx
+	collID, ok := c.collIDs[sc.CollectionID]
+	if !ok {
+		return fmt.Errorf("its calendar %d was not copied", sc.CollectionID)
+	}
+	items, err := c.stx.ConnectorItems(ctx, sc.ID)
+	if err != nil {
+		return err
+	}
+	runs, err := c.stx.ConnectorRuns(ctx, sc.ID, 0)
+	if err != nil {
+		return err
+	}
+	conflicts, err := c.stx.ConnectorConflicts(ctx, sc.ID)
+	if err != nil {
+		return err
+	}
+	nc := *sc
+	nc.CollectionID = collID
+	id, gaps, err := k.create(sc.ID, fmt.Sprintf("%q of %s", sc.Name, sc.Owner), func() (int64, error) {
+		nc.ID = 0
+		err := dtx.CreateConnector(ctx, &nc)
+		return nc.ID, err
+	}, func() (int64, error) {
+		p := &store.Connector{Owner: sc.Owner, Name: "storecopy placeholder", CollectionID: collID}
+		err := dtx.CreateConnector(ctx, p)
+		return p.ID, err
+	})
+	if err != nil {
+		return err
+	}
+	for _, g := range gaps {
+		if err := dtx.DeleteConnector(ctx, g); err != nil {
+			return fmt.Errorf("placeholder connector %d: %w", g, err)
+		}
+	}
+	for _, it := range items {
+		ni := *it
+		ni.ConnectorID = id
+		if err := dtx.PutConnectorItem(ctx, &ni); err != nil {
+			return fmt.Errorf("item %q: %w", it.UID, err)
+		}
+	}
+	// Runs and conflicts are listed newest first and ordered by ID, so
+	// they are added oldest first.
+	runIDs := map[int64]int64{}
+	for i := len(runs) - 1; i >= 0; i-- {
+		nr := *runs[i]
+		nr.ID, nr.ConnectorID = 0, id
+		if err := dtx.AddConnectorRun(ctx, &nr); err != nil {
+			return fmt.Errorf("run %d: %w", runs[i].ID, err)
+		}
+		runIDs[runs[i].ID] = nr.ID
+	}
+	for i := len(conflicts) - 1; i >= 0; i-- {
+		nf := *conflicts[i]
+		// A run already pruned from the history maps to no run, rather
+		// than to whichever run takes its number here.
+		nf.ID, nf.ConnectorID, nf.RunID = 0, id, runIDs[nf.RunID]
+		if err := dtx.AddConnectorConflict(ctx, &nf); err != nil {
+			return fmt.Errorf("conflict %d: %w", conflicts[i].ID, err)
+		}
+	}
+	return nil
+}
+
+func (c *copier) permissions() error {
+	perms, err := c.stx.ConnectorPermissions(c.ctx)
+	if err != nil {
+		return err
+	}
+	err = c.dst.Update(c.ctx, func(dtx store.Tx) error {
+		for _, p := range perms {
+			np := *p
+			if err := dtx.SetConnectorPermission(c.ctx, &np); err != nil {
+				return fmt.Errorf("connector permission of %s: %w", p.Subject, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storecopy: %w", err)
 	}
 	return nil
 }

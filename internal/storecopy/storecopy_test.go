@@ -17,9 +17,12 @@ var layout = Layout{
 	ObjectPath:     func(c *store.Collection, n string) string { return "/h/" + c.Owner + "/" + c.Name + "/" + n },
 }
 
+// clock stands still, so that two stores filled alike hold equal data.
+func clock() time.Time { return time.Date(2026, 2, 1, 8, 0, 0, 0, time.UTC) }
+
 func openSQLite(t *testing.T) store.Store {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), t.TempDir(), sqlite.Options{})
+	st, err := sqlite.Open(context.Background(), t.TempDir(), sqlite.Options{Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,423 @@
+package storecopy
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"koyomi.dev/koyomi/internal/store"
+)
+
+// Summary describes the content of a store, kind by kind.
+type Summary struct {
+	Users, Groups, Memberships                int
+	Collections, Objects, Properties          int
+	VirtualCalendars, AppPasswords            int
+	Connectors, ConnectorItems, ConnectorRuns int
+	ConnectorConflicts, ConnectorPermissions  int
+	// Checksum covers every kind in a canonical order; equal checksums
+	// mean equal content. It leaves out only what a copy cannot keep (see
+	// the package comment), and stands for references by ID with what
+	// they name (a connector's calendar by owner and name, a conflict's
+	// run by its place in the history).
+	Checksum string
+	// Checksums holds one checksum per kind, keyed by the kind's name in
+	// String, so that a failed verification can say which kind differs.
+	Checksums map[string]string
+	// Renumbered is set by Copy: the items whose ID the destination could
+	// not keep, one line each.
+	Renumbered []string
+}
+
+// counted pairs a kind's name with its count in a Summary. Its order is
+// the order of String and of the checksum.
+type counted struct {
+	name string
+	n    *int
+}
+
+func (s *Summary) kinds() []counted {
+	return []counted{
+		{"users", &s.Users}, {"groups", &s.Groups}, {"memberships", &s.Memberships},
+		{"collections", &s.Collections}, {"objects", &s.Objects}, {"properties", &s.Properties},
+		{"virtual calendars", &s.VirtualCalendars}, {"app passwords", &s.AppPasswords},
+		{"connectors", &s.Connectors}, {"connector items", &s.ConnectorItems},
+		{"connector runs", &s.ConnectorRuns}, {"connector conflicts", &s.ConnectorConflicts},
+		{"connector permissions", &s.ConnectorPermissions},
+	}
+}
+
+func (s Summary) String() string {
+	var b strings.Builder
+	for _, k := range s.kinds() {
+		fmt.Fprintf(&b, "%d %s, ", *k.n, k.name)
+	}
+	b.WriteString("checksum " + s.Checksum)
+	if len(s.Renumbered) > 0 {
+		b.WriteString("; new IDs: " + strings.Join(s.Renumbered, "; "))
+	}
+	return b.String()
+}
+
+// differences names the kinds whose count or checksum differ between s
+// and o; none means equal content.
+func (s Summary) differences(o Summary) []string {
+	var out []string
+	ok := o.kinds()
+	for i, k := range s.kinds() {
+		switch {
+		case *k.n != *ok[i].n:
+			out = append(out, fmt.Sprintf("%s: %d in the source, %d in the destination", k.name, *k.n, *ok[i].n))
+		case s.Checksums[k.name] != o.Checksums[k.name]:
+			out = append(out, fmt.Sprintf("%s: same count (%d), different content", k.name, *k.n))
+		}
+	}
+	if len(out) == 0 && s.Checksum != o.Checksum {
+		out = append(out, "checksums differ")
+	}
+	return out
+}
+
+// tally accumulates the count and checksum of each kind.
+type tally struct {
+	counts map[string]int
+	hashes map[string]hash.Hash
+	buf    bytes.Buffer
+}
+
+// add counts one item of kind and hashes its exported fields except skip,
+// then the extra strings (references resolved to stable names).
+func (t *tally) add(kind string, item any, skip []string, extra ...string) error {
+	h, ok := t.hashes[kind]
+	if !ok {
+		h = sha256.New()
+		t.hashes[kind] = h
+	}
+	t.counts[kind]++
+	t.buf.Reset()
+	if err := encodeStruct(&t.buf, reflect.ValueOf(item), skip); err != nil {
+		return err
+	}
+	for _, e := range extra {
+		t.buf.WriteString(strconv.Quote(e))
+	}
+	fmt.Fprintf(h, "%d\n", t.buf.Len())
+	h.Write(t.buf.Bytes())
+	return nil
+}
+
+func (t *tally) summary() Summary {
+	s := Summary{Checksums: map[string]string{}}
+	all := sha256.New()
+	for _, k := range s.kinds() {
+		*k.n = t.counts[k.name]
+		sum := sha256.New()
+		if h, ok := t.hashes[k.name]; ok {
+			sum = h
+		}
+		s.Checksums[k.name] = hex.EncodeToString(sum.Sum(nil))
+		fmt.Fprintf(all, "%s\x00%d\x00%s\n", k.name, *k.n, s.Checksums[k.name])
+	}
+	s.Checksum = hex.EncodeToString(all.Sum(nil))
+	return s
+}
+
+// Fields left out of the checksum: what the destination assigns itself
+// (see the package comment), and references by ID, which add resolves to
+// stable names instead.
+var (
+	skipNone       []string
+	skipCollection = []string{"ID", "Revision", "Created", "Modified"}
+	skipObject     = []string{"CollectionID", "Modified"}
+	skipVC         = []string{"ID", "Version", "Created", "Modified"}
+	skipAppPass    = []string{"ID", "Created"}
+	skipConnector  = []string{"ID", "CollectionID", "Created", "Modified"}
+	skipItem       = []string{"ConnectorID"}
+	skipRun        = []string{"ID", "ConnectorID"}
+	skipConflict   = []string{"ID", "ConnectorID", "RunID"}
+)
+
+// encodeStruct writes every exported field of the struct v points to,
+// except skip, unambiguously. A field of a type it does not know is an
+// error, so that a field added to the contract is never silently left out
+// of the checksum.
+func encodeStruct(w *bytes.Buffer, v reflect.Value, skip []string) error {
+	if v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	t := v.Type()
+	for _, name := range skip {
+		if _, ok := t.FieldByName(name); !ok {
+			return fmt.Errorf("storecopy: %s has no field %s to leave out", t, name)
+		}
+	}
+	w.WriteString(t.Name() + "{")
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() || contains(skip, f.Name) {
+			continue
+		}
+		w.WriteString(f.Name + "=")
+		if err := encodeValue(w, v.Field(i)); err != nil {
+			return fmt.Errorf("%s.%s: %w", t, f.Name, err)
+		}
+		w.WriteByte(';')
+	}
+	w.WriteByte('}')
+	return nil
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+func encodeValue(w *bytes.Buffer, v reflect.Value) error {
+	switch v.Kind() {
+	case reflect.String:
+		w.WriteString(strconv.Quote(v.String()))
+	case reflect.Bool:
+		w.WriteString(strconv.FormatBool(v.Bool()))
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		w.WriteString(strconv.FormatInt(v.Int(), 10))
+	case reflect.Slice:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			// nil and empty are one value: stores read empty bytes back
+			// either way.
+			fmt.Fprintf(w, "%d:", v.Len())
+			w.Write(v.Bytes())
+			return nil
+		}
+		fmt.Fprintf(w, "[%d", v.Len())
+		for i := range v.Len() {
+			w.WriteByte(' ')
+			if err := encodeValue(w, v.Index(i)); err != nil {
+				return err
+			}
+		}
+		w.WriteByte(']')
+	case reflect.Struct:
+		if v.Type() == timeType {
+			t := v.Interface().(time.Time)
+			if t.IsZero() {
+				w.WriteString("0")
+			} else {
+				w.WriteString(t.UTC().Format(time.RFC3339Nano))
+			}
+			return nil
+		}
+		return encodeStruct(w, v, nil)
+	default:
+		return fmt.Errorf("storecopy: cannot checksum a %s", v.Type())
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Summarize reads a whole store in one transaction and summarises it.
+func Summarize(ctx context.Context, st store.Store, l Layout) (Summary, error) {
+	t := &tally{counts: map[string]int{}, hashes: map[string]hash.Hash{}}
+	err := st.View(ctx, func(tx store.Tx) error {
+		for _, step := range []func(context.Context, store.Tx, *tally, Layout) error{
+			tallyUsers, tallyGroups, tallyVirtualCalendars, tallyConnectors,
+		} {
+			if err := step(ctx, tx, t, l); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Summary{}, err
+	}
+	return t.summary(), nil
+}
+
+// tallyUsers covers users with their dead properties, collections,
+// objects and app passwords.
+func tallyUsers(ctx context.Context, tx store.Tx, t *tally, l Layout) error {
+	users, err := tx.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	sort.Slice(users, func(i, j int) bool { return users[i].Name < users[j].Name })
+	for _, u := range users {
+		if err := t.add("users", u, skipNone); err != nil {
+			return err
+		}
+		if err := tallyProps(ctx, tx, t, l.UserPaths(u.Name)...); err != nil {
+			return err
+		}
+		colls, err := tx.ListCollections(ctx, u.Name)
+		if err != nil {
+			return err
+		}
+		sort.Slice(colls, func(i, j int) bool { return colls[i].Name < colls[j].Name })
+		for _, c := range colls {
+			if err := t.add("collections", c, skipCollection); err != nil {
+				return err
+			}
+			if err := tallyProps(ctx, tx, t, l.CollectionPath(c)); err != nil {
+				return err
+			}
+			objs, err := tx.ListObjects(ctx, c.ID, false)
+			if err != nil {
+				return err
+			}
+			sort.Slice(objs, func(i, j int) bool { return objs[i].Name < objs[j].Name })
+			for _, o := range objs {
+				full, err := tx.GetObject(ctx, c.ID, o.Name)
+				if err != nil {
+					return err
+				}
+				if err := t.add("objects", full, skipObject); err != nil {
+					return err
+				}
+				if err := tallyProps(ctx, tx, t, l.ObjectPath(c, o.Name)); err != nil {
+					return err
+				}
+			}
+		}
+		// In ID order, which a copy keeps even where it cannot keep IDs.
+		pws, err := tx.AppPasswords(ctx, u.Name)
+		if err != nil {
+			return err
+		}
+		for _, p := range pws {
+			if err := t.add("app passwords", p, skipAppPass); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func tallyProps(ctx context.Context, tx store.Tx, t *tally, paths ...string) error {
+	for _, p := range paths {
+		props, err := tx.Properties(ctx, p)
+		if err != nil {
+			return err
+		}
+		sort.Slice(props, func(i, j int) bool {
+			if props[i].Namespace != props[j].Namespace {
+				return props[i].Namespace < props[j].Namespace
+			}
+			return props[i].Local < props[j].Local
+		})
+		for _, pr := range props {
+			if err := t.add("properties", &pr, skipNone, p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func tallyGroups(ctx context.Context, tx store.Tx, t *tally, _ Layout) error {
+	groups, err := tx.ListGroups(ctx)
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		if err := t.add("groups", g, skipNone); err != nil {
+			return err
+		}
+		ms, err := tx.Memberships(ctx, g.Name)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if err := t.add("memberships", m, skipNone); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func tallyVirtualCalendars(ctx context.Context, tx store.Tx, t *tally, _ Layout) error {
+	vcs, err := tx.ListVirtualCalendars(ctx)
+	if err != nil {
+		return err
+	}
+	for _, vc := range vcs {
+		if err := t.add("virtual calendars", vc, skipVC); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tallyConnectors covers connectors in ID order (which a copy keeps) with
+// their items, runs and conflicts, then the permissions.
+func tallyConnectors(ctx context.Context, tx store.Tx, t *tally, _ Layout) error {
+	conns, err := tx.ListConnectors(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, c := range conns {
+		coll, err := tx.GetCollectionByID(ctx, c.CollectionID)
+		if err != nil {
+			return fmt.Errorf("connector %d: calendar: %w", c.ID, err)
+		}
+		if err := t.add("connectors", c, skipConnector, coll.Owner+"/"+coll.Name); err != nil {
+			return err
+		}
+		items, err := tx.ConnectorItems(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if err := t.add("connector items", it, skipItem); err != nil {
+				return err
+			}
+		}
+		runs, err := tx.ConnectorRuns(ctx, c.ID, 0)
+		if err != nil {
+			return err
+		}
+		place := map[int64]int{}
+		for i, r := range runs {
+			place[r.ID] = i
+			if err := t.add("connector runs", r, skipRun); err != nil {
+				return err
+			}
+		}
+		conflicts, err := tx.ConnectorConflicts(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		for _, cf := range conflicts {
+			run := "none"
+			if i, ok := place[cf.RunID]; ok {
+				run = strconv.Itoa(i)
+			}
+			if err := t.add("connector conflicts", cf, skipConflict, run); err != nil {
+				return err
+			}
+		}
+	}
+	perms, err := tx.ConnectorPermissions(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range perms {
+		if err := t.add("connector permissions", p, skipNone); err != nil {
+			return err
+		}
+	}
+	return nil
+}
