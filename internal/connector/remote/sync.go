@@ -63,12 +63,13 @@ func (c *Client) SyncCollection(ctx context.Context, collURL, token string) (cha
 	states := map[string]*state{}
 	initial := token == ""
 	for page := 0; ; page++ {
-		if page == maxSyncPages {
-			return nil, nil, "", fmt.Errorf("remote: sync-collection of %s: more than %d truncated responses", collURL, maxSyncPages)
-		}
 		res, err := c.syncPage(ctx, collURL, token)
 		if err != nil {
 			return nil, nil, "", err
+		}
+		if page == maxSyncPages {
+			return nil, nil, "", &Error{Status: http.StatusMultiStatus, Method: "REPORT", URL: redact(res.base),
+				Err: fmt.Errorf("more than %d truncated sync-collection answers", maxSyncPages)}
 		}
 		truncated := false
 		for i := range res.responses {
