@@ -47,7 +47,7 @@ func (k *idKeeper) create(want int64, label string, create, placeholder func() (
 	}
 	k.last = max(k.last, got)
 	if got != want {
-		k.renumbered = append(k.renumbered, fmt.Sprintf("%s %s: ID %d is now %d", k.what, label, want, got))
+		k.renumbered = append(k.renumbered, fmt.Sprintf("%s %s: ID %d could not be kept, it is now %d", k.what, label, want, got))
 	}
 	return got, gaps, nil
 }

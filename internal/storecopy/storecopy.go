@@ -9,20 +9,24 @@
 // conflicts, and connector permissions. WebDAV locks and job leases are
 // runtime state of a running server and are not copied.
 //
-// The contract lets a store assign IDs and some timestamps itself, so a
-// copy keeps all else but not these:
-//   - Collections get new IDs, revision counters and Created/Modified
-//     times, objects new Modified times; ETags are unchanged. Connectors
-//     follow their calendar to its new ID.
+// The contract lets a store assign IDs and some timestamps itself. A copy
+// keeps every other field, and of those:
+//   - Collections get new revision counters and Created/Modified times,
+//     objects new Modified times; ETags are unchanged. Collections also get
+//     new IDs, all above the source's, so that every sync token a client
+//     kept is refused and the client synchronises again (see
+//     raiseCollectionIDs). Connectors follow their calendar to its new ID.
 //   - Virtual calendars, connectors and app passwords keep their IDs (a
 //     virtual calendar's is part of its URL, a connector's of its API
-//     URL) wherever the destination allows it: see idKeeper. The rest are
-//     listed in Summary.Renumbered. They get new Created/Modified times.
+//     URL) wherever the destination allows it (see idKeeper); Copy lists
+//     any it could not keep in Summary.Warnings. Their Created (and
+//     Modified) times are new; an app password's LastUsed is kept.
 //   - A virtual calendar's Version is one more than in the source, so that
 //     every ETag and sync token a client derived from the source changes.
 //   - Runs and conflicts get new IDs, assigned oldest first so that the
 //     newest-first order survives; a conflict follows its run to its new ID,
 //     or names no run (0) when its run had already left the history.
+//   - Users, groups and memberships keep all their times.
 //
 // Sealed connector secrets are copied as they are: the destination's
 // servers need the source's secret key file to open them.
@@ -52,8 +56,8 @@ type Layout struct {
 
 // Copy copies everything in src into dst, which must be empty, then
 // verifies that both summarise identically; the error names every kind
-// that does not. Clients' sync tokens of copied collections must be
-// treated as stale, and clients resynchronise once.
+// that does not. The Summary returned is the destination's, with the
+// copy's Warnings.
 func Copy(ctx context.Context, src, dst store.Store, l Layout) (Summary, error) {
 	if err := requireEmpty(ctx, dst); err != nil {
 		return Summary{}, err
@@ -82,7 +86,7 @@ func Copy(ctx context.Context, src, dst store.Store, l Layout) (Summary, error) 
 	if err != nil {
 		return Summary{}, fmt.Errorf("storecopy: summarise the destination: %w", err)
 	}
-	got.Renumbered = c.renumbered
+	got.Warnings = c.warnings
 	if diffs := want.differences(got); len(diffs) > 0 {
 		return got, fmt.Errorf("storecopy: verification failed: %s; source has %v, destination %v",
 			strings.Join(diffs, "; "), want, got)
@@ -129,12 +133,16 @@ func requireEmpty(ctx context.Context, dst store.Store) error {
 // copier carries one copy's state: the source transaction and the IDs
 // the destination assigned.
 type copier struct {
-	ctx        context.Context
-	stx        store.Tx
-	dst        store.Store
-	layout     Layout
-	collIDs    map[int64]int64 // source collection ID → destination's
-	renumbered []string
+	ctx     context.Context
+	stx     store.Tx
+	dst     store.Store
+	layout  Layout
+	collIDs map[int64]int64 // source collection ID → destination's
+	// collFloor is the highest collection ID of the source; every
+	// collection in the destination gets a higher one.
+	collFloor   int64
+	collsRaised bool
+	warnings    []string
 }
 
 // users copies each user with their dead properties, collections and
@@ -144,6 +152,15 @@ func (c *copier) users() error {
 	users, err := c.stx.ListUsers(c.ctx)
 	if err != nil {
 		return err
+	}
+	for _, u := range users {
+		colls, err := c.stx.ListCollections(c.ctx, u.Name)
+		if err != nil {
+			return err
+		}
+		for _, sc := range colls {
+			c.collFloor = max(c.collFloor, sc.ID)
+		}
 	}
 	for _, u := range users {
 		if err := c.dst.Update(c.ctx, func(dtx store.Tx) error { return c.user(dtx, u) }); err != nil {
@@ -168,6 +185,13 @@ func (c *copier) user(dtx store.Tx, u *store.User) error {
 	if err != nil {
 		return err
 	}
+	var placeholders []int64
+	if len(colls) > 0 && !c.collsRaised {
+		if placeholders, err = c.raiseCollectionIDs(dtx, u.Name, colls); err != nil {
+			return err
+		}
+		c.collsRaised = true
+	}
 	// Parents before children, for nested plain collections.
 	sort.Slice(colls, func(i, j int) bool { return colls[i].Name < colls[j].Name })
 	for _, sc := range colls {
@@ -177,6 +201,10 @@ func (c *copier) user(dtx store.Tx, u *store.User) error {
 			return err
 		}
 		c.collIDs[sc.ID] = nc.ID
+		if nc.ID <= c.collFloor {
+			c.warnings = append(c.warnings, fmt.Sprintf("collection %s/%s: ID %d was in use in the source, "+
+				"so clients may take their old sync tokens for it as valid", sc.Owner, sc.Name, nc.ID))
+		}
 		if err := c.props(dtx, l.CollectionPath(sc)); err != nil {
 			return err
 		}
@@ -198,7 +226,37 @@ func (c *copier) user(dtx store.Tx, u *store.User) error {
 			}
 		}
 	}
+	for _, id := range placeholders {
+		if err := dtx.DeleteCollection(ctx, id); err != nil {
+			return fmt.Errorf("placeholder collection %d: %w", id, err)
+		}
+	}
 	return nil
+}
+
+// raiseCollectionIDs makes placeholder collections of owner until the
+// destination's next collection ID is above every ID the source uses, and
+// returns them for deletion once real collections hold higher IDs. A sync
+// token names its collection by ID and revision, and revisions start again
+// in the destination: were a collection to get its old ID back, a client's
+// old token could pass for valid and the client would miss changes. With
+// new IDs every old token is refused and the client synchronises again.
+func (c *copier) raiseCollectionIDs(dtx store.Tx, owner string, colls []*store.Collection) ([]int64, error) {
+	taken := map[string]bool{}
+	for _, sc := range colls {
+		taken[owner+"\x00"+sc.Name] = true
+	}
+	var ids []int64
+	for {
+		p := &store.Collection{Owner: owner, Name: placeholderName(taken, owner), Kind: store.KindPlain}
+		if err := dtx.CreateCollection(c.ctx, p); err != nil {
+			return ids, fmt.Errorf("placeholder collection: %w", err)
+		}
+		ids = append(ids, p.ID)
+		if p.ID >= c.collFloor || int64(len(ids)) > c.collFloor {
+			return ids, nil
+		}
+	}
 }
 
 func (c *copier) props(dtx store.Tx, path string) error {
@@ -306,7 +364,7 @@ func (c *copier) virtualCalendars() error {
 	if err != nil {
 		return fmt.Errorf("storecopy: %w", err)
 	}
-	c.renumbered = append(c.renumbered, k.renumbered...)
+	c.warnings = append(c.warnings, k.renumbered...)
 	return nil
 }
 
@@ -363,7 +421,7 @@ func (c *copier) appPasswords() error {
 	if err != nil {
 		return fmt.Errorf("storecopy: %w", err)
 	}
-	c.renumbered = append(c.renumbered, k.renumbered...)
+	c.warnings = append(c.warnings, k.renumbered...)
 	return nil
 }
 
@@ -380,7 +438,7 @@ func (c *copier) connectors() error {
 			return fmt.Errorf("storecopy: connector %d (%q of %s): %w", sc.ID, sc.Name, sc.Owner, err)
 		}
 	}
-	c.renumbered = append(c.renumbered, k.renumbered...)
+	c.warnings = append(c.warnings, k.renumbered...)
 	return nil
 }
 

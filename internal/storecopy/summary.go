@@ -32,9 +32,9 @@ type Summary struct {
 	// Checksums holds one checksum per kind, keyed by the kind's name in
 	// String, so that a failed verification can say which kind differs.
 	Checksums map[string]string
-	// Renumbered is set by Copy: the items whose ID the destination could
-	// not keep, one line each.
-	Renumbered []string
+	// Warnings is set by Copy: what the copy could not keep as it was,
+	// one line each (an ID the destination could not keep).
+	Warnings []string
 }
 
 // counted pairs a kind's name with its count in a Summary. Its order is
@@ -61,8 +61,8 @@ func (s Summary) String() string {
 		fmt.Fprintf(&b, "%d %s, ", *k.n, k.name)
 	}
 	b.WriteString("checksum " + s.Checksum)
-	if len(s.Renumbered) > 0 {
-		b.WriteString("; new IDs: " + strings.Join(s.Renumbered, "; "))
+	if len(s.Warnings) > 0 {
+		b.WriteString("; warnings: " + strings.Join(s.Warnings, "; "))
 	}
 	return b.String()
 }
