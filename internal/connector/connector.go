@@ -220,8 +220,11 @@ func (m *Manager) Create(ctx context.Context, owner string, s Settings) (*store.
 // calendarID resolves the owner's local calendar by name.
 func (m *Manager) calendarID(ctx context.Context, owner, name string) (int64, error) {
 	col, err := m.opts.Domain.Collection(domain.WithPrincipal(ctx, owner), owner, name)
+	if errors.Is(err, domain.ErrNotFound) {
+		return 0, fmt.Errorf("%w: %s has no calendar %q", ErrInvalid, owner, name)
+	}
 	if err != nil {
-		return 0, fmt.Errorf("%w: calendar %q: %w", ErrInvalid, name, err)
+		return 0, err
 	}
 	if col.Kind != store.KindCalendar {
 		return 0, fmt.Errorf("%w: %q is not a calendar", ErrInvalid, name)

@@ -510,6 +510,15 @@ func TestICSFeedPull(t *testing.T) {
 		"END:VCALENDAR\r\n")
 	wantCounts(t, syncNow(t, m, c.ID), counts{pu: 1, pd: 1})
 	wantState(t, "local", l.state(t), map[string]string{"h2": "Holiday two moved"})
+	// The local calendar mirrors the feed: an entry deleted here comes back
+	// from the feed as it is, even when the feed has not changed.
+	l.del(t, "h2")
+	run := syncNow(t, m, c.ID)
+	wantCounts(t, run, counts{pc: 1})
+	if run.Status != connector.RunOK {
+		t.Errorf("restoring from an unchanged feed: %s %q", run.Status, run.Error)
+	}
+	wantState(t, "local", l.state(t), map[string]string{"h2": "Holiday two moved"})
 	if _, err := m.Update(context.Background(), c.ID, connector.Settings{Direction: ptr(connector.TwoWay)}); !errors.Is(err, connector.ErrInvalid) {
 		t.Errorf("two-way ICS connector: %v, want ErrInvalid", err)
 	}

@@ -35,6 +35,8 @@ type syncRun struct {
 	byHref map[string]*store.ConnectorItem
 	// problems are per-object failures that did not stop the run.
 	problems []string
+	// feed holds every object of an ICS feed by UID (ICS runs only).
+	feed map[string]*remoteVersion
 }
 
 // remoteVersion is one object as the remote has it now.
@@ -161,7 +163,13 @@ func (r *syncRun) addRemote(p *plan, href, etag string, data []byte) {
 // that leaves the feed is deleted locally. The feed's ETag is kept in the
 // connector's CTag so an unchanged feed costs one conditional GET.
 func (r *syncRun) syncICS() (ctag string, err error) {
-	body, etag, notModified, err := r.cl.FetchICS(r.ctx, r.c.URL, r.c.CTag)
+	known := r.c.CTag
+	if lost, err := r.localLost(); err != nil {
+		return "", err
+	} else if lost {
+		known = "" // an unchanged feed must still be read to restore them
+	}
+	body, etag, notModified, err := r.cl.FetchICS(r.ctx, r.c.URL, known)
 	if err != nil {
 		return "", err
 	}
@@ -176,19 +184,19 @@ func (r *syncRun) syncICS() (ctag string, err error) {
 		r.problem("%d feed entries have no UID and were skipped", skipped)
 	}
 	p := &plan{remoteChanged: map[string]*remoteVersion{}, remoteGone: map[string]bool{}}
-	inFeed := map[string]bool{}
+	r.feed = map[string]*remoteVersion{}
 	for _, part := range parts {
-		inFeed[part.UID] = true
 		sum := sha256.Sum256(part.Data)
 		v := &remoteVersion{uid: part.UID, href: r.c.URL + "#" + url.PathEscape(part.UID),
 			etag: hex.EncodeToString(sum[:16]), data: part.Data}
+		r.feed[part.UID] = v
 		if it := r.items[part.UID]; it != nil && it.RemoteETag == v.etag {
 			continue
 		}
 		p.remoteChanged[part.UID] = v
 	}
 	for uid, it := range r.items {
-		if !inFeed[uid] && it.RemoteHref != "" {
+		if r.feed[uid] == nil && it.RemoteHref != "" {
 			p.remoteGone[uid] = true
 		}
 	}
@@ -196,6 +204,25 @@ func (r *syncRun) syncICS() (ctag string, err error) {
 		return "", err
 	}
 	return etag, nil
+}
+
+// localLost reports whether an object the connector brought in is no
+// longer in the local calendar.
+func (r *syncRun) localLost() (bool, error) {
+	objs, err := r.m.opts.Domain.ListObjects(r.ctx, r.col, false)
+	if err != nil {
+		return false, err
+	}
+	names := make(map[string]bool, len(objs))
+	for _, o := range objs {
+		names[o.Name] = true
+	}
+	for _, it := range r.items {
+		if it.LocalName != "" && !names[it.LocalName] {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // reconcile compares the local calendar with the mappings and applies
@@ -383,6 +410,12 @@ func (r *syncRun) one(p *plan, uid string) error {
 	case lGone:
 		if dir == PullOnly {
 			// We mirror the remote: fetch it back.
+			if r.feed != nil {
+				if v := r.feed[uid]; v != nil {
+					return r.pull(v, nil, it)
+				}
+				return r.forget(uid)
+			}
 			got, err := r.cl.Get(r.ctx, it.RemoteHref)
 			if err != nil {
 				return err
