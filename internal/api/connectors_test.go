@@ -148,6 +148,7 @@ type viewJSON struct {
 	Enabled  bool   `json:"enabled"`
 	Auth     string `json:"auth"`
 	Interval string `json:"interval"`
+	CacheAge string `json:"cache_age"`
 }
 
 type runResult struct {
@@ -399,5 +400,27 @@ func TestConnectorDiscover(t *testing.T) {
 	}
 	if strings.Contains(buf.String(), "Authorization") {
 		t.Errorf("an answer echoes a header: %s", buf.String())
+	}
+}
+
+// TestVCShowsItsFeeds: a virtual calendar over a calendar that a connector
+// fills names that connector and how old its copy is.
+func TestVCShowsItsFeeds(t *testing.T) {
+	local, _ := newConnectorServer(t, "alice")
+	remote, _ := newConnectorServer(t, "rem")
+	rec := &recorder{t: t, ts: local}
+	var created viewJSON
+	rec.call("alice", "POST", "/api/v1/connectors", `{"name":"Relay","calendar":"default","direction":"pull","url":"`+
+		remote.URL+`/dav/calendars/rem/default/","username":"rem","password":"rem-pw"}`, http.StatusCreated, &created)
+	var run runResult
+	rec.call("alice", "POST", "/api/v1/connectors/"+strconv.FormatInt(created.ID, 10)+"/sync", "", http.StatusOK, &run)
+	rec.call("alice", "POST", "/api/v1/vcs", `{"name":"busy","definition":{"filter":{"default":"busy"},"of":{"calendar":"default"}}}`,
+		http.StatusCreated, nil)
+	var vc struct {
+		Feeds []viewJSON `json:"feeds"`
+	}
+	rec.call("alice", "GET", "/api/v1/vcs/busy", "", http.StatusOK, &vc)
+	if len(vc.Feeds) != 1 || vc.Feeds[0].ID != created.ID || vc.Feeds[0].CacheAge == "" {
+		t.Errorf("feeds = %+v, want the relay connector with its cache age", vc.Feeds)
 	}
 }

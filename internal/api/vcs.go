@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"koyomi.dev/koyomi/internal/connector"
 	"koyomi.dev/koyomi/internal/domain"
 	"koyomi.dev/koyomi/internal/store"
 	"koyomi.dev/koyomi/internal/tree"
@@ -24,6 +25,47 @@ type vcJSON struct {
 	// URL is where the owner's own view appears to their DAV clients.
 	URL      string    `json:"url"`
 	Modified time.Time `json:"modified"`
+	// Feeds are the connectors that fill calendars this one reads, with
+	// how old each local copy is (views answer from the copies, never
+	// from the remote).
+	Feeds []connector.View `json:"feeds,omitempty"`
+}
+
+// feeds returns the owner's connectors that fill a calendar named in def.
+func (h *Handler) feeds(r *http.Request, owner string, def domain.VCNode) ([]connector.View, error) {
+	if h.conns == nil {
+		return nil, nil
+	}
+	calendars := map[string]bool{}
+	var walk func(n *domain.VCNode)
+	walk = func(n *domain.VCNode) {
+		if n == nil {
+			return
+		}
+		if n.Calendar != "" {
+			calendars[n.Calendar] = true
+		}
+		walk(n.Of)
+		for i := range n.Union {
+			walk(&n.Union[i])
+		}
+	}
+	walk(&def)
+	cs, err := h.conns.List(r.Context(), owner)
+	if err != nil || len(cs) == 0 {
+		return nil, err
+	}
+	views, err := h.conns.Describe(r.Context(), cs...)
+	if err != nil {
+		return nil, err
+	}
+	var out []connector.View
+	for _, v := range views {
+		if calendars[v.Calendar] && v.Direction != connector.PushOnly {
+			out = append(out, v)
+		}
+	}
+	return out, nil
 }
 
 func toVCJSON(caller string, vc *store.VirtualCalendar) vcJSON {
@@ -85,7 +127,11 @@ func (h *Handler) getVC(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toVCJSON(me, vc))
+	out := toVCJSON(me, vc)
+	if out.Feeds, err = h.feeds(r, me, out.Definition); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
