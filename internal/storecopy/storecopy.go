@@ -242,13 +242,13 @@ func (c *copier) user(dtx store.Tx, u *store.User) error {
 // old token could pass for valid and the client would miss changes. With
 // new IDs every old token is refused and the client synchronises again.
 func (c *copier) raiseCollectionIDs(dtx store.Tx, owner string, colls []*store.Collection) ([]int64, error) {
-	taken := map[string]bool{}
+	names := newPlaceholderNames()
 	for _, sc := range colls {
-		taken[owner+"\x00"+sc.Name] = true
+		names.reserve(owner, sc.Name)
 	}
 	var ids []int64
 	for {
-		p := &store.Collection{Owner: owner, Name: placeholderName(taken, owner), Kind: store.KindPlain}
+		p := &store.Collection{Owner: owner, Name: names.name(owner), Kind: store.KindPlain}
 		if err := dtx.CreateCollection(c.ctx, p); err != nil {
 			return ids, fmt.Errorf("placeholder collection: %w", err)
 		}
@@ -304,13 +304,23 @@ func (c *copier) groups() error {
 	return nil
 }
 
-// placeholderName returns a name no item of owner has in taken (keys
-// "owner\x00name"), and reserves it.
-func placeholderName(taken map[string]bool, owner string) string {
-	for i := 0; ; i++ {
-		name := fmt.Sprintf(".storecopy-placeholder-%d", i)
-		if !taken[owner+"\x00"+name] {
-			taken[owner+"\x00"+name] = true
+// placeholderNames hands out names for placeholders that no real item of
+// the same owner has, so a placeholder never takes a name a later item
+// needs.
+type placeholderNames struct {
+	taken map[string]bool // "owner\x00name"
+	next  int
+}
+
+func newPlaceholderNames() *placeholderNames { return &placeholderNames{taken: map[string]bool{}} }
+
+func (n *placeholderNames) reserve(owner, name string) { n.taken[owner+"\x00"+name] = true }
+
+func (n *placeholderNames) name(owner string) string {
+	for {
+		name := fmt.Sprintf(".storecopy-placeholder-%d", n.next)
+		n.next++
+		if !n.taken[owner+"\x00"+name] {
 			return name
 		}
 	}
@@ -326,9 +336,9 @@ func (c *copier) virtualCalendars() error {
 		return err
 	}
 	sort.Slice(vcs, func(i, j int) bool { return vcs[i].ID < vcs[j].ID })
-	taken := map[string]bool{}
+	names := newPlaceholderNames()
 	for _, vc := range vcs {
-		taken[vc.Owner+"\x00"+vc.Name] = true
+		names.reserve(vc.Owner, vc.Name)
 	}
 	k := &idKeeper{what: "virtual calendar"}
 	err = c.dst.Update(ctx, func(dtx store.Tx) error {
@@ -340,7 +350,7 @@ func (c *copier) virtualCalendars() error {
 				err := dtx.CreateVirtualCalendar(ctx, &nv)
 				return nv.ID, err
 			}, func() (int64, error) {
-				p := &store.VirtualCalendar{Owner: vc.Owner, Name: placeholderName(taken, vc.Owner)}
+				p := &store.VirtualCalendar{Owner: vc.Owner, Name: names.name(vc.Owner)}
 				err := dtx.CreateVirtualCalendar(ctx, p)
 				return p.ID, err
 			})
