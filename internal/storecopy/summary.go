@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,8 +33,9 @@ type Summary struct {
 	// Checksums holds one checksum per kind, keyed by the kind's name in
 	// String, so that a failed verification can say which kind differs.
 	Checksums map[string]string
-	// Warnings is set by Copy: what the copy could not keep as it was,
-	// one line each (an ID the destination could not keep).
+	// Warnings is set by Copy: what the copy could not do as it meant
+	// to, one line each (an ID it could not keep, a collection ID it could
+	// not keep clear of the source's).
 	Warnings []string
 }
 
@@ -162,7 +164,7 @@ func encodeStruct(w *bytes.Buffer, v reflect.Value, skip []string) error {
 	w.WriteString(t.Name() + "{")
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if !f.IsExported() || contains(skip, f.Name) {
+		if !f.IsExported() || slices.Contains(skip, f.Name) {
 			continue
 		}
 		w.WriteString(f.Name + "=")
@@ -216,15 +218,6 @@ func encodeValue(w *bytes.Buffer, v reflect.Value) error {
 		return fmt.Errorf("storecopy: cannot checksum a %s", v.Type())
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Summarize reads a whole store in one transaction and summarises it.
