@@ -35,6 +35,7 @@ const maxBody = 1 << 20
 type Handler struct {
 	svc    *domain.Service
 	conns  *connector.Manager
+	admins map[string]bool
 	logger *slog.Logger
 	mux    *http.ServeMux
 }
@@ -43,11 +44,17 @@ type Handler struct {
 // connector endpoints do not exist). Requests must reach it with the
 // authenticated user in their context (domain.WithPrincipal); requests
 // without one are refused.
-func New(svc *domain.Service, conns *connector.Manager, logger *slog.Logger) *Handler {
+//
+// admins are the users who may call the administrative endpoints under
+// /api/v1/admin/.
+func New(svc *domain.Service, conns *connector.Manager, logger *slog.Logger, admins []string) *Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{svc: svc, conns: conns, logger: logger, mux: http.NewServeMux()}
+	h := &Handler{svc: svc, conns: conns, logger: logger, mux: http.NewServeMux(), admins: map[string]bool{}}
+	for _, a := range admins {
+		h.admins[a] = true
+	}
 	h.route("vcs", methods{http.MethodGet: h.listVCs, http.MethodPost: h.createVC})
 	h.route("vcs/{name}", methods{http.MethodGet: h.getVC, http.MethodPut: h.updateVC, http.MethodDelete: h.deleteVC})
 	h.route("vcs/{name}/preview", methods{http.MethodGet: h.previewVC})
@@ -64,6 +71,8 @@ func New(svc *domain.Service, conns *connector.Manager, logger *slog.Logger) *Ha
 		h.route("connectors/{id}/stop", methods{http.MethodPost: h.setConnectorEnabled(false)})
 		h.route("connectors/{id}/history", methods{http.MethodGet: h.connectorHistory})
 		h.route("connectors/{id}/conflicts", methods{http.MethodGet: h.connectorConflicts})
+		h.route("admin/connector-permissions", methods{http.MethodGet: h.admin(h.listConnectorPermissions),
+			http.MethodPut: h.admin(h.putConnectorPermission), http.MethodDelete: h.admin(h.deleteConnectorPermission)})
 	}
 	h.mux.Handle("/", h.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return &Error{Status: http.StatusNotFound, Msg: "no such API endpoint: " + r.URL.Path}

@@ -424,3 +424,46 @@ func TestVCShowsItsFeeds(t *testing.T) {
 		t.Errorf("feeds = %+v, want the relay connector with its cache age", vc.Feeds)
 	}
 }
+
+// TestAdminConnectorPermissions: administrators named in the admins
+// setting manage connector permissions over the API; nobody else may.
+func TestAdminConnectorPermissions(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	srv, err := server.New(st, server.Options{ConnectorsDefaultAllowed: true, Admins: []string{"root"},
+		PasswordParams: auth.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	for _, u := range []string{"root", "alice"} {
+		if err := srv.Service().CreateUser(ctx, u, u+"-pw", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := &recorder{t: t, ts: ts}
+	rec.call("alice", "GET", "/api/v1/admin/connector-permissions", "", http.StatusForbidden, nil)
+	rec.call("alice", "PUT", "/api/v1/admin/connector-permissions", `{"subject":"user:alice","allowed":true}`, http.StatusForbidden, nil)
+	rec.call("root", "PUT", "/api/v1/admin/connector-permissions", `{"subject":"user:alice","allowed":false}`, http.StatusOK, nil)
+	rec.call("root", "PUT", "/api/v1/admin/connector-permissions", `{"subject":"nobody","allowed":false}`, http.StatusBadRequest, nil)
+	var perms []struct {
+		Subject string `json:"subject"`
+		Allowed bool   `json:"allowed"`
+	}
+	rec.call("root", "GET", "/api/v1/admin/connector-permissions", "", http.StatusOK, &perms)
+	if len(perms) != 1 || perms[0].Subject != "user:alice" || perms[0].Allowed {
+		t.Errorf("permissions = %+v", perms)
+	}
+	rec.call("alice", "POST", "/api/v1/connectors", `{"name":"x","calendar":"default","url":"https://example.org/cal/"}`,
+		http.StatusForbidden, nil)
+	rec.call("root", "DELETE", "/api/v1/admin/connector-permissions?subject=user:alice", "", http.StatusNoContent, nil)
+	rec.call("root", "GET", "/api/v1/admin/connector-permissions", "", http.StatusOK, &perms)
+	if len(perms) != 0 {
+		t.Errorf("after DELETE: %+v", perms)
+	}
+}

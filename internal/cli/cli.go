@@ -316,7 +316,8 @@ func serve(ctx context.Context, env Env, args []string) error {
 		MaxConcurrentPerUser: cfg.MaxConcurrentPerUser,
 		XMLLimits:            dav.XMLLimits{Depth: cfg.MaxXMLDepth, Elements: cfg.MaxXMLElements},
 		CalDAVLimits:         caldav.Limits{ReportInstances: cfg.MaxReportInstances, QueryResults: cfg.MaxQueryResults},
-		SecretKey:            key, ConnectorsDefaultAllowed: cfg.ConnectorsAllowed(), NodeName: cfg.Node()})
+		SecretKey:            key, ConnectorsDefaultAllowed: cfg.ConnectorsAllowed(), NodeName: cfg.Node(),
+		Admins: cfg.Admins.Names()})
 	if err != nil {
 		return err
 	}

@@ -100,6 +100,9 @@ type Config struct {
 	// Connectors is "allow" or "forbid": whether users whom no
 	// administrator rule names may have sync connectors.
 	Connectors string `toml:"connectors"`
+	// Admins are the users who may administer through the JSON API (today:
+	// connector permissions). The command line always may.
+	Admins NameList `toml:"admins"`
 	// NodeName names this process in connector leases and run history;
 	// empty means the host name.
 	NodeName string `toml:"node_name"`
@@ -114,23 +117,51 @@ type AddressList string
 
 // UnmarshalTOML accepts an array of strings, or one comma-separated string.
 func (l *AddressList) UnmarshalTOML(v any) error {
+	joined, err := joinList(v, `["127.0.0.1/32", "::1"]`)
+	*l = AddressList(joined)
+	return err
+}
+
+// joinList turns a TOML array of strings (or one string) into the
+// comma-separated form; example shows the expected shape in errors.
+func joinList(v any, example string) (string, error) {
 	switch v := v.(type) {
 	case string:
-		*l = AddressList(v)
+		return v, nil
 	case []any:
 		items := make([]string, len(v))
 		for i, item := range v {
 			s, ok := item.(string)
 			if !ok {
-				return fmt.Errorf("want an array of strings such as [\"127.0.0.1/32\", \"::1\"], got %v", item)
+				return "", fmt.Errorf("want an array of strings such as %s, got %v", example, item)
 			}
 			items[i] = strings.TrimSpace(s)
 		}
-		*l = AddressList(strings.Join(items, ","))
-	default:
-		return fmt.Errorf("want an array of strings such as [\"127.0.0.1/32\", \"::1\"], got %v", v)
+		return strings.Join(items, ","), nil
 	}
-	return nil
+	return "", fmt.Errorf("want an array of strings such as %s, got %v", example, v)
+}
+
+// NameList is a list of user names, kept like AddressList as one
+// comma-separated string; in TOML it is an array of strings.
+type NameList string
+
+// UnmarshalTOML accepts an array of strings, or one comma-separated string.
+func (l *NameList) UnmarshalTOML(v any) error {
+	joined, err := joinList(v, `["alice", "bob"]`)
+	*l = NameList(joined)
+	return err
+}
+
+// Names returns the names in the list.
+func (l NameList) Names() []string {
+	var out []string
+	for item := range strings.SplitSeq(string(l), ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 // Prefixes parses the list; a single address stands for itself alone
@@ -374,6 +405,11 @@ func (c *Config) Validate() error {
 	}
 	if strings.TrimSpace(c.SecretKeyFile) != c.SecretKeyFile || (c.SecretKeyFile != "" && strings.ContainsFunc(c.SecretKeyFile, isControl)) {
 		bad("secret_key_file", "%q has surrounding spaces or control characters", c.SecretKeyFile)
+	}
+	for _, name := range c.Admins.Names() {
+		if strings.ContainsFunc(name, func(r rune) bool { return isControl(r) || r == ' ' || r == '/' || r == ':' }) {
+			bad("admins", "%q is not a user name", name)
+		}
 	}
 	if len(c.NodeName) > 100 || strings.ContainsFunc(c.NodeName, isControl) {
 		bad("node_name", "must be at most 100 characters without control characters (default: the host name)")

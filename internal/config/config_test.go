@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -368,6 +369,24 @@ func TestConnectorSettings(t *testing.T) {
 	if c.SecretKeyPath() != "/etc/koyomi/key" || c.ConnectorsAllowed() || c.Node() != "n2" {
 		t.Errorf("from file and environment: key %q, allowed %v, node %q; want /etc/koyomi/key, false, n2",
 			c.SecretKeyPath(), c.ConnectorsAllowed(), c.Node())
+	}
+}
+
+func TestAdmins(t *testing.T) {
+	c, err := Load(writeFile(t, "admins = [\"root\", \" ops \"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(c.Admins.Names()); got != "[root ops]" {
+		t.Errorf("admins from TOML = %s; want [root ops]", got)
+	}
+	c, err = Resolve("", env(map[string]string{"KOYOMI_ADMINS": "a,b"}), nil)
+	if err != nil || fmt.Sprint(c.Admins.Names()) != "[a b]" {
+		t.Errorf("admins from the environment = %v, %v; want [a b]", c.Admins.Names(), err)
+	}
+	if _, err := Resolve("", env(map[string]string{"KOYOMI_ADMINS": "user:root"}), nil); err == nil ||
+		!strings.Contains(err.Error(), "admins") {
+		t.Errorf("a bad admin name: %v; want an error naming admins", err)
 	}
 }
 

@@ -124,6 +124,9 @@ func settings() []setting {
 		{key: "connectors", env: "KOYOMI_CONNECTORS", flag: "connectors",
 			usage: "`allow` or forbid sync connectors for users no administrator rule names",
 			set:   setString(func(c *Config) *string { return &c.Connectors }), get: getString(func(c *Config) *string { return &c.Connectors })},
+		{key: "admins", env: "KOYOMI_ADMINS", flag: "admins", usage: "comma-separated user `names` who may administer through the JSON API",
+			set: func(c *Config, v string) error { c.Admins = NameList(v); return nil },
+			get: func(c *Config) string { return string(c.Admins) }},
 		{key: "node_name", env: "KOYOMI_NODE_NAME", flag: "node-name", usage: "`name` of this node in connector history (default: the host name)",
 			set: setString(func(c *Config) *string { return &c.NodeName }), get: getString(func(c *Config) *string { return &c.NodeName })},
 	}
@@ -168,7 +171,7 @@ type Flags struct {
 // RegisterFlags defines a flag on fs for every setting (--listen, --data,
 // --store, --realm, --base-url, --max-resource-size, --log-level,
 // --log-format, --auth-cache-ttl, --tls-cert, --tls-key, --redirect-http,
-// --trusted-proxies, --secret-key-file, --connectors, --node-name). Only
+// --trusted-proxies, --secret-key-file, --connectors, --admins, --node-name). Only
 // flags that appear on the command line are recorded; apply them with
 // Flags.Apply or Resolve. Bad values are reported by fs.Parse.
 func RegisterFlags(fs *flag.FlagSet) *Flags {

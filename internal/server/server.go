@@ -62,6 +62,8 @@ type Options struct {
 	// ConnectorsDefaultAllowed is whether users no administrator rule
 	// names may have connectors.
 	ConnectorsDefaultAllowed bool
+	// Admins may call the JSON API's administrative endpoints.
+	Admins []string
 	// NodeName names this process in connector leases and history.
 	NodeName string
 	// ConnectorHTTPClient reaches remote servers; nil: the connector
@@ -167,7 +169,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/.well-known/carddav", s.wellKnown)
 	mux.HandleFunc("/healthz", s.health)
 	mux.Handle(tree.Prefix, s.authenticated(s.perUser(s.dav)))
-	mux.Handle("/api/", s.authenticated(s.perUser(api.New(s.svc, s.conns, s.opts.Logger))))
+	mux.Handle("/api/", s.authenticated(s.perUser(api.New(s.svc, s.conns, s.opts.Logger, s.opts.Admins))))
 	mux.Handle("/dav", http.RedirectHandler(tree.Prefix, http.StatusMovedPermanently))
 	mux.HandleFunc("/", s.root)
 	return s.logRequests(mux)
