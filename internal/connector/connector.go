@@ -311,16 +311,22 @@ func validate(c *store.Connector, floor time.Duration) error {
 	return nil
 }
 
+// visibleConnector reads connector id if the caller may see it.
+func visibleConnector(ctx context.Context, tx store.Tx, id int64) (*store.Connector, error) {
+	c, err := tx.GetConnector(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return c, visible(ctx, c)
+}
+
 // Get returns a connector the caller may see.
 func (m *Manager) Get(ctx context.Context, id int64) (*store.Connector, error) {
 	var c *store.Connector
 	err := m.opts.Store.View(ctx, func(tx store.Tx) error {
 		var err error
-		c, err = tx.GetConnector(ctx, id)
-		if err != nil {
-			return err
-		}
-		return visible(ctx, c)
+		c, err = visibleConnector(ctx, tx, id)
+		return err
 	})
 	return c, mapErr(err)
 }
@@ -359,10 +365,7 @@ func (m *Manager) Update(ctx context.Context, id int64, s Settings) (*store.Conn
 	var c *store.Connector
 	err = m.opts.Store.Update(ctx, func(tx store.Tx) error {
 		var err error
-		if c, err = tx.GetConnector(ctx, id); err != nil {
-			return err
-		}
-		if err := visible(ctx, c); err != nil {
+		if c, err = visibleConnector(ctx, tx, id); err != nil {
 			return err
 		}
 		before := *c
@@ -415,11 +418,7 @@ func (m *Manager) SetEnabled(ctx context.Context, id int64, on bool) (*store.Con
 // the remote one keep their objects.
 func (m *Manager) Delete(ctx context.Context, id int64) error {
 	return mapErr(m.opts.Store.Update(ctx, func(tx store.Tx) error {
-		c, err := tx.GetConnector(ctx, id)
-		if err != nil {
-			return err
-		}
-		if err := visible(ctx, c); err != nil {
+		if _, err := visibleConnector(ctx, tx, id); err != nil {
 			return err
 		}
 		return tx.DeleteConnector(ctx, id)
@@ -431,13 +430,10 @@ func (m *Manager) Delete(ctx context.Context, id int64) error {
 func (m *Manager) History(ctx context.Context, id int64, limit int) ([]*store.ConnectorRun, error) {
 	var runs []*store.ConnectorRun
 	err := m.opts.Store.View(ctx, func(tx store.Tx) error {
-		c, err := tx.GetConnector(ctx, id)
-		if err != nil {
+		if _, err := visibleConnector(ctx, tx, id); err != nil {
 			return err
 		}
-		if err := visible(ctx, c); err != nil {
-			return err
-		}
+		var err error
 		runs, err = tx.ConnectorRuns(ctx, id, limit)
 		return err
 	})
@@ -448,13 +444,10 @@ func (m *Manager) History(ctx context.Context, id int64, limit int) ([]*store.Co
 func (m *Manager) Conflicts(ctx context.Context, id int64) ([]*store.ConnectorConflict, error) {
 	var cs []*store.ConnectorConflict
 	err := m.opts.Store.View(ctx, func(tx store.Tx) error {
-		c, err := tx.GetConnector(ctx, id)
-		if err != nil {
+		if _, err := visibleConnector(ctx, tx, id); err != nil {
 			return err
 		}
-		if err := visible(ctx, c); err != nil {
-			return err
-		}
+		var err error
 		cs, err = tx.ConnectorConflicts(ctx, id)
 		return err
 	})
@@ -468,14 +461,9 @@ func (m *Manager) Permit(ctx context.Context, subject string, allowed bool) erro
 	if err := checkSubject(ctx, subject); err != nil {
 		return err
 	}
-	err := m.opts.Store.Update(ctx, func(tx store.Tx) error {
-		if err := tx.SetConnectorPermission(ctx, &store.ConnectorPermission{Subject: subject, Allowed: allowed}); err != nil {
-			return err
-		}
-		return m.applyPermissions(ctx, tx)
+	return m.changeRules(ctx, func(tx store.Tx) error {
+		return tx.SetConnectorPermission(ctx, &store.ConnectorPermission{Subject: subject, Allowed: allowed})
 	})
-	m.Wake()
-	return mapErr(err)
 }
 
 // Unpermit removes a subject's rule (the defaults apply again).
@@ -483,8 +471,14 @@ func (m *Manager) Unpermit(ctx context.Context, subject string) error {
 	if err := checkSubject(ctx, subject); err != nil {
 		return err
 	}
+	return m.changeRules(ctx, func(tx store.Tx) error { return tx.DeleteConnectorPermission(ctx, subject) })
+}
+
+// changeRules applies change to the permission rules and brings every
+// connector's state in line with the result, in one transaction.
+func (m *Manager) changeRules(ctx context.Context, change func(store.Tx) error) error {
 	err := m.opts.Store.Update(ctx, func(tx store.Tx) error {
-		if err := tx.DeleteConnectorPermission(ctx, subject); err != nil {
+		if err := change(tx); err != nil {
 			return err
 		}
 		return m.applyPermissions(ctx, tx)

@@ -480,14 +480,23 @@ func TestOneWayDirections(t *testing.T) {
 	})
 }
 
+// feedOf is an ICS feed of events given as UID, summary pairs.
+func feedOf(pairs ...string) string {
+	var b strings.Builder
+	b.WriteString("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Feed//EN\r\n")
+	for i := 0; i+1 < len(pairs); i += 2 {
+		ev := event(pairs[i], pairs[i+1])
+		b.WriteString(ev[strings.Index(ev, "BEGIN:VEVENT"):strings.Index(ev, "END:VCALENDAR")])
+	}
+	b.WriteString("END:VCALENDAR\r\n")
+	return b.String()
+}
+
 // TestICSFeedPull pulls a feed, follows its changes, and costs one
 // conditional GET when it has not changed.
 func TestICSFeedPull(t *testing.T) {
 	feed := remotetest.NewFeed(t)
-	feed.Set("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Feed//EN\r\n" +
-		strings.TrimSuffix(strings.TrimPrefix(event("h1", "Holiday one"), "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//EN\r\n"), "END:VCALENDAR\r\n") +
-		strings.TrimSuffix(strings.TrimPrefix(event("h2", "Holiday two"), "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//EN\r\n"), "END:VCALENDAR\r\n") +
-		"END:VCALENDAR\r\n")
+	feed.Set(feedOf("h1", "Holiday one", "h2", "Holiday two"))
 	l := newLocal(t)
 	m := l.manager(t, nil)
 	c, err := m.Create(context.Background(), "alice", connector.Settings{Name: ptr("holidays"), Calendar: ptr("work"),
@@ -505,9 +514,7 @@ func TestICSFeedPull(t *testing.T) {
 	if feed.Requests() != before+1 || feed.NotModified() == 0 {
 		t.Errorf("unchanged feed: %d requests, %d answered 304; want one conditional GET", feed.Requests()-before, feed.NotModified())
 	}
-	feed.Set("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Feed//EN\r\n" +
-		strings.TrimSuffix(strings.TrimPrefix(event("h2", "Holiday two moved"), "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//EN\r\n"), "END:VCALENDAR\r\n") +
-		"END:VCALENDAR\r\n")
+	feed.Set(feedOf("h2", "Holiday two moved"))
 	wantCounts(t, syncNow(t, m, c.ID), counts{pu: 1, pd: 1})
 	wantState(t, "local", l.state(t), map[string]string{"h2": "Holiday two moved"})
 	// The local calendar mirrors the feed: an entry deleted here comes back
