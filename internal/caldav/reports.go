@@ -359,7 +359,7 @@ func (c *handler) calendarDataGetter(rp *reportProps, floating func(*store.Colle
 					return nil, err
 				}
 			}
-			return []byte(dav.EscapeText(string(out))), nil
+			return dav.AppendEscapedText(nil, out), nil
 		},
 	}
 }

@@ -1,6 +1,7 @@
 package ical
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -24,7 +25,7 @@ var leadingProps = []string{
 	goical.PropDateTimeStart, goical.PropDateTimeEnd, goical.PropDue, goical.PropDuration,
 }
 
-func encodeComponent(sb *strings.Builder, c *goical.Component) {
+func encodeComponent(sb *bytes.Buffer, c *goical.Component) {
 	writeLine(sb, "BEGIN:"+c.Name)
 	names := make([]string, 0, len(c.Props))
 	for name := range c.Props {
@@ -85,7 +86,7 @@ func contentLine(name string, p *goical.Prop) string {
 
 // writeLine writes line folded at maxLineOctets without splitting a UTF-8
 // sequence, each continuation starting with a space.
-func writeLine(sb *strings.Builder, line string) {
+func writeLine(sb *bytes.Buffer, line string) {
 	limit := maxLineOctets
 	for len(line) > limit {
 		cut := limit

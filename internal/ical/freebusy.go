@@ -1,6 +1,7 @@
 package ical
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 	"time"
@@ -118,7 +119,7 @@ func MergeBusyPeriods(periods []BusyPeriod) []BusyPeriod {
 // the merged periods (overlapping periods of one type coalesced), as answered
 // to a free-busy-query REPORT. now stamps DTSTAMP.
 func FreeBusyCalendar(periods []BusyPeriod, tr TimeRange, now time.Time) []byte {
-	var sb strings.Builder
+	var sb bytes.Buffer
 	line := func(s string) { writeLine(&sb, s) }
 	line("BEGIN:VCALENDAR")
 	line("VERSION:2.0")
@@ -140,5 +141,5 @@ func FreeBusyCalendar(periods []BusyPeriod, tr TimeRange, now time.Time) []byte 
 	}
 	line("END:VFREEBUSY")
 	line("END:VCALENDAR")
-	return []byte(sb.String())
+	return sb.Bytes()
 }

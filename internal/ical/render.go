@@ -1,8 +1,11 @@
 package ical
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -78,7 +81,7 @@ func (o *Object) Render(data []byte, d *CalendarData, floating *time.Location) (
 	if floating == nil {
 		floating = time.UTC
 	}
-	cal := cloneComponent(o.Cal.Component)
+	var cal *goical.Component
 	switch {
 	case d.Expand != nil:
 		var err error
@@ -86,7 +89,10 @@ func (o *Object) Render(data []byte, d *CalendarData, floating *time.Location) (
 			return nil, err
 		}
 	case d.LimitRecurrenceSet != nil:
+		cal = cloneComponent(o.Cal.Component)
 		o.limitRecurrenceSet(cal, *d.LimitRecurrenceSet, floating)
+	default:
+		cal = cloneComponent(o.Cal.Component)
 	}
 	if d.LimitFreeBusySet != nil {
 		o.limitFreeBusySet(cal, *d.LimitFreeBusySet, floating)
@@ -104,9 +110,10 @@ func (o *Object) Render(data []byte, d *CalendarData, floating *time.Location) (
 			cal.Props.Set(&goical.Prop{Name: goical.PropProductID, Params: goical.Params{}, Value: DefaultProdID})
 		}
 	}
-	var sb strings.Builder
-	encodeComponent(&sb, cal)
-	return []byte(sb.String()), nil
+	var out bytes.Buffer
+	out.Grow(len(data))
+	encodeComponent(&out, cal)
+	return out.Bytes(), nil
 }
 
 // expand returns a VCALENDAR with one component per instance overlapping tr
@@ -158,9 +165,16 @@ func (b *InstanceBudget) spend(n int) error {
 	return nil
 }
 
-// instanceComponent turns one instance into a stand-alone component.
+// instanceComponent turns one instance into a stand-alone component. It
+// shares the unchanged properties and the sub-components of in.Component,
+// which rendering only reads: the properties it sets or drops are replaced
+// in the instance's own map.
 func (o *Object) instanceComponent(in recur.Instance, floating *time.Location) *goical.Component {
-	c := cloneComponent(in.Component)
+	c := &goical.Component{Name: in.Component.Name, Props: maps.Clone(in.Component.Props),
+		Children: slices.Clip(in.Component.Children)}
+	if c.Props == nil {
+		c.Props = goical.Props{}
+	}
 	for _, name := range []string{goical.PropRecurrenceRule, goical.PropRecurrenceDates, goical.PropExceptionDates, "EXRULE"} {
 		delete(c.Props, name)
 	}
