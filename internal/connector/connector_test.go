@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -893,5 +896,50 @@ func TestRemoteCalendarAsVCSource(t *testing.T) {
 	}
 	if views[0].CacheAge != "1m30s" {
 		t.Errorf("cache age = %q, want 1m30s", views[0].CacheAge)
+	}
+}
+
+// TestBearerToken: a connector given a token (Google's CalDAV endpoint
+// wants an OAuth 2 access token) sends it as a bearer credential; an
+// expired one stops the connector with the remote's answer.
+func TestBearerToken(t *testing.T) {
+	r := remotetest.StartKoyomi(t)
+	target, _ := url.Parse(r.BaseURL)
+	const token = "ya29.test-access-token"
+	rp := httputil.NewSingleHostReverseProxy(target)
+	gate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Header.Get("Authorization") != "Bearer "+token {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="test"`)
+			http.Error(w, "Unauthorized: invalid or expired token", http.StatusUnauthorized)
+			return
+		}
+		req.SetBasicAuth(r.Username, r.Password)
+		req.Host = target.Host
+		rp.ServeHTTP(w, req)
+	}))
+	t.Cleanup(gate.Close)
+	l := newLocal(t)
+	m := l.manager(t, nil)
+	ctx := context.Background()
+	calURL := gate.URL + strings.TrimPrefix(r.CalendarURL, r.BaseURL)
+	c, err := m.Create(ctx, "alice", connector.Settings{Name: ptr("google"), Calendar: ptr("work"), URL: ptr(calURL),
+		Token: ptr(token)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.put(t, "tok-1", "sent with a token")
+	if run := syncNow(t, m, c.ID); run.Status != connector.RunOK || run.PushedCreated != 1 {
+		t.Fatalf("run with a valid token: %s pushed %d (%q)", run.Status, run.PushedCreated, run.Error)
+	}
+	if _, err := m.Update(ctx, c.ID, connector.Settings{Token: ptr("expired")}); err != nil {
+		t.Fatal(err)
+	}
+	run := syncNow(t, m, c.ID)
+	got, _ := m.Get(ctx, c.ID)
+	if run.Status != connector.RunStopped || run.RemoteStatus != 401 || got.State != connector.StateStopped {
+		t.Errorf("expired token: run %s (%d), state %s; want stopped after 401", run.Status, run.RemoteStatus, got.State)
+	}
+	if strings.Contains(run.Error+got.Reason, "expired") && strings.Contains(run.Error+got.Reason, "Bearer expired") {
+		t.Error("the token appears in the history")
 	}
 }
