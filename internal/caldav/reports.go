@@ -580,11 +580,18 @@ func (c *handler) busyObjects(ctx context.Context, r *dav.Resource, tr *ical.Tim
 	var out []*ical.Object
 	for _, comp := range []string{"VEVENT", "VFREEBUSY"} {
 		filter := &ical.CompFilter{Name: "VCALENDAR", Comps: []ical.CompFilter{{Name: comp, TimeRange: tr}}}
-		_, objs, err := c.svc.QueryCalendar(ctx, col, filter, floating)
+		stored, objs, err := c.svc.QueryCalendar(ctx, col, filter, floating)
 		if err != nil {
 			return nil, nil, err
 		}
-		out = append(out, objs...)
+		for i, p := range objs {
+			if p == nil { // matched by its index alone
+				if p, err = ical.Parse(stored[i].Data); err != nil {
+					continue
+				}
+			}
+			out = append(out, p)
+		}
 	}
 	return out, floating, nil
 }

@@ -211,7 +211,9 @@ func (s *Service) CopyMoveObject(ctx context.Context, src *store.Collection, src
 
 // QueryCalendar returns the objects of c matching a calendar-query filter,
 // with their parsed form. Candidates come from the store's index; each is
-// then evaluated exactly.
+// then evaluated exactly, unless its index alone proves the match
+// (ical.IndexProvesMatch): such an object is not parsed, and its parsed
+// form is nil.
 func (s *Service) QueryCalendar(ctx context.Context, c *store.Collection, filter *ical.CompFilter, floating *time.Location) ([]*store.Object, []*ical.Object, error) {
 	if err := authorize(ctx, c.Owner); err != nil {
 		return nil, nil, err
@@ -232,6 +234,11 @@ func (s *Service) QueryCalendar(ctx context.Context, c *store.Collection, filter
 	var objs []*store.Object
 	var parsed []*ical.Object
 	for _, o := range candidates {
+		if ical.IndexProvesMatch(filter, o) {
+			objs = append(objs, o)
+			parsed = append(parsed, nil)
+			continue
+		}
 		p, err := ical.Parse(o.Data)
 		if err != nil {
 			s.opts.Logger.WarnContext(ctx, "stored object does not parse", "collection", c.ID, "name", o.Name, "err", err)

@@ -1,13 +1,14 @@
 package ical
 
 import (
-	"koyomi.dev/koyomi/internal/textmatch"
 	"strings"
 	"time"
 
 	goical "github.com/emersion/go-ical"
 
 	"koyomi.dev/koyomi/internal/recur"
+	"koyomi.dev/koyomi/internal/store"
+	"koyomi.dev/koyomi/internal/textmatch"
 )
 
 // TimeRange is a CalDAV time-range; zero Start or End means unbounded.
@@ -560,6 +561,34 @@ func isMaster(c *goical.Component) bool { return len(c.Props[goical.PropRecurren
 
 func hasRule(c *goical.Component) bool {
 	return len(c.Props[goical.PropRecurrenceRule]) > 0 || len(c.Props[goical.PropRecurrenceDates]) > 0
+}
+
+// IndexProvesMatch reports whether the stored index of o alone proves that
+// o matches f, so that o need not be parsed: f asks only for VEVENTs
+// overlapping a time-range, o is a single event that does not recur, and
+// its indexed start lies inside the range by more than FloatingSlack on
+// each bounded side. The index holds floating and all-day times as if they
+// were UTC, and their instant differs from that by at most FloatingSlack in
+// any zone, so such an event starts inside the range whatever the floating
+// zone. An instance starting inside the range overlaps it under every rule
+// of RFC 4791 section 9.9 for VEVENT, whatever its end.
+func IndexProvesMatch(f *CompFilter, o *store.Object) bool {
+	if f == nil || f.Name != "VCALENDAR" || f.IsNotDefined || f.TimeRange != nil || len(f.Props) != 0 || len(f.Comps) != 1 {
+		return false
+	}
+	cf := &f.Comps[0]
+	if cf.Name != goical.CompEvent || cf.IsNotDefined || cf.TimeRange == nil || len(cf.Props) != 0 || len(cf.Comps) != 0 {
+		return false
+	}
+	if o.Component != goical.CompEvent || o.Recurring || o.SpanStart.IsZero() {
+		return false
+	}
+	tr := *cf.TimeRange
+	start := o.SpanStart
+	if !tr.Start.IsZero() && start.Before(tr.Start.Add(FloatingSlack)) {
+		return false
+	}
+	return tr.End.IsZero() || start.Before(tr.End.Add(-FloatingSlack))
 }
 
 // QueryRange returns the time range a filter constrains its top-level
