@@ -943,3 +943,28 @@ func TestBearerToken(t *testing.T) {
 		t.Error("the token appears in the history")
 	}
 }
+
+// TestShutdownInterruptsCleanly: a run cancelled by the server shutting
+// down is recorded as interrupted and due again at once, not as a failure.
+func TestShutdownInterruptsCleanly(t *testing.T) {
+	r := remotetest.StartKoyomi(t)
+	proxy := remotetest.NewFaultProxy(t, r.BaseURL)
+	l := newLocal(t)
+	m := l.manager(t, nil)
+	pr := *r
+	pr.CalendarURL = proxy.URL + strings.TrimPrefix(r.CalendarURL, r.BaseURL)
+	c := l.connect(t, m, &pr, connector.Settings{})
+	proxy.Delay(time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer time.AfterFunc(200*time.Millisecond, cancel).Stop()
+	m.RunDue(ctx)
+	runs, _ := m.History(context.Background(), c.ID, 0)
+	got, _ := m.Get(context.Background(), c.ID)
+	if len(runs) != 1 || runs[0].Status != connector.RunInterrupted {
+		t.Fatalf("runs = %+v, want one interrupted", *runs[0])
+	}
+	if got.Failures != 0 || got.State != connector.StateIdle || got.NextRun.After(l.clock.Now()) {
+		t.Errorf("after shutdown: failures %d, state %s, next run %v (now %v); want idle and due", got.Failures,
+			got.State, got.NextRun, l.clock.Now())
+	}
+}

@@ -93,6 +93,10 @@ func runnable(c *store.Connector) bool {
 
 var errNotDue = errors.New("connector not due")
 
+// errLeaseLost ends a run whose lease another node took over (after this
+// one stalled past the lease's lifetime).
+var errLeaseLost = errors.New("lost the run's lease to another node")
+
 // SyncNow runs a connector at once and returns the run's history entry.
 // It fails with ErrBusy when a run is already in progress.
 func (m *Manager) SyncNow(ctx context.Context, id int64) (*store.ConnectorRun, error) {
@@ -181,7 +185,7 @@ func (m *Manager) renew(ctx context.Context, cancel context.CancelCauseFunc, lea
 				return
 			}
 			if err == nil && !ok {
-				cancel(errors.New("lost the run's lease to another node"))
+				cancel(errLeaseLost)
 				return
 			}
 		}
@@ -301,6 +305,11 @@ func (m *Manager) finish(ctx context.Context, c *store.Connector, rec *store.Con
 	c.LastRun = rec.Started
 	c.State = StateIdle
 	switch kind := remote.Classify(runErr); {
+	case errors.Is(runErr, context.Canceled) || errors.Is(runErr, errLeaseLost):
+		// Shut down or superseded midway: what was done is committed, and
+		// the rest is picked up as soon as possible.
+		rec.Status = RunInterrupted
+		c.NextRun = now
 	case runErr == nil:
 		rec.Status = RunOK
 		if rec.Error != "" {
