@@ -109,6 +109,8 @@ type Options struct {
 	LeaseTTL time.Duration
 	// DefaultAllowed is the permission of users no rule names.
 	DefaultAllowed bool
+	// Workers is how many runs one node performs at once (default 4).
+	Workers int
 }
 
 // Manager is the connector service: settings, permissions, runs, history.
@@ -138,6 +140,9 @@ func New(opts Options) *Manager {
 	}
 	if opts.MinInterval <= 0 {
 		opts.MinInterval = MinInterval
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 4
 	}
 	if opts.LeaseTTL <= 0 {
 		opts.LeaseTTL = 2 * time.Minute

@@ -968,3 +968,43 @@ func TestShutdownInterruptsCleanly(t *testing.T) {
 			got.State, got.NextRun, l.clock.Now())
 	}
 }
+
+// TestSlowRemoteDoesNotHoldUpOthers: connectors run side by side, so a
+// remote that hangs does not delay another connector's run.
+func TestSlowRemoteDoesNotHoldUpOthers(t *testing.T) {
+	r := remotetest.StartKoyomi(t)
+	slow := remotetest.NewFaultProxy(t, r.BaseURL)
+	l := newLocal(t)
+	m := l.manager(t, nil)
+	ctx := context.Background()
+	sr := *r
+	sr.CalendarURL = slow.URL + strings.TrimPrefix(r.CalendarURL, r.BaseURL)
+	hanging := l.connect(t, m, &sr, connector.Settings{})
+	fast, err := m.Create(ctx, "alice", connector.Settings{Name: ptr("fast"), Calendar: ptr("work"),
+		URL: ptr(r.CalendarURL), Username: ptr(r.Username), Password: ptr(r.Password)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow.Delay(time.Hour) // answers only when the test ends the run below
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { m.RunDue(runCtx); close(done) }()
+	deadline := time.After(20 * time.Second)
+	for {
+		runs, _ := m.History(ctx, fast.ID, 1)
+		if len(runs) == 1 && runs[0].Status == connector.RunOK {
+			break
+		}
+		select {
+		case <-deadline:
+			t.Fatal("the fast connector did not run while the other one hung")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel()
+	<-done
+	runs, _ := m.History(ctx, hanging.ID, 1)
+	if len(runs) != 1 || runs[0].Status != connector.RunInterrupted {
+		t.Errorf("hanging connector's run: %+v, want interrupted", runs)
+	}
+}

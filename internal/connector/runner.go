@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"koyomi.dev/koyomi/internal/connector/remote"
@@ -47,8 +48,9 @@ func (m *Manager) Run(ctx context.Context) {
 	}
 }
 
-// RunDue runs, one after the other, every connector that is due, and
-// returns when the next one will be (zero if none is scheduled).
+// RunDue runs every connector that is due, a few at a time (so one slow
+// remote does not hold up the others), and returns when the next one will
+// be (zero if none is scheduled).
 func (m *Manager) RunDue(ctx context.Context) time.Time {
 	var cs []*store.Connector
 	err := m.opts.Store.View(ctx, func(tx store.Tx) error {
@@ -61,9 +63,11 @@ func (m *Manager) RunDue(ctx context.Context) time.Time {
 		return m.now().Add(pollEvery)
 	}
 	var next time.Time
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, m.opts.Workers)
 	for _, c := range cs {
 		if ctx.Err() != nil {
-			return next
+			break
 		}
 		if !runnable(c) {
 			continue
@@ -74,16 +78,21 @@ func (m *Manager) RunDue(ctx context.Context) time.Time {
 			}
 			continue
 		}
-		run, err := m.runOne(ctx, c.ID, false)
-		switch {
-		case errors.Is(err, ErrBusy), errors.Is(err, errNotDue):
-		case err != nil:
-			m.log.WarnContext(ctx, "connector run failed to start", "connector", c.ID, "err", err)
-		case run != nil:
-			m.log.InfoContext(ctx, "connector run", "connector", c.ID, "owner", c.Owner, "status", run.Status,
-				"error", run.Error)
-		}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			run, err := m.runOne(ctx, c.ID, false)
+			switch {
+			case errors.Is(err, ErrBusy), errors.Is(err, errNotDue):
+			case err != nil:
+				m.log.WarnContext(ctx, "connector run failed to start", "connector", c.ID, "err", err)
+			case run != nil:
+				m.log.InfoContext(ctx, "connector run", "connector", c.ID, "owner", c.Owner, "status", run.Status,
+					"error", run.Error)
+			}
+		})
 	}
+	wg.Wait()
 	return next
 }
 
