@@ -96,21 +96,26 @@ func createKey(path string) ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("secret: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("secret: create server key: %w", err)
 	}
-	// O_EXCL: if another process created the key meanwhile, use theirs.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return LoadKey(path, false)
-	}
+	// Written whole to a private file first, then linked into place: the
+	// link fails if another process made the key meanwhile (then theirs
+	// is used), and nobody ever reads a half-written key.
+	tmp, err := os.CreateTemp(dir, ".secret-key-*")
 	if err != nil {
 		return nil, fmt.Errorf("secret: create server key: %w", err)
 	}
-	_, werr := f.WriteString(hex.EncodeToString(key) + "\n")
-	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
-		os.Remove(path)
+	defer os.Remove(tmp.Name())
+	_, werr := tmp.WriteString(hex.EncodeToString(key) + "\n")
+	if err := errors.Join(werr, tmp.Chmod(0o600), tmp.Sync(), tmp.Close()); err != nil {
 		return nil, fmt.Errorf("secret: write server key: %w", err)
+	}
+	if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
+		return LoadKey(path, false)
+	} else if err != nil {
+		return nil, fmt.Errorf("secret: create server key: %w", err)
 	}
 	return key, nil
 }
