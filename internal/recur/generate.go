@@ -71,7 +71,7 @@ func (e *expander) generate(m *master, overrides []*override) []Instance {
 	if !e.opts.End.IsZero() {
 		wallTo = wallOf(e.opts.End.Add(slack).In(loc))
 	}
-	limit := e.max + len(m.exdates) + len(overrides) + 1
+	limit := e.max + len(m.exdates) + m.farExdates + len(overrides) + 1
 
 	starts := newKeySet[value](m.start.date)
 	var order []value

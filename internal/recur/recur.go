@@ -186,6 +186,8 @@ type master struct {
 	exrules []*rrule.Rule
 	rdates  []value
 	exdates []value
+	// farExdates counts the EXDATE values left unread (see nearDays).
+	farExdates int
 }
 
 type expander struct {
@@ -194,6 +196,8 @@ type expander struct {
 	max   int
 	errs  []error
 	res   result
+	// thisAndFuture is set when an override has RANGE=THISANDFUTURE.
+	thisAndFuture bool
 }
 
 func (e *expander) fail(err error) {
@@ -215,6 +219,14 @@ func expand(comps []*goical.Component, opts Options) result {
 		e.zones.floating = time.UTC
 	}
 
+	for _, c := range comps {
+		if c == nil || !recurring(c.Name) {
+			continue
+		}
+		if p := c.Props.Get("RECURRENCE-ID"); p != nil && strings.EqualFold(p.Params.Get("RANGE"), "THISANDFUTURE") {
+			e.thisAndFuture = true
+		}
+	}
 	var m *master
 	var overrides []*override
 	for _, c := range comps {
@@ -397,21 +409,43 @@ func (e *expander) parseRecurrence(m *master) *master {
 			}
 		}
 	}
+	near := e.nearDays(m)
 	for _, p := range c.Props.Values("RDATE") {
-		vs, err := e.zones.parseProp(&p)
+		vs, _, err := e.zones.parseDates(&p, near)
 		e.fail(err)
 		for _, v := range vs {
 			m.rdates = append(m.rdates, v.inZoneOf(m.start))
 		}
 	}
 	for _, p := range c.Props.Values("EXDATE") {
-		vs, err := e.zones.parseProp(&p)
+		vs, skipped, err := e.zones.parseDates(&p, near)
 		e.fail(err)
+		m.farExdates += skipped
 		for _, v := range vs {
 			m.exdates = append(m.exdates, v.inZoneOf(m.start))
 		}
 	}
 	return m
+}
+
+// nearDays returns the dates outside which an RDATE or EXDATE value of m
+// cannot touch the requested range, so that it need not be parsed;
+// allDays when every value must be read. Clients and virtual calendars list
+// hundreds of dates where a query looks at a week, and parsing each was
+// most of the work of evaluating such an object.
+//
+// A value matters only when it is an instance that may overlap the range,
+// or excludes one: its start is within the master's duration (and the
+// zone slack) before the range, or in it. That bound needs both ends of
+// the range, and does not hold when a RANGE=THISANDFUTURE override may
+// move instances from far away into the range. A PERIOD value, which
+// carries its own end, is always read. Values left unread are not checked
+// for errors.
+func (e *expander) nearDays(m *master) dayRange {
+	if e.opts.Start.IsZero() || e.opts.End.IsZero() || e.thisAndFuture {
+		return allDays
+	}
+	return nearDays(e.opts.Start, e.opts.End, m.dur.approx()+zoneSlack)
 }
 
 // recurring reports whether a component of this name has instances; other

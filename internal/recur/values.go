@@ -2,6 +2,7 @@ package recur
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -73,35 +74,84 @@ type zones struct {
 // parseProp parses a DATE, DATE-TIME or PERIOD property, possibly holding
 // several comma-separated values (RDATE, EXDATE).
 func (z zones) parseProp(p *goical.Prop) ([]value, error) {
-	var out []value
+	out, _, err := z.parseDates(p, allDays)
+	return out, err
+}
+
+// parseDates is parseProp leaving out, unparsed, the values that near
+// says cannot matter; skipped counts them.
+func (z zones) parseDates(p *goical.Prop, near dayRange) (out []value, skipped int, err error) {
 	for raw := range strings.SplitSeq(p.Value, ",") {
 		raw = strings.TrimSpace(raw)
 		if raw == "" {
 			continue
 		}
+		if !near.mayHold(raw) {
+			skipped++
+			continue
+		}
 		startText, endText, isPeriod := strings.Cut(raw, "/")
 		v, err := z.parseOne(p, startText)
 		if err != nil {
-			return out, err
+			return out, skipped, err
 		}
 		if isPeriod {
 			if strings.HasPrefix(endText, "P") || strings.HasPrefix(endText, "+P") || strings.HasPrefix(endText, "-P") {
 				d, err := parseDuration(endText)
 				if err != nil {
-					return out, fmt.Errorf("%s %q: %w", p.Name, raw, err)
+					return out, skipped, fmt.Errorf("%s %q: %w", p.Name, raw, err)
 				}
 				v.hasEnd, v.end = true, d.addTo(v.instant(), v.loc)
 			} else {
 				e, err := z.parseOne(p, endText)
 				if err != nil {
-					return out, err
+					return out, skipped, err
 				}
 				v.hasEnd, v.end = true, e.instant()
 			}
 		}
 		out = append(out, v)
 	}
-	return out, nil
+	return out, skipped, nil
+}
+
+// dayRange is a range of calendar dates, as day numbers (see dayNumber),
+// inclusive at both ends.
+type dayRange struct{ first, last int64 }
+
+// allDays is the range that holds every date.
+var allDays = dayRange{first: math.MinInt64, last: math.MaxInt64}
+
+// nearDays returns the dates a DATE or DATE-TIME value, read on its own
+// wall clock in any zone, may have when it lies within slack of [start,
+// end): two days wider on each side than the range in UTC, as no two
+// zones' clocks are more than 26 hours apart.
+func nearDays(start, end time.Time, slack time.Duration) dayRange {
+	const margin = 48 * time.Hour
+	return dayRange{first: dayNumber(start.Add(-slack - margin)), last: dayNumber(end.Add(slack + margin))}
+}
+
+// mayHold reports whether raw, one value of a DATE, DATE-TIME or PERIOD
+// list, may lie in r: false only for a DATE or DATE-TIME whose date,
+// read from its first eight digits, is outside r. A PERIOD, or anything
+// else, may.
+func (r dayRange) mayHold(raw string) bool {
+	if r == allDays || len(raw) < 8 || strings.IndexByte(raw, '/') >= 0 {
+		return true
+	}
+	n := 0
+	for _, c := range []byte(raw[:8]) {
+		if c < '0' || c > '9' {
+			return true
+		}
+		n = n*10 + int(c-'0')
+	}
+	y, m, d := n/10000, time.Month(n/100%100), n%100
+	if m < 1 || m > 12 || d < 1 || d > 31 {
+		return true
+	}
+	day := dayNumber(time.Date(y, m, d, 0, 0, 0, 0, time.UTC))
+	return day >= r.first && day <= r.last
 }
 
 func (z zones) parseOne(p *goical.Prop, s string) (value, error) {
