@@ -25,63 +25,104 @@ var leadingProps = []string{
 	goical.PropDateTimeStart, goical.PropDateTimeEnd, goical.PropDue, goical.PropDuration,
 }
 
+// propRank orders property names as leadingProps lists them, the rest
+// after them.
+func propRank(name string) int {
+	if i := slices.Index(leadingProps, name); i >= 0 {
+		return i
+	}
+	return len(leadingProps)
+}
+
 func encodeComponent(sb *bytes.Buffer, c *goical.Component) {
-	writeLine(sb, "BEGIN:"+c.Name)
-	names := make([]string, 0, len(c.Props))
+	e := encoder{out: sb}
+	e.component(c)
+}
+
+// encoder writes components, reusing its scratch space from one content
+// line and one component to the next.
+type encoder struct {
+	out    *bytes.Buffer
+	line   []byte
+	names  []string
+	params []string
+}
+
+func (e *encoder) component(c *goical.Component) {
+	writeLine(e.out, "BEGIN:"+c.Name)
+	names := e.names[:0]
 	for name := range c.Props {
 		names = append(names, name)
 	}
 	slices.SortFunc(names, func(a, b string) int {
-		ia, ib := slices.Index(leadingProps, a), slices.Index(leadingProps, b)
-		switch {
-		case ia >= 0 && ib >= 0:
-			return ia - ib
-		case ia >= 0:
-			return -1
-		case ib >= 0:
-			return 1
+		if ra, rb := propRank(a), propRank(b); ra != rb {
+			return ra - rb
 		}
 		return strings.Compare(a, b)
 	})
+	// Children reuse the scratch slice: keep this component's names.
+	e.names = names[len(names):]
 	for _, name := range names {
-		for _, p := range c.Props[name] {
-			writeLine(sb, contentLine(name, &p))
+		for i := range c.Props[name] {
+			e.contentLine(name, &c.Props[name][i])
 		}
 	}
 	for _, child := range c.Children {
-		encodeComponent(sb, child)
+		e.component(child)
 	}
-	writeLine(sb, "END:"+c.Name)
+	e.names = names[:0]
+	writeLine(e.out, "END:"+c.Name)
 }
 
-func contentLine(name string, p *goical.Prop) string {
-	var sb strings.Builder
-	sb.WriteString(name)
-	params := make([]string, 0, len(p.Params))
+// contentLine writes one property as a folded content line.
+func (e *encoder) contentLine(name string, p *goical.Prop) {
+	line := append(e.line[:0], name...)
+	params := e.params[:0]
 	for k := range p.Params {
 		params = append(params, k)
 	}
 	slices.Sort(params)
 	for _, k := range params {
-		sb.WriteString(";")
-		sb.WriteString(k)
-		sb.WriteString("=")
+		line = append(line, ';')
+		line = append(line, k...)
+		line = append(line, '=')
 		for i, v := range p.Params[k] {
 			if i > 0 {
-				sb.WriteString(",")
+				line = append(line, ',')
 			}
 			// A parameter value cannot hold a DQUOTE (the decoder never
 			// produces one); drop it rather than emit a broken line.
 			v = strings.ReplaceAll(v, `"`, "")
 			if strings.ContainsAny(v, ";:,") {
-				v = `"` + v + `"`
+				line = append(line, '"')
+				line = append(line, v...)
+				line = append(line, '"')
+			} else {
+				line = append(line, v...)
 			}
-			sb.WriteString(v)
 		}
 	}
-	sb.WriteString(":")
-	sb.WriteString(p.Value)
-	return sb.String()
+	line = append(line, ':')
+	line = append(line, p.Value...)
+	e.line, e.params = line, params
+	writeLineBytes(e.out, line)
+}
+
+// writeLineBytes is writeLine for a line held in bytes.
+func writeLineBytes(sb *bytes.Buffer, line []byte) {
+	limit := maxLineOctets
+	for len(line) > limit {
+		cut := limit
+		for cut > 0 && !utf8.RuneStart(line[cut]) {
+			cut--
+		}
+		sb.Write(line[:cut])
+		sb.WriteString("\r\n ")
+		line = line[cut:]
+		limit = maxLineOctets - 1
+	}
+	sb.Write(line)
+	sb.WriteString("\r\n")
 }
 
 // writeLine writes line folded at maxLineOctets without splitting a UTF-8
