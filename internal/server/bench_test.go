@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -182,7 +183,26 @@ const weekQuery = `<?xml version="1.0" encoding="utf-8"?>
  </C:comp-filter></C:comp-filter></C:filter>
 </C:calendar-query>`
 
-var benchSizes = []int{1000, 10000}
+// benchSizes are the collection sizes the end-to-end benchmarks run at;
+// KOYOMI_BENCH_SIZES (e.g. "1000,100000") overrides them for growth
+// measurements.
+var benchSizes = sizesFromEnv("KOYOMI_BENCH_SIZES", []int{1000, 10000})
+
+func sizesFromEnv(name string, def []int) []int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	var sizes []int
+	for field := range strings.SplitSeq(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(field))
+		if err != nil || n <= 0 {
+			panic(fmt.Sprintf("%s: %q is not a positive size", name, field))
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes
+}
 
 func BenchmarkCalendarQueryWeek(b *testing.B) {
 	for _, n := range benchSizes {
