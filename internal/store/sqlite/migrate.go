@@ -264,6 +264,14 @@ CREATE TABLE connector_permissions (
 	allowed INTEGER NOT NULL
 ) WITHOUT ROWID;
 `,
+		// 7: covering indexes for rangeQuery's two busiest branches (short
+		// occurrences and short single events by their start), so that a
+		// time-range lookup reads index pages only, not a table row per
+		// candidate. Their WHERE clauses are rangeQuery's, as SQLite needs.
+		`
+CREATE INDEX occurrences_cover ON occurrences (collection_id, start_us, end_us, object_id) WHERE recurring = 1;
+CREATE INDEX objects_span_cover ON objects (collection_id, span_start, span_end, id) WHERE has_span = 1 AND recurring = 0;
+`,
 	}
 }
 
