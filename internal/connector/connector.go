@@ -380,14 +380,8 @@ func (m *Manager) Update(ctx context.Context, id int64, s Settings) (*store.Conn
 		}
 		if c.URL != before.URL || c.Kind != before.Kind || c.CollectionID != before.CollectionID {
 			c.SyncToken, c.CTag = "", ""
-			items, err := tx.ConnectorItems(ctx, c.ID)
-			if err != nil {
+			if err := dropItems(ctx, tx, c.ID); err != nil {
 				return err
-			}
-			for _, it := range items {
-				if err := tx.DeleteConnectorItem(ctx, c.ID, it.UID); err != nil {
-					return err
-				}
 			}
 		}
 		if s.Enabled != nil {
@@ -400,6 +394,20 @@ func (m *Manager) Update(ctx context.Context, id int64, s Settings) (*store.Conn
 	}
 	m.Wake()
 	return c, nil
+}
+
+// dropItems forgets every mapping of connector id.
+func dropItems(ctx context.Context, tx store.Tx, id int64) error {
+	items, err := tx.ConnectorItems(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		if err := tx.DeleteConnectorItem(ctx, id, it.UID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // setEnabled starts or stops c. Starting clears a stop's reason (a

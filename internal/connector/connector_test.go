@@ -1008,3 +1008,44 @@ func TestSlowRemoteDoesNotHoldUpOthers(t *testing.T) {
 		t.Errorf("hanging connector's run: %+v, want interrupted", runs)
 	}
 }
+
+// TestHrefSpellings: a member whose name the remote spells differently
+// (percent-encoding '@') is still recognised as the connector's own, so a
+// later local edit is an update, not a conflict with itself.
+func TestHrefSpellings(t *testing.T) {
+	for _, rem := range remotes {
+		t.Run(rem.name, func(t *testing.T) {
+			r := rem.start(t)
+			l := newLocal(t)
+			m := l.manager(t, nil)
+			c := l.connect(t, m, r, connector.Settings{})
+			l.put(t, "mail@example.org", "first")
+			wantCounts(t, syncNow(t, m, c.ID), counts{sc: 1})
+			l.put(t, "mail@example.org", "edited here")
+			wantCounts(t, syncNow(t, m, c.ID), counts{su: 1})
+			wantState(t, "remote", newRemoteSide(r).state(t), map[string]string{"mail@example.org": "edited here"})
+		})
+	}
+}
+
+// TestRefusedObjectDoesNotStopConnector: a 403 to the write of one object
+// (a read-only event, a component the remote does not take) makes the run
+// partial; the connector keeps running.
+func TestRefusedObjectDoesNotStopConnector(t *testing.T) {
+	r := remotetest.StartKoyomi(t)
+	proxy := remotetest.NewFaultProxy(t, r.BaseURL)
+	l := newLocal(t)
+	m := l.manager(t, nil)
+	pr := *r
+	pr.CalendarURL = proxy.URL + strings.TrimPrefix(r.CalendarURL, r.BaseURL)
+	c := l.connect(t, m, &pr, connector.Settings{})
+	l.put(t, "refused", "not allowed there")
+	l.put(t, "taken", "fine")
+	proxy.Fail(remotetest.Fault{Status: 403, Body: "supported-calendar-component", Methods: []string{http.MethodPut}, Times: 1})
+	run := syncNow(t, m, c.ID)
+	got, _ := m.Get(context.Background(), c.ID)
+	if run.Status != connector.RunPartial || run.PushedCreated != 1 || !got.Enabled || got.State != connector.StateIdle {
+		t.Errorf("run %s pushed %d (%q); connector %s enabled %v; want partial, 1, idle and enabled",
+			run.Status, run.PushedCreated, run.Error, got.State, got.Enabled)
+	}
+}

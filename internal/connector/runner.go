@@ -52,8 +52,13 @@ func (m *Manager) Run(ctx context.Context) {
 // remote does not hold up the others), and returns when the next one will
 // be (zero if none is scheduled).
 func (m *Manager) RunDue(ctx context.Context) time.Time {
+	// Rules can change without Permit (group memberships, the default in
+	// the configuration): bring the states in line on every pass.
 	var cs []*store.Connector
-	err := m.opts.Store.View(ctx, func(tx store.Tx) error {
+	err := m.opts.Store.Update(ctx, func(tx store.Tx) error {
+		if err := m.applyPermissions(ctx, tx); err != nil {
+			return err
+		}
 		var err error
 		cs, err = tx.ListConnectors(ctx, "")
 		return err
@@ -137,9 +142,10 @@ func (m *Manager) runOne(ctx context.Context, id int64, manual bool) (*store.Con
 	} else if !ok {
 		return nil, ErrBusy
 	}
-	defer m.opts.Store.Update(context.WithoutCancel(ctx), func(tx store.Tx) error {
-		return tx.ReleaseLease(ctx, lease, holder)
-	})
+	defer func() {
+		rctx := context.WithoutCancel(ctx)
+		m.opts.Store.Update(rctx, func(tx store.Tx) error { return tx.ReleaseLease(rctx, lease, holder) })
+	}()
 
 	c, rec, err := m.begin(ctx, id, manual)
 	if err != nil {
@@ -206,6 +212,7 @@ func (m *Manager) renew(ctx context.Context, cancel context.CancelCauseFunc, lea
 func (m *Manager) begin(ctx context.Context, id int64, manual bool) (*store.Connector, *store.ConnectorRun, error) {
 	var c *store.Connector
 	var rec *store.ConnectorRun
+	var refuse error
 	err := m.opts.Store.Update(ctx, func(tx store.Tx) error {
 		var err error
 		if c, err = tx.GetConnector(ctx, id); err != nil {
@@ -217,16 +224,16 @@ func (m *Manager) begin(ctx context.Context, id int64, manual bool) (*store.Conn
 		}
 		now := m.now()
 		if !ok {
+			// Recorded (the transaction commits); the run is refused below.
+			refuse = errNotDue
+			if manual {
+				refuse = ErrNotAllowed
+			}
 			if c.State != StateDisabled {
 				c.State, c.Reason = StateDisabled, "disabled by an administrator"
-				if err := tx.UpdateConnector(ctx, c); err != nil {
-					return err
-				}
+				return tx.UpdateConnector(ctx, c)
 			}
-			if manual {
-				return ErrNotAllowed
-			}
-			return errNotDue
+			return nil
 		}
 		if !manual && (!runnable(c) || c.NextRun.After(now)) {
 			return errNotDue
@@ -254,7 +261,10 @@ func (m *Manager) begin(ctx context.Context, id int64, manual bool) (*store.Conn
 		c.State = StateRunning
 		return tx.UpdateConnector(ctx, c)
 	})
-	if err != nil && !errors.Is(err, errNotDue) && !errors.Is(err, ErrInvalid) {
+	if err == nil && refuse != nil {
+		err = refuse
+	}
+	if err != nil && !errors.Is(err, errNotDue) && !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrNotAllowed) {
 		err = mapErr(err)
 	}
 	return c, rec, err
@@ -291,14 +301,14 @@ func (m *Manager) perform(ctx context.Context, c *store.Connector, rec *store.Co
 	switch c.Kind {
 	case KindICS:
 		ctag, err := r.syncICS()
-		if err == nil {
+		if err == nil && !r.incomplete {
 			c.CTag = ctag
 		}
 		rec.Error = strings.Join(r.problems, "; ")
 		return err
 	default:
 		token, ctag, err := r.syncCalDAV()
-		if err == nil {
+		if err == nil && !r.incomplete {
 			c.SyncToken, c.CTag = token, ctag
 		}
 		rec.Error = strings.Join(r.problems, "; ")
@@ -362,7 +372,12 @@ func (m *Manager) finish(ctx context.Context, c *store.Connector, rec *store.Con
 		cur.LastRun, cur.LastOK, cur.NextRun, cur.Failures = c.LastRun, c.LastOK, c.NextRun, c.Failures
 		cur.SyncToken, cur.CTag = c.SyncToken, c.CTag
 		if cur.URL != c.URL || cur.CollectionID != c.CollectionID || cur.Kind != c.Kind {
-			cur.SyncToken, cur.CTag = "", "" // repointed meanwhile: start afresh
+			// Repointed meanwhile: start afresh, forgetting the mappings
+			// this run wrote for the old pair.
+			cur.SyncToken, cur.CTag = "", ""
+			if err := dropItems(ctx, tx, c.ID); err != nil {
+				return err
+			}
 		}
 		switch {
 		case cur.State == StateDisabled:

@@ -32,12 +32,20 @@ type syncRun struct {
 	cl     *remote.Client
 	rec    *store.ConnectorRun
 	items  map[string]*store.ConnectorItem // by UID
-	byHref map[string]*store.ConnectorItem
+	byHref map[string]*store.ConnectorItem // by remote.HrefKey of RemoteHref
 	// problems are per-object failures that did not stop the run.
 	problems []string
 	// feed holds every object of an ICS feed by UID (ICS runs only).
 	feed map[string]*remoteVersion
+	// incomplete is set when a remote change could not be applied here;
+	// the remote's sync state is then not advanced, so the change is seen
+	// again by the next run.
+	incomplete bool
 }
+
+// at returns the mapping of the remote member href, however the server
+// spells it.
+func (r *syncRun) at(href string) *store.ConnectorItem { return r.byHref[remote.HrefKey(href)] }
 
 // remoteVersion is one object as the remote has it now.
 type remoteVersion struct {
@@ -69,7 +77,7 @@ func (r *syncRun) loadItems() error {
 	for _, it := range items {
 		r.items[it.UID] = it
 		if it.RemoteHref != "" {
-			r.byHref[it.RemoteHref] = it
+			r.byHref[remote.HrefKey(it.RemoteHref)] = it
 		}
 	}
 	return nil
@@ -109,18 +117,18 @@ func (r *syncRun) syncCalDAV() (token, ctag string, err error) {
 		// A full listing: whatever was mapped and is not listed is gone.
 		listed := map[string]bool{}
 		for _, it := range changed {
-			listed[it.Href] = true
+			listed[remote.HrefKey(it.Href)] = true
 		}
 		deleted = deleted[:0]
-		for href := range r.byHref {
-			if !listed[href] {
-				deleted = append(deleted, href)
+		for key, it := range r.byHref {
+			if !listed[key] {
+				deleted = append(deleted, it.RemoteHref)
 			}
 		}
 	}
 	var fetch []string
 	for _, it := range changed {
-		if known := r.byHref[it.Href]; known != nil && known.RemoteETag == it.ETag && it.ETag != "" {
+		if known := r.at(it.Href); known != nil && known.RemoteETag == it.ETag && it.ETag != "" {
 			continue // unchanged, or our own write
 		}
 		fetch = append(fetch, it.Href)
@@ -135,7 +143,7 @@ func (r *syncRun) syncCalDAV() (token, ctag string, err error) {
 		}
 	}
 	for _, href := range deleted {
-		if it := r.byHref[href]; it != nil {
+		if it := r.at(href); it != nil {
 			p.remoteGone[it.UID] = true
 		}
 	}
@@ -150,11 +158,12 @@ func (r *syncRun) addRemote(p *plan, href, etag string, data []byte) {
 	obj, err := ical.Parse(data)
 	if err != nil {
 		r.problem("remote object %s: %v", href, err)
+		r.incomplete = true
 		return
 	}
 	p.remoteChanged[obj.UID] = &remoteVersion{uid: obj.UID, href: href, etag: etag, data: data}
 	// The href held another UID before: that one is gone from it.
-	if old := r.byHref[href]; old != nil && old.UID != obj.UID {
+	if old := r.at(href); old != nil && old.UID != obj.UID {
 		p.remoteGone[old.UID] = true
 	}
 }
@@ -275,6 +284,15 @@ func (r *syncRun) reconcile(p *plan) error {
 		}
 	}
 	return nil
+}
+
+// refused reports a 403 answer to a write of one object: the remote keeps
+// that object from us (read-only event, a component it does not take, a
+// precondition) but not the whole calendar, so the run goes on. 401 and a
+// 403 on the collection itself still stop the connector.
+func refused(err error) bool {
+	var re *remote.Error
+	return errors.As(err, &re) && re.Status == 403 && remote.Classify(err) == remote.KindPermission
 }
 
 // fatal reports whether err ends the run (the remote refuses us, limits
@@ -499,6 +517,7 @@ func (r *syncRun) pull(rv *remoteVersion, local *store.Object, it *store.Connect
 		o, created, err = r.m.opts.Domain.PutObject(r.ctx, r.col, name, rv.data, "text/calendar", store.PutOptions{IfNoneMatch: true})
 	}
 	if err != nil {
+		r.incomplete = true
 		return fmt.Errorf("writing the remote version here: %w", err)
 	}
 	if created {
@@ -520,10 +539,15 @@ func (r *syncRun) push(lo *store.Object, href, etag string) error {
 	}
 	newETag, err := r.cl.Put(r.ctx, href, lo.Data, etag)
 	if err != nil {
-		if remote.Classify(err) == remote.KindConflict {
+		switch {
+		case remote.Classify(err) == remote.KindConflict:
 			// Changed (or created) there meanwhile: the next run sees it
 			// as a conflict and applies the policy.
 			r.problem("%s changed on the remote during the run; left for the next run", lo.UID)
+			r.incomplete = true
+			return nil
+		case refused(err):
+			r.problem("the remote refused %s: %v", lo.UID, err)
 			return nil
 		}
 		return err
@@ -537,13 +561,17 @@ func (r *syncRun) push(lo *store.Object, href, etag string) error {
 		RemoteHref: href, RemoteETag: newETag})
 }
 
+// errChangedHere: a local object changed while the run was deciding about
+// it; the next run decides again.
+var errChangedHere = errors.New("changed here during the run; left for the next run")
+
 func (r *syncRun) deleteLocal(o *store.Object) error {
 	err := r.m.opts.Domain.DeleteObject(r.ctx, r.col, o.Name, o.ETag, r.m.opts.ObjectPath(r.col, o.Name))
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
 	case errors.Is(err, domain.ErrPrecondition):
-		r.problem("%s changed here during the run; left for the next run", o.UID)
-		return nil
+		r.incomplete = true
+		return errChangedHere
 	case err != nil:
 		return err
 	default:
@@ -554,10 +582,14 @@ func (r *syncRun) deleteLocal(o *store.Object) error {
 
 func (r *syncRun) deleteRemote(uid, href, etag string) error {
 	err := r.cl.Delete(r.ctx, href, etag)
-	switch remote.Classify(err) {
-	case remote.KindNotFound:
-	case remote.KindConflict:
+	switch kind := remote.Classify(err); {
+	case kind == remote.KindNotFound:
+	case kind == remote.KindConflict:
 		r.problem("%s changed on the remote during the run; left for the next run", uid)
+		r.incomplete = true
+		return nil
+	case refused(err):
+		r.problem("the remote refused to delete %s: %v", uid, err)
 		return nil
 	default:
 		if err != nil {
@@ -575,11 +607,11 @@ func (r *syncRun) remember(it *store.ConnectorItem) error {
 		return err
 	}
 	if old := r.items[it.UID]; old != nil && old.RemoteHref != "" {
-		delete(r.byHref, old.RemoteHref)
+		delete(r.byHref, remote.HrefKey(old.RemoteHref))
 	}
 	r.items[it.UID] = it
 	if it.RemoteHref != "" {
-		r.byHref[it.RemoteHref] = it
+		r.byHref[remote.HrefKey(it.RemoteHref)] = it
 	}
 	return nil
 }
@@ -590,7 +622,7 @@ func (r *syncRun) forget(uid string) error {
 		return err
 	}
 	if old := r.items[uid]; old != nil {
-		delete(r.byHref, old.RemoteHref)
+		delete(r.byHref, remote.HrefKey(old.RemoteHref))
 	}
 	delete(r.items, uid)
 	return nil

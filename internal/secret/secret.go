@@ -117,5 +117,14 @@ func createKey(path string) ([]byte, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("secret: create server key: %w", err)
 	}
+	// The key's directory entry must survive a crash: a lost key would
+	// make every stored credential unreadable.
+	if d, err := os.Open(dir); err == nil {
+		serr := d.Sync()
+		d.Close()
+		if serr != nil {
+			return nil, fmt.Errorf("secret: create server key: %w", serr)
+		}
+	}
 	return key, nil
 }

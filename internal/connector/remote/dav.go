@@ -123,6 +123,11 @@ func hrefPath(href string) string {
 
 // canonPath is the form in which two spellings of one path compare equal:
 // percent-decoded, without trailing slash.
+// HrefKey is the form in which two hrefs naming the same member compare
+// equal, whatever their spelling: the path only (scheme and host dropped),
+// percent-decoded, without a trailing slash.
+func HrefKey(href string) string { return canonPath(hrefPath(href)) }
+
 func canonPath(p string) string {
 	if u, err := url.PathUnescape(p); err == nil {
 		p = u

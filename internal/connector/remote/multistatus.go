@@ -33,12 +33,18 @@ type node struct {
 // documents nest fewer than 15 levels.
 const maxXMLDepth = 64
 
+// maxXMLElements bounds the elements of one response, so that a hostile
+// server cannot make the tree exhaust memory: a multistatus of 100,000
+// members with a dozen elements each stays well below it.
+const maxXMLElements = 2_000_000
+
 // parseXML reads a whole XML document into a tree and returns its root.
 func parseXML(data []byte) (*node, error) {
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.CharsetReader = charsetReader
 	var root *node
 	var stack []*node
+	elements := 0
 	for {
 		tok, err := d.Token()
 		if err == io.EOF {
@@ -51,6 +57,9 @@ func parseXML(data []byte) (*node, error) {
 		case xml.StartElement:
 			if len(stack) >= maxXMLDepth {
 				return nil, errors.New("XML nested too deeply")
+			}
+			if elements++; elements > maxXMLElements {
+				return nil, errors.New("XML has too many elements")
 			}
 			n := &node{name: t.Name, attr: t.Attr}
 			if len(stack) > 0 {

@@ -188,10 +188,12 @@ CREATE INDEX app_passwords_user ON app_passwords (user_name, id);
 		// runs and conflicts with it, all by ON DELETE CASCADE. interval_ns
 		// is a duration in nanoseconds, which round-trips exactly. run_id
 		// of a conflict is a plain reference: the history it names may be
-		// pruned before the conflict is.
+		// pruned before the conflict is. AUTOINCREMENT: IDs are never
+		// reused, so a run still going for a deleted connector can never
+		// write into a newer one.
 		`
 CREATE TABLE connectors (
-	id            INTEGER PRIMARY KEY,
+	id            INTEGER PRIMARY KEY AUTOINCREMENT,
 	owner         TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE ON UPDATE CASCADE,
 	name          TEXT NOT NULL DEFAULT '',
 	collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
@@ -230,7 +232,7 @@ CREATE TABLE connector_items (
 
 -- ended_us NULL: still running.
 CREATE TABLE connector_runs (
-	id             INTEGER PRIMARY KEY,
+	id             INTEGER PRIMARY KEY AUTOINCREMENT,
 	connector_id   INTEGER NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
 	started_us     INTEGER,
 	ended_us       INTEGER,
@@ -249,7 +251,7 @@ CREATE TABLE connector_runs (
 CREATE INDEX connector_runs_connector ON connector_runs (connector_id, id);
 
 CREATE TABLE connector_conflicts (
-	id           INTEGER PRIMARY KEY,
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
 	connector_id INTEGER NOT NULL REFERENCES connectors(id) ON DELETE CASCADE,
 	run_id       INTEGER NOT NULL DEFAULT 0,
 	uid          TEXT NOT NULL DEFAULT '',
