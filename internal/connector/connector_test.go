@@ -546,6 +546,15 @@ type faultCase struct {
 	wantDelay  time.Duration // next run after the failure (back-off)
 }
 
+// proxied puts a fault-injecting proxy in front of r and returns it with
+// r as seen through it.
+func proxied(t *testing.T, r *remotetest.Remote) (*remotetest.FaultProxy, *remotetest.Remote) {
+	proxy := remotetest.NewFaultProxy(t, r.BaseURL)
+	pr := *r
+	pr.CalendarURL = proxy.URL + strings.TrimPrefix(r.CalendarURL, r.BaseURL)
+	return proxy, &pr
+}
+
 func TestRemoteFailures(t *testing.T) {
 	r := remotetest.StartKoyomi(t)
 	cases := []faultCase{
@@ -563,12 +572,10 @@ func TestRemoteFailures(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			proxy := remotetest.NewFaultProxy(t, r.BaseURL)
+			proxy, pr := proxied(t, r)
 			l := newLocal(t)
 			m := l.manager(t, nil)
-			pr := *r
-			pr.CalendarURL = proxy.URL + strings.TrimPrefix(r.CalendarURL, r.BaseURL)
-			c := l.connect(t, m, &pr, connector.Settings{})
+			c := l.connect(t, m, pr, connector.Settings{})
 			proxy.Fail(remotetest.Fault{Status: tc.status, Header: tc.header, Body: tc.body})
 			run := syncNow(t, m, c.ID)
 			if run.Status != tc.wantRun || run.RemoteStatus != tc.status {
@@ -624,12 +631,10 @@ func TestRemoteFailures(t *testing.T) {
 // TestBackoffDoubles checks that consecutive failures wait longer.
 func TestBackoffDoubles(t *testing.T) {
 	r := remotetest.StartKoyomi(t)
-	proxy := remotetest.NewFaultProxy(t, r.BaseURL)
+	proxy, pr := proxied(t, r)
 	l := newLocal(t)
 	m := l.manager(t, nil)
-	pr := *r
-	pr.CalendarURL = proxy.URL + strings.TrimPrefix(r.CalendarURL, r.BaseURL)
-	c := l.connect(t, m, &pr, connector.Settings{Interval: ptr(5 * time.Minute)})
+	c := l.connect(t, m, pr, connector.Settings{Interval: ptr(5 * time.Minute)})
 	proxy.Fail(remotetest.Fault{Status: 502})
 	for i, want := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 5 * time.Minute, 5 * time.Minute} {
 		syncNow(t, m, c.ID)
@@ -644,12 +649,10 @@ func TestBackoffDoubles(t *testing.T) {
 // transient failure.
 func TestSlowRemoteBacksOff(t *testing.T) {
 	r := remotetest.StartKoyomi(t)
-	proxy := remotetest.NewFaultProxy(t, r.BaseURL)
+	proxy, pr := proxied(t, r)
 	l := newLocal(t)
 	m := l.manager(t, &http.Client{Timeout: 300 * time.Millisecond})
-	pr := *r
-	pr.CalendarURL = proxy.URL + strings.TrimPrefix(r.CalendarURL, r.BaseURL)
-	c := l.connect(t, m, &pr, connector.Settings{})
+	c := l.connect(t, m, pr, connector.Settings{})
 	proxy.Delay(2 * time.Second)
 	run := syncNow(t, m, c.ID)
 	if run.Status != connector.RunRetry {
@@ -662,13 +665,11 @@ func TestSlowRemoteBacksOff(t *testing.T) {
 // finishes the job with every event exactly once on each side.
 func TestInterruptedRunResumesWithoutDuplicates(t *testing.T) {
 	r := remotetest.StartKoyomi(t)
-	proxy := remotetest.NewFaultProxy(t, r.BaseURL)
+	proxy, pr := proxied(t, r)
 	l := newLocal(t)
 	rs := newRemoteSide(r)
 	m := l.manager(t, nil)
-	pr := *r
-	pr.CalendarURL = proxy.URL + strings.TrimPrefix(r.CalendarURL, r.BaseURL)
-	c := l.connect(t, m, &pr, connector.Settings{})
+	c := l.connect(t, m, pr, connector.Settings{})
 	want := map[string]string{}
 	for i := range 6 {
 		uid := fmt.Sprintf("k%d", i)
@@ -709,11 +710,9 @@ func TestLeaseLetsOneRunAtATime(t *testing.T) {
 
 func testLease(t *testing.T, l *local) {
 	r := remotetest.StartKoyomi(t)
-	proxy := remotetest.NewFaultProxy(t, r.BaseURL)
+	proxy, pr := proxied(t, r)
 	a, b := l.manager(t, nil), l.manager(t, nil)
-	pr := *r
-	pr.CalendarURL = proxy.URL + strings.TrimPrefix(r.CalendarURL, r.BaseURL)
-	c := l.connect(t, a, &pr, connector.Settings{})
+	c := l.connect(t, a, pr, connector.Settings{})
 	proxy.Delay(500 * time.Millisecond)
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
@@ -857,15 +856,13 @@ func TestSettingsValidation(t *testing.T) {
 // while the remote is unreachable, and the connector tells the cache's age.
 func TestRemoteCalendarAsVCSource(t *testing.T) {
 	r := remotetest.StartKoyomi(t)
-	proxy := remotetest.NewFaultProxy(t, r.BaseURL)
+	proxy, pr := proxied(t, r)
 	l := newLocal(t)
 	rs := newRemoteSide(r)
 	m := l.manager(t, nil)
 	ctx := context.Background()
-	pr := *r
-	pr.CalendarURL = proxy.URL + strings.TrimPrefix(r.CalendarURL, r.BaseURL)
 	rs.put(t, "relay-1", "Board meeting")
-	c := l.connect(t, m, &pr, connector.Settings{Direction: ptr(connector.PullOnly)})
+	c := l.connect(t, m, pr, connector.Settings{Direction: ptr(connector.PullOnly)})
 	syncNow(t, m, c.ID)
 	_, err := l.svc.CreateVC(ctx, "alice", domain.VCSpec{Name: "busy-view", Definition: domain.VCNode{
 		Filter: &domain.FilterDef{Default: "busy"}, Of: &domain.VCNode{Calendar: "work"}}})
@@ -948,12 +945,10 @@ func TestBearerToken(t *testing.T) {
 // down is recorded as interrupted and due again at once, not as a failure.
 func TestShutdownInterruptsCleanly(t *testing.T) {
 	r := remotetest.StartKoyomi(t)
-	proxy := remotetest.NewFaultProxy(t, r.BaseURL)
+	proxy, pr := proxied(t, r)
 	l := newLocal(t)
 	m := l.manager(t, nil)
-	pr := *r
-	pr.CalendarURL = proxy.URL + strings.TrimPrefix(r.CalendarURL, r.BaseURL)
-	c := l.connect(t, m, &pr, connector.Settings{})
+	c := l.connect(t, m, pr, connector.Settings{})
 	proxy.Delay(time.Second)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer time.AfterFunc(200*time.Millisecond, cancel).Stop()
@@ -1033,12 +1028,10 @@ func TestHrefSpellings(t *testing.T) {
 // partial; the connector keeps running.
 func TestRefusedObjectDoesNotStopConnector(t *testing.T) {
 	r := remotetest.StartKoyomi(t)
-	proxy := remotetest.NewFaultProxy(t, r.BaseURL)
+	proxy, pr := proxied(t, r)
 	l := newLocal(t)
 	m := l.manager(t, nil)
-	pr := *r
-	pr.CalendarURL = proxy.URL + strings.TrimPrefix(r.CalendarURL, r.BaseURL)
-	c := l.connect(t, m, &pr, connector.Settings{})
+	c := l.connect(t, m, pr, connector.Settings{})
 	l.put(t, "refused", "not allowed there")
 	l.put(t, "taken", "fine")
 	proxy.Fail(remotetest.Fault{Status: 403, Body: "supported-calendar-component", Methods: []string{http.MethodPut}, Times: 1})
