@@ -16,15 +16,6 @@ import (
 // ValidObjectName reports whether name can name an object (one path segment).
 func ValidObjectName(name string) bool { return validSegment(name) }
 
-// objectDataReader is implemented by store transactions that can read
-// objects without their occurrence index. Object and Objects serve an
-// object's bytes and never need the occurrences, which for an open-ended
-// daily event are a thousand rows.
-type objectDataReader interface {
-	GetObjectData(ctx context.Context, collectionID int64, name string) (*store.Object, error)
-	GetObjectsData(ctx context.Context, collectionID int64, names []string) ([]*store.Object, error)
-}
-
 // Object returns one object with its data. Its Occurrences may be left
 // empty.
 func (s *Service) Object(ctx context.Context, c *store.Collection, name string) (*store.Object, error) {
@@ -34,7 +25,7 @@ func (s *Service) Object(ctx context.Context, c *store.Collection, name string) 
 	var o *store.Object
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		if r, ok := tx.(objectDataReader); ok {
+		if r, ok := tx.(store.DataReader); ok {
 			o, err = r.GetObjectData(ctx, c.ID, name)
 		} else {
 			o, err = tx.GetObject(ctx, c.ID, name)
@@ -53,7 +44,7 @@ func (s *Service) Objects(ctx context.Context, c *store.Collection, names []stri
 	var objs []*store.Object
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		if r, ok := tx.(objectDataReader); ok {
+		if r, ok := tx.(store.DataReader); ok {
 			objs, err = r.GetObjectsData(ctx, c.ID, names)
 		} else {
 			objs, err = tx.GetObjects(ctx, c.ID, names)

@@ -287,6 +287,16 @@ type Tx interface {
 	ReplaceLocks(ctx context.Context, locks []LockRecord) error
 }
 
+// DataReader is an optional capability of a Tx: reading objects with their
+// data but without their occurrences (Occurrences left empty). Serving an
+// object's bytes never needs the occurrences, which for an open-ended daily
+// event are a thousand rows. Both implementations provide it; callers
+// discover it with a type assertion.
+type DataReader interface {
+	GetObjectData(ctx context.Context, collectionID int64, name string) (*Object, error)
+	GetObjectsData(ctx context.Context, collectionID int64, names []string) ([]*Object, error)
+}
+
 // Lease is a named, time-limited claim that lets exactly one node of a
 // cluster run a periodic job (connector runs, trash purge ...).
 type Lease struct {

@@ -1,7 +1,8 @@
-package sqlite
+package storetest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"reflect"
 	"testing"
@@ -10,18 +11,13 @@ import (
 	"koyomi.dev/koyomi/internal/store"
 )
 
-// TestGetObjectData checks that the reads without occurrences answer
+// testDataReader checks the optional store.DataReader: it answers
 // GetObject and GetObjects exactly, less the occurrences.
-func TestGetObjectData(t *testing.T) {
-	db, err := Open(t.Context(), t.TempDir(), Options{})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	defer db.Close()
+func testDataReader(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	day := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	c := &store.Collection{Owner: "alice", Name: "cal", Kind: store.KindCalendar}
-	err = db.Update(ctx, func(tx store.Tx) error {
+	update(t, s, func(ctx context.Context, tx store.Tx) error {
 		if err := tx.CreateUser(ctx, &store.User{Name: "alice"}); err != nil {
 			return err
 		}
@@ -41,23 +37,23 @@ func TestGetObjectData(t *testing.T) {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.View(ctx, func(stx store.Tx) error {
-		tx := stx.(*tx)
+	err := s.View(ctx, func(tx store.Tx) error {
+		r, ok := tx.(store.DataReader)
+		if !ok {
+			t.Fatal("the store does not implement store.DataReader (both Koyomi stores do; GET and multiget use it)")
+		}
 		for _, name := range []string{"r.ics", "s.ics"} {
 			full, err := tx.GetObject(ctx, c.ID, name)
 			if err != nil {
 				return err
 			}
-			data, err := tx.GetObjectData(ctx, c.ID, name)
+			data, err := r.GetObjectData(ctx, c.ID, name)
 			if err != nil {
 				return err
 			}
 			sameButOccurrences(t, name, full, data)
 		}
-		if _, err := tx.GetObjectData(ctx, c.ID, "missing.ics"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := r.GetObjectData(ctx, c.ID, "missing.ics"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("GetObjectData(missing) = %v, want ErrNotFound", err)
 		}
 		names := []string{"s.ics", "missing.ics", "r.ics"}
@@ -65,7 +61,7 @@ func TestGetObjectData(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		data, err := tx.GetObjectsData(ctx, c.ID, names)
+		data, err := r.GetObjectsData(ctx, c.ID, names)
 		if err != nil {
 			return err
 		}
