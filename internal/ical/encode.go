@@ -109,36 +109,24 @@ func (e *encoder) contentLine(name string, p *goical.Prop) {
 }
 
 // writeLineBytes is writeLine for a line held in bytes.
-func writeLineBytes(sb *bytes.Buffer, line []byte) {
-	limit := maxLineOctets
-	for len(line) > limit {
-		cut := limit
-		for cut > 0 && !utf8.RuneStart(line[cut]) {
-			cut--
-		}
-		sb.Write(line[:cut])
-		sb.WriteString("\r\n ")
-		line = line[cut:]
-		limit = maxLineOctets - 1
-	}
-	sb.Write(line)
-	sb.WriteString("\r\n")
-}
+func writeLineBytes(sb *bytes.Buffer, line []byte) { writeFolded(sb, line) }
 
 // writeLine writes line folded at maxLineOctets without splitting a UTF-8
 // sequence, each continuation starting with a space.
-func writeLine(sb *bytes.Buffer, line string) {
+func writeLine(sb *bytes.Buffer, line string) { writeFolded(sb, line) }
+
+func writeFolded[T string | []byte](sb *bytes.Buffer, line T) {
 	limit := maxLineOctets
 	for len(line) > limit {
 		cut := limit
 		for cut > 0 && !utf8.RuneStart(line[cut]) {
 			cut--
 		}
-		sb.WriteString(line[:cut])
+		sb.Write(append(sb.AvailableBuffer(), line[:cut]...))
 		sb.WriteString("\r\n ")
 		line = line[cut:]
 		limit = maxLineOctets - 1
 	}
-	sb.WriteString(line)
+	sb.Write(append(sb.AvailableBuffer(), line...))
 	sb.WriteString("\r\n")
 }
