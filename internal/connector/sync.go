@@ -41,6 +41,8 @@ type syncRun struct {
 	// the remote's sync state is then not advanced, so the change is seen
 	// again by the next run.
 	incomplete bool
+	// local is the local calendar's listing, read once (localObjects).
+	local []*store.Object
 }
 
 // at returns the mapping of the remote member href, however the server
@@ -215,10 +217,22 @@ func (r *syncRun) syncICS() (ctag string, err error) {
 	return etag, nil
 }
 
+// localObjects lists the local calendar (without data) once per run.
+func (r *syncRun) localObjects() ([]*store.Object, error) {
+	if r.local == nil {
+		objs, err := r.m.opts.Domain.ListObjects(r.ctx, r.col, false)
+		if err != nil {
+			return nil, err
+		}
+		r.local = objs
+	}
+	return r.local, nil
+}
+
 // localLost reports whether an object the connector brought in is no
 // longer in the local calendar.
 func (r *syncRun) localLost() (bool, error) {
-	objs, err := r.m.opts.Domain.ListObjects(r.ctx, r.col, false)
+	objs, err := r.localObjects()
 	if err != nil {
 		return false, err
 	}
@@ -237,7 +251,7 @@ func (r *syncRun) localLost() (bool, error) {
 // reconcile compares the local calendar with the mappings and applies
 // both sides' changes, UID by UID in a fixed order.
 func (r *syncRun) reconcile(p *plan) error {
-	objs, err := r.m.opts.Domain.ListObjects(r.ctx, r.col, false)
+	objs, err := r.localObjects()
 	if err != nil {
 		return err
 	}
