@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"slices"
 	"strings"
 	"time"
 
@@ -209,13 +210,25 @@ func (s *Service) QueryCalendar(ctx context.Context, c *store.Collection, filter
 	if err := authorize(ctx, c.Owner); err != nil {
 		return nil, nil, err
 	}
-	var candidates []*store.Object
+	var (
+		candidates []*store.Object
+		occurs     map[string]bool // recurring candidates proved by their index
+	)
+	window, provable := ical.ProofWindow(filter)
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
 		if tr, ok := ical.QueryRange(filter); ok {
 			candidates, err = tx.FindObjectsInRange(ctx, c.ID, tr.Start, tr.End)
 		} else {
 			candidates, err = tx.ListObjects(ctx, c.ID, true)
+		}
+		if err != nil || !provable || !slices.ContainsFunc(candidates, func(o *store.Object) bool { return o.Recurring }) {
+			return err
+		}
+		names, err := tx.RecurringStartingIn(ctx, c.ID, window.Start, window.End)
+		occurs = make(map[string]bool, len(names))
+		for _, name := range names {
+			occurs[name] = true
 		}
 		return err
 	})
@@ -225,7 +238,7 @@ func (s *Service) QueryCalendar(ctx context.Context, c *store.Collection, filter
 	var objs []*store.Object
 	var parsed []*ical.Object
 	for _, o := range candidates {
-		if ical.IndexProvesMatch(filter, o) {
+		if provable && ical.IndexProvesMatch(window, o, occurs[o.Name]) {
 			objs = append(objs, o)
 			parsed = append(parsed, nil)
 			continue

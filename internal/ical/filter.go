@@ -563,32 +563,57 @@ func hasRule(c *goical.Component) bool {
 	return len(c.Props[goical.PropRecurrenceRule]) > 0 || len(c.Props[goical.PropRecurrenceDates]) > 0
 }
 
-// IndexProvesMatch reports whether the stored index of o alone proves that
-// o matches f, so that o need not be parsed: f asks only for VEVENTs
-// overlapping a time-range, o is a single event that does not recur, and
-// its indexed start lies inside the range by more than FloatingSlack on
-// each bounded side. The index holds floating and all-day times as if they
-// were UTC, and their instant differs from that by at most FloatingSlack in
-// any zone, so such an event starts inside the range whatever the floating
-// zone. An instance starting inside the range overlaps it under every rule
-// of RFC 4791 section 9.9 for VEVENT, whatever its end.
-func IndexProvesMatch(f *CompFilter, o *store.Object) bool {
+// ProofWindow returns the window in which an indexed start proves that an
+// object matches f without parsing it, and whether f allows such a proof:
+// f asks only for VEVENTs overlapping a time-range, and the window is that
+// range narrowed by FloatingSlack on each bounded side (a zero Start or End
+// is unbounded). The index holds floating and all-day times as if they were
+// UTC, and their instant differs from that by at most FloatingSlack in any
+// zone, so an instance indexed as starting in the window starts inside the
+// range whatever the floating zone; and an instance starting inside the
+// range overlaps it under every rule of RFC 4791 section 9.9 for VEVENT,
+// whatever its end.
+func ProofWindow(f *CompFilter) (TimeRange, bool) {
 	if f == nil || f.Name != "VCALENDAR" || f.IsNotDefined || f.TimeRange != nil || len(f.Props) != 0 || len(f.Comps) != 1 {
-		return false
+		return TimeRange{}, false
 	}
 	cf := &f.Comps[0]
 	if cf.Name != goical.CompEvent || cf.IsNotDefined || cf.TimeRange == nil || len(cf.Props) != 0 || len(cf.Comps) != 0 {
+		return TimeRange{}, false
+	}
+	w := *cf.TimeRange
+	if !w.Start.IsZero() {
+		w.Start = w.Start.Add(FloatingSlack)
+	}
+	if !w.End.IsZero() {
+		w.End = w.End.Add(-FloatingSlack)
+	}
+	if !w.Start.IsZero() && !w.End.IsZero() && !w.Start.Before(w.End) {
+		return TimeRange{}, false
+	}
+	return w, true
+}
+
+// IndexProvesMatch reports whether the stored index of o proves that o
+// matches the filter whose ProofWindow is w: o is a VEVENT and either a
+// single event whose indexed start lies in w, or a recurring one with an
+// indexed occurrence starting in w (occurs, as the store's
+// RecurringStartingIn answers for w). Occurrence rows are instances that
+// the same expansion as Match produced, so one of them is enough when the
+// set of instances does not depend on the floating zone (see
+// oneTimeFrame, which reads o.Data); their absence proves nothing, as the
+// index may stop early.
+func IndexProvesMatch(w TimeRange, o *store.Object, occurs bool) bool {
+	if o.Component != goical.CompEvent {
 		return false
 	}
-	if o.Component != goical.CompEvent || o.Recurring || o.SpanStart.IsZero() {
+	if o.Recurring {
+		return occurs && len(o.Data) > 0 && oneTimeFrame(o.Data)
+	}
+	if o.SpanStart.IsZero() {
 		return false
 	}
-	tr := *cf.TimeRange
-	start := o.SpanStart
-	if !tr.Start.IsZero() && start.Before(tr.Start.Add(FloatingSlack)) {
-		return false
-	}
-	return tr.End.IsZero() || start.Before(tr.End.Add(-FloatingSlack))
+	return (w.Start.IsZero() || !o.SpanStart.Before(w.Start)) && (w.End.IsZero() || o.SpanStart.Before(w.End))
 }
 
 // QueryRange returns the time range a filter constrains its top-level

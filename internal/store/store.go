@@ -172,6 +172,12 @@ type Tx interface {
 	// or end means unbounded. Callers refine the answer by evaluating the
 	// data.
 	FindObjectsInRange(ctx context.Context, collectionID int64, start, end time.Time) ([]*Object, error)
+	// RecurringStartingIn returns the names of the recurring objects of a
+	// collection with an indexed occurrence that starts in [start, end), in
+	// no particular order and each once. A zero start or end means
+	// unbounded. An occurrence row is a real instance, so a name listed here
+	// has an instance starting in the range whatever the rest of its index.
+	RecurringStartingIn(ctx context.Context, collectionID int64, start, end time.Time) ([]string, error)
 	// FindObjectByUID returns the name of the object carrying uid, or ErrNotFound.
 	FindObjectByUID(ctx context.Context, collectionID int64, uid string) (string, error)
 	// PutObject creates or replaces o (by CollectionID and Name), computes

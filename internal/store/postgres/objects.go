@@ -263,6 +263,26 @@ func (t *tx) FindObjectsInRange(ctx context.Context, collectionID int64, start, 
 	return objs, nil
 }
 
+// recurringStartingQuery reads the occurrence rows starting in a range by
+// the covering index and the objects they belong to by their key.
+const recurringStartingQuery = `
+SELECT o.name FROM objects o WHERE o.id IN (
+	SELECT oc.object_id FROM occurrences oc
+	WHERE oc.collection_id = $1 AND oc.recurring AND oc.start_us >= $2 AND oc.start_us < $3)`
+
+func (t *tx) RecurringStartingIn(ctx context.Context, collectionID int64, start, end time.Time) ([]string, error) {
+	rs, re := rangeBounds(start, end)
+	rows, err := t.tx.Query(ctx, recurringStartingQuery, collectionID, rs, re)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: recurring objects of %d starting in range: %w", collectionID, err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: recurring objects of %d starting in range: %w", collectionID, err)
+	}
+	return names, nil
+}
+
 // The uid <> '' term in UID lookups is redundant for non-empty UIDs but lets
 // the planner use the partial index objects_uid even with a generic plan.
 

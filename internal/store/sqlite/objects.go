@@ -270,6 +270,34 @@ func (t *tx) FindObjectsInRange(ctx context.Context, collectionID int64, start, 
 	return objs, nil
 }
 
+// recurringStartingQuery reads the occurrence rows starting in a range by
+// the covering index and the objects they belong to by their key.
+const recurringStartingQuery = `
+SELECT o.name FROM objects o WHERE o.id IN (
+	SELECT oc.object_id FROM occurrences oc
+	WHERE oc.collection_id = ?1 AND oc.recurring = 1 AND oc.start_us >= ?2 AND oc.start_us < ?3)`
+
+func (t *tx) RecurringStartingIn(ctx context.Context, collectionID int64, start, end time.Time) ([]string, error) {
+	rs, re := rangeBounds(start, end)
+	rows, err := t.tx.QueryContext(ctx, recurringStartingQuery, collectionID, rs, re)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: recurring objects of %d starting in range: %w", collectionID, err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("sqlite: recurring objects of %d starting in range: %w", collectionID, err)
+		}
+		names = append(names, name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: recurring objects of %d starting in range: %w", collectionID, err)
+	}
+	return names, nil
+}
+
 func (t *tx) FindObjectByUID(ctx context.Context, collectionID int64, uid string) (string, error) {
 	if uid == "" {
 		return "", fmt.Errorf("sqlite: empty uid: %w", store.ErrNotFound)

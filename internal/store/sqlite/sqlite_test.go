@@ -138,6 +138,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 		{"changes", `SELECT name, revision, deleted FROM changes WHERE collection_id = ? AND revision > ? ORDER BY revision`, []any{1, 0}},
 		{"properties subtree", `DELETE FROM properties WHERE ` + inSubtree, []any{"/a", "/a/", "/a0"}},
 		{"occurrences", `SELECT object_id FROM occurrences WHERE object_id IN (SELECT value FROM json_each(?))`, []any{"[1]"}},
+		{"recurring starting in", recurringStartingQuery, []any{1, 0, 100}},
 	}
 	for _, q := range queries {
 		t.Run(q.name, func(t *testing.T) {

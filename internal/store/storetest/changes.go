@@ -173,6 +173,76 @@ func testFindObjectsInRange(t *testing.T, s store.Store) {
 	testRangeEdges(t, s, c.Owner)
 }
 
+// testRecurringStartingIn checks the names of recurring objects with an
+// occurrence starting in a range: by start only (an occurrence that merely
+// overlaps does not count), start inclusive, end exclusive, each name once,
+// recurring objects of this collection only.
+func testRecurringStartingIn(t *testing.T, s store.Store) {
+	c := seed(t, s)
+	other := &store.Collection{Owner: "alice", Name: "other", Kind: store.KindCalendar}
+	update(t, s, func(ctx context.Context, tx store.Tx) error {
+		if err := tx.CreateCollection(ctx, other); err != nil {
+			return err
+		}
+		elsewhere := &store.Object{CollectionID: other.ID, Name: "elsewhere", UID: "elsewhere", Data: []byte("x"), Recurring: true,
+			SpanStart: at(1, 12, 10, 0), SpanEnd: at(1, 12, 11, 0), Occurrences: []store.Period{{Start: at(1, 12, 10, 0), End: at(1, 12, 11, 0)}}}
+		if _, err := tx.PutObject(ctx, elsewhere, store.PutOptions{}); err != nil {
+			return err
+		}
+		// A single object handed occurrence rows is still not recurring.
+		fixture := append(rangeFixture(c.ID), &store.Object{Name: "singlerows", SpanStart: at(1, 12, 10, 0), SpanEnd: at(1, 12, 11, 0),
+			Occurrences: []store.Period{{Start: at(1, 12, 10, 0), End: at(1, 12, 11, 0)}}})
+		for _, o := range fixture {
+			o.CollectionID = c.ID
+			o.UID = o.Name
+			o.Data = []byte("data of " + o.Name)
+			if _, err := tx.PutObject(ctx, o, store.PutOptions{}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	names := func(start, end time.Time) []string {
+		var got []string
+		view(t, s, func(ctx context.Context, tx store.Tx) error {
+			var err error
+			got, err = tx.RecurringStartingIn(ctx, c.ID, start, end)
+			return err
+		})
+		slices.Sort(got)
+		return got
+	}
+	var zero time.Time
+	tests := []struct {
+		name       string
+		start, end time.Time
+		want       []string
+	}{
+		{"occurrence starts at the range start", at(1, 12, 10, 0), at(1, 12, 10, 30), []string{"weekly"}},
+		{"occurrence only overlaps", at(1, 12, 10, 1), at(1, 12, 12, 0), nil},
+		{"occurrence starts at the range end", at(1, 12, 9, 0), at(1, 12, 10, 0), nil},
+		{"two series", at(1, 19, 0, 0), at(1, 21, 0, 0), []string{"forever", "weekly"}},
+		{"unbounded", zero, zero, []string{"forever", "weekly"}},
+		{"unbounded start", zero, at(1, 6, 0, 0), []string{"weekly"}},
+		{"unbounded end", at(1, 20, 0, 0), zero, []string{"forever"}},
+		{"nothing starts", at(1, 13, 0, 0), at(1, 14, 0, 0), nil},
+	}
+	for _, tt := range tests {
+		if got := names(tt.start, tt.end); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: RecurringStartingIn(%v, %v) = %v, want %v", tt.name, tt.start, tt.end, got, tt.want)
+		}
+	}
+	// Replacing the series by a single event drops its occurrences.
+	update(t, s, func(ctx context.Context, tx store.Tx) error {
+		_, err := tx.PutObject(ctx, &store.Object{CollectionID: c.ID, Name: "weekly", UID: "weekly", Data: []byte("single now"),
+			SpanStart: at(1, 12, 10, 0), SpanEnd: at(1, 12, 11, 0)}, store.PutOptions{})
+		return err
+	})
+	if got := names(zero, zero); !slices.Equal(got, []string{"forever"}) {
+		t.Errorf("after the series became a single event: %v, want [forever]", got)
+	}
+}
+
 // testReindex checks that replacing an object replaces its index rows.
 func testReindex(t *testing.T, s store.Store) {
 	c := seed(t, s)

@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UIDConflict", testUIDConflict},
 		{"Changes", testChanges},
 		{"FindObjectsInRange", testFindObjectsInRange},
+		{"RecurringStartingIn", testRecurringStartingIn},
 		{"DataReader", testDataReader},
 		{"Reindex", testReindex},
 		{"Properties", testProperties},
