@@ -52,7 +52,8 @@ type compiledText struct {
 
 // NewPrefilter returns the Prefilter for f, which must not change while
 // the Prefilter is in use. A nil or empty filter, or one that Validate
-// rejects, gives a Prefilter that lets every card through.
+// rejects, gives a Prefilter that lets every card through. A Prefilter is
+// safe for concurrent use.
 func NewPrefilter(f *Filter) *Prefilter {
 	if f == nil || len(f.Props) == 0 || f.Validate() != nil {
 		return &Prefilter{all: true}
