@@ -63,10 +63,19 @@ func (s *Service) ListObjects(ctx context.Context, c *store.Collection, withData
 	var objs []*store.Object
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		objs, err = tx.ListObjects(ctx, c.ID, withData)
+		objs, err = listObjects(ctx, tx, c.ID, withData)
 		return err
 	})
 	return objs, mapStoreErr(err)
+}
+
+// listObjects lists a collection's objects, with data but without
+// occurrences where the store can.
+func listObjects(ctx context.Context, tx store.Tx, collectionID int64, withData bool) ([]*store.Object, error) {
+	if r, ok := tx.(store.DataReader); ok && withData {
+		return r.ListObjectsData(ctx, collectionID)
+	}
+	return tx.ListObjects(ctx, collectionID, withData)
 }
 
 // prepare validates data for collection c and builds the object to store.
@@ -220,7 +229,7 @@ func (s *Service) QueryCalendar(ctx context.Context, c *store.Collection, filter
 		if tr, ok := ical.QueryRange(filter); ok {
 			candidates, err = tx.FindObjectsInRange(ctx, c.ID, tr.Start, tr.End)
 		} else {
-			candidates, err = tx.ListObjects(ctx, c.ID, true)
+			candidates, err = listObjects(ctx, tx, c.ID, true)
 		}
 		if err != nil || !provable || !slices.ContainsFunc(candidates, func(o *store.Object) bool { return o.Recurring }) {
 			return err
@@ -285,8 +294,14 @@ func (s *Service) QueryAddressBook(ctx context.Context, c *store.Collection, fil
 	if err != nil {
 		return nil, err
 	}
+	// Most cards of a large address book fail a filter on one or two
+	// properties: the prefilter rules them out without parsing them.
+	pre := vcard.NewPrefilter(filter)
 	out := objs[:0]
 	for _, o := range objs {
+		if !pre.MayMatch(o.Data) {
+			continue
+		}
 		card, err := vcard.Parse(o.Data)
 		if err != nil {
 			s.opts.Logger.WarnContext(ctx, "stored vCard does not parse", "collection", c.ID, "name", o.Name, "err", err)

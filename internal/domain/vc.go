@@ -650,7 +650,7 @@ func (s *Service) VCObjects(ctx context.Context, v *VCView, inRange *ical.TimeRa
 			if inRange != nil {
 				objs, err = tx.FindObjectsInRange(ctx, src.coll.ID, inRange.Start, inRange.End)
 			} else {
-				objs, err = tx.ListObjects(ctx, src.coll.ID, true)
+				objs, err = listObjects(ctx, tx, src.coll.ID, true)
 			}
 			if err != nil {
 				return err

@@ -301,6 +301,8 @@ type Tx interface {
 type DataReader interface {
 	GetObjectData(ctx context.Context, collectionID int64, name string) (*Object, error)
 	GetObjectsData(ctx context.Context, collectionID int64, names []string) ([]*Object, error)
+	// ListObjectsData is ListObjects with data, in name order.
+	ListObjectsData(ctx context.Context, collectionID int64) ([]*Object, error)
 }
 
 // Lease is a named, time-limited claim that lets exactly one node of a

@@ -163,7 +163,17 @@ func (t *tx) getObjects(ctx context.Context, collectionID int64, names []string,
 }
 
 func (t *tx) ListObjects(ctx context.Context, collectionID int64, withData bool) ([]*store.Object, error) {
-	objs, err := t.queryObjects(ctx, withData, `SELECT `+objectColumns(withData)+` FROM objects
+	return t.listObjects(ctx, collectionID, withData, withData)
+}
+
+// ListObjectsData is ListObjects with data but without the occurrences,
+// which a query or an export never reads.
+func (t *tx) ListObjectsData(ctx context.Context, collectionID int64) ([]*store.Object, error) {
+	return t.listObjects(ctx, collectionID, true, false)
+}
+
+func (t *tx) listObjects(ctx context.Context, collectionID int64, withData, withOccurrences bool) ([]*store.Object, error) {
+	objs, err := t.queryObjectsOcc(ctx, withData, withOccurrences, `SELECT `+objectColumns(withData)+` FROM objects
 		WHERE collection_id = $1 ORDER BY name`, collectionID)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list objects of %d: %w", collectionID, err)

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"koyomi.dev/koyomi/internal/store"
@@ -172,7 +174,17 @@ func (t *tx) getObjects(ctx context.Context, collectionID int64, names []string,
 }
 
 func (t *tx) ListObjects(ctx context.Context, collectionID int64, withData bool) ([]*store.Object, error) {
-	objs, err := t.queryObjects(ctx, withData, `SELECT `+objectColumns(withData)+` FROM objects
+	return t.listObjects(ctx, collectionID, withData, withData)
+}
+
+// ListObjectsData is ListObjects with data but without the occurrences,
+// which a query or an export never reads.
+func (t *tx) ListObjectsData(ctx context.Context, collectionID int64) ([]*store.Object, error) {
+	return t.listObjects(ctx, collectionID, true, false)
+}
+
+func (t *tx) listObjects(ctx context.Context, collectionID int64, withData, withOccurrences bool) ([]*store.Object, error) {
+	objs, err := t.queryObjectsOcc(ctx, withData, withOccurrences, `SELECT `+objectColumns(withData)+` FROM objects
 		WHERE collection_id = ? ORDER BY name`, collectionID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list objects of %d: %w", collectionID, err)
@@ -229,7 +241,7 @@ UNION
 	WHERE o.collection_id = ?1 AND o.indexed_until < ?3 AND +o.span_start < ?3 AND o.has_span = 1
 	  AND o.recurring = 1 AND o.indexed_until IS NOT NULL
 	  AND (o.span_end IS NULL OR o.span_end > ?2 OR (o.span_end = o.span_start AND o.span_start >= ?2))
-) ORDER BY name`
+)`
 
 // longPeriod is the longest span or occurrence (in microseconds) that
 // rangeQuery finds by its start: one day, so that every timed and all-day
@@ -267,6 +279,9 @@ func (t *tx) FindObjectsInRange(ctx context.Context, collectionID int64, start, 
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: find objects of %d in range: %w", collectionID, err)
 	}
+	// Sorted here rather than by ORDER BY, which would copy every row's
+	// data through SQLite's sorter.
+	slices.SortFunc(objs, func(a, b *store.Object) int { return strings.Compare(a.Name, b.Name) })
 	return objs, nil
 }
 

@@ -75,6 +75,16 @@ func testDataReader(t *testing.T, s store.Store) {
 		for _, o := range data {
 			sameButOccurrences(t, o.Name, byName[o.Name], o)
 		}
+		listed, err := r.ListObjectsData(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		if len(listed) != 2 || listed[0].Name != "r.ics" || listed[1].Name != "s.ics" {
+			t.Fatalf("ListObjectsData = %v, want [r.ics s.ics]", objectNames(listed))
+		}
+		for _, o := range listed {
+			sameButOccurrences(t, o.Name, byName[o.Name], o)
+		}
 		return nil
 	})
 	if err != nil {
