@@ -274,6 +274,15 @@ CREATE TABLE connector_permissions (
 CREATE INDEX occurrences_cover ON occurrences (collection_id, start_us, end_us, object_id) WHERE recurring = 1;
 CREATE INDEX objects_span_cover ON objects (collection_id, span_start, span_end, id) WHERE has_span = 1 AND recurring = 0;
 `,
+		// 8: a covering index for listing a collection without data
+		// (PROPFIND Depth 1, sync-collection, ETag checks): in name order
+		// with every column but data, so the listing reads index pages
+		// only instead of a table page, full of other objects' data, per
+		// object.
+		`
+CREATE INDEX objects_list ON objects (collection_id, name, id, etag, content_type, uid, component, size, modified,
+	has_span, span_start, span_end, recurring, indexed_until);
+`,
 	}
 }
 

@@ -177,6 +177,12 @@ func (t *tx) ListObjects(ctx context.Context, collectionID int64, withData bool)
 	return t.listObjects(ctx, collectionID, withData, withData)
 }
 
+// listQuery lists a collection in name order; without data it is answered
+// from the covering index objects_list (migration 8).
+func listQuery(withData bool) string {
+	return `SELECT ` + objectColumns(withData) + ` FROM objects WHERE collection_id = ? ORDER BY name`
+}
+
 // ListObjectsData is ListObjects with data but without the occurrences,
 // which a query or an export never reads.
 func (t *tx) ListObjectsData(ctx context.Context, collectionID int64) ([]*store.Object, error) {
@@ -184,8 +190,7 @@ func (t *tx) ListObjectsData(ctx context.Context, collectionID int64) ([]*store.
 }
 
 func (t *tx) listObjects(ctx context.Context, collectionID int64, withData, withOccurrences bool) ([]*store.Object, error) {
-	objs, err := t.queryObjectsOcc(ctx, withData, withOccurrences, `SELECT `+objectColumns(withData)+` FROM objects
-		WHERE collection_id = ? ORDER BY name`, collectionID)
+	objs, err := t.queryObjectsOcc(ctx, withData, withOccurrences, listQuery(withData), collectionID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list objects of %d: %w", collectionID, err)
 	}

@@ -139,6 +139,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 		{"properties subtree", `DELETE FROM properties WHERE ` + inSubtree, []any{"/a", "/a/", "/a0"}},
 		{"occurrences", `SELECT object_id FROM occurrences WHERE object_id IN (SELECT value FROM json_each(?))`, []any{"[1]"}},
 		{"recurring starting in", recurringStartingQuery, []any{1, 0, 100}},
+		{"list without data", listQuery(false), []any{1}},
 	}
 	for _, q := range queries {
 		t.Run(q.name, func(t *testing.T) {
@@ -165,6 +166,9 @@ func TestQueriesUseIndexes(t *testing.T) {
 			}
 			if q.name == "range" {
 				checkRangePlan(t, plan)
+			}
+			if q.name == "list without data" && !slices.ContainsFunc(plan, func(s string) bool { return strings.Contains(s, "COVERING INDEX objects_list") }) {
+				t.Errorf("listing reads the table, not the covering index:\n%s", strings.Join(plan, "\n"))
 			}
 		})
 	}
