@@ -59,7 +59,15 @@ func (t *Tree) SyncChanges(ctx context.Context, r *dav.Resource, token string, l
 			live = append(live, ch.Name)
 		}
 	}
-	objs, err := t.svc.Objects(ctx, c, live)
+	// sync-collection serves properties but never calendar or address
+	// data, so an initial sync, which names every object, lists their
+	// metadata (from an index) rather than reading all their data.
+	var objs []*store.Object
+	if since == 0 {
+		objs, err = t.svc.ListObjects(ctx, c, false)
+	} else {
+		objs, err = t.svc.Objects(ctx, c, live)
+	}
 	if err != nil {
 		return nil, "", false, mapError(err)
 	}
