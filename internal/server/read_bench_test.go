@@ -28,6 +28,10 @@ const monthExpandQuery = `<?xml version="1.0" encoding="utf-8"?>
  </C:comp-filter></C:comp-filter></C:filter>
 </C:calendar-query>`
 
+// syncInitialBody is a first sync-collection asking for ETags, as clients
+// start a calendar's synchronisation.
+const syncInitialBody = `<?xml version="1.0" encoding="utf-8"?><D:sync-collection xmlns:D="DAV:"><D:sync-token/><D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>`
+
 // multigetBody asks for 100 events spread over the calendar by name.
 func multigetBody(names []string) string {
 	var b strings.Builder
@@ -56,9 +60,10 @@ func BenchmarkReads(b *testing.B) {
 			{"month-expand", "REPORT", benchCal, "1", monthExpandQuery, http.StatusMultiStatus},
 			{"multiget-100", "REPORT", benchCal, "", multigetBody(env.names), http.StatusMultiStatus},
 			{"get", "GET", benchCal + env.names[4321], "", "", http.StatusOK},
+			{"sync-initial", "REPORT", benchCal, "", syncInitialBody, http.StatusMultiStatus},
 		}
 	}
-	for _, name := range []string{"week", "month", "month-expand", "multiget-100", "get"} {
+	for _, name := range []string{"week", "month", "month-expand", "multiget-100", "get", "sync-initial"} {
 		b.Run(name, func(b *testing.B) {
 			var r read
 			for _, x := range reads() {
