@@ -7,7 +7,19 @@
 #   bench/compare.sh [--events N] [--contacts M] [--duration D]
 #                    [--servers "koyomi-sqlite koyomi-postgres radicale xandikos"]
 #                    [--concurrency 1,8,32] [--rand-seed S] [--rev REV]
+#                    [--phases a,b] [--seeding storage|put]
 #                    [--out docs/performance.md] [--raw DIR]
+#
+# Koyomi is seeded over HTTP: koyomi-bench PUTs every object and reports the
+# time. Radicale and Xandikos grow slower with every PUT (hours at ten
+# thousand objects), so by default (--seeding storage) the same objects are
+# written as files (koyomi-bench --export-calendar/--export-addressbook)
+# into each server's own storage before it starts: Radicale's collection
+# folders with their .Radicale.props, Xandikos's git repositories with one
+# commit holding them all. koyomi-bench then runs with --preseeded, which
+# lists and fetches every object over HTTP and stops unless the collections
+# hold exactly the generated data. --seeding put seeds them by PUT as well.
+# --phases passes a phase list to koyomi-bench (all by default).
 #
 # --rev builds Koyomi from a commit (git archive) instead of the work tree, so
 # the numbers belong to a known revision. --out replaces the part of the file
@@ -27,6 +39,8 @@ DURATION=10s
 SERVERS="koyomi-sqlite koyomi-postgres radicale xandikos"
 CONCURRENCY=1,8,32
 RAND_SEED=1
+PHASES=
+SEEDING=storage
 REV=
 OUT=
 RAW=
@@ -46,6 +60,8 @@ while (($#)); do
 	--servers) SERVERS=$2 ;;
 	--concurrency) CONCURRENCY=$2 ;;
 	--rand-seed) RAND_SEED=$2 ;;
+	--phases) PHASES=$2 ;;
+	--seeding) SEEDING=$2 ;;
 	--rev) REV=$2 ;;
 	--out) OUT=$2 ;;
 	--raw) RAW=$2 ;;
@@ -67,6 +83,14 @@ for s in $SERVERS; do
 		;;
 	esac
 done
+
+case $SEEDING in
+storage | put) ;;
+*)
+	echo "compare: --seeding must be storage or put" >&2
+	exit 2
+	;;
+esac
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -175,8 +199,79 @@ build() {
 	(cd "$src" && go build -o "$WORK/bin/koyomi" ./cmd/koyomi && go build -o "$WORK/bin/koyomi-bench" ./cmd/koyomi-bench)
 }
 
-# Each start_* sets SERVER_PID and BENCH_URLS (the koyomi-bench flags naming
-# the account and the collections).
+# export_objects writes the generated events and contacts as files into two
+# directories, named and with the bytes koyomi-bench would PUT.
+export_objects() {
+	timeout 600 "$WORK/bin/koyomi-bench" --seed "$EVENTS" --contacts "$CONTACTS" --rand-seed "$RAND_SEED" \
+		--export-calendar "$1" --export-addressbook "$2" >&2
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# seed_radicale_storage fills Radicale's filesystem storage as MKCALENDAR,
+# extended MKCOL and PUTs would: /USER/cal/ and /USER/ab/ are folders under
+# collection-root holding the items, each with a .Radicale.props whose
+# "tag" makes it a calendar or an address book (the principal folder
+# /USER/ has no props when Radicale makes it either). Radicale builds its
+# item cache on first read, which the check of --preseeded does.
+seed_radicale_storage() {
+	local home=$1/collection-root/$BENCH_USER
+	export_objects "$home/cal" "$home/ab"
+	printf '%s' '{"C:supported-calendar-component-set": "VEVENT", "D:displayname": "bench", "tag": "VCALENDAR"}' \
+		>"$home/cal/.Radicale.props"
+	printf '%s' '{"D:displayname": "bench", "tag": "VADDRESSBOOK"}' >"$home/ab/.Radicale.props"
+}
+
+# seed_xandikos_storage fills Xandikos's storage as `--defaults`, MKCALENDAR,
+# extended MKCOL and PUTs would: every collection is a git repository with a
+# work tree (Xandikos's TreeGitStore) under DIR/user/, the homes calendars/
+# and contacts/ are bare of commits, and a collection's type and display
+# name are the file .xandikos in its tree, committed by Xandikos's own
+# store code. The objects are files in the work tree, entered in the git
+# index as Xandikos enters them (the index lists a collection's members and
+# gives their ETags), in one commit instead of one per PUT.
+seed_xandikos_storage() {
+	local user=$1/user
+	"$PY" - "$user" <<'EOF'
+import os, sys
+from xandikos.store import STORE_TYPE_ADDRESSBOOK, STORE_TYPE_CALENDAR
+from xandikos.store.git import TreeGitStore
+
+user = sys.argv[1]
+os.makedirs(user)
+for home, kind in (("calendars", STORE_TYPE_CALENDAR), ("contacts", STORE_TYPE_ADDRESSBOOK)):
+    TreeGitStore.create(os.path.join(user, home))
+    store = TreeGitStore.create(os.path.join(user, home, "bench"))
+    store.set_type(kind)
+    store.set_displayname("bench")
+EOF
+	export_objects "$user/calendars/bench" "$user/contacts/bench"
+	"$PY" - "$user/calendars/bench" "$user/contacts/bench" <<'EOF'
+import os, sys
+import dulwich.repo
+from dulwich.index import IndexEntry, index_entry_from_stat
+from dulwich.objects import Blob
+
+for path in sys.argv[1:]:
+    repo = dulwich.repo.Repo(path)
+    index = repo.open_index()
+    names = sorted(n for n in os.listdir(path) if n not in (".git", ".xandikos"))
+    for name in names:
+        p = os.path.join(path, name)
+        with open(p, "rb") as f:
+            blob = Blob.from_string(f.read())
+        repo.object_store.add_object(blob)
+        index[name.encode("utf-8")] = IndexEntry(*index_entry_from_stat(os.lstat(p), blob.id, 0))
+    index.write()
+    repo.do_commit(f"Add {len(names)} objects exported by koyomi-bench".encode("utf-8"),
+                   tree=index.commit(repo.object_store))
+EOF
+}
+
+# Each start_* sets SERVER_PID, BENCH_URLS (the koyomi-bench flags naming
+# the account and the collections) and SEED_FLAGS (--create, or
+# --preseeded when it filled the storage itself, which it then timed in
+# STORAGE_MS).
 start_koyomi() {
 	local store=$1 port=$2 log=$3
 	local data=$WORK/data-$store
@@ -192,6 +287,7 @@ start_koyomi() {
 	"$WORK/bin/koyomi" serve --listen "127.0.0.1:$port" "${flags[@]}" >>"$log" 2>&1 &
 	SERVER_PID=$!
 	BENCH_URLS=(--url "http://127.0.0.1:$port/" --user "$BENCH_USER" --password "$BENCH_PASS")
+	SEED_FLAGS=(--create)
 }
 
 start_radicale() {
@@ -235,6 +331,14 @@ filesystem_folder = $data/collections
 level = warning
 mask_passwords = True
 EOF
+	SEED_FLAGS=(--create)
+	if [[ $SEEDING == storage ]]; then
+		local t0
+		t0=$(now_ms)
+		seed_radicale_storage "$data/collections"
+		STORAGE_MS=$(($(now_ms) - t0))
+		SEED_FLAGS=(--preseeded)
+	fi
 	"$PY" -m radicale --config "$data/config" >>"$log" 2>&1 &
 	SERVER_PID=$!
 	local base=http://127.0.0.1:$port/$BENCH_USER
@@ -245,6 +349,14 @@ EOF
 start_xandikos() {
 	local port=$1 log=$2 data=$WORK/xandikos
 	mkdir -p "$data"
+	SEED_FLAGS=(--create)
+	if [[ $SEEDING == storage ]]; then
+		local t0
+		t0=$(now_ms)
+		seed_xandikos_storage "$data"
+		STORAGE_MS=$(($(now_ms) - t0))
+		SEED_FLAGS=(--preseeded)
+	fi
 	# Xandikos has no authentication of its own; the tool sends Basic
 	# credentials that it ignores.
 	"$PY" /usr/bin/xandikos --defaults -d "$data" -l 127.0.0.1 -p "$port" >>"$log" 2>&1 &
@@ -259,22 +371,30 @@ measure() {
 	local name=$1 floor=$2 port log=$WORK/$1.log
 	port=$(free_port)
 	echo "compare: == $name on 127.0.0.1:$port" >&2
+	STORAGE_MS=
 	case $name in
 	koyomi-sqlite) start_koyomi sqlite "$port" "$log" ;;
 	koyomi-postgres) start_koyomi postgres "$port" "$log" ;;
 	radicale) start_radicale "$port" "$log" ;;
 	xandikos) start_xandikos "$port" "$log" ;;
 	esac
+	if [[ -n $STORAGE_MS ]]; then
+		echo "compare: $name seeded by writing $EVENTS events and $CONTACTS contacts as files into its storage before start," \
+			"in $(printf '%d.%03d' $((STORAGE_MS / 1000)) $((STORAGE_MS % 1000)))s; koyomi-bench checks them over HTTP (no PUT)" >&2
+	else
+		echo "compare: $name seeded over HTTP: koyomi-bench PUTs every object and times it" >&2
+	fi
 	wait_ready "http://127.0.0.1:$port/" "$log"
-	local flags=("${BENCH_URLS[@]}" --create --seed "$EVENTS" --contacts "$CONTACTS"
+	local flags=("${BENCH_URLS[@]}" "${SEED_FLAGS[@]}" --seed "$EVENTS" --contacts "$CONTACTS"
 		--rand-seed "$RAND_SEED" --duration "$DURATION" --concurrency "$CONCURRENCY"
 		--pid "$SERVER_PID" --json)
 	[[ $floor == 1 ]] && flags+=(--floor)
+	[[ -n $PHASES ]] && flags+=(--phases "$PHASES")
 	local rc=0 t0=$SECONDS
 	# koyomi-bench exits non-zero when answers were wrong; the report is
 	# still complete, and the table shows the failures.
 	timeout --kill-after=10 "$BENCH_LIMIT" "$WORK/bin/koyomi-bench" "${flags[@]}" \
-		>"$WORK/$name.json" 2> >(tee -a "$WORK/$name.bench.log" | grep --line-buffered -E '^(seeding|floor|server|  (error|wrong))' >&2) || rc=$?
+		>"$WORK/$name.json" 2> >(tee -a "$WORK/$name.bench.log" | grep --line-buffered -E '^(seed|check|preseeded|floor|server|  (error|wrong)|bench:)' >&2) || rc=$?
 	echo "compare: $name done in $((SECONDS - t0))s (koyomi-bench exit $rc)" >&2
 	if ! kill -0 "$SERVER_PID" 2>/dev/null; then
 		echo "compare: $name died during the run" >&2
@@ -289,6 +409,21 @@ measure() {
 		echo "compare: no report from $name; last lines of its logs:" >&2
 		tail -n 20 "$WORK/$name.bench.log" "$log" >&2 || true
 		return 1
+	fi
+	if [[ -n $STORAGE_MS ]]; then
+		# The report says how its collections were filled (render.py's
+		# "Seeding" line): files written into the storage, and how long that took.
+		"$PY" - "$WORK/$name.json" "$STORAGE_MS" <<'EOF'
+import json, sys
+path, ms = sys.argv[1], int(sys.argv[2])
+with open(path, encoding="utf-8") as f:
+    report = json.load(f)
+report["storage_seeding"] = "files written into its storage before start"
+report["storage_seed_seconds"] = ms / 1000
+with open(path, "w", encoding="utf-8") as f:
+    json.dump(report, f, indent=2)
+    f.write("\n")
+EOF
 	fi
 }
 

@@ -29,6 +29,11 @@ type Config struct {
 	CalendarURL    string // full URL of the calendar to fill (derived from URL and User when empty)
 	AddressBookURL string // full URL of the address book to fill
 	Create         bool   // MKCALENDAR / extended MKCOL the collections first
+	Preseeded      bool   // the collections already hold the data: check it instead of PUTting it
+
+	// ExportCalendar and ExportAddressBook, when set, are directories to
+	// write the data set into (see Export) instead of running.
+	ExportCalendar, ExportAddressBook string
 
 	Events, Contacts int
 	RandSeed         uint64
@@ -47,7 +52,14 @@ type Config struct {
 // Validate reports a configuration the tool cannot run with.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.CalendarURL == "" || c.AddressBookURL == "" {
+	exporting := c.ExportCalendar != "" || c.ExportAddressBook != ""
+	if exporting && (c.Create || c.Preseeded || c.Floor) {
+		errs = append(errs, errors.New("--export-calendar and --export-addressbook only write files: --create, --preseeded and --floor need a server run"))
+	}
+	if c.Create && c.Preseeded {
+		errs = append(errs, errors.New("--create and --preseeded exclude each other: a preseeded collection exists already"))
+	}
+	if !exporting && (c.CalendarURL == "" || c.AddressBookURL == "") {
 		if c.URL == "" || c.User == "" {
 			errs = append(errs, errors.New("--url and --user are needed to derive the collection URLs (or give --calendar-url and --addressbook-url)"))
 		}
@@ -122,6 +134,9 @@ func parseFlags(args []string, stderr io.Writer) (*Config, error) {
 	fs.StringVar(&cfg.CalendarURL, "calendar-url", "", "full calendar URL (default: derived for Koyomi from --url and --user)")
 	fs.StringVar(&cfg.AddressBookURL, "addressbook-url", "", "full address book URL (default: derived for Koyomi)")
 	fs.BoolVar(&cfg.Create, "create", false, "create the calendar and address book first (existing ones are fine)")
+	fs.BoolVar(&cfg.Preseeded, "preseeded", false, "the collections already hold the generated data (see --export-calendar): check every object instead of PUTting")
+	fs.StringVar(&cfg.ExportCalendar, "export-calendar", "", "write the events as NAME.ics files into this directory and exit")
+	fs.StringVar(&cfg.ExportAddressBook, "export-addressbook", "", "write the contacts as NAME.vcf files into this directory and exit")
 	fs.IntVar(&cfg.Events, "seed", 1000, "number of events to generate")
 	fs.IntVar(&cfg.Contacts, "contacts", 200, "number of contacts to generate")
 	fs.Uint64Var(&cfg.RandSeed, "rand-seed", 1, "random seed: the same seed gives the same data and requests")
@@ -165,6 +180,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if cfg.ExportCalendar != "" || cfg.ExportAddressBook != "" {
+		return Export(cfg, stderr)
+	}
 	rep, err := Run(ctx, cfg, stderr)
 	if rep == nil || len(rep.Results) == 0 {
 		return err
@@ -188,8 +206,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// Run seeds the target, runs the phases and, with cfg.Floor, runs them
-// again against the replay handler. Progress goes to log.
+// Run seeds the target (or, with cfg.Preseeded, checks what it holds), runs
+// the phases and, with cfg.Floor, runs them again against the replay
+// handler. Progress goes to log.
 func Run(ctx context.Context, cfg *Config, log io.Writer) (*Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
@@ -216,12 +235,26 @@ func Run(ctx context.Context, cfg *Config, log io.Writer) (*Report, error) {
 	rss := newRSSSampler(cfg.PID)
 	defer rss.stop()
 
-	fmt.Fprintf(log, "seeding %d events into %s and %d contacts into %s\n", cfg.Events, calURL, cfg.Contacts, abURL)
-	t0 := time.Now()
-	if err := seed(ctx, cfg, server, r, log); err != nil {
-		return rep, err
+	if cfg.Preseeded {
+		rep.Seeding = SeedingPreseeded
+		fmt.Fprintf(log, "checking that %s holds the %d generated events and %s the %d contacts (preseeded, not PUT)\n",
+			calURL, cfg.Events, abURL, cfg.Contacts)
+		t0 := time.Now()
+		if err := checkPreseeded(ctx, server, r, log); err != nil {
+			return rep, err
+		}
+		rep.CheckSeconds = time.Since(t0).Seconds()
+		fmt.Fprintf(log, "preseeded collections checked in %.1fs\n", rep.CheckSeconds)
+	} else {
+		rep.Seeding = SeedingPUT
+		fmt.Fprintf(log, "seeding %d events into %s and %d contacts into %s\n", cfg.Events, calURL, cfg.Contacts, abURL)
+		t0 := time.Now()
+		if err := seed(ctx, cfg, server, r, log); err != nil {
+			return rep, err
+		}
+		rep.SeedSeconds = time.Since(t0).Seconds()
+		fmt.Fprintf(log, "seeded by PUT in %.1fs\n", rep.SeedSeconds)
 	}
-	rep.SeedSeconds = time.Since(t0).Seconds()
 	rep.Results = runPhases(ctx, cfg, server, r, rss, log)
 	rep.HWMKiB = rss.hwm()
 	if cfg.Floor && ctx.Err() == nil {
@@ -275,7 +308,11 @@ func runPhases(ctx context.Context, cfg *Config, t *target, r *runner, rss *rssS
 // WriteTable prints the report for people.
 func WriteTable(w io.Writer, rep *Report) {
 	fmt.Fprintf(w, "calendar %s, address book %s\n", rep.CalendarURL, rep.AddressBookURL)
-	fmt.Fprintf(w, "%d events, %d contacts, rand-seed %d, seeded in %.1fs\n", rep.Events, rep.Contacts, rep.RandSeed, rep.SeedSeconds)
+	seeding := fmt.Sprintf("seeded by PUT in %.1fs", rep.SeedSeconds)
+	if rep.Seeding == SeedingPreseeded {
+		seeding = fmt.Sprintf("preseeded, checked in %.1fs", rep.CheckSeconds)
+	}
+	fmt.Fprintf(w, "%d events, %d contacts, rand-seed %d, %s\n", rep.Events, rep.Contacts, rep.RandSeed, seeding)
 	if rep.HWMKiB > 0 {
 		fmt.Fprintf(w, "server peak RSS (VmHWM): %.1f MiB\n", float64(rep.HWMKiB)/1024)
 	}

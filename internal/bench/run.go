@@ -38,11 +38,19 @@ type Report struct {
 	Events         int       `json:"events"`
 	Contacts       int       `json:"contacts"`
 	RandSeed       uint64    `json:"rand_seed"`
-	SeedSeconds    float64   `json:"seed_seconds"`
-	HWMKiB         int64     `json:"vm_hwm_kib,omitempty"` // the server's VmHWM at the end (--pid)
+	Seeding        string    `json:"seeding"`                 // SeedingPUT or SeedingPreseeded
+	SeedSeconds    float64   `json:"seed_seconds"`            // PUT seeding; 0 when preseeded
+	CheckSeconds   float64   `json:"check_seconds,omitempty"` // checking preseeded collections
+	HWMKiB         int64     `json:"vm_hwm_kib,omitempty"`    // the server's VmHWM at the end (--pid)
 	Results        []Result  `json:"results"`
 	Started        time.Time `json:"started"`
 }
+
+// How the collections came to hold the data, in Report.Seeding.
+const (
+	SeedingPUT       = "put"       // the tool PUT every object (and timed it)
+	SeedingPreseeded = "preseeded" // they held it already; the tool checked every object
+)
 
 // Failures counts errors and wrong answers over all results, floor excluded.
 func (rep *Report) Failures() (errors, wrong int) {
