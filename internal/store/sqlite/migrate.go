@@ -278,8 +278,12 @@ CREATE INDEX objects_span_cover ON objects (collection_id, span_start, span_end,
 		// (PROPFIND Depth 1, sync-collection, ETag checks): in name order
 		// with every column but data, so the listing reads index pages
 		// only instead of a table page, full of other objects' data, per
-		// object.
+		// object. It covers the UID lookups too, which then read the whole
+		// collection through it; objects_uid gains the name, so that it
+		// covers them with both columns and stays the cheaper plan.
 		`
+DROP INDEX objects_uid;
+CREATE INDEX objects_uid ON objects (collection_id, uid, name);
 CREATE INDEX objects_list ON objects (collection_id, name, id, etag, content_type, uid, component, size, modified,
 	has_span, span_start, span_end, recurring, indexed_until);
 `,

@@ -135,6 +135,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 	}{
 		{"range", fmt.Sprintf(rangeQuery, objectColumns(true)), []any{1, 0, 100, earliestShortStart(0)}},
 		{"uid", `SELECT name FROM objects WHERE collection_id = ? AND uid = ? AND name <> ? LIMIT 1`, []any{1, "u", "n"}},
+		{"uid lookup", `SELECT name FROM objects WHERE collection_id = ? AND uid = ? LIMIT 1`, []any{1, "u"}},
 		{"changes", `SELECT name, revision, deleted FROM changes WHERE collection_id = ? AND revision > ? ORDER BY revision`, []any{1, 0}},
 		{"properties subtree", `DELETE FROM properties WHERE ` + inSubtree, []any{"/a", "/a/", "/a0"}},
 		{"occurrences", `SELECT object_id FROM occurrences WHERE object_id IN (SELECT value FROM json_each(?))`, []any{"[1]"}},
@@ -166,6 +167,13 @@ func TestQueriesUseIndexes(t *testing.T) {
 			}
 			if q.name == "range" {
 				checkRangePlan(t, plan)
+			}
+			// A SEARCH on the collection alone reads all of it: a UID must
+			// be looked up by both columns.
+			if strings.HasPrefix(q.name, "uid") && !slices.ContainsFunc(plan, func(s string) bool {
+				return strings.Contains(s, "objects_uid (collection_id=? AND uid=?)")
+			}) {
+				t.Errorf("UID lookup does not use objects_uid on both columns:\n%s", strings.Join(plan, "\n"))
 			}
 			if q.name == "list without data" && !slices.ContainsFunc(plan, func(s string) bool { return strings.Contains(s, "COVERING INDEX objects_list") }) {
 				t.Errorf("listing reads the table, not the covering index:\n%s", strings.Join(plan, "\n"))
