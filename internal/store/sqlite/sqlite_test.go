@@ -259,15 +259,31 @@ func BenchmarkPutObject(b *testing.B) {
 		b.Fatal(err)
 	}
 	data := []byte(strings.Repeat("BEGIN:VEVENT\r\nSUMMARY:x\r\nEND:VEVENT\r\n", 20))
-	for i := 0; b.Loop(); i++ {
-		name := fmt.Sprintf("%d.ics", i%1000)
-		err := db.Update(ctx, func(tx store.Tx) error {
-			_, err := tx.PutObject(ctx, &store.Object{CollectionID: c.ID, Name: name, UID: name, Data: data}, store.PutOptions{})
-			return err
+	// A daily series indexed for a year, next to a single event.
+	start := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	var daily []store.Period
+	for d := range 365 {
+		t := start.AddDate(0, 0, d)
+		daily = append(daily, store.Period{Start: t, End: t.Add(time.Hour)})
+	}
+	for _, kind := range []string{"single", "daily-year"} {
+		b.Run(kind, func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				name := fmt.Sprintf("%s-%d.ics", kind, i%1000)
+				o := &store.Object{CollectionID: c.ID, Name: name, UID: name, Data: data}
+				if kind == "daily-year" {
+					o.Recurring, o.SpanStart, o.SpanEnd = true, start, daily[len(daily)-1].End
+					o.Occurrences = slices.Clone(daily)
+				}
+				err := db.Update(ctx, func(tx store.Tx) error {
+					_, err := tx.PutObject(ctx, o, store.PutOptions{})
+					return err
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
 		})
-		if err != nil {
-			b.Fatal(err)
-		}
 	}
 }
 
