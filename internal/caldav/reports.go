@@ -409,7 +409,16 @@ func (c *handler) calendarQuery(ctx context.Context, w http.ResponseWriter, req 
 		if depth == 0 {
 			break
 		}
-		objs, ps, err := c.svc.QueryCalendar(ctx, data.Collection, filter, floating(data.Collection))
+		// Parsed forms are kept only where calendar-data is rendered
+		// from them rather than served as stored.
+		var objs []*store.Object
+		var ps []*ical.Object
+		var err error
+		if rp.wantData && !rp.data.IsIdentity() {
+			objs, ps, err = c.svc.QueryCalendar(ctx, data.Collection, filter, floating(data.Collection))
+		} else {
+			objs, err = c.svc.QueryCalendarObjects(ctx, data.Collection, filter, floating(data.Collection))
+		}
 		if err != nil {
 			if errors.Is(err, ical.ErrUnsupportedCollation) {
 				return dav.Precondition(http.StatusForbidden, C("supported-collation"), err.Error())
@@ -418,7 +427,9 @@ func (c *handler) calendarQuery(ctx context.Context, w http.ResponseWriter, req 
 		}
 		for i, o := range objs {
 			res := tree.ObjectResource(data.Collection, o)
-			parsed[res.Path] = ps[i]
+			if ps != nil && ps[i] != nil {
+				parsed[res.Path] = ps[i]
+			}
 			resources = append(resources, res)
 		}
 	case *tree.Object:

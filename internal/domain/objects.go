@@ -216,6 +216,19 @@ func (s *Service) CopyMoveObject(ctx context.Context, src *store.Collection, src
 // (ical.IndexProvesMatch): such an object is not parsed, and its parsed
 // form is nil.
 func (s *Service) QueryCalendar(ctx context.Context, c *store.Collection, filter *ical.CompFilter, floating *time.Location) ([]*store.Object, []*ical.Object, error) {
+	return s.queryCalendar(ctx, c, filter, floating, true)
+}
+
+// QueryCalendarObjects is QueryCalendar without the parsed forms, for
+// answers that serve the stored bytes: each parsed form is garbage as soon
+// as its object is decided, instead of living, often ten times the size of
+// the data, until the whole answer is written.
+func (s *Service) QueryCalendarObjects(ctx context.Context, c *store.Collection, filter *ical.CompFilter, floating *time.Location) ([]*store.Object, error) {
+	objs, _, err := s.queryCalendar(ctx, c, filter, floating, false)
+	return objs, err
+}
+
+func (s *Service) queryCalendar(ctx context.Context, c *store.Collection, filter *ical.CompFilter, floating *time.Location, keepParsed bool) ([]*store.Object, []*ical.Object, error) {
 	if err := authorize(ctx, c.Owner); err != nil {
 		return nil, nil, err
 	}
@@ -267,6 +280,9 @@ func (s *Service) QueryCalendar(ctx context.Context, c *store.Collection, filter
 		}
 		if ok {
 			objs = append(objs, o)
+			if !keepParsed {
+				p = nil
+			}
 			parsed = append(parsed, p)
 		}
 	}
