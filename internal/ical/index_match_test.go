@@ -11,6 +11,22 @@ import (
 	"koyomi.dev/koyomi/internal/store"
 )
 
+// floatingZones are the zones the index tests read floating times in: UTC,
+// the extreme offsets, a half-hour offset and two with daylight saving time.
+func floatingZones(t *testing.T) ([]string, []*time.Location) {
+	t.Helper()
+	zones := []string{"UTC", "Pacific/Kiritimati", "Etc/GMT+12", "America/St_Johns", "Europe/Berlin", "Pacific/Pago_Pago"}
+	var locs []*time.Location
+	for _, z := range zones {
+		loc, err := time.LoadLocation(z)
+		if err != nil {
+			t.Fatal("zone data is embedded (time/tzdata in package tz), yet:", err)
+		}
+		locs = append(locs, loc)
+	}
+	return zones, locs
+}
+
 // timeRangeFilter is the calendar-query filter clients send for a view:
 // VEVENTs overlapping tr.
 func timeRangeFilter(tr TimeRange) *CompFilter {
@@ -23,15 +39,7 @@ func timeRangeFilter(tr TimeRange) *CompFilter {
 // around them, and checks that whenever the index proves a match, parsing
 // and evaluating the event in any floating zone matches too.
 func TestIndexProvesMatchAgreesWithMatch(t *testing.T) {
-	zones := []string{"UTC", "Pacific/Kiritimati", "Etc/GMT+12", "America/St_Johns", "Europe/Berlin", "Pacific/Pago_Pago"}
-	var locs []*time.Location
-	for _, z := range zones {
-		loc, err := time.LoadLocation(z)
-		if err != nil {
-			t.Fatal("zone data is embedded (time/tzdata in package tz), yet:", err)
-		}
-		locs = append(locs, loc)
-	}
+	zones, locs := floatingZones(t)
 	r := rand.New(rand.NewPCG(11, 17))
 	base := time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC) // a week before Europe's DST change
 	proved := 0
@@ -111,15 +119,7 @@ func TestIndexProvesMatchAgreesWithMatch(t *testing.T) {
 // proof window, parsing and evaluating the event in any floating zone
 // matches too. It also checks the proof is not vacuous.
 func TestIndexProvesRecurringMatch(t *testing.T) {
-	zones := []string{"UTC", "Pacific/Kiritimati", "Etc/GMT+12", "America/St_Johns", "Europe/Berlin", "Pacific/Pago_Pago"}
-	var locs []*time.Location
-	for _, z := range zones {
-		loc, err := time.LoadLocation(z)
-		if err != nil {
-			t.Fatal("zone data is embedded (time/tzdata in package tz), yet:", err)
-		}
-		locs = append(locs, loc)
-	}
+	zones, locs := floatingZones(t)
 	r := rand.New(rand.NewPCG(23, 5))
 	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) // the series cross Europe's and America's DST changes
 	proved, candidates := 0, 0

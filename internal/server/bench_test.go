@@ -96,8 +96,10 @@ type benchEnv struct {
 
 const benchCal = "/dav/calendars/alice/default/"
 
-// newBenchEnv returns a server whose calendar holds n synthetic events.
-func newBenchEnv(b *testing.B, n int) *benchEnv {
+// newBenchServer returns a server on a fresh SQLite store with the user
+// alice, and her collection called name, which the first request to path
+// provisions.
+func newBenchServer(b *testing.B, path, name string) (*Server, store.Store, *store.Collection) {
 	b.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, b.TempDir(), sqlite.Options{Now: fixedClock})
@@ -112,18 +114,26 @@ func newBenchEnv(b *testing.B, n int) *benchEnv {
 	if err := srv.Service().CreateUser(ctx, "alice", "alice-pw", "alice@example.org"); err != nil {
 		b.Fatal(err)
 	}
-	// The first request provisions the default calendar.
-	if rec := serve(srv, "PROPFIND", benchCal, "0", ""); rec.Code != http.StatusMultiStatus {
+	if rec := serve(srv, "PROPFIND", path, "0", ""); rec.Code != http.StatusMultiStatus {
 		b.Fatalf("provisioning PROPFIND: %d %s", rec.Code, rec.Body)
 	}
-	env := &benchEnv{srv: srv, st: st}
+	var coll *store.Collection
 	err = st.View(ctx, func(tx store.Tx) error {
-		env.coll, err = tx.GetCollection(ctx, "alice", "default")
+		coll, err = tx.GetCollection(ctx, "alice", name)
 		return err
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
+	return srv, st, coll
+}
+
+// newBenchEnv returns a server whose calendar holds n synthetic events.
+func newBenchEnv(b *testing.B, n int) *benchEnv {
+	b.Helper()
+	ctx := context.Background()
+	srv, st, coll := newBenchServer(b, benchCal, "default")
+	env := &benchEnv{srv: srv, st: st, coll: coll}
 	rng := rand.New(rand.NewPCG(1, uint64(n)))
 	horizon := fixedClock().Add(benchHorizon)
 	const batch = 2000

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"koyomi.dev/koyomi/internal/store"
-	"koyomi.dev/koyomi/internal/store/sqlite"
 	"koyomi.dev/koyomi/internal/vcard"
 )
 
@@ -84,30 +83,8 @@ type cardBenchEnv struct {
 func newCardBenchEnv(b *testing.B, n int) *cardBenchEnv {
 	b.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, b.TempDir(), sqlite.Options{Now: fixedClock})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	srv, err := New(st, Options{Clock: fixedClock, PasswordParams: cheapParams, MaxResourceSize: 1 << 20})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := srv.Service().CreateUser(ctx, "alice", "alice-pw", "alice@example.org"); err != nil {
-		b.Fatal(err)
-	}
-	// The first request provisions the default address book.
-	if rec := serve(srv, "PROPFIND", benchBook, "0", ""); rec.Code != http.StatusMultiStatus {
-		b.Fatalf("provisioning PROPFIND: %d %s", rec.Code, rec.Body)
-	}
-	env := &cardBenchEnv{srv: srv, st: st}
-	err = st.View(ctx, func(tx store.Tx) error {
-		env.coll, err = tx.GetCollection(ctx, "alice", "contacts")
-		return err
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	srv, st, coll := newBenchServer(b, benchBook, "contacts")
+	env := &cardBenchEnv{srv: srv, st: st, coll: coll}
 	rng := rand.New(rand.NewPCG(1, uint64(n)))
 	photo := make([]byte, 10*1024)
 	for i := range photo {

@@ -81,6 +81,20 @@ func testChanges(t *testing.T, s store.Store) {
 	})
 }
 
+// putFixture stores objects in a collection, each named by its UID and
+// holding "data of NAME".
+func putFixture(ctx context.Context, tx store.Tx, collectionID int64, objs []*store.Object) error {
+	for _, o := range objs {
+		o.CollectionID = collectionID
+		o.UID = o.Name
+		o.Data = []byte("data of " + o.Name)
+		if _, err := tx.PutObject(ctx, o, store.PutOptions{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // rangeFixture is the object set of the time-range tests.
 func rangeFixture(collectionID int64) []*store.Object {
 	hour := func(t time.Time) store.Period { return store.Period{Start: t, End: t.Add(time.Hour)} }
@@ -112,15 +126,7 @@ func testFindObjectsInRange(t *testing.T, s store.Store) {
 		if _, err := tx.PutObject(ctx, &store.Object{CollectionID: other.ID, Name: "elsewhere", Data: []byte("x")}, store.PutOptions{}); err != nil {
 			return err
 		}
-		for _, o := range rangeFixture(c.ID) {
-			o.CollectionID = c.ID
-			o.UID = o.Name
-			o.Data = []byte("data of " + o.Name)
-			if _, err := tx.PutObject(ctx, o, store.PutOptions{}); err != nil {
-				return err
-			}
-		}
-		return nil
+		return putFixture(ctx, tx, c.ID, rangeFixture(c.ID))
 	})
 
 	var zero time.Time
@@ -192,15 +198,7 @@ func testRecurringStartingIn(t *testing.T, s store.Store) {
 		// A single object handed occurrence rows is still not recurring.
 		fixture := append(rangeFixture(c.ID), &store.Object{Name: "singlerows", SpanStart: at(1, 12, 10, 0), SpanEnd: at(1, 12, 11, 0),
 			Occurrences: []store.Period{{Start: at(1, 12, 10, 0), End: at(1, 12, 11, 0)}}})
-		for _, o := range fixture {
-			o.CollectionID = c.ID
-			o.UID = o.Name
-			o.Data = []byte("data of " + o.Name)
-			if _, err := tx.PutObject(ctx, o, store.PutOptions{}); err != nil {
-				return err
-			}
-		}
-		return nil
+		return putFixture(ctx, tx, c.ID, fixture)
 	})
 	names := func(start, end time.Time) []string {
 		var got []string

@@ -50,15 +50,7 @@ func testRangeEdges(t *testing.T, s store.Store, owner string) {
 		if err := tx.CreateCollection(ctx, c); err != nil {
 			return err
 		}
-		for _, o := range rangeEdgeFixture() {
-			o.CollectionID = c.ID
-			o.UID = o.Name
-			o.Data = []byte("data of " + o.Name)
-			if _, err := tx.PutObject(ctx, o, store.PutOptions{}); err != nil {
-				return err
-			}
-		}
-		return nil
+		return putFixture(ctx, tx, c.ID, rangeEdgeFixture())
 	})
 
 	var zero time.Time
