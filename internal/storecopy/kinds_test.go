@@ -30,7 +30,7 @@ var txMethods = map[string]string{
 	"ListCollections": "collections", "UpdateCollection": "collections", "RenameCollection": "collections",
 	"DeleteCollection": "collections",
 
-	"GetObject": "objects", "GetObjects": "objects", "ListObjects": "objects", "FindObjectsInRange": "objects",
+	"GetObject": "objects", "GetObjects": "objects", "ListObjects": "objects", "FindObjectsInRange": "objects", "RecurringStartingIn": "objects",
 	"FindObjectByUID": "objects", "PutObject": "objects", "DeleteObject": "objects",
 	// The change log is rebuilt by PutObject; revisions start again.
 	"Changes": "objects",
