@@ -27,6 +27,19 @@ func floatingZones(t *testing.T) ([]string, []*time.Location) {
 	return zones, locs
 }
 
+// matchesInEveryZone fails the test unless the parsed object p matches f
+// with its floating times read in each of locs, as an index proof claims.
+func matchesInEveryZone(t *testing.T, p *Object, f *CompFilter, locs []*time.Location, data []byte) {
+	t.Helper()
+	tr := *f.Comps[0].TimeRange
+	for _, loc := range locs {
+		if ok, err := p.Match(f, loc); err != nil || !ok {
+			t.Fatalf("index proves a match the data does not make in %s (err %v):\nrange %v – %v\n%s",
+				loc, err, tr.Start, tr.End, data)
+		}
+	}
+}
+
 // timeRangeFilter is the calendar-query filter clients send for a view:
 // VEVENTs overlapping tr.
 func timeRangeFilter(tr TimeRange) *CompFilter {
@@ -99,12 +112,7 @@ func TestIndexProvesMatchAgreesWithMatch(t *testing.T) {
 				continue
 			}
 			proved++
-			for _, loc := range locs {
-				if ok, err := p.Match(f, loc); err != nil || !ok {
-					t.Fatalf("index proves a match the data does not make in %s (err %v):\nrange %v – %v\n%s",
-						loc, err, tr.Start, tr.End, data)
-				}
-			}
+			matchesInEveryZone(t, p, f, locs, data)
 		}
 	}
 	if proved < 1000 {
@@ -249,12 +257,7 @@ func TestIndexProvesRecurringMatch(t *testing.T) {
 				continue
 			}
 			proved++
-			for _, loc := range locs {
-				if ok, err := p.Match(f, loc); err != nil || !ok {
-					t.Fatalf("index proves a match the data does not make in %s (err %v):\nrange %v – %v\n%s",
-						loc, err, tr.Start, tr.End, data)
-				}
-			}
+			matchesInEveryZone(t, p, f, locs, data)
 		}
 	}
 	t.Logf("the index proved %d of %d candidate matches", proved, candidates)
@@ -277,12 +280,12 @@ func TestIndexProvesMatchOnlyForPureTimeRanges(t *testing.T) {
 	withProp.Comps[0].Props = []PropFilter{{Name: "SUMMARY", IsNotDefined: true}}
 	notDefined := timeRangeFilter(tr)
 	notDefined.Comps[0].IsNotDefined = true
-	todo := timeRangeFilter(tr)
-	todo.Comps[0].Name = "VTODO"
+	taskFilter := timeRangeFilter(tr)
+	taskFilter.Comps[0].Name = "VTODO"
 	nested := timeRangeFilter(tr)
 	nested.Comps[0].Comps = []CompFilter{{Name: "VALARM"}}
 	narrow := timeRangeFilter(TimeRange{Start: start, End: start.Add(2 * FloatingSlack)})
-	for name, f := range map[string]*CompFilter{"prop-filter": withProp, "is-not-defined": notDefined, "VTODO": todo, "nested": nested,
+	for name, f := range map[string]*CompFilter{"prop-filter": withProp, "is-not-defined": notDefined, "VTODO": taskFilter, "nested": nested,
 		"no time-range": {Name: "VCALENDAR", Comps: []CompFilter{{Name: "VEVENT"}}}, "narrower than the slack": narrow} {
 		if _, ok := ProofWindow(f); ok {
 			t.Errorf("%s: a proof window", name)

@@ -128,10 +128,26 @@ func newBenchServer(b *testing.B, path, name string) (*Server, store.Store, *sto
 	return srv, st, coll
 }
 
+// putObjects stores objs in one transaction.
+func putObjects(b *testing.B, st store.Store, objs []*store.Object) {
+	b.Helper()
+	ctx := context.Background()
+	err := st.Update(ctx, func(tx store.Tx) error {
+		for _, o := range objs {
+			if _, err := tx.PutObject(ctx, o, store.PutOptions{}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
 // newBenchEnv returns a server whose calendar holds n synthetic events.
 func newBenchEnv(b *testing.B, n int) *benchEnv {
 	b.Helper()
-	ctx := context.Background()
 	srv, st, coll := newBenchServer(b, benchCal, "default")
 	env := &benchEnv{srv: srv, st: st, coll: coll}
 	rng := rand.New(rand.NewPCG(1, uint64(n)))
@@ -151,17 +167,7 @@ func newBenchEnv(b *testing.B, n int) *benchEnv {
 			objs = append(objs, o)
 			env.names = append(env.names, o.Name)
 		}
-		err := st.Update(ctx, func(tx store.Tx) error {
-			for _, o := range objs {
-				if _, err := tx.PutObject(ctx, o, store.PutOptions{}); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
+		putObjects(b, st, objs)
 	}
 	return env
 }
@@ -185,13 +191,23 @@ func serve(h http.Handler, method, target, depth, body string) *httptest.Respons
 
 // weekQuery asks for the events of one week with their ETags and data, as
 // calendar clients do when they show a week.
-const weekQuery = `<?xml version="1.0" encoding="utf-8"?>
+var weekQuery = calendarQueryBody("20260112T000000Z", "20260119T000000Z", false)
+
+// calendarQueryBody is a calendar-query for the VEVENTs in [start, end)
+// with their ETags and data, expanded into instances when expand is set.
+func calendarQueryBody(start, end string, expand bool) string {
+	data := `<C:calendar-data/>`
+	if expand {
+		data = `<C:calendar-data><C:expand start="` + start + `" end="` + end + `"/></C:calendar-data>`
+	}
+	return `<?xml version="1.0" encoding="utf-8"?>
 <C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
- <D:prop><D:getetag/><C:calendar-data/></D:prop>
+ <D:prop><D:getetag/>` + data + `</D:prop>
  <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">
-  <C:time-range start="20260112T000000Z" end="20260119T000000Z"/>
+  <C:time-range start="` + start + `" end="` + end + `"/>
  </C:comp-filter></C:comp-filter></C:filter>
 </C:calendar-query>`
+}
 
 // benchSizes are the collection sizes the end-to-end benchmarks run at;
 // KOYOMI_BENCH_SIZES (e.g. "1000,100000") overrides them for growth

@@ -82,7 +82,6 @@ type cardBenchEnv struct {
 // newCardBenchEnv returns a server whose address book holds n contacts.
 func newCardBenchEnv(b *testing.B, n int) *cardBenchEnv {
 	b.Helper()
-	ctx := context.Background()
 	srv, st, coll := newBenchServer(b, benchBook, "contacts")
 	env := &cardBenchEnv{srv: srv, st: st, coll: coll}
 	rng := rand.New(rand.NewPCG(1, uint64(n)))
@@ -105,17 +104,7 @@ func newCardBenchEnv(b *testing.B, n int) *cardBenchEnv {
 			objs = append(objs, o)
 			env.cards = append(env.cards, data)
 		}
-		err := st.Update(ctx, func(tx store.Tx) error {
-			for _, o := range objs {
-				if _, err := tx.PutObject(ctx, o, store.PutOptions{}); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
+		putObjects(b, st, objs)
 	}
 	return env
 }

@@ -10,23 +10,11 @@ import (
 )
 
 // monthQuery asks for the events of one month with their data.
-const monthQuery = `<?xml version="1.0" encoding="utf-8"?>
-<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
- <D:prop><D:getetag/><C:calendar-data/></D:prop>
- <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">
-  <C:time-range start="20260101T000000Z" end="20260201T000000Z"/>
- </C:comp-filter></C:comp-filter></C:filter>
-</C:calendar-query>`
+var monthQuery = calendarQueryBody("20260101T000000Z", "20260201T000000Z", false)
 
 // monthExpandQuery is monthQuery with the instances expanded, as clients
 // without recurrence support ask.
-const monthExpandQuery = `<?xml version="1.0" encoding="utf-8"?>
-<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
- <D:prop><D:getetag/><C:calendar-data><C:expand start="20260101T000000Z" end="20260201T000000Z"/></C:calendar-data></D:prop>
- <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">
-  <C:time-range start="20260101T000000Z" end="20260201T000000Z"/>
- </C:comp-filter></C:comp-filter></C:filter>
-</C:calendar-query>`
+var monthExpandQuery = calendarQueryBody("20260101T000000Z", "20260201T000000Z", true)
 
 // syncInitialBody is a first sync-collection asking for ETags, as clients
 // start a calendar's synchronisation.

@@ -603,19 +603,7 @@ func TestSummaryNamesEachKindThatDiffers(t *testing.T) {
 			c.Color = "#123456FF"
 			return tx.UpdateCollection(ctx, c)
 		}},
-		{"objects", func(tx store.Tx) error {
-			c, err := tx.GetCollection(ctx, "bob", "work")
-			if err != nil {
-				return err
-			}
-			o, err := tx.GetObject(ctx, c.ID, "o3.ics")
-			if err != nil {
-				return err
-			}
-			o.Data = append(o.Data, '!')
-			_, err = tx.PutObject(ctx, o, store.PutOptions{})
-			return err
-		}},
+		{"objects", func(tx store.Tx) error { return changeObject(ctx, tx) }},
 		{"properties", func(tx store.Tx) error {
 			return tx.SetProperty(ctx, "/h/bob/", "urn:x", "me", []byte(`<me xmlns="urn:x">robert</me>`))
 		}},

@@ -122,6 +122,21 @@ func TestCopyRefusesANonEmptyDestination(t *testing.T) {
 	}
 }
 
+// changeObject appends a byte to one object that fill stores.
+func changeObject(ctx context.Context, tx store.Tx) error {
+	c, err := tx.GetCollection(ctx, "bob", "work")
+	if err != nil {
+		return err
+	}
+	o, err := tx.GetObject(ctx, c.ID, "o3.ics")
+	if err != nil {
+		return err
+	}
+	o.Data = append(o.Data, '!')
+	_, err = tx.PutObject(ctx, o, store.PutOptions{})
+	return err
+}
+
 func TestSummaryDetectsADifference(t *testing.T) {
 	ctx := context.Background()
 	a, b := openSQLite(t), openSQLite(t)
@@ -131,19 +146,7 @@ func TestSummaryDetectsADifference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = b.Update(ctx, func(tx store.Tx) error {
-		c, err := tx.GetCollection(ctx, "bob", "work")
-		if err != nil {
-			return err
-		}
-		o, err := tx.GetObject(ctx, c.ID, "o3.ics")
-		if err != nil {
-			return err
-		}
-		o.Data = append(o.Data, '!')
-		_, err = tx.PutObject(ctx, o, store.PutOptions{})
-		return err
-	})
+	err = b.Update(ctx, func(tx store.Tx) error { return changeObject(ctx, tx) })
 	if err != nil {
 		t.Fatal(err)
 	}
