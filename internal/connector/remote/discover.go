@@ -47,10 +47,7 @@ func calendarOf(res *davResult, r *response) Calendar {
 	} else {
 		cal.SupportsSync = cal.SyncToken != ""
 	}
-	for _, comp := range r.prop(nsCalDAV, "supported-calendar-component-set").children {
-		if !comp.is(nsCalDAV, "comp") {
-			continue
-		}
+	for _, comp := range r.prop(nsCalDAV, "supported-calendar-component-set").all(nsCalDAV, "comp") {
 		for _, a := range comp.attr {
 			if a.Name.Local == "name" && a.Value != "" {
 				cal.Components = append(cal.Components, strings.ToUpper(a.Value))

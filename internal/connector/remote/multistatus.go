@@ -126,6 +126,21 @@ func (n *node) child(space, local string) *node {
 	return nil
 }
 
+// all returns the children {space}local of n (none for nil): a property
+// the server left out reads as empty.
+func (n *node) all(space, local string) []*node {
+	if n == nil {
+		return nil
+	}
+	var out []*node
+	for _, c := range n.children {
+		if c.is(space, local) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // find returns the first descendant {space}local, depth first, or nil.
 func (n *node) find(space, local string) *node {
 	if n == nil {
