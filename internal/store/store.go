@@ -244,6 +244,8 @@ type Tx interface {
 	UserMemberships(ctx context.Context, user string) ([]*Membership, error)
 	DeleteMembership(ctx context.Context, group, user string) error
 
+	Views
+
 	// App passwords. DeleteUser also deletes the user's app passwords.
 	CreateAppPassword(ctx context.Context, p *AppPassword) error           // sets ID and Created; ErrNotFound for an unknown user
 	AppPasswords(ctx context.Context, user string) ([]*AppPassword, error) // ordered by ID
@@ -365,6 +367,74 @@ type Membership struct {
 	// Contributions is what the member adds to the group calendar (opaque
 	// to the store; JSON for the domain).
 	Contributions []byte
+	// Admin: the member administers the group (adds and removes members,
+	// sets its policy).
+	Admin bool
+}
+
+// Views is what the store keeps per viewer of a virtual calendar: the
+// viewer's subscription (their own name, colour, order, hidden flag, and
+// whether it is listed at all) and the view's sync log, which records what
+// the viewer was served so that incremental sync names only what they
+// could see. Rows go with the virtual calendar and with the viewer.
+type Views interface {
+	// GetViewSubscription returns viewer's subscription to vc, or
+	// ErrNotFound when they never changed it.
+	GetViewSubscription(ctx context.Context, vc int64, viewer string) (*ViewSubscription, error)
+	// PutViewSubscription creates or replaces a subscription; the virtual
+	// calendar and the viewer must exist (ErrNotFound).
+	PutViewSubscription(ctx context.Context, s *ViewSubscription) error
+	// ViewSubscriptions lists viewer's subscriptions, ordered by VC.
+	ViewSubscriptions(ctx context.Context, viewer string) ([]*ViewSubscription, error)
+	// GetViewSyncState returns the state of viewer's sync log of vc, or
+	// ErrNotFound before the first sync.
+	GetViewSyncState(ctx context.Context, vc int64, viewer string) (*ViewSyncState, error)
+	// ViewMembers lists the log's entries changed after revision since
+	// (0: all, tombstones included), ordered by Revision then Name.
+	ViewMembers(ctx context.Context, vc int64, viewer string, since int64) ([]*ViewMember, error)
+	// RecordViewSync stores the log's new state and upserts the changed
+	// entries; the virtual calendar and the viewer must exist (ErrNotFound).
+	RecordViewSync(ctx context.Context, st *ViewSyncState, changed []*ViewMember) error
+}
+
+// ViewSubscription is one viewer's own settings for a virtual calendar
+// they see. Empty DisplayName or Color and zero Order fall back to the
+// owner's.
+type ViewSubscription struct {
+	VC          int64
+	Viewer      string
+	DisplayName string
+	Color       string
+	Order       int
+	Hidden      bool
+	// Subscribed: listed in the viewer's calendar home.
+	Subscribed bool
+}
+
+// ViewSyncState is the head of a viewer's sync log of a virtual calendar.
+type ViewSyncState struct {
+	VC     int64
+	Viewer string
+	// Key identifies the definition the log was last brought up to date
+	// with; Sources the source collections' revisions then (opaque to the
+	// store).
+	Key      string
+	Sources  string
+	Revision int64
+}
+
+// ViewMember is one object name in a viewer's sync log of a virtual
+// calendar: what was last served under it, or a tombstone.
+type ViewMember struct {
+	Name     string
+	ETag     string
+	Revision int64 // the log revision of its last change
+	// FirstSeen is the revision at which the name was first served: a
+	// removal is reported only to clients whose token is at least that
+	// old, so that nothing the viewer never had is named.
+	FirstSeen int64
+	Deleted   bool
+	Modified  time.Time // when what is served under the name last changed
 }
 
 // AppPassword is a per-device password of a user, revocable on its own.

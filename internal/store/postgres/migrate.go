@@ -294,6 +294,49 @@ CREATE TABLE connector_permissions (
 CREATE INDEX occurrences_cover ON occurrences (collection_id, start_us) INCLUDE (end_us, object_id) WHERE recurring;
 CREATE INDEX objects_span_cover ON objects (collection_id, span_start) INCLUDE (span_end, id) WHERE has_span AND NOT recurring;
 `,
+		// 8: group administrators; each viewer's subscription to a virtual
+		// calendar; each viewer's sync log of a virtual calendar (as
+		// SQLite's migration 9).
+		`
+ALTER TABLE memberships ADD COLUMN admin boolean NOT NULL DEFAULT false;
+
+CREATE TABLE vc_subscriptions (
+	vc_id        bigint NOT NULL CONSTRAINT vc_subscriptions_vc_fkey REFERENCES virtual_calendars(id) ON DELETE CASCADE,
+	viewer       text COLLATE "C" NOT NULL
+	             CONSTRAINT vc_subscriptions_viewer_fkey REFERENCES users(name) ON DELETE CASCADE ON UPDATE CASCADE,
+	display_name text NOT NULL DEFAULT '',
+	color        text NOT NULL DEFAULT '',
+	sort_order   integer NOT NULL DEFAULT 0,
+	hidden       boolean NOT NULL DEFAULT false,
+	subscribed   boolean NOT NULL DEFAULT true,
+	PRIMARY KEY (vc_id, viewer)
+);
+CREATE INDEX vc_subscriptions_viewer ON vc_subscriptions (viewer, vc_id);
+
+CREATE TABLE vc_sync_state (
+	vc_id    bigint NOT NULL CONSTRAINT vc_sync_state_vc_fkey REFERENCES virtual_calendars(id) ON DELETE CASCADE,
+	viewer   text COLLATE "C" NOT NULL
+	         CONSTRAINT vc_sync_state_viewer_fkey REFERENCES users(name) ON DELETE CASCADE ON UPDATE CASCADE,
+	key      text NOT NULL DEFAULT '',
+	sources  text NOT NULL DEFAULT '',
+	revision bigint NOT NULL DEFAULT 0,
+	PRIMARY KEY (vc_id, viewer)
+);
+
+CREATE TABLE vc_sync_members (
+	vc_id       bigint NOT NULL,
+	viewer      text COLLATE "C" NOT NULL,
+	name        text COLLATE "C" NOT NULL,
+	etag        text NOT NULL DEFAULT '',
+	revision    bigint NOT NULL,
+	first_seen  bigint NOT NULL,
+	deleted     boolean NOT NULL DEFAULT false,
+	modified_us bigint,
+	PRIMARY KEY (vc_id, viewer, name),
+	FOREIGN KEY (vc_id, viewer) REFERENCES vc_sync_state(vc_id, viewer) ON DELETE CASCADE ON UPDATE CASCADE
+);
+CREATE INDEX vc_sync_members_revision ON vc_sync_members (vc_id, viewer, revision);
+`,
 	}
 }
 

@@ -270,11 +270,11 @@ func (t *tx) PutMembership(ctx context.Context, m *store.Membership) error {
 	joined, left := truncate(m.Joined), truncate(m.Left)
 	// The foreign keys, not prior lookups, detect a missing group or user:
 	// they also hold when either is being deleted by another node right now.
-	_, err := t.tx.Exec(ctx, `INSERT INTO memberships (group_name, user_name, joined_us, left_us, contributions)
-		VALUES ($1, $2, $3, $4, $5)
+	_, err := t.tx.Exec(ctx, `INSERT INTO memberships (group_name, user_name, joined_us, left_us, contributions, admin)
+		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (group_name, user_name) DO UPDATE SET joined_us = excluded.joined_us,
-			left_us = excluded.left_us, contributions = excluded.contributions`,
-		m.Group, m.User, micros(joined), micros(left), nonNil(m.Contributions))
+			left_us = excluded.left_us, contributions = excluded.contributions, admin = excluded.admin`,
+		m.Group, m.User, micros(joined), micros(left), nonNil(m.Contributions), m.Admin)
 	switch code, constraint := pgCode(err); {
 	case code == foreignKeyViolation && constraint == "memberships_group_fkey":
 		return fmt.Errorf("postgres: %s: group: %w", what, store.ErrNotFound)
@@ -287,7 +287,7 @@ func (t *tx) PutMembership(ctx context.Context, m *store.Membership) error {
 	return nil
 }
 
-const membershipColumns = `group_name, user_name, joined_us, left_us, contributions`
+const membershipColumns = `group_name, user_name, joined_us, left_us, contributions, admin`
 
 func (t *tx) listMemberships(ctx context.Context, what, query, arg string) ([]*store.Membership, error) {
 	rows, err := t.tx.Query(ctx, query, arg)
@@ -297,7 +297,7 @@ func (t *tx) listMemberships(ctx context.Context, what, query, arg string) ([]*s
 	ms, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*store.Membership, error) {
 		var m store.Membership
 		var joined, left *int64
-		if err := row.Scan(&m.Group, &m.User, &joined, &left, &m.Contributions); err != nil {
+		if err := row.Scan(&m.Group, &m.User, &joined, &left, &m.Contributions, &m.Admin); err != nil {
 			return nil, err
 		}
 		m.Joined = fromMicros(joined)

@@ -291,6 +291,50 @@ CREATE INDEX objects_uid ON objects (collection_id, uid, name);
 CREATE INDEX objects_list ON objects (collection_id, name, id, etag, content_type, uid, component, size, modified,
 	has_span, span_start, span_end, recurring, indexed_until);
 `,
+		// 9: group administrators; each viewer's subscription to a virtual
+		// calendar (their own name, colour, order, hidden flag, listing);
+		// each viewer's sync log of a virtual calendar: what they were
+		// served under each name, with tombstones, so that incremental sync
+		// names only what they could see. Rows go with the virtual calendar
+		// and with the viewer.
+		`
+ALTER TABLE memberships ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE vc_subscriptions (
+	vc_id        INTEGER NOT NULL REFERENCES virtual_calendars(id) ON DELETE CASCADE,
+	viewer       TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE ON UPDATE CASCADE,
+	display_name TEXT NOT NULL DEFAULT '',
+	color        TEXT NOT NULL DEFAULT '',
+	sort_order   INTEGER NOT NULL DEFAULT 0,
+	hidden       INTEGER NOT NULL DEFAULT 0,
+	subscribed   INTEGER NOT NULL DEFAULT 1,
+	PRIMARY KEY (vc_id, viewer)
+) WITHOUT ROWID;
+CREATE INDEX vc_subscriptions_viewer ON vc_subscriptions (viewer, vc_id);
+
+CREATE TABLE vc_sync_state (
+	vc_id    INTEGER NOT NULL REFERENCES virtual_calendars(id) ON DELETE CASCADE,
+	viewer   TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE ON UPDATE CASCADE,
+	key      TEXT NOT NULL DEFAULT '',
+	sources  TEXT NOT NULL DEFAULT '',
+	revision INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (vc_id, viewer)
+) WITHOUT ROWID;
+
+CREATE TABLE vc_sync_members (
+	vc_id       INTEGER NOT NULL,
+	viewer      TEXT NOT NULL,
+	name        TEXT NOT NULL,
+	etag        TEXT NOT NULL DEFAULT '',
+	revision    INTEGER NOT NULL,
+	first_seen  INTEGER NOT NULL,
+	deleted     INTEGER NOT NULL DEFAULT 0,
+	modified_us INTEGER,
+	PRIMARY KEY (vc_id, viewer, name),
+	FOREIGN KEY (vc_id, viewer) REFERENCES vc_sync_state(vc_id, viewer) ON DELETE CASCADE ON UPDATE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX vc_sync_members_revision ON vc_sync_members (vc_id, viewer, revision);
+`,
 	}
 }
 

@@ -319,18 +319,18 @@ func (t *tx) PutMembership(ctx context.Context, m *store.Membership) error {
 	}
 	m.Joined = truncate(m.Joined)
 	m.Left = truncate(m.Left)
-	_, err = t.tx.ExecContext(ctx, `INSERT INTO memberships (group_name, user_name, joined_us, left_us, contributions)
-		VALUES (?, ?, ?, ?, ?)
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO memberships (group_name, user_name, joined_us, left_us, contributions, admin)
+		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (group_name, user_name) DO UPDATE SET joined_us = excluded.joined_us,
-			left_us = excluded.left_us, contributions = excluded.contributions`,
-		m.Group, m.User, micros(m.Joined), micros(m.Left), nonNil(m.Contributions))
+			left_us = excluded.left_us, contributions = excluded.contributions, admin = excluded.admin`,
+		m.Group, m.User, micros(m.Joined), micros(m.Left), nonNil(m.Contributions), m.Admin)
 	if err != nil {
 		return fmt.Errorf("sqlite: %s: %w", what, err)
 	}
 	return nil
 }
 
-const membershipColumns = `group_name, user_name, joined_us, left_us, contributions`
+const membershipColumns = `group_name, user_name, joined_us, left_us, contributions, admin`
 
 func (t *tx) listMemberships(ctx context.Context, what, query string, arg string) ([]*store.Membership, error) {
 	rows, err := t.tx.QueryContext(ctx, query, arg)
@@ -342,7 +342,7 @@ func (t *tx) listMemberships(ctx context.Context, what, query string, arg string
 	for rows.Next() {
 		var m store.Membership
 		var joined, left sql.NullInt64
-		if err := rows.Scan(&m.Group, &m.User, &joined, &left, &m.Contributions); err != nil {
+		if err := rows.Scan(&m.Group, &m.User, &joined, &left, &m.Contributions, &m.Admin); err != nil {
 			return nil, fmt.Errorf("sqlite: %s: %w", what, err)
 		}
 		m.Joined = fromMicros(joined)

@@ -49,6 +49,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Memberships", testMemberships},
 		{"VirtualCascades", testVirtualCascades},
 		{"VirtualWritesInViewFail", testVirtualWritesInViewFail},
+		{"ViewSubscriptions", testViewSubscriptions},
+		{"ViewSyncLog", testViewSyncLog},
 		{"AppPasswords", testAppPasswords},
 		{"AppPasswordCascade", testAppPasswordCascade},
 		{"AppPasswordWritesInViewFail", testAppPasswordWritesInViewFail},

@@ -370,8 +370,8 @@ func sameMemberships(t *testing.T, what string, got []*store.Membership, want []
 	describe := func(ms []store.Membership) string {
 		var b bytes.Buffer
 		for _, m := range ms {
-			fmt.Fprintf(&b, "\n  {%s %s Joined:%v Left:%v Contributions:%q (nil %v)}",
-				m.Group, m.User, m.Joined, m.Left, m.Contributions, m.Contributions == nil)
+			fmt.Fprintf(&b, "\n  {%s %s Joined:%v Left:%v Contributions:%q (nil %v) Admin:%v}",
+				m.Group, m.User, m.Joined, m.Left, m.Contributions, m.Contributions == nil, m.Admin)
 		}
 		return b.String()
 	}
@@ -383,7 +383,7 @@ func sameMemberships(t *testing.T, what string, got []*store.Membership, want []
 	for i := 0; equal && i < len(flat); i++ {
 		g, w := flat[i], want[i]
 		equal = g.Group == w.Group && g.User == w.User && sameTime(g.Joined, w.Joined) && sameTime(g.Left, w.Left) &&
-			bytes.Equal(g.Contributions, w.Contributions) && g.Contributions != nil
+			bytes.Equal(g.Contributions, w.Contributions) && g.Contributions != nil && g.Admin == w.Admin
 	}
 	if !equal {
 		t.Errorf("%s: got%s\nwant (Contributions never nil)%s", what, describe(flat), describe(want))
@@ -412,7 +412,7 @@ func testMemberships(t *testing.T, s store.Store) {
 	t1, t2 := at(1, 10, 9, 0), at(2, 20, 17, 30)
 	// Nanoseconds: the store keeps microseconds and writes them back.
 	fine := t2.Add(123456789 * time.Nanosecond)
-	bob := &store.Membership{Group: "team", User: "bob", Joined: t1, Contributions: []byte(`{"calendars":[7]}`)}
+	bob := &store.Membership{Group: "team", User: "bob", Joined: t1, Contributions: []byte(`{"calendars":[7]}`), Admin: true}
 	alice := &store.Membership{Group: "team", User: "alice", Joined: t1, Left: fine}
 	for _, m := range []*store.Membership{
 		bob, alice,
@@ -429,7 +429,7 @@ func testMemberships(t *testing.T, s store.Store) {
 	sameMemberships(t, "Memberships(team)", listMemberships(t, s, "team", ""), []store.Membership{
 		{Group: "team", User: "Carol", Joined: t2, Contributions: []byte{}},
 		{Group: "team", User: "alice", Joined: t1, Left: alice.Left, Contributions: []byte{}},
-		{Group: "team", User: "bob", Joined: t1, Contributions: []byte(`{"calendars":[7]}`)},
+		{Group: "team", User: "bob", Joined: t1, Contributions: []byte(`{"calendars":[7]}`), Admin: true},
 	})
 	sameMemberships(t, "UserMemberships(alice)", listMemberships(t, s, "", "alice"), []store.Membership{
 		{Group: "Choir", User: "alice", Joined: t2, Contributions: []byte{}},
