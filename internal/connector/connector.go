@@ -111,6 +111,17 @@ type Options struct {
 	DefaultAllowed bool
 	// Workers is how many runs one node performs at once (default 4).
 	Workers int
+	// Hooks inject faults for tests; nil ones are skipped.
+	Hooks Hooks
+}
+
+// Hooks are called at fixed points of the connector service's work, so
+// that tests can make it fail (panic, say) where no real fault is at hand.
+type Hooks struct {
+	// Pass is called as each pass of the runner (RunDue) begins.
+	Pass func(ctx context.Context)
+	// Run is called as each run of a connector begins its sync.
+	Run func(ctx context.Context, c *store.Connector)
 }
 
 // Manager is the connector service: settings, permissions, runs, history.

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,8 +51,18 @@ func (m *Manager) Run(ctx context.Context) {
 
 // RunDue runs every connector that is due, a few at a time (so one slow
 // remote does not hold up the others), and returns when the next one will
-// be (zero if none is scheduled).
-func (m *Manager) RunDue(ctx context.Context) time.Time {
+// be (zero if none is scheduled). A panic during the pass is logged and
+// the pass ends; the next one comes as after a failed listing.
+func (m *Manager) RunDue(ctx context.Context) (next time.Time) {
+	defer func() {
+		if v := recover(); v != nil {
+			m.recovered(ctx, v, "connector pass")
+			next = m.now().Add(pollEvery)
+		}
+	}()
+	if hook := m.opts.Hooks.Pass; hook != nil {
+		hook(ctx)
+	}
 	// Rules can change without Permit (group memberships, the default in
 	// the configuration): bring the states in line on every pass.
 	var cs []*store.Connector
@@ -67,8 +78,8 @@ func (m *Manager) RunDue(ctx context.Context) time.Time {
 		m.log.WarnContext(ctx, "connectors: listing failed", "err", err)
 		return m.now().Add(pollEvery)
 	}
-	var next time.Time
 	var wg sync.WaitGroup
+	defer wg.Wait() // on a panic too: no run outlives its pass
 	slots := make(chan struct{}, m.opts.Workers)
 	for _, c := range cs {
 		if ctx.Err() != nil {
@@ -90,14 +101,13 @@ func (m *Manager) RunDue(ctx context.Context) time.Time {
 			switch {
 			case errors.Is(err, ErrBusy), errors.Is(err, errNotDue):
 			case err != nil:
-				m.log.WarnContext(ctx, "connector run failed to start", "connector", c.ID, "err", err)
+				m.log.WarnContext(ctx, "connector run failed", "connector", c.ID, "err", err)
 			case run != nil:
 				m.log.InfoContext(ctx, "connector run", "connector", c.ID, "owner", c.Owner, "status", run.Status,
 					"error", run.Error)
 			}
 		})
 	}
-	wg.Wait()
 	return next
 }
 
@@ -120,8 +130,15 @@ func (m *Manager) SyncNow(ctx context.Context, id int64) (*store.ConnectorRun, e
 	return m.runOne(context.WithoutCancel(ctx), id, true)
 }
 
-// runOne performs one run of connector id under its lease.
-func (m *Manager) runOne(ctx context.Context, id int64, manual bool) (*store.ConnectorRun, error) {
+// runOne performs one run of connector id under its lease. A panic in
+// the sync is recorded as the run's failure (see performRecovering); one
+// anywhere else is returned as an error.
+func (m *Manager) runOne(ctx context.Context, id int64, manual bool) (run *store.ConnectorRun, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			run, err = nil, m.recovered(ctx, v, "connector run", "connector", id)
+		}
+	}()
 	m.mu.Lock()
 	if m.running[id] {
 		m.mu.Unlock()
@@ -155,7 +172,7 @@ func (m *Manager) runOne(ctx context.Context, id int64, manual bool) (*store.Con
 	defer cancel(nil)
 	go m.renew(runCtx, cancel, lease, holder)
 
-	err = m.perform(runCtx, c, rec)
+	err = m.performRecovering(runCtx, c, rec)
 	if cause := context.Cause(runCtx); cause != nil && err != nil && errors.Is(err, context.Canceled) {
 		err = cause
 	}
@@ -188,6 +205,11 @@ func (m *Manager) acquire(ctx context.Context, lease, holder string) (bool, erro
 // renew keeps the lease while the run lasts; losing it (another node took
 // it after a stall) cancels the run, whose progress is already committed.
 func (m *Manager) renew(ctx context.Context, cancel context.CancelCauseFunc, lease, holder string) {
+	defer func() {
+		if v := recover(); v != nil {
+			cancel(m.recovered(ctx, v, "connector lease renewal", "lease", lease))
+		}
+	}()
 	t := time.NewTicker(m.opts.LeaseTTL / 3)
 	defer t.Stop()
 	for {
@@ -270,8 +292,39 @@ func (m *Manager) begin(ctx context.Context, id int64, manual bool) (*store.Conn
 	return c, rec, err
 }
 
+// performRecovering is perform, with a panic turned into the run's error
+// so that the run is recorded as failed, with the reason, and the
+// connector backs off like after any other error.
+func (m *Manager) performRecovering(ctx context.Context, c *store.Connector, rec *store.ConnectorRun) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = m.recovered(ctx, v, "connector run", "connector", c.ID, "owner", c.Owner)
+		}
+	}()
+	return m.perform(ctx, c, rec)
+}
+
+// panicError is a panic recovered from connector work.
+type panicError struct{ value any }
+
+func (e *panicError) Error() string {
+	return fmt.Sprintf("internal error (a bug; the server log has the details): %v", e.value)
+}
+
+// recovered logs the panic v of what with its stack and returns it as an
+// error. It must be called from the deferred function that recovered v,
+// for the stack to show where the panic happened.
+func (m *Manager) recovered(ctx context.Context, v any, what string, attrs ...any) error {
+	attrs = append(attrs, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	m.log.ErrorContext(ctx, what+" panicked", attrs...)
+	return &panicError{value: v}
+}
+
 // perform runs the sync itself.
 func (m *Manager) perform(ctx context.Context, c *store.Connector, rec *store.ConnectorRun) error {
+	if hook := m.opts.Hooks.Run; hook != nil {
+		hook(ctx, c)
+	}
 	ctx = domain.WithPrincipal(ctx, c.Owner)
 	var col *store.Collection
 	err := m.opts.Store.View(ctx, func(tx store.Tx) error {
