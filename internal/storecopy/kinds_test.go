@@ -20,7 +20,9 @@ import (
 
 // txMethods accounts for every method of store.Tx: the kind of data it
 // reads or writes (a kind of Summary, which Copy must copy and Summarize
-// must check), or why a copy leaves it alone. TestEveryTxMethodIsAccountedFor
+// must check), or why a copy leaves it alone: "runtime:" for state of
+// running nodes, "derived:" for state a server rebuilds from what is
+// copied. TestEveryTxMethodIsAccountedFor
 // fails on a method missing here: a new kind of data needs copying in
 // Copy, a place in Summarize, data in fillAll and a field in snapshot.
 var txMethods = map[string]string{
@@ -44,6 +46,13 @@ var txMethods = map[string]string{
 	"CreateVirtualCalendar": "virtual calendars", "GetVirtualCalendar": "virtual calendars",
 	"GetVirtualCalendarByID": "virtual calendars", "ListVirtualCalendars": "virtual calendars",
 	"UpdateVirtualCalendar": "virtual calendars", "DeleteVirtualCalendar": "virtual calendars",
+	"GetViewSubscription": "view subscriptions", "PutViewSubscription": "view subscriptions",
+	"ViewSubscriptions": "view subscriptions",
+	// Without a log, a viewer's next sync rebuilds it; the copy's new
+	// Version of each virtual calendar makes old view sync tokens stale.
+	"GetViewSyncState": "derived: view sync logs are rebuilt on a viewer's next sync",
+	"ViewMembers":      "derived: view sync logs are rebuilt on a viewer's next sync",
+	"RecordViewSync":   "derived: view sync logs are rebuilt on a viewer's next sync",
 
 	"CreateGroup": "groups", "GetGroup": "groups", "ListGroups": "groups", "UpdateGroup": "groups",
 	"DeleteGroup":   "groups",
@@ -75,7 +84,7 @@ func TestEveryTxMethodIsAccountedFor(t *testing.T) {
 		case !ok:
 			t.Errorf("store.Tx.%s is new to storecopy: if it keeps data, copy it in Copy, check it in Summarize, "+
 				"fill it in fillAll and compare it in snapshot; then name its kind in txMethods", name)
-		case !strings.HasPrefix(kind, "runtime:") && !kinds[kind]:
+		case !strings.HasPrefix(kind, "runtime:") && !strings.HasPrefix(kind, "derived:") && !kinds[kind]:
 			t.Errorf("store.Tx.%s: kind %q is not a kind of Summary", name, kind)
 		}
 	}
@@ -89,9 +98,10 @@ func TestEveryTxMethodIsAccountedFor(t *testing.T) {
 var day = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
 // fillAll writes fill's users, collections, objects and properties, and
-// every other kind: groups (one with a member who left), virtual
-// calendars (one shared with a group, one owned by a group, one deleted
-// to leave a gap in the IDs), app passwords (with a gap and a last use),
+// every other kind: groups (one with an administrator and a member who
+// left), virtual calendars (one shared with a group, one owned by a
+// group, one deleted to leave a gap in the IDs), viewers' subscriptions
+// (with a view sync log, which a copy leaves behind), app passwords (with a gap and a last use),
 // connectors (one deleted, for a gap) with a sealed secret, items, runs
 // of two connectors interleaved, conflicts (one whose run left the
 // history) and permissions.
@@ -111,7 +121,7 @@ func fillAll(t *testing.T, st store.Store, sealed []byte) {
 			return err
 		}
 		for _, m := range []*store.Membership{
-			{Group: "team", User: "alice", Joined: day, Contributions: []byte(`[{"calendar":"work","level":"busy"}]`)},
+			{Group: "team", User: "alice", Joined: day, Contributions: []byte(`[{"calendar":"work","level":"busy"}]`), Admin: true},
 			{Group: "team", User: "carol", Joined: day, Left: day.Add(72 * time.Hour), Contributions: []byte(`[]`)},
 		} {
 			if err := tx.PutMembership(ctx, m); err != nil {
@@ -138,8 +148,21 @@ func fillAll(t *testing.T, st store.Store, sealed []byte) {
 		if err := tx.DeleteVirtualCalendar(ctx, gone.ID); err != nil {
 			return err
 		}
-		if err := tx.CreateVirtualCalendar(ctx, &store.VirtualCalendar{Owner: "group:team", Name: "team",
-			Definition: []byte(`{"node":{"group":"team"}}`)}); err != nil {
+		team := &store.VirtualCalendar{Owner: "group:team", Name: "team", Definition: []byte(`{"node":{"group":"team"}}`)}
+		if err := tx.CreateVirtualCalendar(ctx, team); err != nil {
+			return err
+		}
+		for _, s := range []*store.ViewSubscription{
+			{VC: mine.ID, Viewer: "bob", DisplayName: "Alice, busy", Color: "#FF0000FF", Order: 2, Subscribed: true},
+			{VC: team.ID, Viewer: "bob", Order: 1, Hidden: true, Subscribed: true},
+			{VC: team.ID, Viewer: "alice"},
+		} {
+			if err := tx.PutViewSubscription(ctx, s); err != nil {
+				return err
+			}
+		}
+		if err := tx.RecordViewSync(ctx, &store.ViewSyncState{VC: mine.ID, Viewer: "bob", Key: "k1", Sources: "1-1", Revision: 1},
+			[]*store.ViewMember{{Name: "o1.ics", ETag: "e1", Revision: 1, FirstSeen: 1, Modified: day}}); err != nil {
 			return err
 		}
 
@@ -243,6 +266,8 @@ type snapshot struct {
 	Groups       []*store.Group
 	Memberships  []*store.Membership
 	VCs          []*store.VirtualCalendar
+	Subs         []*store.ViewSubscription
+	SubVCs       []string // each subscription's virtual calendar, owner/name
 	AppPasswords []*store.AppPassword
 	Connectors   []*store.Connector
 	Calendars    []string // each connector's calendar, owner/name
@@ -318,6 +343,21 @@ func takeSnapshot(t *testing.T, st store.Store) *snapshot {
 		}
 		for _, vc := range s.VCs {
 			vc.Created, vc.Modified = time.Time{}, time.Time{}
+		}
+		for _, u := range s.Users {
+			subs, err := tx.ViewSubscriptions(ctx, u.Name)
+			if err != nil {
+				return err
+			}
+			for _, sub := range subs {
+				vc, err := tx.GetVirtualCalendarByID(ctx, sub.VC)
+				if err != nil {
+					return err
+				}
+				s.SubVCs = append(s.SubVCs, vc.Owner+"/"+vc.Name)
+				sub.VC = 0
+			}
+			s.Subs = append(s.Subs, subs...)
 		}
 		if s.Connectors, err = tx.ListConnectors(ctx, ""); err != nil {
 			return err
@@ -470,6 +510,24 @@ func TestCopyKeepsEveryKind(t *testing.T) {
 			if ids := vcIDs(want.VCs); !slices.Equal(ids, []int64{2, 3}) {
 				t.Errorf("source virtual calendar IDs %v: the test means to leave a gap at 1", ids)
 			}
+			if !slices.ContainsFunc(got.Memberships, func(m *store.Membership) bool { return m.Admin }) {
+				t.Error("no administrator among the copied memberships")
+			}
+			// The view sync log stays behind: the viewer's next sync
+			// rebuilds it.
+			err = dst.View(ctx, func(tx store.Tx) error {
+				vc, err := tx.GetVirtualCalendar(ctx, "alice", "mine")
+				if err != nil {
+					return err
+				}
+				if _, err := tx.GetViewSyncState(ctx, vc.ID, "bob"); !errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("view sync state in the destination: %v, want ErrNotFound", err)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
 
 			// No collection has its old ID, so no old sync token is
 			// taken for a token of the copy.
@@ -615,6 +673,13 @@ func TestSummaryNamesEachKindThatDiffers(t *testing.T) {
 			vc.SharedWith = vc.SharedWith[:1]
 			return tx.UpdateVirtualCalendar(ctx, vc)
 		}},
+		{"view subscriptions", func(tx store.Tx) error {
+			vc, err := tx.GetVirtualCalendar(ctx, "group:team", "team")
+			if err != nil {
+				return err
+			}
+			return tx.PutViewSubscription(ctx, &store.ViewSubscription{VC: vc.ID, Viewer: "alice", Subscribed: true})
+		}},
 		{"app passwords", func(tx store.Tx) error {
 			pws, err := tx.AppPasswords(ctx, "bob")
 			if err != nil || len(pws) == 0 {
@@ -696,6 +761,12 @@ type itemLosingTx struct{ store.Tx }
 
 func (itemLosingTx) PutConnectorItem(context.Context, *store.ConnectorItem) error { return nil }
 
+type subscriptionLosingTx struct{ store.Tx }
+
+func (subscriptionLosingTx) PutViewSubscription(context.Context, *store.ViewSubscription) error {
+	return nil
+}
+
 type leaverForgettingTx struct{ store.Tx }
 
 func (t leaverForgettingTx) PutMembership(ctx context.Context, m *store.Membership) error {
@@ -711,6 +782,7 @@ func TestCopyFailsLoudlyOnALoss(t *testing.T) {
 	}{
 		{"connector items", func(tx store.Tx) store.Tx { return itemLosingTx{tx} }},
 		{"memberships", func(tx store.Tx) store.Tx { return leaverForgettingTx{tx} }},
+		{"view subscriptions", func(tx store.Tx) store.Tx { return subscriptionLosingTx{tx} }},
 	} {
 		t.Run(strings.ReplaceAll(tc.kind, " ", "_"), func(t *testing.T) {
 			src := openSQLite(t)

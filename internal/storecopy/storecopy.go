@@ -4,10 +4,12 @@
 //
 // It copies everything the store contract keeps: users, groups and their
 // memberships (past ones included), collections with their objects (client
-// bytes and index fields), dead properties, virtual calendars, app
-// passwords, connectors with their item mappings, run history and
-// conflicts, and connector permissions. WebDAV locks and job leases are
-// runtime state of a running server and are not copied.
+// bytes and index fields), dead properties, virtual calendars with
+// their viewers' subscriptions, app passwords, connectors with their item
+// mappings, run history and conflicts, and connector permissions. WebDAV
+// locks and job leases are runtime state of a running server and are not
+// copied. Nor are viewers' sync logs of virtual calendars: they are
+// derived from the sources, and a viewer's next sync rebuilds theirs.
 //
 // The contract lets a store assign IDs and some timestamps itself. A copy
 // keeps every other field, and of those:
@@ -23,6 +25,8 @@
 //     Modified) times are new; an app password's LastUsed is kept.
 //   - A virtual calendar's Version is one more than in the source, so that
 //     every ETag and sync token a client derived from the source changes.
+//     Subscriptions follow their virtual calendar to its ID in the
+//     destination.
 //   - Runs and conflicts get new IDs, assigned oldest first so that the
 //     newest-first order survives; a conflict follows its run to its new ID,
 //     or names no run (0) when its run had already left the history.
@@ -62,12 +66,12 @@ func Copy(ctx context.Context, src, dst store.Store, l Layout) (Summary, error) 
 	if err := requireEmpty(ctx, dst); err != nil {
 		return Summary{}, err
 	}
-	c := &copier{ctx: ctx, dst: dst, layout: l, collIDs: map[int64]int64{}}
+	c := &copier{ctx: ctx, dst: dst, layout: l, collIDs: map[int64]int64{}, vcIDs: map[int64]int64{}}
 	err := src.View(ctx, func(stx store.Tx) error {
 		c.stx = stx
 		// In an order that creates everything before what refers to it.
 		for _, step := range []func() error{
-			c.users, c.groups, c.virtualCalendars, c.appPasswords, c.connectors, c.permissions,
+			c.users, c.groups, c.virtualCalendars, c.viewSubscriptions, c.appPasswords, c.connectors, c.permissions,
 		} {
 			if err := step(); err != nil {
 				return err
@@ -138,6 +142,7 @@ type copier struct {
 	dst     store.Store
 	layout  Layout
 	collIDs map[int64]int64 // source collection ID → destination's
+	vcIDs   map[int64]int64 // source virtual calendar ID → destination's
 	// collFloor is the highest collection ID of the source; every
 	// collection in the destination gets a higher one.
 	collFloor   int64
@@ -345,7 +350,7 @@ func (c *copier) virtualCalendars() error {
 		var gaps []int64
 		for _, vc := range vcs {
 			nv := *vc
-			_, g, err := k.create(vc.ID, vc.Owner+"/"+vc.Name, func() (int64, error) {
+			id, g, err := k.create(vc.ID, vc.Owner+"/"+vc.Name, func() (int64, error) {
 				nv.ID = 0
 				err := dtx.CreateVirtualCalendar(ctx, &nv)
 				return nv.ID, err
@@ -358,6 +363,7 @@ func (c *copier) virtualCalendars() error {
 			if err != nil {
 				return fmt.Errorf("virtual calendar %s/%s: %w", vc.Owner, vc.Name, err)
 			}
+			c.vcIDs[vc.ID] = id
 			for range vc.Version {
 				if err := dtx.UpdateVirtualCalendar(ctx, &nv); err != nil {
 					return fmt.Errorf("virtual calendar %s/%s: %w", vc.Owner, vc.Name, err)
@@ -375,6 +381,41 @@ func (c *copier) virtualCalendars() error {
 		return fmt.Errorf("storecopy: %w", err)
 	}
 	c.warnings = append(c.warnings, k.renumbered...)
+	return nil
+}
+
+// viewSubscriptions copies every viewer's subscriptions, after the
+// virtual calendars they belong to, each onto its calendar's ID in the
+// destination.
+func (c *copier) viewSubscriptions() error {
+	ctx := c.ctx
+	users, err := c.stx.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	err = c.dst.Update(ctx, func(dtx store.Tx) error {
+		for _, u := range users {
+			subs, err := c.stx.ViewSubscriptions(ctx, u.Name)
+			if err != nil {
+				return err
+			}
+			for _, s := range subs {
+				vc, ok := c.vcIDs[s.VC]
+				if !ok {
+					return fmt.Errorf("subscription of %s: its virtual calendar %d was not copied", s.Viewer, s.VC)
+				}
+				ns := *s
+				ns.VC = vc
+				if err := dtx.PutViewSubscription(ctx, &ns); err != nil {
+					return fmt.Errorf("subscription of %s to virtual calendar %d: %w", s.Viewer, s.VC, err)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storecopy: %w", err)
+	}
 	return nil
 }
 

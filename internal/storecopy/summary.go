@@ -21,14 +21,16 @@ import (
 type Summary struct {
 	Users, Groups, Memberships                int
 	Collections, Objects, Properties          int
-	VirtualCalendars, AppPasswords            int
+	VirtualCalendars, ViewSubscriptions       int
+	AppPasswords                              int
 	Connectors, ConnectorItems, ConnectorRuns int
 	ConnectorConflicts, ConnectorPermissions  int
 	// Checksum covers every kind in a canonical order; equal checksums
 	// mean equal content. It leaves out only what a copy cannot keep (see
 	// the package comment), and stands for references by ID with what
-	// they name (a connector's calendar by owner and name, a conflict's
-	// run by its place in the history).
+	// they name (a connector's calendar and a subscription's virtual
+	// calendar by owner and name, a conflict's run by its place in the
+	// history).
 	Checksum string
 	// Checksums holds one checksum per kind, keyed by the kind's name in
 	// String, so that a failed verification can say which kind differs.
@@ -50,7 +52,8 @@ func (s *Summary) kinds() []counted {
 	return []counted{
 		{"users", &s.Users}, {"groups", &s.Groups}, {"memberships", &s.Memberships},
 		{"collections", &s.Collections}, {"objects", &s.Objects}, {"properties", &s.Properties},
-		{"virtual calendars", &s.VirtualCalendars}, {"app passwords", &s.AppPasswords},
+		{"virtual calendars", &s.VirtualCalendars}, {"view subscriptions", &s.ViewSubscriptions},
+		{"app passwords", &s.AppPasswords},
 		{"connectors", &s.Connectors}, {"connector items", &s.ConnectorItems},
 		{"connector runs", &s.ConnectorRuns}, {"connector conflicts", &s.ConnectorConflicts},
 		{"connector permissions", &s.ConnectorPermissions},
@@ -140,6 +143,7 @@ var (
 	skipCollection = []string{"ID", "Revision", "Created", "Modified"}
 	skipObject     = []string{"CollectionID", "Modified"}
 	skipVC         = []string{"ID", "Version", "Created", "Modified"}
+	skipSub        = []string{"VC"}
 	skipAppPass    = []string{"ID", "Created"}
 	skipConnector  = []string{"ID", "CollectionID", "Created", "Modified"}
 	skipItem       = []string{"ConnectorID"}
@@ -225,7 +229,7 @@ func Summarize(ctx context.Context, st store.Store, l Layout) (Summary, error) {
 	t := &tally{counts: map[string]int{}, hashes: map[string]hash.Hash{}}
 	err := st.View(ctx, func(tx store.Tx) error {
 		for _, step := range []func(context.Context, store.Tx, *tally, Layout) error{
-			tallyUsers, tallyGroups, tallyVirtualCalendars, tallyConnectors,
+			tallyUsers, tallyGroups, tallyVirtualCalendars, tallyViewSubscriptions, tallyConnectors,
 		} {
 			if err := step(ctx, tx, t, l); err != nil {
 				return err
@@ -349,6 +353,38 @@ func tallyVirtualCalendars(ctx context.Context, tx store.Tx, t *tally, _ Layout)
 	for _, vc := range vcs {
 		if err := t.add("virtual calendars", vc, skipVC); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// tallyViewSubscriptions covers every viewer's subscriptions, each with
+// its virtual calendar's owner and name, in that order: a copy may have
+// to give a virtual calendar a new ID.
+func tallyViewSubscriptions(ctx context.Context, tx store.Tx, t *tally, _ Layout) error {
+	users, err := tx.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	sort.Slice(users, func(i, j int) bool { return users[i].Name < users[j].Name })
+	for _, u := range users {
+		subs, err := tx.ViewSubscriptions(ctx, u.Name)
+		if err != nil {
+			return err
+		}
+		names := make(map[*store.ViewSubscription]string, len(subs))
+		for _, s := range subs {
+			vc, err := tx.GetVirtualCalendarByID(ctx, s.VC)
+			if err != nil {
+				return fmt.Errorf("subscription of %s: virtual calendar: %w", s.Viewer, err)
+			}
+			names[s] = vc.Owner + "/" + vc.Name
+		}
+		sort.Slice(subs, func(i, j int) bool { return names[subs[i]] < names[subs[j]] })
+		for _, s := range subs {
+			if err := t.add("view subscriptions", s, skipSub, names[s]); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
