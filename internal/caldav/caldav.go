@@ -149,7 +149,15 @@ func (c *handler) registerProperties() {
 		return nil
 	})
 	h.RegisterProperty(dav.Property{Name: apple("calendar-color"),
-		Get: textProp(func(c *store.Collection) string { return c.Color })})
+		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
+			if v, ok := r.Data.(*tree.Virtual); ok {
+				if v.View.Color() == "" {
+					return nil, dav.ErrNoProperty
+				}
+				return []byte(dav.EscapeText(v.View.Color())), nil
+			}
+			return textProp(func(c *store.Collection) string { return c.Color })(ctx, r)
+		}})
 	t.RegisterSetter(apple("calendar-color"), func(col *store.Collection, op dav.PropOp) error {
 		v, err := textValue(op)
 		col.Color = strings.TrimSpace(v)
@@ -157,6 +165,9 @@ func (c *handler) registerProperties() {
 	})
 	h.RegisterProperty(dav.Property{Name: apple("calendar-order"),
 		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
+			if v, ok := r.Data.(*tree.Virtual); ok {
+				return []byte(strconv.Itoa(v.View.Order())), nil
+			}
 			col, ok := calendarOf(r)
 			if !ok {
 				return nil, dav.ErrNoProperty

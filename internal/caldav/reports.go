@@ -337,7 +337,7 @@ func (c *handler) calendarDataGetter(rp *reportProps, floating func(*store.Colle
 				}
 				data, zone = o.Data, floating(o.Coll)
 			case *tree.VirtualObject:
-				data = o.Data
+				data, zone = o.Data, floating(o.Source)
 			default:
 				return nil, dav.ErrNoProperty
 			}
@@ -449,23 +449,17 @@ func (c *handler) calendarQuery(ctx context.Context, w http.ResponseWriter, req 
 		if depth == 0 {
 			break
 		}
-		var tr *ical.TimeRange
-		if q, ok := ical.QueryRange(filter); ok {
-			tr = &q
-		}
-		candidates, err := c.t.VirtualQuery(ctx, data.View, tr)
+		objs, ps, err := c.svc.QueryVC(ctx, data.View, filter, floating)
 		if err != nil {
+			if errors.Is(err, ical.ErrUnsupportedCollation) {
+				return dav.Precondition(http.StatusForbidden, C("supported-collation"), err.Error())
+			}
 			return err
 		}
-		for _, res := range candidates {
-			p, err := ical.Parse(res.Data.(*tree.VirtualObject).Data)
-			if err != nil {
-				continue
-			}
-			if ok, err := p.Match(filter, time.UTC); err == nil && ok {
-				parsed[res.Path] = p
-				resources = append(resources, res)
-			}
+		for i, o := range objs {
+			res := tree.VirtualObjectResource(data.View, o)
+			parsed[res.Path] = ps[i]
+			resources = append(resources, res)
 		}
 	}
 	getters := c.calendarDataGetter(&rp, floating, parsed)
@@ -574,17 +568,9 @@ func (c *handler) freeBusyQuery(ctx context.Context, w http.ResponseWriter, req 
 // contribute busy time to tr, parsed, with the zone for floating times.
 func (c *handler) busyObjects(ctx context.Context, r *dav.Resource, tr *ical.TimeRange) ([]*ical.Object, *time.Location, error) {
 	if v, ok := r.Data.(*tree.Virtual); ok {
-		res, err := c.t.VirtualQuery(ctx, v.View, tr)
-		if err != nil {
-			return nil, nil, err
-		}
-		var out []*ical.Object
-		for _, rr := range res {
-			if p, err := ical.Parse(rr.Data.(*tree.VirtualObject).Data); err == nil {
-				out = append(out, p)
-			}
-		}
-		return out, time.UTC, nil
+		filter := &ical.CompFilter{Name: "VCALENDAR", Comps: []ical.CompFilter{{Name: "VEVENT", TimeRange: tr}}}
+		_, out, err := c.svc.QueryVC(ctx, v.View, filter, func(*store.Collection) *time.Location { return time.UTC })
+		return out, time.UTC, err
 	}
 	col, _ := calendarOf(r)
 	floating := floatingZone("", col)

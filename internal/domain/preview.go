@@ -28,7 +28,7 @@ func (s *Service) PreviewVC(ctx context.Context, owner, name, viewer string, tr 
 		if err != nil {
 			return err
 		}
-		ok, _, err := canSee(ctx, tx, vc, viewer)
+		ok, _, err := vcAccess(ctx, tx, vc, viewer)
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"koyomi.dev/koyomi/internal/ical"
 	"koyomi.dev/koyomi/internal/store"
@@ -35,6 +36,9 @@ type FilterDef struct {
 	Default string    `json:"default"`
 	Zone    string    `json:"zone,omitempty"`
 	Rules   []RuleDef `json:"rules,omitempty"`
+	// BusyLabel titles what the filter shows as busy, e.g.
+	// "{category|予定} ({owner})" (see vcal.Filter.BusyLabel).
+	BusyLabel string `json:"busy_label,omitempty"`
 }
 
 // RuleDef is a filter rule in a definition (see vcal.Rule). Weekdays are
@@ -67,15 +71,19 @@ type VCSpec struct {
 	Color       string   `json:"color,omitempty"`
 	Definition  VCNode   `json:"definition"`
 	SharedWith  []string `json:"shared_with,omitempty"` // "user:NAME" or "group:NAME"
-	// WriteTarget names one of the owner's calendars that PUTs into the
-	// virtual calendar land in (empty: read-only).
+	// WriteTarget names one of the owner's calendars, shown by the
+	// virtual calendar, that PUTs into it land in (empty: read-only).
 	WriteTarget string `json:"write_target,omitempty"`
+	// Writers are who may write through it ("user:NAME" or "group:NAME");
+	// none: everyone it is shared with.
+	Writers []string `json:"writers,omitempty"`
 }
 
 // storedDefinition is what the store keeps as a VC's Definition.
 type storedDefinition struct {
-	Node        VCNode `json:"node"`
-	WriteTarget string `json:"write_target,omitempty"`
+	Node        VCNode   `json:"node"`
+	WriteTarget string   `json:"write_target,omitempty"`
+	Writers     []string `json:"writers,omitempty"`
 }
 
 // ParseLevel reads a visibility level: full, summary, busy or hidden.
@@ -96,7 +104,10 @@ func (f *FilterDef) compile() (*vcal.Filter, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &vcal.Filter{Default: def, Zone: f.Zone}
+	if len(f.BusyLabel) > maxLabelLength || !validText(f.BusyLabel) {
+		return nil, fmt.Errorf("%w: busy_label: at most %d characters, no control characters", ErrInvalidName, maxLabelLength)
+	}
+	out := &vcal.Filter{Default: def, Zone: f.Zone, BusyLabel: f.BusyLabel}
 	for i, r := range f.Rules {
 		lvl, err := ParseLevel(r.Level)
 		if err != nil {
@@ -126,8 +137,12 @@ func (f *FilterDef) compile() (*vcal.Filter, error) {
 	return out, nil
 }
 
-// validate checks the shape of a node (one kind per node).
-func (n *VCNode) validate() error {
+// validate checks the shape of a node (one kind per node) and counts the
+// nodes of the definition into nodes.
+func (n *VCNode) validate(nodes *int) error {
+	if *nodes++; *nodes > maxDefinitionNodes {
+		return fmt.Errorf("%w: a definition has at most %d nodes", ErrInvalidName, maxDefinitionNodes)
+	}
 	kinds := 0
 	for _, set := range []bool{n.Calendar != "", n.VC != "", n.Group != "", n.Filter != nil, len(n.Union) > 0} {
 		if set {
@@ -144,13 +159,13 @@ func (n *VCNode) validate() error {
 		if _, err := n.Filter.compile(); err != nil {
 			return err
 		}
-		return n.Of.validate()
+		return n.Of.validate(nodes)
 	}
 	if n.Of != nil {
 		return fmt.Errorf("%w: \"of\" belongs with a filter", ErrInvalidName)
 	}
 	for i := range n.Union {
-		if err := n.Union[i].validate(); err != nil {
+		if err := n.Union[i].validate(nodes); err != nil {
 			return err
 		}
 	}
@@ -165,48 +180,44 @@ func vcRef(owner, ref string) (string, string) {
 	return owner, ref
 }
 
-// canSee reports whether principal (a user) may see vc, and from when on
-// their access ends (zero: no limit) for a group member who left.
-func canSee(ctx context.Context, tx store.Tx, vc *store.VirtualCalendar, user string) (ok bool, until time.Time, err error) {
-	if vc.Owner == user {
-		return true, time.Time{}, nil
-	}
-	for _, sh := range vc.SharedWith {
-		if sh == "user:"+user {
-			return true, time.Time{}, nil
-		}
-	}
-	ms, err := tx.UserMemberships(ctx, user)
-	if err != nil {
-		return false, time.Time{}, err
-	}
-	for _, m := range ms {
-		if !slices.Contains(vc.SharedWith, "group:"+m.Group) {
-			continue
-		}
-		if m.Left.IsZero() {
-			return true, time.Time{}, nil
-		}
-		g, err := tx.GetGroup(ctx, m.Group)
-		if err != nil {
-			return false, time.Time{}, err
-		}
-		if g.KeepPast {
-			ok, until = true, m.Left
-		}
-	}
-	return ok, until, nil
-}
+// Bounds on a definition and on what it expands to, so that no view costs
+// more than a few sources' worth to evaluate however its author nests it.
+const (
+	maxDefinitionNodes = 64 // nodes in one definition
+	maxViewDepth       = 8  // virtual calendars nested in one another
+	maxViewSources     = 64 // distinct (calendar, filters) pairs evaluated
+	maxLabelLength     = 200
+)
 
 // vcSource is one calendar feeding a virtual calendar, with the filters
 // between it and the viewer.
 type vcSource struct {
 	coll  *store.Collection
 	chain []*vcal.Filter
+	// ownerName is the display name of the calendar's owner, for labels.
+	ownerName string
 }
 
 // sourceID names a source calendar in rules (Rule.Sources).
 func sourceID(c *store.Collection) string { return c.Owner + "/" + c.Name }
+
+// sameSource reports whether a and b evaluate alike: the same calendar
+// through the same filters (compiled once per node, so compared by
+// identity).
+func sameSource(a, b vcSource) bool {
+	return a.coll.ID == b.coll.ID && slices.Equal(a.chain, b.chain)
+}
+
+// distinctSources drops sources that evaluate like an earlier one.
+func distinctSources(srcs []vcSource) []vcSource {
+	out := srcs[:0:0]
+	for _, s := range srcs {
+		if !slices.ContainsFunc(out, func(o vcSource) bool { return sameSource(o, s) }) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
 
 // pastOnly is a filter hiding every occurrence that reaches instant t:
 // what a member who left still shares or sees under a keep-the-past policy
@@ -215,15 +226,69 @@ func pastOnly(t time.Time) *vcal.Filter {
 	return &vcal.Filter{Default: vcal.Full, Rules: []vcal.Rule{{Level: vcal.Hidden, Since: t}}}
 }
 
-// resolver expands definitions into sources, detecting cycles and
-// checking that each owner may read what their definition names.
+// groupBusyLabel titles group members' busy blocks with whose they are
+// (and the event's category, when it has one), as the paper's group view
+// does, instead of an anonymous "Busy".
+const groupBusyLabel = "{category|" + vcal.BusySummary + "} ({owner})"
+
+// resolver expands definitions into sources, detecting cycles and asking
+// vcAccess and groupReadAccess, at every evaluation, whether each owner may
+// read what their definition names.
 type resolver struct {
-	ctx  context.Context
-	tx   store.Tx
-	path []string // VCs being expanded, for cycle detection
+	ctx context.Context
+	tx  store.Tx
+	// strict: a definition being saved, where every reference must
+	// resolve. Otherwise (evaluating a view) a reference its owner may no
+	// longer read, or that is gone, contributes nothing.
+	strict bool
+	path   []string // VCs being expanded, for cycle detection
+	// memo holds each virtual calendar's sources (relative to it) and each
+	// group's, so that a definition naming one many times, directly or
+	// through others, evaluates it once.
+	memo   map[string][]vcSource
+	names  map[string]string // user display names
 	// key accumulates everything the result depends on besides the
 	// sources' contents, for ETags and sync tokens.
 	key strings.Builder
+}
+
+func newResolver(ctx context.Context, tx store.Tx, strict bool) *resolver {
+	return &resolver{ctx: ctx, tx: tx, strict: strict, memo: map[string][]vcSource{}, names: map[string]string{}}
+}
+
+// missing is a reference that does not resolve: an error when saving, an
+// empty contribution (recorded in the key) when evaluating.
+func (r *resolver) missing(err error) ([]vcSource, error) {
+	if r.strict {
+		return nil, err
+	}
+	fmt.Fprintf(&r.key, "|x:%s", err)
+	return nil, nil
+}
+
+func (r *resolver) displayName(user string) string {
+	if n, ok := r.names[user]; ok {
+		return n
+	}
+	n := user
+	if u, err := r.tx.GetUser(r.ctx, user); err == nil && u.DisplayName != "" {
+		n = u.DisplayName
+	}
+	r.names[user] = n
+	return n
+}
+
+// withChain returns srcs behind the filters of chain (outermost first).
+func withChain(chain []*vcal.Filter, srcs []vcSource) []vcSource {
+	if len(chain) == 0 {
+		return srcs
+	}
+	out := make([]vcSource, len(srcs))
+	for i, s := range srcs {
+		s.chain = append(slices.Clone(chain), s.chain...)
+		out[i] = s
+	}
+	return out
 }
 
 func (r *resolver) node(owner string, n *VCNode, chain []*vcal.Filter) ([]vcSource, error) {
@@ -234,10 +299,13 @@ func (r *resolver) node(owner string, n *VCNode, chain []*vcal.Filter) ([]vcSour
 			return nil, fmt.Errorf("%w: a group's calendar cannot name a calendar directly", ErrInvalidName)
 		}
 		c, err := tx.GetCollection(ctx, owner, n.Calendar)
-		if err != nil || c.Kind != store.KindCalendar {
-			return nil, fmt.Errorf("%w: %s has no calendar %q", ErrNotFound, owner, n.Calendar)
+		if err != nil && !isNotFound(err) {
+			return nil, err
 		}
-		return []vcSource{{coll: c, chain: chain}}, nil
+		if err != nil || c.Kind != store.KindCalendar {
+			return r.missing(fmt.Errorf("%w: %s has no calendar %q", ErrNotFound, owner, n.Calendar))
+		}
+		return []vcSource{{coll: c, chain: chain, ownerName: r.displayName(owner)}}, nil
 	case n.Filter != nil:
 		f, err := n.Filter.compile()
 		if err != nil {
@@ -253,72 +321,110 @@ func (r *resolver) node(owner string, n *VCNode, chain []*vcal.Filter) ([]vcSour
 			}
 			out = append(out, srcs...)
 		}
-		return out, nil
+		return distinctSources(out), nil
 	case n.VC != "":
 		refOwner, refName := vcRef(owner, n.VC)
+		// Said as for a missing one when the owner may not read it, so
+		// that definitions cannot probe for other people's calendars.
+		gone := fmt.Errorf("%w: no virtual calendar %s/%s", ErrNotFound, refOwner, refName)
 		vc, err := tx.GetVirtualCalendar(ctx, refOwner, refName)
 		if err != nil {
-			return nil, fmt.Errorf("%w: no virtual calendar %s/%s", ErrNotFound, refOwner, refName)
-		}
-		if !strings.HasPrefix(owner, "group:") {
-			ok, until, err := canSee(ctx, tx, vc, owner)
-			if err != nil {
-				return nil, err
+			if isNotFound(err) {
+				return r.missing(gone)
 			}
-			if !ok {
-				// Said as for a missing one, so that definitions cannot probe
-				// for other people's virtual calendars.
-				return nil, fmt.Errorf("%w: no virtual calendar %s/%s", ErrNotFound, refOwner, refName)
-			}
-			if !until.IsZero() {
-				chain = append(slices.Clone(chain), pastOnly(until))
-			}
+			return nil, err
 		}
-		return r.vc(vc, chain)
-	case n.Group != "":
-		g, err := tx.GetGroup(ctx, n.Group)
-		if err != nil {
-			return nil, fmt.Errorf("%w: no group %q", ErrNotFound, n.Group)
-		}
-		ms, err := tx.Memberships(ctx, g.Name)
+		ok, until, err := vcAccess(ctx, tx, vc, owner)
 		if err != nil {
 			return nil, err
 		}
-		var out []vcSource
-		for _, m := range ms {
-			fmt.Fprintf(&r.key, "|m:%s:%s:%d:%x", g.Name, m.User, m.Left.UnixMicro(), sha256.Sum256(m.Contributions))
-			if !m.Left.IsZero() && !g.KeepPast {
-				continue
-			}
-			var contribs []Contribution
-			if err := json.Unmarshal(m.Contributions, &contribs); err != nil {
-				continue
-			}
-			for _, cb := range contribs {
-				c, err := tx.GetCollection(ctx, m.User, cb.Calendar)
-				if err != nil || c.Kind != store.KindCalendar {
-					continue // a contribution whose calendar is gone contributes nothing
-				}
-				lvl, err := ParseLevel(cb.Level)
-				if err != nil {
-					continue
-				}
-				ch := append(slices.Clone(chain), &vcal.Filter{Default: lvl})
-				if !m.Left.IsZero() {
-					ch = append(ch, pastOnly(m.Left))
-				}
-				out = append(out, vcSource{coll: c, chain: ch})
-			}
+		if !ok {
+			return r.missing(gone)
 		}
-		return out, nil
+		if !until.IsZero() {
+			chain = append(slices.Clone(chain), pastOnly(until))
+		}
+		return r.vc(vc, chain)
+	case n.Group != "":
+		gone := fmt.Errorf("%w: no group %q", ErrNotFound, n.Group)
+		ok, until, err := groupReadAccess(ctx, tx, n.Group, owner)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return r.missing(gone)
+		}
+		fmt.Fprintf(&r.key, "|g:%s:%d", n.Group, until.UnixMicro())
+		srcs, err := r.group(n.Group)
+		if err != nil {
+			if isNotFound(err) {
+				return r.missing(gone)
+			}
+			return nil, err
+		}
+		if !until.IsZero() {
+			chain = append(slices.Clone(chain), pastOnly(until))
+		}
+		return withChain(chain, srcs), nil
 	}
 	return nil, fmt.Errorf("%w: empty definition node", ErrInvalidName)
+}
+
+// group returns what group's members contribute, relative to the group.
+func (r *resolver) group(name string) ([]vcSource, error) {
+	if srcs, ok := r.memo["g:"+name]; ok {
+		return srcs, nil
+	}
+	g, err := r.tx.GetGroup(r.ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := r.tx.Memberships(r.ctx, g.Name)
+	if err != nil {
+		return nil, err
+	}
+	var out []vcSource
+	for _, m := range ms {
+		fmt.Fprintf(&r.key, "|m:%s:%s:%d:%x", g.Name, m.User, m.Left.UnixMicro(), sha256.Sum256(m.Contributions))
+		if !m.Left.IsZero() && !g.KeepPast {
+			continue
+		}
+		var contribs []Contribution
+		if err := json.Unmarshal(m.Contributions, &contribs); err != nil {
+			continue
+		}
+		for _, cb := range contribs {
+			c, err := r.tx.GetCollection(r.ctx, m.User, cb.Calendar)
+			if err != nil || c.Kind != store.KindCalendar {
+				continue // a contribution whose calendar is gone contributes nothing
+			}
+			lvl, err := ParseLevel(cb.Level)
+			if err != nil {
+				continue
+			}
+			ch := []*vcal.Filter{{Default: lvl, BusyLabel: groupBusyLabel}}
+			if !m.Left.IsZero() {
+				ch = append(ch, pastOnly(m.Left))
+			}
+			out = append(out, vcSource{coll: c, chain: ch, ownerName: r.displayName(m.User)})
+		}
+	}
+	r.memo["g:"+name] = out
+	return out, nil
 }
 
 func (r *resolver) vc(vc *store.VirtualCalendar, chain []*vcal.Filter) ([]vcSource, error) {
 	id := vc.Owner + "/" + vc.Name
 	if i := slices.Index(r.path, id); i >= 0 {
 		return nil, fmt.Errorf("%w: cycle: %s", ErrConflict, strings.Join(append(r.path[i:], id), " → "))
+	}
+	memoKey := "v:" + strconv.FormatInt(vc.ID, 10)
+	if srcs, ok := r.memo[memoKey]; ok {
+		return withChain(chain, srcs), nil
+	}
+	if len(r.path) >= maxViewDepth {
+		return nil, fmt.Errorf("%w: virtual calendars nested more than %d deep (%s)", ErrInvalidName, maxViewDepth,
+			strings.Join(append(slices.Clone(r.path), id), " → "))
 	}
 	r.path = append(r.path, id)
 	defer func() { r.path = r.path[:len(r.path)-1] }()
@@ -327,7 +433,16 @@ func (r *resolver) vc(vc *store.VirtualCalendar, chain []*vcal.Filter) ([]vcSour
 	if err := json.Unmarshal(vc.Definition, &def); err != nil {
 		return nil, fmt.Errorf("virtual calendar %s: stored definition: %w", id, err)
 	}
-	return r.node(vc.Owner, &def.Node, chain)
+	srcs, err := r.node(vc.Owner, &def.Node, nil)
+	if err != nil {
+		return nil, err
+	}
+	srcs = distinctSources(srcs)
+	if len(srcs) > maxViewSources {
+		return nil, fmt.Errorf("%w: %s draws from %d calendars and filters; at most %d", ErrInvalidName, id, len(srcs), maxViewSources)
+	}
+	r.memo[memoKey] = srcs
+	return withChain(chain, srcs), nil
 }
 
 // VCView is a virtual calendar as one viewer sees it.
@@ -337,15 +452,57 @@ type VCView struct {
 	sources []vcSource
 	key     string // hash of what the view depends on besides source contents
 	window  ical.TimeRange
-	target  string // write target calendar name, "" when read-only
+	// target is the calendar PUTs and DELETEs through the view act on, nil
+	// when the viewer may not write through it.
+	target *store.Collection
+	// sub is the viewer's own settings for the view.
+	sub *store.ViewSubscription
 }
 
 // Key identifies the definition state of the view (changes whenever the
 // definitions, memberships or evaluation window it depends on change).
 func (v *VCView) Key() string { return v.key }
 
-// Writable reports whether PUTs into the view land in a calendar.
-func (v *VCView) Writable() bool { return v.target != "" }
+// Writable reports whether the viewer may write through the view.
+func (v *VCView) Writable() bool { return v.target != nil }
+
+// DisplayName, Color and Order are the view as its viewer named, coloured
+// and placed it, else as its owner did.
+func (v *VCView) DisplayName() string {
+	if v.sub != nil && v.sub.DisplayName != "" {
+		return v.sub.DisplayName
+	}
+	return v.VC.DisplayName
+}
+
+// Color is the viewer's colour for the view, else the owner's.
+func (v *VCView) Color() string {
+	if v.sub != nil && v.sub.Color != "" {
+		return v.sub.Color
+	}
+	return v.VC.Color
+}
+
+// Order is the viewer's place for the view in their list (0: unset).
+func (v *VCView) Order() int {
+	if v.sub != nil {
+		return v.sub.Order
+	}
+	return 0
+}
+
+// Hidden reports whether the viewer hid the view.
+func (v *VCView) Hidden() bool { return v.sub != nil && v.sub.Hidden }
+
+// Subscribed reports whether the view is listed in the viewer's home: a
+// view shared with them is until they unsubscribe; their own views only
+// when they subscribe to them.
+func (v *VCView) Subscribed() bool {
+	if v.sub != nil {
+		return v.sub.Subscribed
+	}
+	return v.VC.Owner != v.Viewer
+}
 
 // evaluationWindow is the span whose occurrences are evaluated one by one:
 // a year back to two years ahead, anchored to the month so that output
@@ -355,9 +512,10 @@ func evaluationWindow(now time.Time) ical.TimeRange {
 	return ical.TimeRange{Start: start, End: start.AddDate(3, 0, 0)}
 }
 
-// loadView builds vc's view for viewer inside tx.
+// loadView builds vc's view for viewer inside tx; ErrNotFound when viewer
+// may not read vc.
 func (s *Service) loadView(ctx context.Context, tx store.Tx, vc *store.VirtualCalendar, viewer string) (*VCView, error) {
-	ok, until, err := canSee(ctx, tx, vc, viewer)
+	ok, until, err := vcAccess(ctx, tx, vc, viewer)
 	if err != nil {
 		return nil, err
 	}
@@ -368,26 +526,43 @@ func (s *Service) loadView(ctx context.Context, tx store.Tx, vc *store.VirtualCa
 	if !until.IsZero() {
 		chain = append(chain, pastOnly(until))
 	}
-	r := &resolver{ctx: ctx, tx: tx}
+	r := newResolver(ctx, tx, false)
 	srcs, err := r.vc(vc, chain)
 	if err != nil {
 		return nil, err
 	}
-	v := &VCView{VC: vc, Viewer: viewer, sources: srcs, window: evaluationWindow(s.opts.Clock())}
+	v := &VCView{VC: vc, Viewer: viewer, sources: distinctSources(srcs), window: evaluationWindow(s.opts.Clock())}
 	fmt.Fprintf(&r.key, "|w:%s|u:%s|t:%d", v.window.Start.Format("200601"), viewer, until.UnixMicro())
 	var def storedDefinition
-	if json.Unmarshal(vc.Definition, &def) == nil {
-		v.target = def.WriteTarget
+	if err := json.Unmarshal(vc.Definition, &def); err != nil {
+		return nil, fmt.Errorf("virtual calendar %d: stored definition: %w", vc.ID, err)
 	}
-	if def.Node.Group != "" {
-		// A group calendar's members write into their first contribution.
-		ms, _ := tx.UserMemberships(ctx, viewer)
-		for _, m := range ms {
-			var cs []Contribution
-			if m.Group == def.Node.Group && m.Left.IsZero() && json.Unmarshal(m.Contributions, &cs) == nil && len(cs) > 0 {
-				v.target = cs[0].Calendar
+	switch {
+	case def.Node.Group != "" && strings.HasPrefix(vc.Owner, "group:") && until.IsZero():
+		if v.target, err = groupWriteTarget(ctx, tx, def.Node.Group, viewer); err != nil {
+			return nil, err
+		}
+	case def.WriteTarget != "" && until.IsZero() && !strings.HasPrefix(vc.Owner, "group:"):
+		may, err := mayWriteThrough(ctx, tx, vc, def, viewer)
+		if err != nil {
+			return nil, err
+		}
+		if may {
+			c, err := tx.GetCollection(ctx, vc.Owner, def.WriteTarget)
+			if err == nil && c.Kind == store.KindCalendar && slices.ContainsFunc(v.sources, func(s vcSource) bool { return s.coll.ID == c.ID }) {
+				v.target = c
+			} else if err != nil && !isNotFound(err) {
+				return nil, err
 			}
 		}
+	}
+	if v.target != nil {
+		fmt.Fprintf(&r.key, "|wt:%d", v.target.ID)
+	}
+	if sub, err := tx.GetViewSubscription(ctx, vc.ID, viewer); err == nil {
+		v.sub = sub
+	} else if !isNotFound(err) {
+		return nil, err
 	}
 	sum := sha256.Sum256([]byte(r.key.String()))
 	v.key = hex.EncodeToString(sum[:8])
@@ -473,7 +648,7 @@ func SpecOf(vc *store.VirtualCalendar) VCSpec {
 	var def storedDefinition
 	_ = json.Unmarshal(vc.Definition, &def)
 	return VCSpec{Name: vc.Name, DisplayName: vc.DisplayName, Color: vc.Color, Definition: def.Node,
-		SharedWith: vc.SharedWith, WriteTarget: def.WriteTarget}
+		SharedWith: vc.SharedWith, WriteTarget: def.WriteTarget, Writers: def.Writers}
 }
 
 // OwnedVCs lists the virtual calendars owner defined.
@@ -498,16 +673,28 @@ func (s *Service) applySpec(vc *store.VirtualCalendar, spec VCSpec) error {
 	if !ValidCollectionName(spec.Name) || strings.Contains(spec.Name, "/") {
 		return fmt.Errorf("%w: virtual calendar name %q", ErrInvalidName, spec.Name)
 	}
-	if err := spec.Definition.validate(); err != nil {
+	nodes := 0
+	if err := spec.Definition.validate(&nodes); err != nil {
 		return err
 	}
-	for _, sh := range spec.SharedWith {
-		kind, name, ok := strings.Cut(sh, ":")
-		if !ok || (kind != "user" && kind != "group") || !ValidUserName(name) {
-			return fmt.Errorf("%w: share %q (use user:NAME or group:NAME)", ErrInvalidName, sh)
+	for _, list := range [][]string{spec.SharedWith, spec.Writers} {
+		for _, sh := range list {
+			kind, name, ok := strings.Cut(sh, ":")
+			if !ok || (kind != "user" && kind != "group") || !ValidUserName(name) {
+				return fmt.Errorf("%w: share %q (use user:NAME or group:NAME)", ErrInvalidName, sh)
+			}
 		}
 	}
-	def, err := json.Marshal(storedDefinition{Node: spec.Definition, WriteTarget: spec.WriteTarget})
+	if len(spec.DisplayName) > maxLabelLength || !validText(spec.DisplayName) {
+		return fmt.Errorf("%w: display name: at most %d characters, no control characters", ErrInvalidName, maxLabelLength)
+	}
+	if len(spec.Color) > 32 || !validText(spec.Color) {
+		return fmt.Errorf("%w: colour %q", ErrInvalidName, spec.Color)
+	}
+	if len(spec.Writers) > 0 && spec.WriteTarget == "" {
+		return fmt.Errorf("%w: writers need a write_target: the calendar their events land in", ErrInvalidName)
+	}
+	def, err := json.Marshal(storedDefinition{Node: spec.Definition, WriteTarget: spec.WriteTarget, Writers: spec.Writers})
 	if err != nil {
 		return err
 	}
@@ -520,10 +707,11 @@ func (s *Service) applySpec(vc *store.VirtualCalendar, spec VCSpec) error {
 }
 
 // checkVC resolves a just-stored definition: names exist, the owner may
-// read them, no cycles, and a write target is one of the owner's calendars.
+// read them, no cycles, within the bounds, and a write target is one of
+// the owner's calendars that the view shows.
 func (s *Service) checkVC(ctx context.Context, tx store.Tx, vc *store.VirtualCalendar) error {
-	r := &resolver{ctx: ctx, tx: tx}
-	if _, err := r.vc(vc, nil); err != nil {
+	srcs, err := newResolver(ctx, tx, true).vc(vc, nil)
+	if err != nil {
 		return err
 	}
 	// A share with a user who does not exist would be inherited by whoever
@@ -545,11 +733,16 @@ func (s *Service) checkVC(ctx context.Context, tx store.Tx, vc *store.VirtualCal
 		if err != nil || c.Kind != store.KindCalendar {
 			return fmt.Errorf("%w: write target %q is not a calendar of %s", ErrInvalidName, def.WriteTarget, vc.Owner)
 		}
+		if !slices.ContainsFunc(srcs, func(s vcSource) bool { return s.coll.ID == c.ID }) {
+			return fmt.Errorf("%w: write target %q is not one of the calendars the virtual calendar shows, so what is written would never appear in it",
+				ErrInvalidName, def.WriteTarget)
+		}
 	}
 	return nil
 }
 
-// VisibleVCs lists the views of the virtual calendars viewer may see.
+// VisibleVCs lists the views of the virtual calendars viewer may see,
+// those they unsubscribed from included.
 func (s *Service) VisibleVCs(ctx context.Context, viewer string) ([]*VCView, error) {
 	if err := authorize(ctx, viewer); err != nil {
 		return nil, err
@@ -575,6 +768,12 @@ func (s *Service) VisibleVCs(ctx context.Context, viewer string) ([]*VCView, err
 	return out, mapStoreErr(err)
 }
 
+// SubscribedVCs lists the views listed in viewer's calendar home.
+func (s *Service) SubscribedVCs(ctx context.Context, viewer string) ([]*VCView, error) {
+	all, err := s.VisibleVCs(ctx, viewer)
+	return slices.DeleteFunc(all, func(v *VCView) bool { return !v.Subscribed() }), err
+}
+
 // ViewVC returns virtual calendar id as viewer sees it.
 func (s *Service) ViewVC(ctx context.Context, viewer string, id int64) (*VCView, error) {
 	if err := authorize(ctx, viewer); err != nil {
@@ -592,14 +791,94 @@ func (s *Service) ViewVC(ctx context.Context, viewer string, id int64) (*VCView,
 	return v, mapStoreErr(err)
 }
 
+// Subscription is what a viewer may change of a view shared with them.
+// Nil fields are left as they are.
+type Subscription struct {
+	DisplayName *string `json:"displayname,omitempty"`
+	Color       *string `json:"color,omitempty"`
+	Order       *int    `json:"order,omitempty"`
+	Hidden      *bool   `json:"hidden,omitempty"`
+	Subscribed  *bool   `json:"subscribed,omitempty"`
+}
+
+// SetSubscription changes viewer's own settings for view id; the owner's
+// definition is untouched.
+func (s *Service) SetSubscription(ctx context.Context, viewer string, id int64, change Subscription) (*VCView, error) {
+	if err := authorize(ctx, viewer); err != nil {
+		return nil, err
+	}
+	if change.DisplayName != nil && (len(*change.DisplayName) > maxLabelLength || !validText(*change.DisplayName)) {
+		return nil, fmt.Errorf("%w: display name: at most %d characters, no control characters", ErrInvalidName, maxLabelLength)
+	}
+	if change.Color != nil && (len(*change.Color) > 32 || !validText(*change.Color)) {
+		return nil, fmt.Errorf("%w: colour %q", ErrInvalidName, *change.Color)
+	}
+	var v *VCView
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		vc, err := tx.GetVirtualCalendarByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if v, err = s.loadView(ctx, tx, vc, viewer); err != nil {
+			return err
+		}
+		sub := store.ViewSubscription{VC: id, Viewer: viewer, Subscribed: v.Subscribed()}
+		if v.sub != nil {
+			sub = *v.sub
+		}
+		if change.DisplayName != nil {
+			sub.DisplayName = *change.DisplayName
+		}
+		if change.Color != nil {
+			sub.Color = *change.Color
+		}
+		if change.Order != nil {
+			sub.Order = *change.Order
+		}
+		if change.Hidden != nil {
+			sub.Hidden = *change.Hidden
+		}
+		if change.Subscribed != nil {
+			sub.Subscribed = *change.Subscribed
+		}
+		if err := tx.PutViewSubscription(ctx, &sub); err != nil {
+			return err
+		}
+		v.sub = &sub
+		return nil
+	})
+	return v, mapStoreErr(err)
+}
+
+// validText reports whether s is UTF-8 text without control characters.
+func validText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return false
+		}
+	}
+	return true
+}
+
 // VCObject is one object of a virtual calendar view: the bytes the viewer
 // may see and their ETag.
 type VCObject struct {
-	Name     string
-	Data     []byte
-	ETag     string
+	Name string
+	Data []byte
+	ETag string
+	// Modified is when the source object last changed when it is served
+	// whole; zero when it is served reduced, so that nothing served tells
+	// of changes to what the viewer does not see.
 	Modified time.Time
 	Source   *store.Collection
+	// UID is the object's UID; Full reports that it is served as stored.
+	UID  string
+	Full bool
+	// SourceName is the object's name in its source calendar.
+	SourceName string
 }
 
 // render evaluates one source object for the view; nil when hidden. In a
@@ -609,39 +888,39 @@ type VCObject struct {
 // copy back. Read-only views filter everyone alike, so that an owner sees
 // what an audience sees.
 func (v *VCView) render(src vcSource, o *store.Object, now time.Time) (*VCObject, error) {
-	if v.target != "" && src.coll.Owner == v.Viewer {
-		return &VCObject{Data: o.Data, ETag: o.ETag, Modified: o.Modified, Source: src.coll}, nil
+	whole := &VCObject{Data: o.Data, ETag: o.ETag, Modified: o.Modified, Source: src.coll, UID: o.UID, Full: true, SourceName: o.Name}
+	if v.target != nil && src.coll.Owner == v.Viewer {
+		return whole, nil
 	}
 	parsed, err := ical.Parse(o.Data)
 	if err != nil {
 		return nil, err
 	}
 	out, err := vcal.Apply(parsed, o.Data, sourceID(src.coll), src.chain,
-		vcal.Options{Window: v.window, OwnerView: src.coll.Owner == v.Viewer, Now: now})
+		vcal.Options{Window: v.window, OwnerView: src.coll.Owner == v.Viewer, Now: now, OwnerName: src.ownerName})
 	if err != nil || out == nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(out)
-	return &VCObject{Data: out, ETag: hex.EncodeToString(sum[:16]), Modified: o.Modified, Source: src.coll}, nil
-}
-
-// names assigns each source object its name in the view: its own name,
-// or "<collection id>-<name>" when an earlier source already uses it.
-func viewName(taken map[string]bool, c *store.Collection, name string) string {
-	if !taken[name] {
-		taken[name] = true
-		return name
+	if bytes.Equal(out, o.Data) {
+		return whole, nil
 	}
-	n := strconv.FormatInt(c.ID, 10) + "-" + name
-	taken[n] = true
-	return n
+	sum := sha256.Sum256(out)
+	return &VCObject{Data: out, ETag: hex.EncodeToString(sum[:16]), Source: src.coll, UID: o.UID, SourceName: o.Name}, nil
 }
 
-// Objects evaluates the whole view (or, with inRange, the objects that may
+// Naming and deduplication. A view shows each object visible to the viewer
+// under its own name, or "<collection id>-<name>" when a visible object of
+// an earlier source (in definition order) already has that name; an
+// object whose UID a visible object of an earlier source carries is the
+// same event contributed twice and is shown once, as that one. Names and
+// duplicates depend only on what the viewer sees.
+
+// VCObjects evaluates the whole view (or, with inRange, the objects that may
 // have occurrences in it), returning the visible objects.
 func (s *Service) VCObjects(ctx context.Context, v *VCView, inRange *ical.TimeRange) ([]*VCObject, error) {
 	now := s.opts.Clock()
 	taken := map[string]bool{}
+	uids := map[string]bool{}
 	var out []*VCObject
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		for i, src := range v.sources {
@@ -656,17 +935,45 @@ func (s *Service) VCObjects(ctx context.Context, v *VCView, inRange *ical.TimeRa
 				return err
 			}
 			slices.SortFunc(objs, func(a, b *store.Object) int { return strings.Compare(a.Name, b.Name) })
+			// Within a range only some objects are listed, so whether an
+			// earlier source holds a visible object of the same name or
+			// UID outside it is asked of that source.
 			for _, o := range objs {
 				vo, err := s.renderCached(v, i, o, now)
 				if err != nil {
 					s.opts.Logger.WarnContext(ctx, "virtual calendar evaluation failed", "vc", v.VC.ID, "object", o.Name, "err", err)
 					continue
 				}
-				name := viewName(taken, src.coll, o.Name)
-				if vo != nil {
-					vo.Name = name
-					out = append(out, vo)
+				if vo == nil {
+					continue
 				}
+				if uids[vo.UID] {
+					continue
+				}
+				if inRange != nil && i > 0 {
+					dup, err := s.shadowed(ctx, tx, v, i, vo.UID, now)
+					if err != nil {
+						return err
+					}
+					if dup {
+						continue
+					}
+				}
+				uids[vo.UID] = true
+				vo.Name = o.Name
+				if taken[o.Name] {
+					vo.Name = strconv.FormatInt(src.coll.ID, 10) + "-" + o.Name
+				} else if inRange != nil && i > 0 {
+					clash, err := s.nameVisibleBefore(ctx, tx, v, i, o.Name, now)
+					if err != nil {
+						return err
+					}
+					if clash {
+						vo.Name = strconv.FormatInt(src.coll.ID, 10) + "-" + o.Name
+					}
+				}
+				taken[o.Name], taken[vo.Name] = true, true
+				out = append(out, vo)
 			}
 		}
 		return nil
@@ -674,125 +981,213 @@ func (s *Service) VCObjects(ctx context.Context, v *VCView, inRange *ical.TimeRa
 	return out, mapStoreErr(err)
 }
 
-// VCObjectByName evaluates one object of the view. Names follow viewName:
-// a plain name belongs to the first source (in definition order) holding
-// an object of that name; "<collection id>-<name>" to a later one.
+// visibleIn returns object name of source i as the view shows it, or nil.
+func (s *Service) visibleIn(ctx context.Context, tx store.Tx, v *VCView, i int, name string, now time.Time) (*VCObject, error) {
+	o, err := tx.GetObject(ctx, v.sources[i].coll.ID, name)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	vo, err := s.renderCached(v, i, o, now)
+	if err != nil {
+		s.opts.Logger.WarnContext(ctx, "virtual calendar evaluation failed", "vc", v.VC.ID, "object", name, "err", err)
+		return nil, nil
+	}
+	return vo, nil
+}
+
+// shadowed reports whether a source before i shows an object with uid.
+func (s *Service) shadowed(ctx context.Context, tx store.Tx, v *VCView, i int, uid string, now time.Time) (bool, error) {
+	if uid == "" {
+		return false, nil
+	}
+	for j := range i {
+		name, err := tx.FindObjectByUID(ctx, v.sources[j].coll.ID, uid)
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		vo, err := s.visibleIn(ctx, tx, v, j, name, now)
+		if err != nil {
+			return false, err
+		}
+		// Whether source j's copy is itself shadowed does not matter: an
+		// earlier source then shows the UID.
+		if vo != nil {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// nameVisibleBefore reports whether a source before i shows, under its
+// plain name, an object called name.
+func (s *Service) nameVisibleBefore(ctx context.Context, tx store.Tx, v *VCView, i int, name string, now time.Time) (bool, error) {
+	for j := range i {
+		vo, err := s.visibleIn(ctx, tx, v, j, name, now)
+		if err != nil {
+			return false, err
+		}
+		if vo == nil {
+			continue
+		}
+		dup, err := s.shadowed(ctx, tx, v, j, vo.UID, now)
+		if err != nil {
+			return false, err
+		}
+		if !dup {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// VCObjectByName evaluates one object of the view by its name there.
 func (s *Service) VCObjectByName(ctx context.Context, v *VCView, name string) (*VCObject, error) {
-	var src int
-	var obj *store.Object
+	var vo *VCObject
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		src, obj, err = lookupVCObject(ctx, tx, v, name)
+		vo, err = s.lookupVCObject(ctx, tx, v, name)
 		return err
 	})
 	if err != nil {
 		return nil, mapStoreErr(err)
 	}
-	vo, err := s.renderCached(v, src, obj, s.opts.Clock())
-	if err != nil {
-		return nil, err
-	}
 	if vo == nil {
 		return nil, fmt.Errorf("%w: %s in virtual calendar %d", ErrNotFound, name, v.VC.ID)
 	}
-	vo.Name = name
 	return vo, nil
 }
 
-func lookupVCObject(ctx context.Context, tx store.Tx, v *VCView, name string) (int, *store.Object, error) {
+// lookupVCObject finds what the view shows under name, or nil.
+func (s *Service) lookupVCObject(ctx context.Context, tx store.Tx, v *VCView, name string) (*VCObject, error) {
+	now := s.opts.Clock()
+	found := func(i int, plain string) (*VCObject, error) {
+		vo, err := s.visibleIn(ctx, tx, v, i, plain, now)
+		if err != nil || vo == nil {
+			return nil, err
+		}
+		if dup, err := s.shadowed(ctx, tx, v, i, vo.UID, now); err != nil || dup {
+			return nil, err
+		}
+		vo.Name = name
+		return vo, nil
+	}
+	for i := range v.sources {
+		vo, err := found(i, name)
+		if err != nil || vo != nil {
+			return vo, err
+		}
+	}
+	id, rest, ok := strings.Cut(name, "-")
+	if !ok {
+		return nil, nil
+	}
 	for i, src := range v.sources {
-		o, err := tx.GetObject(ctx, src.coll.ID, name)
-		if err == nil {
-			return i, o, nil
+		if strconv.FormatInt(src.coll.ID, 10) != id {
+			continue
 		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return 0, nil, err
+		vo, err := found(i, rest)
+		if err != nil || vo == nil {
+			return nil, err
 		}
+		// The prefixed name is taken only when the plain one is.
+		if clash, err := s.nameVisibleBefore(ctx, tx, v, i, rest, now); err != nil || !clash {
+			return nil, err
+		}
+		return vo, nil
 	}
-	if id, rest, ok := strings.Cut(name, "-"); ok {
-		for i, src := range v.sources {
-			if strconv.FormatInt(src.coll.ID, 10) != id {
-				continue
-			}
-			o, err := tx.GetObject(ctx, src.coll.ID, rest)
-			if err == nil {
-				return i, o, nil
-			}
-			if !errors.Is(err, store.ErrNotFound) {
-				return 0, nil, err
-			}
-		}
+	return nil, nil
+}
+
+// WriteTarget returns the calendar writes through the view act on, or nil.
+func (v *VCView) WriteTarget() *store.Collection { return v.target }
+
+// writableObject checks that the viewer may replace or delete what the view
+// shows under name: it must come from the write target and be shown whole,
+// so that nothing the viewer cannot see is overwritten. It returns the
+// object's name in the target, and whether it exists.
+func (s *Service) writableObject(ctx context.Context, tx store.Tx, v *VCView, name string) (string, bool, error) {
+	if v.target == nil {
+		return "", false, fmt.Errorf("%w: this virtual calendar is read-only for you", ErrForbidden)
 	}
-	return 0, nil, fmt.Errorf("%w: %s in virtual calendar %d", store.ErrNotFound, name, v.VC.ID)
-}
-
-// VCNameOf returns the name under which the object name of source
-// collection id appears in the view.
-func (s *Service) VCNameOf(ctx context.Context, v *VCView, collID int64, name string) (string, error) {
-	out := name
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		for _, src := range v.sources {
-			if src.coll.ID == collID {
-				return nil
-			}
-			if _, err := tx.GetObject(ctx, src.coll.ID, name); err == nil {
-				out = strconv.FormatInt(collID, 10) + "-" + name
-				return nil
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
+	vo, err := s.lookupVCObject(ctx, tx, v, name)
+	if err != nil {
+		return "", false, err
+	}
+	if vo == nil {
+		// Nothing visible by that name: a new object in the target, unless
+		// the target holds one the viewer does not see.
+		if _, err := tx.GetObject(ctx, v.target.ID, name); err == nil {
+			return "", false, fmt.Errorf("%w: %s cannot be written through this view", ErrForbidden, name)
+		} else if !isNotFound(err) {
+			return "", false, err
 		}
-		return nil
-	})
-	return out, mapStoreErr(err)
+		return name, false, nil
+	}
+	if vo.Source.ID != v.target.ID {
+		return "", false, fmt.Errorf("%w: %s belongs to a calendar this view does not write into", ErrForbidden, name)
+	}
+	if !vo.Full {
+		return "", false, fmt.Errorf("%w: %s is shown to you reduced; changing it would overwrite what you cannot see", ErrForbidden, name)
+	}
+	return vo.SourceName, true, nil
 }
 
-// VCRevisions returns the current revision of each source collection, for
-// ctags and sync tokens.
-func (s *Service) VCRevisions(ctx context.Context, v *VCView) (map[int64]int64, error) {
-	revs := map[int64]int64{}
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		for _, src := range v.sources {
-			c, err := tx.GetCollectionByID(ctx, src.coll.ID)
-			if err != nil {
-				return err
-			}
-			revs[c.ID] = c.Revision
-		}
-		return nil
-	})
-	return revs, mapStoreErr(err)
-}
-
-// PutThroughVC stores an object PUT into a writable view in its target
-// calendar, under the same name.
+// PutThroughVC stores an object PUT into a writable view in its write
+// target, on behalf of the viewer, exactly as if its owner had written it.
+// It replaces only objects the view shows the viewer whole.
 func (s *Service) PutThroughVC(ctx context.Context, v *VCView, name string, data []byte, contentType string, opts store.PutOptions) (*store.Object, bool, error) {
-	if v.target == "" {
-		return nil, false, fmt.Errorf("%w: this virtual calendar is read-only", ErrForbidden)
+	if err := authorize(ctx, v.Viewer); err != nil {
+		return nil, false, err
 	}
-	c, err := s.Collection(ctx, v.Viewer, v.target)
+	if v.target == nil {
+		return nil, false, fmt.Errorf("%w: this virtual calendar is read-only for you", ErrForbidden)
+	}
+	o, err := s.prepare(v.target, name, data, contentType)
 	if err != nil {
 		return nil, false, err
 	}
-	return s.PutObject(ctx, c, name, data, contentType, opts)
+	var created bool
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		target, _, err := s.writableObject(ctx, tx, v, name)
+		if err != nil {
+			return err
+		}
+		o.Name = target
+		created, err = tx.PutObject(ctx, o, opts)
+		return err
+	})
+	if err != nil {
+		return nil, false, mapStoreErr(err)
+	}
+	return o, created, nil
 }
 
-// VCSyncToken encodes the view's state: its key and each source's revision.
-func VCSyncToken(v *VCView, revs map[int64]int64) string {
-	ids := make([]int64, 0, len(revs))
-	for id := range revs {
-		ids = append(ids, id)
+// DeleteThroughVC deletes what a writable view shows under name from its
+// write target; pathOf gives the path of the target's object, whose dead
+// properties go with it.
+func (s *Service) DeleteThroughVC(ctx context.Context, v *VCView, name, ifMatch string, pathOf func(*store.Collection, string) string) error {
+	if err := authorize(ctx, v.Viewer); err != nil {
+		return err
 	}
-	slices.Sort(ids)
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "urn:koyomi:vc:%d:%s:", v.VC.ID, v.key)
-	for i, id := range ids {
-		if i > 0 {
-			b.WriteByte('.')
+	return mapStoreErr(s.store.Update(ctx, func(tx store.Tx) error {
+		target, exists, err := s.writableObject(ctx, tx, v, name)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(&b, "%d-%d", id, revs[id])
-	}
-	return b.String()
+		if !exists {
+			return fmt.Errorf("%w: %s in virtual calendar %d", store.ErrNotFound, name, v.VC.ID)
+		}
+		if err := tx.DeleteObject(ctx, v.target.ID, target, ifMatch); err != nil {
+			return err
+		}
+		return tx.DeleteProperties(ctx, pathOf(v.target, target))
+	}))
 }
 
 // Sources returns the distinct source calendars of the view.
@@ -808,24 +1203,33 @@ func (v *VCView) Sources() []*store.Collection {
 	return out
 }
 
-// VCChanges returns, for each source calendar of the view, its change log
-// since the revision in since. A source missing from since, or a revision
-// the log cannot answer, is ErrNotFound: the caller's token is stale.
-func (s *Service) VCChanges(ctx context.Context, v *VCView, since map[int64]int64) (map[int64][]store.Change, error) {
-	out := map[int64][]store.Change{}
-	err := s.store.View(ctx, func(tx store.Tx) error {
-		for _, c := range v.Sources() {
-			rev, ok := since[c.ID]
-			if !ok {
-				return fmt.Errorf("%w: source %d not in token", store.ErrNotFound, c.ID)
-			}
-			chs, err := tx.Changes(ctx, c.ID, rev)
-			if err != nil {
-				return err
-			}
-			out[c.ID] = chs
+// QueryVC answers a calendar-query on a view: the objects it shows that
+// match filter, with their parsed forms. Floating times are read in the
+// zone floating gives for each object's source calendar (the query's
+// time zone, else the source's), exactly as a query on that calendar.
+func (s *Service) QueryVC(ctx context.Context, v *VCView, filter *ical.CompFilter, floating func(*store.Collection) *time.Location) ([]*VCObject, []*ical.Object, error) {
+	var tr *ical.TimeRange
+	if q, ok := ical.QueryRange(filter); ok {
+		tr = &q
+	}
+	candidates, err := s.VCObjects(ctx, v, tr)
+	if err != nil {
+		return nil, nil, err
+	}
+	var objs []*VCObject
+	var parsed []*ical.Object
+	for _, o := range candidates {
+		p, err := ical.Parse(o.Data)
+		if err != nil {
+			continue
 		}
-		return nil
-	})
-	return out, mapStoreErr(err)
+		ok, err := p.Match(filter, floating(o.Source))
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			objs, parsed = append(objs, o), append(parsed, p)
+		}
+	}
+	return objs, parsed, nil
 }

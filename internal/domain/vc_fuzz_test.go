@@ -25,7 +25,8 @@ func FuzzVCDefinition(f *testing.F) {
 		if json.Unmarshal(data, &n) != nil {
 			return
 		}
-		if err := n.validate(); err != nil {
+		nodes := 0
+		if err := n.validate(&nodes); err != nil {
 			return
 		}
 		again, err := json.Marshal(n)
@@ -36,7 +37,7 @@ func FuzzVCDefinition(f *testing.F) {
 		if err := json.Unmarshal(again, &m); err != nil {
 			t.Fatalf("round trip: %v", err)
 		}
-		if err := m.validate(); err != nil {
+		if err := m.validate(new(int)); err != nil {
 			t.Fatalf("accepted %s, refused after a round trip: %v", data, err)
 		}
 	})

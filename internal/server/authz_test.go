@@ -357,14 +357,19 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{method: http.MethodPut, path: w.vcBase + "secret.ics", body: ics, header: []string{"Content-Type", "text/calendar"}, want: each(notFound, "carol", forbidden)},
 		{method: http.MethodPut, path: w.vcBase + "new.ics", body: ics, header: []string{"Content-Type", "text/calendar"}, want: each(notFound, "carol", forbidden)},
 		{method: http.MethodDelete, path: w.vcBase + "secret.ics", want: each(notFound, "carol", forbidden)},
-		{method: http.MethodDelete, path: w.vcBase, want: each(notFound, "carol", forbidden)},
-		{method: "PROPPATCH", path: w.vcBase, body: proppatchBody, want: each(notFound, "carol", forbidden)},
+		// carol's own settings of the view (her name for it, unsubscribing)
+		// are hers to change; alice's definition stays as it is.
+		{method: "PROPPATCH", path: w.vcBase, body: proppatchBody, want: each(notFound, "carol", ok)},
+		{method: http.MethodDelete, path: w.vcBase, want: each(notFound, "carol", ok)},
 		{method: "MKCOL", path: w.vcBase + "sub/", want: each(notFound, "carol", conflict)},
 		{method: "MOVE", path: w.vcBase + "secret.ics", header: []string{"Destination", "/dav/calendars/carol/default/moved.ics"}, want: each(notFound, "carol", forbidden)},
 		{method: "COPY", path: "/dav/calendars/carol/default/own.ics", header: []string{"Destination", w.vcBase + "copied.ics"}, want: each(notFound, "carol", forbidden)},
 		// The same view where bob, who was not given it, tries it; and
 		// alice's own path to it.
 		{method: "PROPFIND", path: vcBob, body: propfindAll, header: []string{"Depth", "1"}, want: each(notFound, "carol", notFound)},
+		{method: "PROPPATCH", path: vcBob, body: proppatchBody, want: each(notFound)},
+		{method: http.MethodDelete, path: vcBob, want: each(notFound)},
+		{method: http.MethodDelete, path: vcBob + "secret.ics", want: each(notFound)},
 		{method: http.MethodGet, path: vcBob + "secret.ics", want: each(notFound)},
 		{method: "REPORT", path: vcBob, body: calQuery, header: []string{"Depth", "1"}, want: each(notFound)},
 		{method: "PROPFIND", path: vcAlice, body: propfindAll, header: []string{"Depth", "1"}, want: each(notFound)},

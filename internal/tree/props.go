@@ -47,7 +47,7 @@ const ownerPrivileges = "<D:privilege><D:all/></D:privilege><D:privilege><D:read
 // target.
 const (
 	viewReaderPrivileges = "<D:privilege><D:read/></D:privilege><D:privilege><D:read-current-user-privilege-set/></D:privilege>" +
-		"<D:privilege><C:read-free-busy/></D:privilege>"
+		"<D:privilege><C:read-free-busy/></D:privilege><D:privilege><D:write-properties/></D:privilege>"
 	viewWriterPrivileges = viewReaderPrivileges + "<D:privilege><D:write-content/></D:privilege><D:privilege><D:bind/></D:privilege>" +
 		"<D:privilege><D:unbind/></D:privilege>"
 )
@@ -93,7 +93,7 @@ func (t *Tree) Register(h *dav.Handler) {
 				}
 				return []byte(dav.EscapeText(d.DisplayName)), nil
 			case *Virtual:
-				return []byte(dav.EscapeText(d.View.VC.DisplayName)), nil
+				return []byte(dav.EscapeText(d.View.DisplayName())), nil
 			}
 			return nil, dav.ErrNoProperty
 		}})

@@ -300,7 +300,7 @@ func (t *Tree) Children(ctx context.Context, r *dav.Resource) ([]*dav.Resource, 
 			}
 		}
 		if !d.Books {
-			views, err := t.svc.VisibleVCs(ctx, d.User)
+			views, err := t.svc.SubscribedVCs(ctx, d.User)
 			if err != nil {
 				return nil, mapError(err)
 			}
@@ -350,6 +350,8 @@ func (t *Tree) Content(ctx context.Context, r *dav.Resource) ([]byte, error) {
 		return d.Data, nil
 	case *VirtualObject:
 		return d.Data, nil
+	case *Virtual:
+		return t.exportVirtual(ctx, d.View, r)
 	case *Collection:
 		if d.Kind == store.KindCalendar {
 			return t.exportCalendar(ctx, d.Collection, r)
@@ -458,6 +460,8 @@ func (t *Tree) Delete(ctx context.Context, r *dav.Resource, cond dav.Conditions)
 		return mapError(t.svc.DeleteObject(ctx, d.Coll, d.Name, cond.IfMatch, r.Path))
 	case *Collection:
 		return mapError(t.svc.DeleteCollection(ctx, d.Collection, r.Path))
+	case *Virtual, *VirtualObject:
+		return t.deleteVirtual(ctx, r, cond)
 	}
 	return dav.Errorf(http.StatusForbidden, "%s cannot be deleted", r.Path)
 }
@@ -554,6 +558,8 @@ func (t *Tree) Patch(ctx context.Context, r *dav.Resource, ops []dav.PropOp) err
 			return err
 		}
 		return mapError(t.svc.PatchCollection(ctx, &c, r.Path, dead))
+	case *Virtual:
+		return t.patchVirtual(ctx, r, d.View, ops)
 	}
 	owner := ownerOf(r)
 	if owner == "" {
@@ -583,6 +589,9 @@ func ownerOf(r *dav.Resource) string {
 // DeadProperties implements dav.Backend.
 func (t *Tree) DeadProperties(ctx context.Context, r *dav.Resource) ([]dav.RawElement, error) {
 	owner := ownerOf(r)
+	if v, ok := r.Data.(*Virtual); ok {
+		owner = v.View.Viewer // the viewer's own properties of the view
+	}
 	if owner == "" {
 		return nil, nil
 	}

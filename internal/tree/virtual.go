@@ -2,7 +2,7 @@ package tree
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -112,89 +112,72 @@ func (t *Tree) VirtualQuery(ctx context.Context, v *domain.VCView, tr *ical.Time
 }
 
 func (t *Tree) virtualSyncToken(ctx context.Context, v *domain.VCView) (string, error) {
-	revs, err := t.svc.VCRevisions(ctx, v)
+	rev, err := t.svc.VCSyncRevision(ctx, v)
 	if err != nil {
 		return "", mapError(err)
 	}
-	return domain.VCSyncToken(v, revs), nil
+	return domain.VCSyncToken(v, rev), nil
 }
 
-// virtualSyncChanges implements sync-collection on a view: the token
-// carries the view's key and each source's revision; a changed definition
-// invalidates it, so the client resynchronises.
+// virtualSyncChanges implements sync-collection on a view from the
+// viewer's sync log (see domain.VCSyncChanges): it names only what the
+// viewer was shown.
 func (t *Tree) virtualSyncChanges(ctx context.Context, v *domain.VCView, token string, limit int) ([]dav.SyncChange, string, bool, error) {
-	current, err := t.virtualSyncToken(ctx, v)
+	var since int64
+	if token != "" {
+		rev, ok := domain.ParseVCSyncToken(v, token)
+		if !ok {
+			return nil, "", false, invalidSyncToken("the sync token does not belong to this calendar; synchronise again")
+		}
+		since = rev
+	}
+	all, rev, err := t.svc.VCSyncChanges(ctx, v, since)
+	if errors.Is(err, domain.ErrPrecondition) {
+		return nil, "", false, invalidSyncToken("the sync token is unknown to this calendar; synchronise again")
+	}
 	if err != nil {
-		return nil, "", false, err
+		return nil, "", false, mapError(err)
 	}
 	base := VCPath(v.Viewer, v.VC.ID)
-	var changes []dav.SyncChange
-	if token == "" {
-		objs, err := t.svc.VCObjects(ctx, v, nil)
-		if err != nil {
-			return nil, "", false, mapError(err)
+	changes := make([]dav.SyncChange, 0, len(all))
+	for _, ch := range all {
+		sc := dav.SyncChange{Path: base + ch.Name}
+		if ch.Object != nil {
+			sc.Resource = VirtualObjectResource(v, ch.Object)
 		}
-		for _, o := range objs {
-			changes = append(changes, dav.SyncChange{Path: base + o.Name, Resource: VirtualObjectResource(v, o)})
-		}
-	} else {
-		prefix := fmt.Sprintf("urn:koyomi:vc:%d:%s:", v.VC.ID, v.Key())
-		revsPart, ok := strings.CutPrefix(token, prefix)
-		if !ok {
-			return nil, "", false, invalidSyncToken("the virtual calendar changed or the token is foreign; synchronise again")
-		}
-		since := map[int64]int64{}
-		for _, p := range strings.Split(revsPart, ".") {
-			id, rev, ok := strings.Cut(p, "-")
-			i, err1 := strconv.ParseInt(id, 10, 64)
-			r, err2 := strconv.ParseInt(rev, 10, 64)
-			if !ok || err1 != nil || err2 != nil {
-				return nil, "", false, invalidSyncToken("malformed sync token")
-			}
-			since[i] = r
-		}
-		all, err := t.svc.VCChanges(ctx, v, since)
-		if err != nil {
-			return nil, "", false, invalidSyncToken("the virtual calendar's sources changed; synchronise again")
-		}
-		// Only what changed is evaluated: O(changes), as for calendars.
-		seen := map[string]bool{}
-		for _, c := range v.Sources() {
-			for _, ch := range all[c.ID] {
-				name, err := t.svc.VCNameOf(ctx, v, c.ID, ch.Name)
-				if err != nil {
-					return nil, "", false, mapError(err)
-				}
-				if seen[name] {
-					continue
-				}
-				seen[name] = true
-				sc := dav.SyncChange{Path: base + name}
-				if !ch.Deleted {
-					if o, err := t.svc.VCObjectByName(ctx, v, name); err == nil {
-						sc.Resource = VirtualObjectResource(v, o)
-					}
-				}
-				changes = append(changes, sc)
-			}
-		}
+		changes = append(changes, sc)
 	}
-	// Views are evaluated whole, so a limit truncates without a resumable
-	// token: the client gets the current token only when nothing was cut.
+	// The log answers from a revision, not a position in it, so a limit
+	// truncates without a resumable token: the client gets the current
+	// token only when nothing was cut.
 	if limit > 0 && len(changes) > limit {
 		return changes[:limit], token, true, nil
 	}
-	return changes, current, false, nil
+	return changes, domain.VCSyncToken(v, rev), false, nil
+}
+
+// mapViewWriteError turns the errors of writing through a view into
+// answers: a refusal is need-privileges, and a UID conflict names no
+// object, since the one holding the UID may be hidden from the writer.
+func mapViewWriteError(err error, v *domain.VCView) error {
+	switch {
+	case errors.Is(err, domain.ErrForbidden):
+		return dav.Precondition(http.StatusForbidden, dav.Name("need-privileges"), err.Error())
+	case errors.Is(err, store.ErrUIDConflict):
+		return &dav.Error{Status: http.StatusConflict, Condition: caldavCond("no-uid-conflict"),
+			Msg: "the UID is already used in the calendar this view writes into", Err: err}
+	}
+	return mapObjectError(err, v.WriteTarget())
 }
 
 // putVirtual stores a PUT into a view in its write target.
 func (t *Tree) putVirtual(ctx context.Context, v *domain.VCView, name string, body []byte, contentType string, cond dav.Conditions) (*dav.Resource, bool, error) {
 	if !v.Writable() {
-		return nil, false, dav.Precondition(http.StatusForbidden, dav.Name("need-privileges"), "this virtual calendar is read-only")
+		return nil, false, dav.Precondition(http.StatusForbidden, dav.Name("need-privileges"), "this virtual calendar is read-only for you")
 	}
 	_, created, err := t.svc.PutThroughVC(ctx, v, name, body, contentType, store.PutOptions{IfMatch: cond.IfMatch, IfNoneMatch: cond.IfNoneMatch})
 	if err != nil {
-		return nil, false, mapObjectError(err, &store.Collection{Kind: store.KindCalendar, Owner: v.Viewer})
+		return nil, false, mapViewWriteError(err, v)
 	}
 	vo, err := t.svc.VCObjectByName(ctx, v, name)
 	if err != nil {
@@ -202,6 +185,83 @@ func (t *Tree) putVirtual(ctx context.Context, v *domain.VCView, name string, bo
 		return &dav.Resource{Path: VCPath(v.Viewer, v.VC.ID) + name, ETag: ""}, created, nil
 	}
 	return VirtualObjectResource(v, vo), created, nil
+}
+
+// deleteVirtual deletes an object through a writable view; a DELETE of
+// the view itself unsubscribes its viewer (the owner's definition stays).
+func (t *Tree) deleteVirtual(ctx context.Context, r *dav.Resource, cond dav.Conditions) error {
+	switch d := r.Data.(type) {
+	case *Virtual:
+		no := false
+		_, err := t.svc.SetSubscription(ctx, d.View.Viewer, d.View.VC.ID, domain.Subscription{Subscribed: &no})
+		return mapError(err)
+	case *VirtualObject:
+		if !d.View.Writable() {
+			return dav.Precondition(http.StatusForbidden, dav.Name("need-privileges"), "this virtual calendar is read-only for you")
+		}
+		err := t.svc.DeleteThroughVC(ctx, d.View, d.Name, cond.IfMatch, ObjectPath)
+		if err != nil {
+			return mapViewWriteError(err, d.View)
+		}
+		return nil
+	}
+	return dav.Errorf(http.StatusForbidden, "%s cannot be deleted", r.Path)
+}
+
+// patchVirtual changes the viewer's own settings of a view: display name,
+// colour and order through the same setters as a calendar's, anything else
+// as the viewer's dead properties.
+func (t *Tree) patchVirtual(ctx context.Context, r *dav.Resource, v *domain.VCView, ops []dav.PropOp) error {
+	c := store.Collection{Kind: store.KindCalendar, DisplayName: v.DisplayName(), Color: v.Color(), Order: v.Order()}
+	before := c
+	dead, err := t.applyOps(&c, ops)
+	if err != nil {
+		return err
+	}
+	for _, op := range ops {
+		if _, ok := t.setters[op.Prop.Name]; !ok {
+			continue
+		}
+		switch op.Prop.Name {
+		case dav.Name("displayname"), xmlName(dav.NSAppleICal, "calendar-color"), xmlName(dav.NSAppleICal, "calendar-order"):
+		default:
+			return &dav.PropError{Name: op.Prop.Name, Err: dav.Precondition(http.StatusForbidden, dav.Name("cannot-modify-protected-property"),
+				"a shared virtual calendar's definition is its owner's")}
+		}
+	}
+	var change domain.Subscription
+	if c.DisplayName != before.DisplayName {
+		change.DisplayName = &c.DisplayName
+	}
+	if c.Color != before.Color {
+		change.Color = &c.Color
+	}
+	if c.Order != before.Order {
+		change.Order = &c.Order
+	}
+	if _, err := t.svc.SetSubscription(ctx, v.Viewer, v.VC.ID, change); err != nil {
+		return mapError(err)
+	}
+	return mapError(t.svc.PatchProperties(ctx, v.Viewer, r.Path, dead))
+}
+
+// exportVirtual answers GET on a view with what it shows as one iCalendar
+// stream, as a calendar's GET does.
+func (t *Tree) exportVirtual(ctx context.Context, v *domain.VCView, r *dav.Resource) ([]byte, error) {
+	objs, err := t.svc.VCObjects(ctx, v, nil)
+	if err != nil {
+		return nil, mapError(err)
+	}
+	datas := make([][]byte, 0, len(objs))
+	for _, o := range objs {
+		datas = append(datas, o.Data)
+	}
+	out, err := ical.Merge(datas, v.DisplayName())
+	if err != nil {
+		return nil, err
+	}
+	r.ContentType = "text/calendar; charset=utf-8"
+	return out, nil
 }
 
 // MayLock implements dav.LockPermitter: a lock is a write, so read-only

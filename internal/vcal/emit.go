@@ -38,7 +38,7 @@ func (e *evaluation) plan() plan {
 			l := e.ch.level(nil, c, e.source, e.owner)
 			allFull = allFull && l == Full
 			if l != Hidden {
-				p.comps = append(p.comps, strip(cloneComponent(c), l))
+				p.comps = append(p.comps, e.strip(cloneComponent(c), l))
 			}
 		}
 		return plan{passthrough: allFull, comps: p.comps}
@@ -93,7 +93,7 @@ func (e *evaluation) keepStructure(lm Level, generated, overrides []occurrence) 
 			exdates = append(exdates, g.RecurrenceID)
 			continue
 		}
-		c := strip(synthesize(e.obj, g, form), g.level)
+		c := e.strip(synthesize(e.obj, g, form), g.level)
 		extra, rid[c] = append(extra, c), g.RecurrenceID
 	}
 	for _, o := range overrides {
@@ -107,7 +107,7 @@ func (e *evaluation) keepStructure(lm Level, generated, overrides []occurrence) 
 			// Its duration came from the master, which may not be emitted.
 			setTimes(e.obj, c, o.Instance, false)
 		}
-		c = strip(c, o.level)
+		c = e.strip(c, o.level)
 		extra, rid[c] = append(extra, c), o.RecurrenceID
 	}
 	if passthrough {
@@ -115,7 +115,7 @@ func (e *evaluation) keepStructure(lm Level, generated, overrides []occurrence) 
 	}
 	var comps []*goical.Component
 	if e.master != nil && lm != Hidden {
-		mc := strip(cloneComponent(e.master), lm)
+		mc := e.strip(cloneComponent(e.master), lm)
 		if len(exdates) > 0 {
 			mc.Props[goical.PropExceptionDates] = append(mc.Props[goical.PropExceptionDates], form.prop(goical.PropExceptionDates, exdates...))
 		}
@@ -181,7 +181,7 @@ func (e *evaluation) explicit(occs []occurrence) plan {
 				others = append(others, o)
 			}
 		}
-		comps = append(comps, strip(mc, lm))
+		comps = append(comps, e.strip(mc, lm))
 	}
 	var extra []*goical.Component
 	rid := map[*goical.Component]time.Time{}
@@ -190,7 +190,7 @@ func (e *evaluation) explicit(occs []occurrence) plan {
 		if e.master == nil {
 			f = formOf(o.Component.Props.Get(goical.PropRecurrenceID), e.obj)
 		}
-		c := strip(synthesize(e.obj, o, f), o.level)
+		c := e.strip(synthesize(e.obj, o, f), o.level)
 		extra, rid[c] = append(extra, c), o.RecurrenceID
 	}
 	sortByRecurrenceID(extra, rid)

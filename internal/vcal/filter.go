@@ -26,6 +26,12 @@ type Filter struct {
 	// turns the cap off. CLASS values other than PUBLIC, PRIVATE and
 	// CONFIDENTIAL are capped like PRIVATE (RFC 5545 section 3.8.1.3).
 	PrivateCap, ConfidentialCap Level
+	// BusyLabel, when set, is the title of occurrences this filter's chain
+	// shows at Busy instead of "Busy": a template in which {owner} is the
+	// source owner's display name and {category} the occurrence's first
+	// CATEGORIES value ({category|text} gives text when there is none).
+	// The outermost filter with a label decides.
+	BusyLabel string
 }
 
 // Rule gives Level to the instants of an occurrence at which all its
@@ -95,6 +101,7 @@ type filter struct {
 	rules           []rule
 	privateCap      Level
 	confidentialCap Level
+	busyLabel       string
 }
 
 type rule struct {
@@ -134,7 +141,7 @@ func compileFilter(f *Filter) (*filter, error) {
 	if !f.Default.valid() {
 		return nil, fmt.Errorf("vcal: filter default level is not set (want full, summary, busy or hidden)")
 	}
-	out := &filter{def: f.Default, privateCap: Busy, confidentialCap: Busy}
+	out := &filter{def: f.Default, privateCap: Busy, confidentialCap: Busy, busyLabel: f.BusyLabel}
 	for _, c := range []struct {
 		name string
 		in   Level

@@ -9,8 +9,14 @@ import (
 	"koyomi.dev/koyomi/internal/ical"
 )
 
-// BusySummary is the SUMMARY of an occurrence shown at level Busy.
+// BusySummary is the SUMMARY of an occurrence shown at level Busy when no
+// filter gives a label.
 const BusySummary = "Busy"
+
+// StrippedStamp is the DTSTAMP of every component served below Full: the
+// stored one changes with every edit, also of fields the viewer does not
+// see, and would tell them that something changed.
+const StrippedStamp = "20000101T000000Z"
 
 // kept lists, per level below Full, the properties that survive and the
 // parameters each keeps. It is an allow-list: a property or parameter not
@@ -30,8 +36,6 @@ var keptProps = map[Level]map[string][]string{
 // shows, and the status that tells a client whether the time is taken.
 var structureProps = map[string][]string{
 	goical.PropUID:             nil,
-	goical.PropDateTimeStamp:   nil,
-	goical.PropSequence:        nil,
 	goical.PropDateTimeStart:   {goical.ParamTimezoneID, goical.ParamValue},
 	goical.PropDateTimeEnd:     {goical.ParamTimezoneID, goical.ParamValue},
 	goical.PropDue:             {goical.ParamTimezoneID, goical.ParamValue},
@@ -58,10 +62,14 @@ func withProps(base, more map[string][]string) map[string][]string {
 }
 
 // strip reduces c (a copy) to what level shows; it returns c.
-func strip(c *goical.Component, level Level) *goical.Component {
+func (e *evaluation) strip(c *goical.Component, level Level) *goical.Component {
 	kept, ok := keptProps[level]
 	if !ok {
 		return c
+	}
+	summary := BusySummary
+	if level == Busy {
+		summary = e.busyLabel(c)
 	}
 	for name, list := range c.Props {
 		params, keep := kept[name]
@@ -78,11 +86,71 @@ func strip(c *goical.Component, level Level) *goical.Component {
 		}
 	}
 	c.Children = nil
+	c.Props[goical.PropDateTimeStamp] = []goical.Prop{{Name: goical.PropDateTimeStamp, Params: goical.Params{}, Value: StrippedStamp}}
 	if level == Busy {
-		c.Props[goical.PropSummary] = []goical.Prop{{Name: goical.PropSummary, Params: goical.Params{}, Value: BusySummary}}
+		c.Props[goical.PropSummary] = []goical.Prop{{Name: goical.PropSummary, Params: goical.Params{}, Value: summary}}
 	}
 	return c
 }
+
+// busyLabel is the title of c shown at Busy: the outermost filter's label
+// with its placeholders filled from c (before stripping), or "Busy".
+func (e *evaluation) busyLabel(c *goical.Component) string {
+	for _, f := range e.ch {
+		if f.busyLabel != "" {
+			return ExpandLabel(f.busyLabel, e.ownerName, firstCategory(c))
+		}
+	}
+	return BusySummary
+}
+
+func firstCategory(c *goical.Component) string {
+	for _, p := range c.Props[goical.PropCategories] {
+		for _, v := range strings.Split(p.Value, ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// ExpandLabel fills a busy label template: {owner} becomes owner,
+// {category} category, and {category|text} category or, when there is
+// none, text. Other text is kept as it is.
+func ExpandLabel(template, owner, category string) string {
+	var b strings.Builder
+	rest := template
+	for {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			b.WriteString(rest)
+			break
+		}
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			b.WriteString(rest)
+			break
+		}
+		b.WriteString(rest[:i])
+		name, fallback, _ := strings.Cut(rest[i+1:i+j], "|")
+		switch name {
+		case "owner":
+			b.WriteString(owner)
+		case "category":
+			if category != "" {
+				b.WriteString(category)
+			} else {
+				b.WriteString(fallback)
+			}
+		default:
+			b.WriteString(rest[i : i+j+1])
+		}
+		rest = rest[i+j+1:]
+	}
+	return strings.TrimSpace(b.String())
+}
+
 
 // calendar wraps the components in a VCALENDAR with the VTIMEZONEs they
 // refer to. Other top-level content of the source (X-WR-CALNAME and other

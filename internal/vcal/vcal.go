@@ -26,6 +26,8 @@ type Options struct {
 	// OwnerView skips the CLASS caps: the viewer owns the source (or is a
 	// delegate). Rules still apply.
 	OwnerView bool
+	// OwnerName is the source owner's display name, for busy labels.
+	OwnerName string
 }
 
 // OccurrenceLevel is the level one occurrence gets.
@@ -101,6 +103,7 @@ type evaluation struct {
 	source    string
 	ch        chain
 	owner     bool
+	ownerName string
 	window    ical.TimeRange
 	comps     []*goical.Component // master and overrides, in stored order
 	master    *goical.Component
@@ -121,7 +124,7 @@ func newEvaluation(obj *ical.Object, source string, filters []*Filter, opts Opti
 	if err != nil {
 		return nil, err
 	}
-	e := &evaluation{obj: obj, source: source, ch: ch, owner: opts.OwnerView, window: opts.Window}
+	e := &evaluation{obj: obj, source: source, ch: ch, owner: opts.OwnerView, ownerName: opts.OwnerName, window: opts.Window}
 	if e.window.Start.IsZero() || e.window.End.IsZero() {
 		if opts.Now.IsZero() {
 			return nil, errors.New("vcal: Options needs a Window or Now")
