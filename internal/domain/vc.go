@@ -245,8 +245,8 @@ type resolver struct {
 	// memo holds each virtual calendar's sources (relative to it) and each
 	// group's, so that a definition naming one many times, directly or
 	// through others, evaluates it once.
-	memo   map[string][]vcSource
-	names  map[string]string // user display names
+	memo  map[string][]vcSource
+	names map[string]string // user display names
 	// key accumulates everything the result depends on besides the
 	// sources' contents, for ETags and sync tokens.
 	key strings.Builder

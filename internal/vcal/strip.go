@@ -151,7 +151,6 @@ func ExpandLabel(template, owner, category string) string {
 	return strings.TrimSpace(b.String())
 }
 
-
 // calendar wraps the components in a VCALENDAR with the VTIMEZONEs they
 // refer to. Other top-level content of the source (X-WR-CALNAME and other
 // extension properties and components) is not carried over.
