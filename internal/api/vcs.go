@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"koyomi.dev/koyomi/internal/connector"
@@ -203,28 +204,77 @@ func (h *Handler) previewVC(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// visibleJSON is a view someone shared with the caller (or their own).
+// visibleJSON is a view someone shared with the caller (or their own), as
+// the caller sees it: their own name, colour, order, hidden flag and
+// subscription where they set them.
 type visibleJSON struct {
 	ID          int64  `json:"id"`
 	Owner       string `json:"owner"` // a user, or "group:NAME" for a group's calendar
 	Name        string `json:"name"`
 	DisplayName string `json:"displayname"`
 	Color       string `json:"color"`
+	Order       int    `json:"order"`
+	Hidden      bool   `json:"hidden"`
+	Subscribed  bool   `json:"subscribed"`
 	URL         string `json:"url"`
 	Writable    bool   `json:"writable"`
 }
 
+func toVisibleJSON(v *domain.VCView) visibleJSON {
+	return visibleJSON{ID: v.VC.ID, Owner: v.VC.Owner, Name: v.VC.Name, DisplayName: v.DisplayName(), Color: v.Color(),
+		Order: v.Order(), Hidden: v.Hidden(), Subscribed: v.Subscribed(), URL: tree.VCPath(v.Viewer, v.VC.ID), Writable: v.Writable()}
+}
+
 func (h *Handler) visible(w http.ResponseWriter, r *http.Request) error {
-	me := caller(r)
-	views, err := h.svc.VisibleVCs(r.Context(), me)
+	views, err := h.svc.VisibleVCs(r.Context(), caller(r))
 	if err != nil {
 		return err
 	}
 	out := make([]visibleJSON, 0, len(views))
 	for _, v := range views {
-		out = append(out, visibleJSON{ID: v.VC.ID, Owner: v.VC.Owner, Name: v.VC.Name, DisplayName: v.VC.DisplayName,
-			Color: v.VC.Color, URL: tree.VCPath(me, v.VC.ID), Writable: v.Writable()})
+		out = append(out, toVisibleJSON(v))
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// viewID reads the {id} of a visible view's path.
+func viewID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, &Error{Status: http.StatusNotFound, Msg: "no such view"}
+	}
+	return id, nil
+}
+
+func (h *Handler) visibleOne(w http.ResponseWriter, r *http.Request) error {
+	id, err := viewID(r)
+	if err != nil {
+		return err
+	}
+	v, err := h.svc.ViewVC(r.Context(), caller(r), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toVisibleJSON(v))
+	return nil
+}
+
+// subscribe changes the caller's own settings of a view they see:
+// {"displayname", "color", "order", "hidden", "subscribed"}, each optional.
+func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) error {
+	id, err := viewID(r)
+	if err != nil {
+		return err
+	}
+	var change domain.Subscription
+	if err := decode(w, r, &change); err != nil {
+		return err
+	}
+	v, err := h.svc.SetSubscription(r.Context(), caller(r), id, change)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toVisibleJSON(v))
 	return nil
 }
