@@ -1,7 +1,8 @@
 // Package api serves Koyomi's JSON API under /api/v1/: the caller's virtual
 // calendars (define, change, delete, preview as another viewer), the views
-// others share with them, the groups they belong to, and their sync
-// connectors (settings, runs, history, conflicts).
+// others share with them, the groups they belong to or run (members,
+// administrators, settings), and their sync connectors (settings, runs,
+// history, conflicts).
 //
 // It turns HTTP and JSON into calls of the domain and connector services
 // and their errors into statuses; it holds no rules of its own. It knows nothing of how
@@ -59,7 +60,11 @@ func New(svc *domain.Service, conns *connector.Manager, logger *slog.Logger, adm
 	h.route("vcs/{name}", methods{http.MethodGet: h.getVC, http.MethodPut: h.updateVC, http.MethodDelete: h.deleteVC})
 	h.route("vcs/{name}/preview", methods{http.MethodGet: h.previewVC})
 	h.route("visible", methods{http.MethodGet: h.visible})
-	h.route("groups", methods{http.MethodGet: h.listGroups})
+	h.route("groups", methods{http.MethodGet: h.listGroups, http.MethodPost: h.createGroup})
+	h.route("groups/{group}", methods{http.MethodGet: h.getGroup, http.MethodPut: h.updateGroup,
+		http.MethodDelete: h.deleteGroup})
+	h.route("groups/{group}/members", methods{http.MethodPost: h.addMember})
+	h.route("groups/{group}/members/{user}", methods{http.MethodPut: h.setMember, http.MethodDelete: h.removeMember})
 	h.route("groups/{group}/contribution", methods{http.MethodPut: h.putContribution})
 	if conns != nil {
 		h.route("connectors", methods{http.MethodGet: h.listConnectors, http.MethodPost: h.createConnector})
