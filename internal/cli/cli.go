@@ -70,15 +70,22 @@ Commands:
                          list a user's app passwords
   user app-password revoke USER ID
                          revoke an app password at once
-  group add NAME [--display TEXT] [--keep-past]
+  group add NAME [--display TEXT] [--keep-past] [--admin USER ...]
                          create a group and its group calendar; with
                          --keep-past, members who leave keep read access to
-                         what ended before they left
+                         what ended before they left; --admin names members
+                         who administer it
+  group set NAME [--display TEXT] [--keep-past=true|false]
+                         change a group's display name or leaving policy
   group del NAME         delete a group and its calendar
-  group list             list groups and their members
-  group member add GROUP USER [--contribute CAL:LEVEL ...]
+  group list             list groups, their members and administrators
+  group member add GROUP USER [--admin] [--contribute CAL:LEVEL ...]
                          add a member, contributing their calendars at a
                          level (full, summary, busy, hidden)
+  group member set GROUP USER [--admin=true|false] [--contribute CAL:LEVEL ...]
+                         make a member an administrator or no longer one,
+                         or replace what they contribute (--contribute ""
+                         for nothing)
   group member del GROUP USER
                          record that a member left
   group member list GROUP

@@ -48,3 +48,50 @@ func TestGroupCommands(t *testing.T) {
 		{name: "calendar gone with it", args: []string{"vc", "list", "group:club"}, noStdout: []string{"calendar"}},
 	})
 }
+
+func TestGroupAdministrationCommands(t *testing.T) {
+	data, _ := seed(t)
+	runCLISteps(t, data, []cliStep{
+		{name: "add with an administrator", args: []string{"group", "add", "club", "--admin", "alice"},
+			stdout: []string{"group club created", "lose access", "administered by alice"}},
+		{name: "add with an unknown administrator", args: []string{"group", "add", "ghosts", "--admin", "nobody"}, code: 1,
+			stderr: []string{"no such user"}},
+		{name: "not created", args: []string{"group", "list"}, noStdout: []string{"ghosts"}},
+		{name: "member add admin", args: []string{"group", "member", "add", "club", "bob", "--admin"},
+			stdout: []string{"bob is an administrator of club, contributing nothing"}},
+		{name: "member add", args: []string{"group", "member", "add", "club", "carol"}, stdout: []string{"carol is a member of club"}},
+		{name: "member add twice", args: []string{"group", "member", "add", "club", "carol"}, code: 1,
+			stderr: []string{"carol is already a member of club", "group member set"}},
+		{name: "list shows administrators", args: []string{"group", "list"},
+			stdout: []string{"ADMINS", "alice,bob,carol  alice,bob"}},
+		{name: "member list shows roles", args: []string{"group", "member", "list", "club"},
+			stdout: []string{"ROLE", "alice  admin", "carol  member"}},
+
+		{name: "make admin", args: []string{"group", "member", "set", "club", "carol", "--admin"}, stdout: []string{"carol administers club"}},
+		{name: "unmake admin", args: []string{"group", "member", "set", "club", "carol", "--admin=false"},
+			stdout: []string{"carol no longer administers club"}},
+		{name: "set contribution", args: []string{"group", "member", "set", "club", "carol", "--contribute", "default:busy"},
+			stdout: []string{"carol contributes default:busy to club"}},
+		{name: "clear contribution", args: []string{"group", "member", "set", "club", "carol", "--contribute", ""},
+			stdout: []string{"carol contributes nothing to club"}},
+		{name: "set nothing", args: []string{"group", "member", "set", "club", "carol"}, code: 1,
+			stderr: []string{"give --admin or --contribute"}},
+		{name: "set a non-member", args: []string{"group", "member", "set", "club", "dave", "--admin"}, code: 1},
+
+		{name: "policy and name", args: []string{"group", "set", "club", "--keep-past", "--display", "Chess"},
+			stdout: []string{`group club is called "Chess"; members who leave keep read access`}},
+		{name: "policy only", args: []string{"group", "set", "club", "--keep-past=false"},
+			stdout: []string{`group club is called "Chess"; members who leave lose access`}},
+		{name: "listed", args: []string{"group", "list"}, stdout: []string{"Chess", "lose access"}},
+		{name: "set nothing on the group", args: []string{"group", "set", "club"}, code: 1,
+			stderr: []string{"give --display or --keep-past"}},
+		{name: "set an unknown group", args: []string{"group", "set", "nope", "--keep-past"}, code: 1,
+			stderr: []string{"no group nope"}},
+
+		{name: "alice steps down", args: []string{"group", "member", "set", "club", "alice", "--admin=false"},
+			stdout: []string{"alice no longer administers club"}},
+		{name: "the last administrator stays", args: []string{"group", "member", "del", "club", "bob"}, code: 1,
+			stderr: []string{"bob is the last administrator of club; make another member an administrator first"}},
+		{name: "others leave", args: []string{"group", "member", "del", "club", "alice"}, stdout: []string{"alice left club"}},
+	})
+}
