@@ -47,6 +47,25 @@ func (s *Service) SetPassword(ctx context.Context, name, password string) error 
 	}))
 }
 
+// SetDisplayName changes the name a user is shown by (in labels of their
+// busy time, principal properties), by the user or the system.
+func (s *Service) SetDisplayName(ctx context.Context, name, displayName string) error {
+	if err := authorize(ctx, name); err != nil {
+		return err
+	}
+	if displayName == "" || len(displayName) > maxLabelLength || !validText(displayName) {
+		return fmt.Errorf("%w: display name: 1 to %d characters, no control characters", ErrInvalidName, maxLabelLength)
+	}
+	return mapStoreErr(s.store.Update(ctx, func(tx store.Tx) error {
+		u, err := tx.GetUser(ctx, name)
+		if err != nil {
+			return err
+		}
+		u.DisplayName = displayName
+		return tx.UpdateUser(ctx, u)
+	}))
+}
+
 // DeleteUser removes a user and everything they own.
 func (s *Service) DeleteUser(ctx context.Context, name string, homePaths []string) error {
 	if err := authorize(ctx, name); err != nil {
