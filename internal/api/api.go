@@ -60,6 +60,7 @@ func New(svc *domain.Service, conns *connector.Manager, logger *slog.Logger, adm
 	h.route("vcs/{name}", methods{http.MethodGet: h.getVC, http.MethodPut: h.updateVC, http.MethodDelete: h.deleteVC})
 	h.route("vcs/{name}/preview", methods{http.MethodGet: h.previewVC})
 	h.route("visible", methods{http.MethodGet: h.visible})
+	h.route("visible/{id}", methods{http.MethodGet: h.visibleOne, http.MethodPatch: h.subscribe})
 	h.route("groups", methods{http.MethodGet: h.listGroups, http.MethodPost: h.createGroup})
 	h.route("groups/{group}", methods{http.MethodGet: h.getGroup, http.MethodPut: h.updateGroup,
 		http.MethodDelete: h.deleteGroup})
