@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -384,6 +385,7 @@ func (r *resolver) group(name string) ([]vcSource, error) {
 		return nil, err
 	}
 	var out []vcSource
+	fmt.Fprintf(&r.key, "|G:%s:%v", g.Name, g.KeepPast)
 	for _, m := range ms {
 		fmt.Fprintf(&r.key, "|m:%s:%s:%d:%x", g.Name, m.User, m.Left.UnixMicro(), sha256.Sum256(m.Contributions))
 		if !m.Left.IsZero() && !g.KeepPast {
@@ -583,7 +585,7 @@ func (s *Service) CreateVC(ctx context.Context, owner string, spec VCSpec) (*sto
 		if err := tx.CreateVirtualCalendar(ctx, vc); err != nil {
 			return err
 		}
-		return s.checkVC(ctx, tx, vc)
+		return s.checkVC(ctx, tx, vc, true)
 	})
 	return vc, mapStoreErr(err)
 }
@@ -601,13 +603,17 @@ func (s *Service) UpdateVC(ctx context.Context, owner, name string, spec VCSpec)
 			return err
 		}
 		spec.Name = name
+		old := SpecOf(vc).Definition
 		if err := s.applySpec(vc, spec); err != nil {
 			return err
 		}
 		if err := tx.UpdateVirtualCalendar(ctx, vc); err != nil {
 			return err
 		}
-		return s.checkVC(ctx, tx, vc)
+		// A definition left as it was is not checked again for what its
+		// owner may still read: what they no longer may already contributes
+		// nothing, and withdrawing a share must never be refused for it.
+		return s.checkVC(ctx, tx, vc, !reflect.DeepEqual(old, spec.Definition))
 	})
 	return vc, mapStoreErr(err)
 }
@@ -706,21 +712,25 @@ func (s *Service) applySpec(vc *store.VirtualCalendar, spec VCSpec) error {
 	return nil
 }
 
-// checkVC resolves a just-stored definition: names exist, the owner may
-// read them, no cycles, within the bounds, and a write target is one of
-// the owner's calendars that the view shows.
-func (s *Service) checkVC(ctx context.Context, tx store.Tx, vc *store.VirtualCalendar) error {
-	srcs, err := newResolver(ctx, tx, true).vc(vc, nil)
+// checkVC resolves a just-stored definition: no cycles, within the
+// bounds, a write target is one of the owner's calendars that the view
+// shows, and, when strict, every name exists and the owner may read it.
+func (s *Service) checkVC(ctx context.Context, tx store.Tx, vc *store.VirtualCalendar, strict bool) error {
+	srcs, err := newResolver(ctx, tx, strict).vc(vc, nil)
 	if err != nil {
 		return err
 	}
-	// A share with a user who does not exist would be inherited by whoever
-	// takes the name later. (Groups are made by administrators, who may
-	// share a calendar with a group before creating it.)
+	// A share with a user or group that does not exist would be inherited
+	// by whoever takes the name later.
 	for _, sh := range vc.SharedWith {
 		if name, ok := strings.CutPrefix(sh, "user:"); ok {
 			if _, err := tx.GetUser(ctx, name); err != nil {
 				return fmt.Errorf("%w: cannot share with %s: no such user", ErrInvalidName, sh)
+			}
+		}
+		if name, ok := strings.CutPrefix(sh, "group:"); ok && strict {
+			if _, err := tx.GetGroup(ctx, name); err != nil {
+				return fmt.Errorf("%w: cannot share with %s: no such group", ErrInvalidName, sh)
 			}
 		}
 	}
