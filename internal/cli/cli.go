@@ -91,7 +91,8 @@ Commands:
   group member list GROUP
                          list members, past ones included
   vc add OWNER NAME --definition JSON|--file FILE [--share user:X|group:G ...]
-         [--write-target CAL] [--display TEXT] [--color #RRGGBB]
+         [--write-target CAL [--writer user:X|group:G ...]] [--display TEXT]
+         [--color #RRGGBB]
                          define a virtual calendar (see
                          docs/virtual-calendars.md)
   vc set OWNER NAME [--definition JSON|--file FILE] [--share ...] [...]
@@ -511,7 +512,7 @@ func ensureCalendarHome(ctx context.Context, svc *domain.Service, user string) e
 // vcFlags are the flags of "koyomi vc".
 type vcFlags struct {
 	definition, file, writeTarget, display, color string
-	share                                         listFlag
+	share, writers                                listFlag
 	as, start, end                                string
 }
 
@@ -528,6 +529,7 @@ func vcCommand(ctx context.Context, env Env, args []string) error {
 			fs.StringVar(&f.file, "file", "", "read the definition from `FILE` (- for standard input)")
 			fs.Var(&f.share, "share", "share with `user:NAME` or group:NAME; repeatable")
 			fs.StringVar(&f.writeTarget, "write-target", "", "the owner's `calendar` that events added to the view land in")
+			fs.Var(&f.writers, "writer", "who may write through the view (`user:NAME` or group:NAME; repeatable; default: everyone it is shared with)")
 			fs.StringVar(&f.display, "display", "", "display `name`")
 			fs.StringVar(&f.color, "color", "", "`colour` (#RRGGBB)")
 		case "preview":
@@ -667,7 +669,7 @@ func vcAdd(ctx context.Context, env Env, svc *domain.Service, owner, name string
 		}
 	}
 	vc, err := svc.CreateVC(ctx, owner, domain.VCSpec{Name: name, DisplayName: f.display, Color: f.color,
-		Definition: *node, SharedWith: f.share, WriteTarget: f.writeTarget})
+		Definition: *node, SharedWith: f.share, WriteTarget: f.writeTarget, Writers: f.writers})
 	if err != nil {
 		if errors.Is(err, domain.ErrExists) {
 			return fmt.Errorf("%s already has a virtual calendar %s (change it with vc set)", owner, name)
@@ -703,6 +705,9 @@ func vcSet(ctx context.Context, env Env, svc *domain.Service, owner, name string
 	}
 	if f.share != nil {
 		spec.SharedWith = slices.DeleteFunc(slices.Clone([]string(f.share)), func(s string) bool { return s == "" })
+	}
+	if f.writers != nil {
+		spec.Writers = slices.DeleteFunc(slices.Clone([]string(f.writers)), func(s string) bool { return s == "" })
 	}
 	for _, v := range []struct{ flag, dst *string }{{&f.writeTarget, &spec.WriteTarget}, {&f.display, &spec.DisplayName}, {&f.color, &spec.Color}} {
 		if *v.flag != "" {

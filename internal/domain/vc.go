@@ -721,14 +721,16 @@ func (s *Service) checkVC(ctx context.Context, tx store.Tx, vc *store.VirtualCal
 		return err
 	}
 	// A share with a user or group that does not exist would be inherited
-	// by whoever takes the name later.
+	// by whoever takes the name later. Only the system (an administrator)
+	// may share with a group before creating it; users cannot then create
+	// a group of that name (see CreateGroup).
 	for _, sh := range vc.SharedWith {
 		if name, ok := strings.CutPrefix(sh, "user:"); ok {
 			if _, err := tx.GetUser(ctx, name); err != nil {
 				return fmt.Errorf("%w: cannot share with %s: no such user", ErrInvalidName, sh)
 			}
 		}
-		if name, ok := strings.CutPrefix(sh, "group:"); ok && strict {
+		if name, ok := strings.CutPrefix(sh, "group:"); ok && strict && Principal(ctx) != "" {
 			if _, err := tx.GetGroup(ctx, name); err != nil {
 				return fmt.Errorf("%w: cannot share with %s: no such group", ErrInvalidName, sh)
 			}

@@ -114,6 +114,13 @@ func TestGroupViewNeedsMembership(t *testing.T) {
 		if code != http.StatusBadRequest {
 			t.Fatalf("eve defines a union naming a group she is not in: %d %s", code, body)
 		}
+		// Nor can she share with a group that does not exist yet, to
+		// inherit whatever it will be given.
+		code, body = createVCAs(t, srv, "eve", domain.VCSpec{Name: "squat", Definition: domain.VCNode{Calendar: "default"},
+			SharedWith: []string{"group:future"}})
+		if code != http.StatusBadRequest || !strings.Contains(body, "no such group") {
+			t.Fatalf("eve shares with a group that does not exist: %d %s", code, body)
+		}
 		if views, err := svc.VisibleVCs(domain.WithPrincipal(ctx, "eve"), "eve"); err != nil || len(views) != 0 {
 			t.Fatalf("eve sees %d views (%v), want none", len(views), err)
 		}
