@@ -60,8 +60,11 @@ const usage = `Usage: koyomi <command> [flags]
 
 Commands:
   serve                  run the CalDAV server
-  user add NAME          create a user (password from stdin, or prompted)
+  user add NAME [--email ADDR] [--display TEXT]
+                         create a user (password from stdin, or prompted)
   user passwd NAME       change a user's password
+  user set NAME --display TEXT
+                         change the name a user is shown by
   user del NAME          delete a user and all their data
   user list              list users
   user app-password add USER LABEL
@@ -164,7 +167,7 @@ func run(ctx context.Context, env Env) error {
 		return serve(ctx, env, args)
 	case "user":
 		if len(args) == 0 {
-			return errors.New("user: expected add, passwd, del or list")
+			return errors.New("user: expected add, passwd, set, del or list")
 		}
 		return userCommand(ctx, env, args[0], args[1:])
 	case "group":
@@ -360,10 +363,13 @@ func serve(ctx context.Context, env Env, args []string) error {
 }
 
 func userCommand(ctx context.Context, env Env, sub string, args []string) error {
-	var email string
+	var email, display string
 	cfg, pos, err := resolve(env, "user "+sub, args, func(fs *flag.FlagSet) {
 		if sub == "add" {
 			fs.StringVar(&email, "email", "", "the user's e-mail `address`")
+		}
+		if sub == "add" || sub == "set" {
+			fs.StringVar(&display, "display", "", "the `name` the user is shown by (in labels of their busy time)")
 		}
 	})
 	if err != nil {
@@ -397,7 +403,27 @@ func userCommand(ctx context.Context, env Env, sub string, args []string) error 
 			}
 			return err
 		}
+		if display != "" {
+			if err := svc.SetDisplayName(ctx, name, display); err != nil {
+				return err
+			}
+		}
 		fmt.Fprintf(env.Stdout, "user %s created\n", name)
+	case "set":
+		name, err := needName()
+		if err != nil {
+			return err
+		}
+		if display == "" {
+			return errors.New("user set: nothing to change (use --display TEXT)")
+		}
+		if err := svc.SetDisplayName(ctx, name, display); err != nil {
+			if errors.Is(err, domain.ErrNotFound) {
+				return fmt.Errorf("no user %s", name)
+			}
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "display name of %s is now %s\n", name, display)
 	case "passwd":
 		name, err := needName()
 		if err != nil {
@@ -434,13 +460,13 @@ func userCommand(ctx context.Context, env Env, sub string, args []string) error 
 			return err
 		}
 		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tEMAIL\tCREATED")
+		fmt.Fprintln(tw, "NAME\tEMAIL\tCREATED\tDISPLAY")
 		for _, u := range users {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Name, u.Email, u.Created.Format("2006-01-02"))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Name, u.Email, u.Created.Format("2006-01-02"), u.DisplayName)
 		}
 		return tw.Flush()
 	default:
-		return fmt.Errorf("user: unknown subcommand %q (add, passwd, del, list, app-password)", sub)
+		return fmt.Errorf("user: unknown subcommand %q (add, passwd, set, del, list, app-password)", sub)
 	}
 	return nil
 }

@@ -32,7 +32,12 @@ func TestUserLifecycle(t *testing.T) {
 	}{
 		{name: "add", stdin: "s3cret\n", args: []string{"user", "add", "alice", "--data", data, "--email", "alice@example.org"},
 			stdout: "user alice created"},
-		{name: "add without newline", stdin: "pw", args: []string{"user", "add", "bob", "--data", data}, stdout: "user bob created"},
+		{name: "add without newline", stdin: "pw", args: []string{"user", "add", "bob", "--data", data, "--display", "Bob B."}, stdout: "user bob created"},
+		{name: "set display", args: []string{"user", "set", "alice", "--display", "ユーザA", "--data", data}, stdout: "display name of alice is now ユーザA"},
+		{name: "set nothing", args: []string{"user", "set", "alice", "--data", data}, code: 1, stderr: "nothing to change"},
+		{name: "set missing", args: []string{"user", "set", "nobody", "--display", "x", "--data", data}, code: 1, stderr: "no user nobody"},
+		{name: "list display", args: []string{"user", "list", "--data", data}, stdout: "ユーザA"},
+		{name: "list display of add", args: []string{"user", "list", "--data", data}, stdout: "Bob B."},
 		{name: "list", args: []string{"user", "list", "--data", data}, stdout: "alice@example.org"},
 		{name: "duplicate", stdin: "other\n", args: []string{"user", "add", "alice", "--data", data},
 			code: 1, stderr: "koyomi: user alice already exists"},
