@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -72,6 +73,19 @@ type Options struct {
 	// ConnectorMinInterval is the shortest interval a connector may have
 	// (zero: connector.MinInterval; tests lower it).
 	ConnectorMinInterval time.Duration
+
+	// Hooks inject faults for tests; nil ones are skipped.
+	Hooks Hooks
+}
+
+// Hooks are called at fixed points of the server's work, so that tests can
+// make it fail (panic, say) where no real fault is at hand.
+type Hooks struct {
+	// Request is called with each authenticated DAV or API request, within
+	// the user's concurrency limit, before it is handled.
+	Request func(r *http.Request)
+	// Connectors are the connector service's.
+	Connectors connector.Hooks
 }
 
 // Server is Koyomi's HTTP handler over a store.
@@ -149,7 +163,8 @@ func newConnectors(st store.Store, svc *domain.Service, opts Options) (*connecto
 	}
 	return connector.New(connector.Options{Store: st, Domain: svc, Box: box, Logger: opts.Logger, Clock: opts.Clock,
 		Node: opts.NodeName, HTTPClient: opts.ConnectorHTTPClient, ObjectPath: tree.ObjectPath,
-		MinInterval: opts.ConnectorMinInterval, DefaultAllowed: opts.ConnectorsDefaultAllowed}), nil
+		MinInterval: opts.ConnectorMinInterval, DefaultAllowed: opts.ConnectorsDefaultAllowed,
+		Hooks: opts.Hooks.Connectors}), nil
 }
 
 // Service returns the domain service (for administrative commands).
@@ -168,11 +183,53 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/.well-known/caldav", s.wellKnown)
 	mux.HandleFunc("/.well-known/carddav", s.wellKnown)
 	mux.HandleFunc("/healthz", s.health)
-	mux.Handle(tree.Prefix, s.authenticated(s.perUser(s.dav)))
-	mux.Handle("/api/", s.authenticated(s.perUser(api.New(s.svc, s.conns, s.opts.Logger, s.opts.Admins))))
+	mux.Handle(tree.Prefix, s.forUsers(s.dav))
+	mux.Handle("/api/", s.forUsers(api.New(s.svc, s.conns, s.opts.Logger, s.opts.Admins)))
 	mux.Handle("/dav", http.RedirectHandler(tree.Prefix, http.StatusMovedPermanently))
 	mux.HandleFunc("/", s.root)
-	return s.logRequests(mux)
+	return s.logRequests(s.recoverPanics(mux))
+}
+
+// forUsers serves h to authenticated users, within their concurrency
+// limit.
+func (s *Server) forUsers(h http.Handler) http.Handler {
+	if hook := s.opts.Hooks.Request; hook != nil {
+		next := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hook(r)
+			next.ServeHTTP(w, r)
+		})
+	}
+	return s.authenticated(s.perUser(h))
+}
+
+// recoverPanics keeps a panic in a request from taking more than that
+// request: it is logged with its stack and answered 500 Internal Server
+// Error, or, when the answer has begun, the response is aborted so that
+// the client cannot take a truncated answer for a whole one. Deferred
+// cleanups up the stack (the user's concurrency slot, a store
+// transaction) have run by then.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v) // a deliberate abort: net/http ends the response quietly
+			}
+			s.opts.Logger.ErrorContext(r.Context(), "request panicked", "method", r.Method, "path", r.URL.Path,
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if rec.status != 0 {
+				panic(http.ErrAbortHandler)
+			}
+			clear(rec.Header()) // what the handler meant to send with its answer
+			http.Error(rec, "internal server error", http.StatusInternalServerError)
+		}()
+		next.ServeHTTP(rec, r)
+	})
 }
 
 // wellKnown answers RFC 6764 discovery with a redirect to the DAV root.
@@ -201,7 +258,7 @@ func (s *Server) root(w http.ResponseWriter, r *http.Request) {
 	default:
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = tree.Prefix
-		s.authenticated(s.perUser(s.dav)).ServeHTTP(w, r2)
+		s.forUsers(s.dav).ServeHTTP(w, r2)
 	}
 }
 
