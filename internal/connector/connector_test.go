@@ -52,7 +52,7 @@ type local struct {
 	box   *secret.Box
 }
 
-func newLocal(t *testing.T) *local {
+func newLocal(t testing.TB) *local {
 	t.Helper()
 	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	st, err := sqlite.Open(context.Background(), t.TempDir(), sqlite.Options{Now: clk.Now})
@@ -74,7 +74,7 @@ func newLocalOnPostgres(t *testing.T) *local {
 	return newLocalOn(t, st, clk)
 }
 
-func newLocalOn(t *testing.T, st store.Store, clk *clock) *local {
+func newLocalOn(t testing.TB, st store.Store, clk *clock) *local {
 	t.Helper()
 	ctx := context.Background()
 	t.Cleanup(func() { st.Close() })
