@@ -43,8 +43,17 @@ func sourceRevisions(ctx context.Context, tx store.Tx, v *VCView) (string, error
 // VCSyncRevision brings viewer's sync log of v up to date and returns its
 // revision, the view's sync token.
 func (s *Service) VCSyncRevision(ctx context.Context, v *VCView) (int64, error) {
+	rev, _, err := s.refreshViewLog(ctx, v, false)
+	return rev, err
+}
+
+// refreshViewLog brings viewer's sync log of v up to date. It returns the
+// log's revision and, when it evaluated the view to do so, what the view
+// shows, exactly as logged at that revision (nil otherwise). With
+// evaluate, it evaluates the view even when the log is current.
+func (s *Service) refreshViewLog(ctx context.Context, v *VCView, evaluate bool) (int64, []*VCObject, error) {
 	if err := authorize(ctx, v.Viewer); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	var (
 		state   *store.ViewSyncState
@@ -62,16 +71,16 @@ func (s *Service) VCSyncRevision(ctx context.Context, v *VCView) (int64, error) 
 		return err
 	})
 	if err != nil {
-		return 0, mapStoreErr(err)
+		return 0, nil, mapStoreErr(err)
 	}
-	if state != nil && state.Key == v.key && state.Sources == sources {
-		return state.Revision, nil
+	if !evaluate && state != nil && state.Key == v.key && state.Sources == sources {
+		return state.Revision, nil, nil
 	}
 	// The sources' revisions were read before the view is evaluated, so a
 	// change made meanwhile is seen again on the next sync, never lost.
 	objs, err := s.VCObjects(ctx, v, nil)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	now := s.opts.Clock().UTC()
 	var rev int64
@@ -117,7 +126,10 @@ func (s *Service) VCSyncRevision(ctx context.Context, v *VCView) (int64, error) 
 		}
 		return tx.RecordViewSync(ctx, &store.ViewSyncState{VC: v.VC.ID, Viewer: v.Viewer, Key: v.key, Sources: sources, Revision: rev}, changed)
 	})
-	return rev, mapStoreErr(err)
+	if err != nil {
+		return 0, nil, mapStoreErr(err)
+	}
+	return rev, objs, nil
 }
 
 // VCSyncChanges answers sync-collection on v from revision since (0: an
@@ -125,12 +137,24 @@ func (s *Service) VCSyncRevision(ctx context.Context, v *VCView) (int64, error) 
 // names shown to the viewer at since that are gone. It returns the current
 // revision. A revision the log does not know is ErrPrecondition.
 func (s *Service) VCSyncChanges(ctx context.Context, v *VCView, since int64) ([]VCChange, int64, error) {
-	rev, err := s.VCSyncRevision(ctx, v)
+	rev, shown, err := s.refreshViewLog(ctx, v, since == 0)
 	if err != nil {
 		return nil, 0, err
 	}
 	if since > rev || since < 0 {
 		return nil, 0, fmt.Errorf("%w: sync revision %d is not one of this view's", ErrPrecondition, since)
+	}
+	if since == 0 {
+		// An initial sync lists what the view shows, as logged at rev.
+		out := make([]VCChange, len(shown))
+		for i, o := range shown {
+			out[i] = VCChange{Name: o.Name, Object: o}
+		}
+		return out, rev, nil
+	}
+	byName := make(map[string]*VCObject, len(shown))
+	for _, o := range shown {
+		byName[o.Name] = o
 	}
 	var logged []*store.ViewMember
 	err = s.store.View(ctx, func(tx store.Tx) error {
@@ -147,9 +171,13 @@ func (s *Service) VCSyncChanges(ctx context.Context, v *VCView, since int64) ([]
 			continue // logged by a sync that started after this one
 		}
 		if m.Deleted {
-			if since > 0 && m.FirstSeen <= since {
+			if m.FirstSeen <= since {
 				out = append(out, VCChange{Name: m.Name})
 			}
+			continue
+		}
+		if o := byName[m.Name]; o != nil {
+			out = append(out, VCChange{Name: m.Name, Object: o})
 			continue
 		}
 		o, err := s.VCObjectByName(ctx, v, m.Name)
