@@ -225,6 +225,20 @@ func TestWriteThroughAView(t *testing.T) {
 		if _, body := as(t, srv, "carol", "PROPFIND", carolView, cups, "Depth", "0"); strings.Contains(body, "<D:write-content/>") {
 			t.Errorf("carol, a reader, is offered write-content: %s", body)
 		}
+		// Per object: bob may write what he sees whole from the target,
+		// not what he sees reduced.
+		_, body = as(t, srv, "bob", "PROPFIND", bobView, cups, "Depth", "1")
+		for name, writable := range map[string]bool{"shared-1.ics": true, "private.ics": false} {
+			i := strings.Index(body, "/"+name+"</D:href>")
+			if i < 0 {
+				t.Fatalf("%s not listed: %s", name, body)
+			}
+			resp := body[i:]
+			resp = resp[:strings.Index(resp, "</D:response>")]
+			if got := strings.Contains(resp, "<D:write-content/>"); got != writable {
+				t.Errorf("bob is offered write-content on %s: %v, want %v: %s", name, got, writable, resp)
+			}
+		}
 
 		// bob adds an event: it lands in alice's plan, not in his own, and
 		// comes back through the view for everyone.

@@ -50,6 +50,8 @@ const (
 		"<D:privilege><C:read-free-busy/></D:privilege><D:privilege><D:write-properties/></D:privilege>"
 	viewWriterPrivileges = viewReaderPrivileges + "<D:privilege><D:write-content/></D:privilege><D:privilege><D:bind/></D:privilege>" +
 		"<D:privilege><D:unbind/></D:privilege>"
+	viewObjectWriterPrivileges = "<D:privilege><D:read/></D:privilege><D:privilege><D:read-current-user-privilege-set/></D:privilege>" +
+		"<D:privilege><D:write-content/></D:privilege>"
 )
 
 // Register adds the namespace's properties to the engine.
@@ -113,11 +115,18 @@ func (t *Tree) Register(h *dav.Handler) {
 			if o := ownerOf(r); o != "" && o == u {
 				return []byte(ownerPrivileges), nil
 			}
-			if v, ok := r.Data.(*Virtual); ok && v.View.Writable() {
-				return []byte(viewWriterPrivileges), nil
-			}
-			if _, ok := r.Data.(*Virtual); ok {
+			switch d := r.Data.(type) {
+			case *Virtual:
+				if d.View.Writable() {
+					return []byte(viewWriterPrivileges), nil
+				}
 				return []byte(viewReaderPrivileges), nil
+			case *VirtualObject:
+				// What the viewer may replace or delete: an object of the
+				// write target that they see whole.
+				if t := d.View.WriteTarget(); t != nil && d.Source.ID == t.ID && d.Full {
+					return []byte(viewObjectWriterPrivileges), nil
+				}
 			}
 			return []byte("<D:privilege><D:read/></D:privilege><D:privilege><D:read-current-user-privilege-set/></D:privilege>"), nil
 		}})
