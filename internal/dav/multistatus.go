@@ -115,15 +115,19 @@ type PropValue struct {
 	Raw   []byte
 }
 
-// Response writes a DAV:response with propstats for path.
+// Response writes a DAV:response with propstats for path. A response
+// must hold a status or a propstat (RFC 4918 14.24), so one for which no
+// property was asked (an empty DAV:prop) gets an empty propstat with 200.
 func (m *Multistatus) Response(path string, propstats []PropStat) {
 	m.start()
 	w := m.w
 	w.WriteString("<D:response><D:href>" + Href(path) + "</D:href>")
+	written := 0
 	for _, ps := range propstats {
 		if len(ps.Props) == 0 {
 			continue
 		}
+		written++
 		w.WriteString("<D:propstat><D:prop>")
 		for _, p := range ps.Props {
 			if p.Raw != nil {
@@ -143,6 +147,9 @@ func (m *Multistatus) Response(path string, propstats []PropStat) {
 			writeErrorBody(w, ps.Error)
 		}
 		w.WriteString("</D:propstat>")
+	}
+	if written == 0 {
+		w.WriteString("<D:propstat><D:prop/>" + statusLine(http.StatusOK) + "</D:propstat>")
 	}
 	w.WriteString("</D:response>")
 }

@@ -96,8 +96,10 @@ func (h *Handler) syncCollection(ctx context.Context, w http.ResponseWriter, req
 	if !hasToken {
 		return Errorf(http.StatusBadRequest, "sync-collection requires a DAV:sync-token element")
 	}
+	// RFC 6578 requires DAV:sync-level, but clients written to its drafts
+	// leave it out and mean the only level the drafts had: 1.
 	switch level {
-	case "1":
+	case "1", "":
 	case "infinite", "infinity":
 		return Precondition(http.StatusForbidden, Name("sync-traversal-supported"), "only sync-level 1 is supported")
 	default:
