@@ -765,7 +765,20 @@ func (s *Service) VisibleVCs(ctx context.Context, viewer string) ([]*VCView, err
 		if err != nil {
 			return err
 		}
+		// Only calendars that name the viewer, or a group they are or were
+		// in, can be theirs to see; loadView decides.
+		audiences := map[string]bool{"user:" + viewer: true}
+		ms, err := tx.UserMemberships(ctx, viewer)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			audiences["group:"+m.Group] = true
+		}
 		for _, vc := range all {
+			if vc.Owner != viewer && !slices.ContainsFunc(vc.SharedWith, func(sh string) bool { return audiences[sh] }) {
+				continue
+			}
 			v, err := s.loadView(ctx, tx, vc, viewer)
 			if err != nil {
 				if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalidName) {
