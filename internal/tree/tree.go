@@ -372,7 +372,13 @@ func (t *Tree) exportCalendar(ctx context.Context, c *store.Collection, r *dav.R
 	for _, o := range objs {
 		datas = append(datas, o.Data)
 	}
-	out, err := ical.Merge(datas, c.DisplayName)
+	return exportICS(datas, c.DisplayName, r)
+}
+
+// exportICS merges calendar objects into the one iCalendar stream a GET
+// of their collection answers.
+func exportICS(datas [][]byte, name string, r *dav.Resource) ([]byte, error) {
+	out, err := ical.Merge(datas, name)
 	if err != nil {
 		return nil, err
 	}
@@ -478,6 +484,13 @@ func homeAndName(p string) (owner, name string, books, ok bool) {
 	}
 	owner, name, found = strings.Cut(strings.Trim(rest, "/"), "/")
 	return owner, name, books, found && name != ""
+}
+
+// InCalendarHome reports whether p lies inside a calendar home, below the
+// home itself.
+func InCalendarHome(p string) bool {
+	_, _, books, ok := homeAndName(p)
+	return ok && !books
 }
 
 // Mkcol implements dav.Backend.

@@ -256,12 +256,7 @@ func (t *Tree) exportVirtual(ctx context.Context, v *domain.VCView, r *dav.Resou
 	for _, o := range objs {
 		datas = append(datas, o.Data)
 	}
-	out, err := ical.Merge(datas, v.DisplayName())
-	if err != nil {
-		return nil, err
-	}
-	r.ContentType = "text/calendar; charset=utf-8"
-	return out, nil
+	return exportICS(datas, v.DisplayName(), r)
 }
 
 // MayLock implements dav.LockPermitter: a lock is a write, so read-only
