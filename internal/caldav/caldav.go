@@ -67,7 +67,7 @@ func Register(h *dav.Handler, t *tree.Tree, limits ...Limits) {
 	h.DAVClasses = append(h.DAVClasses, "extended-mkcol", "calendar-access")
 	t.RegisterKind(store.KindCalendar, C("calendar"))
 	c.registerProperties()
-	h.RegisterMethod("MKCALENDAR", c.mkcalendar)
+	h.RegisterMethod(dav.Method{Name: "MKCALENDAR", Serve: c.mkcalendar, Allowed: mkcalendarAllowed})
 	isCal := func(r *dav.Resource) bool {
 		switch d := r.Data.(type) {
 		case *tree.Collection:
@@ -88,6 +88,22 @@ func Register(h *dav.Handler, t *tree.Tree, limits ...Limits) {
 		return home
 	}, Serve: c.calendarMultiget})
 	h.RegisterReport(dav.Report{Name: C("free-busy-query"), Applies: isCalendarCollection, Serve: c.freeBusyQuery})
+}
+
+// mkcalendarAllowed reports whether the Allow header of r at path offers
+// MKCALENDAR: where a calendar can be made (a free path in a calendar
+// home) or made inside (the calendar home and its plain collections).
+func mkcalendarAllowed(r *dav.Resource, path string) bool {
+	if r == nil {
+		return tree.InCalendarHome(path)
+	}
+	switch d := r.Data.(type) {
+	case *tree.Home:
+		return !d.Books
+	case *tree.Collection:
+		return d.Kind == store.KindPlain && tree.InCalendarHome(r.Path)
+	}
+	return false
 }
 
 // isCalendarCollection reports whether r is a calendar or a virtual one.

@@ -103,6 +103,16 @@ type Property struct {
 // ErrNoProperty is returned by Property.Get when r does not have it.
 var ErrNoProperty = errors.New("dav: no such property")
 
+// Method is an HTTP method a protocol adds to the engine (e.g. MKCALENDAR).
+type Method struct {
+	Name  string
+	Serve func(w http.ResponseWriter, r *http.Request) error
+	// Allowed reports whether the Allow header offers the method for the
+	// resource r at path, nil when nothing is there. A nil Allowed offers
+	// it everywhere.
+	Allowed func(r *Resource, path string) bool
+}
+
 // Report handles a REPORT whose body root element has its name.
 type Report struct {
 	Name    xml.Name
@@ -132,7 +142,7 @@ type Handler struct {
 	props   map[xml.Name]*Property
 	order   []xml.Name
 	reports map[xml.Name]*Report
-	methods map[string]func(w http.ResponseWriter, r *http.Request) error
+	methods map[string]*Method
 	// DAVClasses is the value of the DAV response header.
 	DAVClasses []string
 }
@@ -147,7 +157,7 @@ func NewHandler(b Backend, logger *slog.Logger, locks *davlock.Manager) *Handler
 		MaxBody:    10 << 20,
 		props:      map[xml.Name]*Property{},
 		reports:    map[xml.Name]*Report{},
-		methods:    map[string]func(http.ResponseWriter, *http.Request) error{},
+		methods:    map[string]*Method{},
 		DAVClasses: []string{"1", "2", "3"},
 	}
 	h.registerCoreProperties()
@@ -166,10 +176,8 @@ func (h *Handler) RegisterProperty(p Property) {
 // RegisterReport adds a REPORT.
 func (h *Handler) RegisterReport(r Report) { h.reports[r.Name] = &r }
 
-// RegisterMethod adds an HTTP method (e.g. MKCALENDAR).
-func (h *Handler) RegisterMethod(method string, fn func(w http.ResponseWriter, r *http.Request) error) {
-	h.methods[method] = fn
-}
+// RegisterMethod adds an HTTP method.
+func (h *Handler) RegisterMethod(m Method) { h.methods[m.Name] = &m }
 
 // ReportsFor lists the reports that apply to r.
 func (h *Handler) ReportsFor(r *Resource) []xml.Name {
@@ -183,13 +191,49 @@ func (h *Handler) ReportsFor(r *Resource) []xml.Name {
 	return names
 }
 
-func (h *Handler) allowed() string {
-	methods := []string{"OPTIONS", "GET", "HEAD", "PUT", "DELETE", "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "REPORT", "LOCK", "UNLOCK"}
-	for m := range h.methods {
-		methods = append(methods, m)
+// allowed is the Allow header for the resource res at path (nil when
+// nothing is there): what the engine would carry out there rather than
+// answer 405, and the registered methods that apply.
+func (h *Handler) allowed(res *Resource, path string) string {
+	var methods []string
+	switch {
+	case res == nil && strings.HasSuffix(path, "/"):
+		methods = []string{"OPTIONS", "MKCOL", "LOCK"}
+	case res == nil:
+		methods = []string{"OPTIONS", "PUT", "MKCOL", "LOCK"}
+	default:
+		methods = []string{"OPTIONS", "GET", "HEAD"}
+		if !res.Collection {
+			methods = append(methods, "PUT")
+		}
+		methods = append(methods, "DELETE", "PROPFIND", "PROPPATCH")
+		if res.Collection {
+			methods = append(methods, "MKCOL")
+		}
+		methods = append(methods, "COPY", "MOVE")
+		if len(h.ReportsFor(res)) > 0 {
+			methods = append(methods, "REPORT")
+		}
+		methods = append(methods, "LOCK", "UNLOCK")
 	}
-	sort.Strings(methods[13:])
+	n := len(methods)
+	for name, m := range h.methods {
+		if m.Allowed == nil || m.Allowed(res, path) {
+			methods = append(methods, name)
+		}
+	}
+	sort.Strings(methods[n:])
 	return strings.Join(methods, ", ")
+}
+
+// setAllow sets the Allow header for the resource at path, resolving it.
+func (h *Handler) setAllow(w http.ResponseWriter, r *http.Request, path string) error {
+	res, err := h.resolveOptional(r.Context(), path)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Allow", h.allowed(res, path))
+	return nil
 }
 
 // ServeHTTP dispatches a request and is the one place where errors become
@@ -263,10 +307,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	case "UNLOCK":
 		return h.unlock(w, r)
 	}
-	if fn, ok := h.methods[r.Method]; ok {
-		return fn(w, r)
+	if m, ok := h.methods[r.Method]; ok {
+		return m.Serve(w, r)
 	}
-	w.Header().Set("Allow", h.allowed())
+	if err := h.setAllow(w, r, CleanPath(r.URL.Path)); err != nil {
+		return err
+	}
 	return Errorf(http.StatusMethodNotAllowed, "method %s not allowed", r.Method)
 }
 
@@ -286,7 +332,9 @@ func (h *Handler) ReadBody(r *http.Request) ([]byte, error) {
 }
 
 func (h *Handler) options(w http.ResponseWriter, r *http.Request) error {
-	w.Header().Set("Allow", h.allowed())
+	if err := h.setAllow(w, r, CleanPath(r.URL.Path)); err != nil {
+		return err
+	}
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
 	return nil
@@ -412,7 +460,9 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	p := CleanPath(r.URL.Path)
 	if strings.HasSuffix(p, "/") {
-		w.Header().Set("Allow", h.allowed())
+		if err := h.setAllow(w, r, p); err != nil {
+			return err
+		}
 		return Errorf(http.StatusMethodNotAllowed, "cannot PUT to a collection")
 	}
 	if r.Header.Get("Content-Range") != "" {
@@ -423,7 +473,7 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if existing != nil && existing.Collection {
-		w.Header().Set("Allow", h.allowed())
+		w.Header().Set("Allow", h.allowed(existing, p))
 		return Errorf(http.StatusMethodNotAllowed, "cannot PUT to a collection")
 	}
 	if err := checkIfMatch(r, existing); err != nil {
@@ -548,7 +598,7 @@ func (h *Handler) MakeCollection(w http.ResponseWriter, r *http.Request, types [
 		}
 	}
 	if existing != nil {
-		w.Header().Set("Allow", h.allowed())
+		w.Header().Set("Allow", h.allowed(existing, p))
 		return Errorf(http.StatusMethodNotAllowed, "a resource already exists at %s", p)
 	}
 	if err := h.checkLocks(r, p, false); err != nil {
@@ -671,6 +721,9 @@ func (h *Handler) copyMove(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if existing == nil {
+		// RFC 9110 10.2.2: a 201 names what it created. The Destination
+		// is echoed as the client spelled it.
+		w.Header().Set("Location", r.Header.Get("Destination"))
 		w.WriteHeader(http.StatusCreated)
 	} else {
 		w.WriteHeader(http.StatusNoContent)
