@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -86,6 +87,11 @@ func (s *Service) prepare(c *store.Collection, name string, data []byte, content
 	if int64(len(data)) > s.opts.MaxResourceSize {
 		return nil, fmt.Errorf("%w: %d bytes, at most %d allowed", ErrTooLarge, len(data), s.opts.MaxResourceSize)
 	}
+	if c.Kind == store.KindCalendar || c.Kind == store.KindAddressBook {
+		// A byte-order mark is no part of iCalendar or vCard text, but
+		// editors on Windows write one.
+		data = bytes.TrimPrefix(data, utf8BOM)
+	}
 	o := &store.Object{CollectionID: c.ID, Name: name, Data: data}
 	switch c.Kind {
 	case store.KindCalendar:
@@ -125,6 +131,9 @@ func (s *Service) prepare(c *store.Collection, name string, data []byte, content
 	}
 	return o, nil
 }
+
+// utf8BOM is U+FEFF encoded in UTF-8.
+var utf8BOM = []byte("\xEF\xBB\xBF")
 
 func containsFold(list []string, s string) bool {
 	for _, v := range list {
