@@ -121,6 +121,11 @@ func (s *Service) prepare(c *store.Collection, name string, data []byte, content
 		if err != nil {
 			return nil, err
 		}
+		// vcard.Parse reads cards without UID, which vCard 3.0 allows,
+		// but an address object resource must have one (RFC 6352 5.1).
+		if card.UID == "" {
+			return nil, fmt.Errorf("%w: no UID property (an address object resource needs one, RFC 6352 section 5.1)", vcard.ErrInvalidData)
+		}
 		o.ContentType = "text/vcard; charset=utf-8"
 		card.Index(o)
 	default:
