@@ -137,8 +137,8 @@ func activeLockXML(l davlock.Lock) string {
 func writeLockResponse(w http.ResponseWriter, l davlock.Lock, status int) {
 	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
 	w.WriteHeader(status)
-	w.Write([]byte(`<?xml version="1.0" encoding="utf-8"?>` + "\n" +
-		`<D:prop xmlns:D="DAV:"><D:lockdiscovery>` + activeLockXML(l) + "</D:lockdiscovery></D:prop>\n"))
+	w.Write(xmlSafe([]byte(`<?xml version="1.0" encoding="utf-8"?>` + "\n" +
+		`<D:prop xmlns:D="DAV:"><D:lockdiscovery>` + activeLockXML(l) + "</D:lockdiscovery></D:prop>\n")))
 }
 
 func (h *Handler) lock(w http.ResponseWriter, r *http.Request) error {

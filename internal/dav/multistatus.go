@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // prefixes are the namespace prefixes declared on every response document.
@@ -131,7 +132,7 @@ func (m *Multistatus) Response(path string, propstats []PropStat) {
 		w.WriteString("<D:propstat><D:prop>")
 		for _, p := range ps.Props {
 			if p.Raw != nil {
-				w.Write(p.Raw)
+				w.Write(xmlSafe(p.Raw))
 				continue
 			}
 			if len(p.Inner) == 0 {
@@ -139,7 +140,7 @@ func (m *Multistatus) Response(path string, propstats []PropStat) {
 				continue
 			}
 			end := openTag(w, p.Name, false)
-			w.Write(p.Inner)
+			w.Write(xmlSafe(p.Inner))
 			w.WriteString(end)
 		}
 		w.WriteString("</D:prop>" + statusLine(ps.Status))
@@ -169,7 +170,7 @@ func (m *Multistatus) StatusResponse(path string, status int, e *Error) {
 // (e.g. DAV:sync-token).
 func (m *Multistatus) Close(extra string) error {
 	m.start()
-	m.w.WriteString(extra)
+	m.w.Write(xmlSafe([]byte(extra)))
 	m.w.WriteString("</D:multistatus>\n")
 	return m.w.Flush()
 }
@@ -196,7 +197,7 @@ func writeCondition(w *bufio.Writer, e *Error) {
 		openTag(w, e.Condition, true)
 	} else {
 		end := openTag(w, e.Condition, false)
-		w.WriteString(e.ConditionBody)
+		w.Write(xmlSafe([]byte(e.ConditionBody)))
 		w.WriteString(end)
 	}
 	if e.Msg != "" {
@@ -228,18 +229,91 @@ func writeError(hw http.ResponseWriter, e *Error) {
 	w.Flush()
 }
 
+// replacementChar stands in for characters an XML document cannot hold.
+const replacementChar = "\uFFFD"
+
+// isXMLChar reports whether r may appear in an XML 1.0 document (section
+// 2.2: tab, line feed, carriage return and the code points from U+0020 on,
+// except the surrogates, U+FFFE and U+FFFF).
+func isXMLChar(r rune) bool {
+	switch {
+	case r < 0x20:
+		return r == '\t' || r == '\n' || r == '\r'
+	case r <= 0xD7FF:
+		return true
+	case r < 0xE000:
+		return false
+	case r <= 0xFFFD:
+		return true
+	}
+	return r >= 0x10000 && r <= utf8.MaxRune
+}
+
+// xmlSafe returns b with every character XML 1.0 forbids, and every byte
+// that is not UTF-8, replaced by U+FFFD; b itself when there is none.
+// Markup is left alone: b may be a fragment of XML. Stored data is checked
+// when it comes in, but what is already stored (or comes from a remote)
+// must still not break the answer it is written into.
+func xmlSafe(b []byte) []byte {
+	bad := badXMLChar(b)
+	if bad < 0 {
+		return b
+	}
+	out := make([]byte, 0, len(b)+8)
+	out = append(out, b[:bad]...)
+	for i := bad; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if (r == utf8.RuneError && n <= 1) || !isXMLChar(r) {
+			out = append(out, replacementChar...)
+		} else {
+			out = append(out, b[i:i+n]...)
+		}
+		i += n
+	}
+	return out
+}
+
+// badXMLChar returns the offset of the first character of b that xmlSafe
+// replaces, or -1. ASCII, nearly all of what is written, is checked a byte
+// at a time.
+func badXMLChar(b []byte) int {
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+				return i
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(b[i:])
+		if (r == utf8.RuneError && n <= 1) || !isXMLChar(r) {
+			return i
+		}
+		i += n
+	}
+	return -1
+}
+
 // textEscaper escapes character data: markup characters, and CR so that
 // CRLF line ends of iCalendar data survive XML line-end normalisation.
 // Line feeds and quotes stay as they are, keeping large calendar-data small.
 var textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\r", "&#13;")
 
-// EscapeText returns s escaped for XML character data.
-func EscapeText(s string) string { return textEscaper.Replace(s) }
+// EscapeText returns s escaped for XML character data, with the characters
+// XML forbids replaced by U+FFFD.
+func EscapeText(s string) string {
+	if badXMLChar([]byte(s)) >= 0 {
+		s = string(xmlSafe([]byte(s)))
+	}
+	return textEscaper.Replace(s)
+}
 
 // AppendEscapedText appends src escaped as EscapeText does to dst, growing
 // it once: calendar and address data are escaped into an answer this way
 // without the copies a string conversion and a Replacer make.
 func AppendEscapedText(dst, src []byte) []byte {
+	src = xmlSafe(src)
 	extra := 0
 	for _, c := range src {
 		switch c {
