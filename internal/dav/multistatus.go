@@ -182,6 +182,10 @@ func statusLine(code int) string {
 	return "<D:status>HTTP/1.1 " + strconv.Itoa(code) + " " + http.StatusText(code) + "</D:status>"
 }
 
+// writeErrorBody writes e inside a DAV:response or DAV:propstat: DAV:error
+// holding only the condition element, and the human explanation next to
+// it as DAV:responsedescription, which both elements allow (RFC 4918
+// sections 14.22 and 14.24).
 func writeErrorBody(w *bufio.Writer, e *Error) {
 	if e.Condition.Local == "" {
 		return
@@ -189,17 +193,6 @@ func writeErrorBody(w *bufio.Writer, e *Error) {
 	w.WriteString("<D:error>")
 	writeCondition(w, e)
 	w.WriteString("</D:error>")
-}
-
-// writeCondition writes e's condition element and description.
-func writeCondition(w *bufio.Writer, e *Error) {
-	if e.ConditionBody == "" {
-		openTag(w, e.Condition, true)
-	} else {
-		end := openTag(w, e.Condition, false)
-		w.Write(xmlSafe([]byte(e.ConditionBody)))
-		w.WriteString(end)
-	}
 	if e.Msg != "" {
 		w.WriteString("<D:responsedescription>")
 		xml.EscapeText(w, []byte(e.Msg))
@@ -207,8 +200,25 @@ func writeCondition(w *bufio.Writer, e *Error) {
 	}
 }
 
+// writeCondition writes e's condition element.
+func writeCondition(w *bufio.Writer, e *Error) {
+	if e.ConditionBody == "" {
+		openTag(w, e.Condition, true)
+		return
+	}
+	end := openTag(w, e.Condition, false)
+	w.Write(xmlSafe([]byte(e.ConditionBody)))
+	w.WriteString(end)
+}
+
 // writeError answers a request with e: a DAV:error body when e names a
 // condition, plain text otherwise.
+//
+// Every child element of DAV:error is a condition code to clients (RFC 4918
+// section 14.5), and the document has no other place for text, so the
+// explanation goes in an XML comment after the condition: clients that
+// list the conditions see only the condition, a person reading the body
+// sees why.
 func writeError(hw http.ResponseWriter, e *Error) {
 	if e.Condition.Local == "" {
 		hw.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -225,8 +235,21 @@ func writeError(hw http.ResponseWriter, e *Error) {
 	w := bufio.NewWriter(hw)
 	writeRootStart(w, "error")
 	writeCondition(w, e)
+	if e.Msg != "" {
+		w.WriteString("<!-- " + commentText(e.Msg) + " -->")
+	}
 	w.WriteString("</D:error>\n")
 	w.Flush()
+}
+
+// commentText makes s the content of an XML comment: no "--" (XML 1.0
+// section 2.5) and no character XML forbids.
+func commentText(s string) string {
+	s = string(xmlSafe([]byte(s)))
+	for strings.Contains(s, "--") {
+		s = strings.ReplaceAll(s, "--", "- -")
+	}
+	return s
 }
 
 // replacementChar stands in for characters an XML document cannot hold.
