@@ -39,6 +39,10 @@ var (
 	// ErrConflict: the request conflicts with the namespace (missing parent,
 	// calendar inside a calendar ...).
 	ErrConflict = errors.New("conflict")
+	// ErrUIDChanged: an object would be replaced by one with another UID,
+	// which CalDAV and CardDAV forbid (RFC 4791 5.3.2.1, RFC 6352
+	// 6.3.2.1): a new UID is a new resource.
+	ErrUIDChanged = errors.New("an object cannot be replaced by one with another UID")
 )
 
 // Options configure a Service.

@@ -161,6 +161,9 @@ func (s *Service) PutObject(ctx context.Context, c *store.Collection, name strin
 	}
 	var created bool
 	err = s.store.Update(ctx, func(tx store.Tx) error {
+		if err := keepsUID(ctx, tx, o); err != nil {
+			return err
+		}
 		var err error
 		created, err = tx.PutObject(ctx, o, opts)
 		return err
@@ -169,6 +172,30 @@ func (s *Service) PutObject(ctx context.Context, c *store.Collection, name strin
 		return nil, false, mapStoreErr(err)
 	}
 	return o, created, nil
+}
+
+// keepsUID refuses to replace an object that has a UID with o when o
+// carries another one (ErrUIDChanged).
+func keepsUID(ctx context.Context, tx store.Tx, o *store.Object) error {
+	if o.UID == "" {
+		return nil
+	}
+	var old *store.Object
+	var err error
+	if r, ok := tx.(store.DataReader); ok {
+		old, err = r.GetObjectData(ctx, o.CollectionID, o.Name)
+	} else {
+		old, err = tx.GetObject(ctx, o.CollectionID, o.Name)
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case old.UID != "" && old.UID != o.UID:
+		return fmt.Errorf("%w: %s holds UID %q, the new data %q (delete it and create a new resource instead)", ErrUIDChanged, o.Name, old.UID, o.UID)
+	}
+	return nil
 }
 
 // DeleteObject removes an object (and its dead properties at path).
@@ -207,6 +234,9 @@ func (s *Service) CopyMoveObject(ctx context.Context, src *store.Collection, src
 			if err := tx.DeleteObject(ctx, src.ID, srcName, ""); err != nil {
 				return err
 			}
+		}
+		if err := keepsUID(ctx, tx, n); err != nil {
+			return err
 		}
 		opts := store.PutOptions{IfNoneMatch: !overwrite}
 		created, err = tx.PutObject(ctx, n, opts)

@@ -29,6 +29,8 @@ func mapObjectError(err error, c *store.Collection) error {
 		return &dav.Error{Status: http.StatusConflict, Condition: caldavCond("no-uid-conflict"),
 			ConditionBody: "<D:href>" + dav.Href(ObjectPath(c, uc.Name)) + "</D:href>",
 			Msg:           "UID " + uc.UID + " is already used by another object in this calendar", Err: err}
+	case errors.Is(err, domain.ErrUIDChanged):
+		return uidChanged(err, c)
 	case errors.Is(err, ical.ErrInvalidData):
 		return &dav.Error{Status: http.StatusForbidden, Condition: caldavCond("valid-calendar-data"), Msg: err.Error(), Err: err}
 	case errors.Is(err, ical.ErrInvalidObject):
@@ -45,6 +47,16 @@ func mapObjectError(err error, c *store.Collection) error {
 	return mapError(err)
 }
 
+// uidChanged answers an overwrite with another UID: the no-uid-conflict
+// precondition of the collection's protocol, which forbids it too.
+func uidChanged(err error, c *store.Collection) error {
+	cond := caldavCond("no-uid-conflict")
+	if c.Kind == store.KindAddressBook {
+		cond = carddavCond("no-uid-conflict")
+	}
+	return &dav.Error{Status: http.StatusConflict, Condition: cond, Msg: err.Error(), Err: err}
+}
+
 func carddavCond(local string) xml.Name { return xml.Name{Space: dav.NSCardDAV, Local: local} }
 
 // mapCardError turns the errors of storing a vCard into RFC 6352 6.3.2.1
@@ -56,6 +68,8 @@ func mapCardError(err error, c *store.Collection) error {
 		return &dav.Error{Status: http.StatusConflict, Condition: carddavCond("no-uid-conflict"),
 			ConditionBody: "<D:href>" + dav.Href(ObjectPath(c, uc.Name)) + "</D:href>",
 			Msg:           "UID " + uc.UID + " is already used by another contact in this address book", Err: err}
+	case errors.Is(err, domain.ErrUIDChanged):
+		return uidChanged(err, c)
 	case errors.Is(err, vcard.ErrInvalidData):
 		return &dav.Error{Status: http.StatusForbidden, Condition: carddavCond("valid-address-data"), Msg: err.Error(), Err: err}
 	case errors.Is(err, domain.ErrTooLarge):
