@@ -143,10 +143,19 @@ func textProp(get func(c *store.Collection) string) func(context.Context, *dav.R
 func (c *handler) registerProperties() {
 	h, t := c.h, c.t
 	h.RegisterProperty(dav.Property{Name: C("calendar-description"),
-		Get: textProp(func(c *store.Collection) string { return c.Description })})
+		Get: textProp(func(c *store.Collection) string { return c.Description }),
+		Lang: func(r *dav.Resource) string {
+			if c, ok := calendarOf(r); ok {
+				return c.DescriptionLang
+			}
+			return ""
+		}})
 	t.RegisterSetter(C("calendar-description"), func(col *store.Collection, op dav.PropOp) error {
 		v, err := textValue(op)
-		col.Description = v
+		col.Description, col.DescriptionLang = v, ""
+		if !op.Remove {
+			col.DescriptionLang = op.Prop.Lang()
+		}
 		return err
 	})
 	h.RegisterProperty(dav.Property{Name: C("calendar-timezone"),

@@ -77,17 +77,23 @@ func (c *handler) registerProperties() {
 				return nil, dav.ErrNoProperty
 			}
 			return []byte(dav.EscapeText(b.Description)), nil
+		},
+		Lang: func(r *dav.Resource) string {
+			if b, ok := bookOf(r); ok {
+				return b.DescriptionLang
+			}
+			return ""
 		}})
 	t.RegisterSetter(CR("addressbook-description"), func(col *store.Collection, op dav.PropOp) error {
 		if op.Remove {
-			col.Description = ""
+			col.Description, col.DescriptionLang = "", ""
 			return nil
 		}
 		v, err := op.Prop.Text()
 		if err != nil {
 			return dav.Errorf(http.StatusConflict, "%v", err)
 		}
-		col.Description = v
+		col.Description, col.DescriptionLang = v, op.Prop.Lang()
 		return nil
 	})
 	static := func(v string) func(context.Context, *dav.Resource) ([]byte, error) {

@@ -17,6 +17,9 @@ var xmlSeeds = []string{
 	`<propertyupdate xmlns="DAV:"><set><prop><xml:lang>fr</xml:lang></prop></set></propertyupdate>`,
 	`<propertyupdate xmlns="DAV:"><set><prop><x xmlns="urn:z" xml:lang="fr"><![CDATA[<>]]></x></prop></set></propertyupdate>`,
 	`<propertyupdate xmlns="DAV:"><set><prop><a:b:c xmlns:a="urn:a"/></prop></set></propertyupdate>`,
+	`<propertyupdate xmlns="DAV:"><set><prop><x xmlns="urn:z" xmlns:l="http://www.w3.org/XML/1998/namespace" l:lang="fr"/></prop></set></propertyupdate>`,
+	`<propertyupdate xmlns="DAV:"><set><prop><x xmlns="http://www.w3.org/XML/1998/namespace"/></prop></set></propertyupdate>`,
+	`<propertyupdate xmlns="DAV:"><set><prop><x xmlns="urn:z" xmlns:n="http://www.w3.org/2000/xmlns/" n:a="1"/></prop></set></propertyupdate>`,
 	`<propertyupdate xmlns="DAV:"><set><prop><x q:y="1"/></prop></set></propertyupdate>`,
 	// A prefixed name whose local part is not an NCName.
 	`<propertyupdate xmlns="DAV:"><set><prop><Z:0 xmlns:Z="urn:z"/></prop></set></propertyupdate>`,
@@ -35,6 +38,7 @@ func checkRecapture(t *testing.T, raw RawElement) {
 	if err != nil {
 		t.Fatalf("captured %v is not well-formed: %v\n%s", raw.Name, err, raw.XML)
 	}
+	checkWellFormed(t, "captured element", raw.XML)
 	if root.Name != raw.Name {
 		t.Fatalf("captured element re-parses as %v, want %v\n%s", root.Name, raw.Name, raw.XML)
 	}

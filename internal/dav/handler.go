@@ -93,6 +93,10 @@ type Property struct {
 	// engine's prefixes (D:, C:, CR:, CS:, ICAL:). ErrNoProperty means the
 	// property does not apply to r.
 	Get func(ctx context.Context, r *Resource) ([]byte, error)
+	// Lang, if set, returns the language of r's value, written as the
+	// element's xml:lang: a client's xml:lang is kept with the property
+	// (RFC 4918 section 4.3). "" means none.
+	Lang func(r *Resource) string
 	// AllProp includes the property in allprop answers.
 	AllProp bool
 	// Protected properties cannot be changed by PROPPATCH; others are

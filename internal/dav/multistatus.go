@@ -39,6 +39,11 @@ func writeRootStart(w *bufio.Writer, local string) {
 
 // openTag writes the start tag of name; it returns the matching end tag.
 func openTag(w *bufio.Writer, name xml.Name, empty bool) string {
+	return openTagLang(w, name, "", empty)
+}
+
+// openTagLang is openTag with xml:lang set to lang (none when "").
+func openTagLang(w *bufio.Writer, name xml.Name, lang string, empty bool) string {
 	var tag, end string
 	if p, ok := prefixFor(name.Space); ok {
 		tag = p + ":" + name.Local
@@ -49,6 +54,9 @@ func openTag(w *bufio.Writer, name xml.Name, empty bool) string {
 		w.WriteString("<" + name.Local + ` xmlns="`)
 		xml.EscapeText(w, []byte(name.Space))
 		w.WriteString(`"`)
+	}
+	if lang != "" {
+		w.WriteString(` xml:lang="` + EscapeAttr(lang) + `"`)
 	}
 	if empty {
 		w.WriteString("/>")
@@ -108,11 +116,13 @@ type PropStat struct {
 	Error  *Error // optional DAV:error inside the propstat (RFC 5689 / 4918)
 }
 
-// PropValue is a property to be written: either a name with inner XML, or a
-// complete self-contained element (Raw).
+// PropValue is a property to be written: either a name with inner XML (and
+// the xml:lang of its value, if any), or a complete self-contained element
+// (Raw).
 type PropValue struct {
 	Name  xml.Name
 	Inner []byte
+	Lang  string
 	Raw   []byte
 }
 
@@ -132,14 +142,14 @@ func (m *Multistatus) Response(path string, propstats []PropStat) {
 		w.WriteString("<D:propstat><D:prop>")
 		for _, p := range ps.Props {
 			if p.Raw != nil {
-				w.Write(xmlSafe(p.Raw))
+				w.Write(xmlSafe(fixXMLPrefix(p.Raw)))
 				continue
 			}
 			if len(p.Inner) == 0 {
-				openTag(w, p.Name, true)
+				openTagLang(w, p.Name, p.Lang, true)
 				continue
 			}
-			end := openTag(w, p.Name, false)
+			end := openTagLang(w, p.Name, p.Lang, false)
 			w.Write(xmlSafe(p.Inner))
 			w.WriteString(end)
 		}

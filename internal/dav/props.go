@@ -127,7 +127,11 @@ func (h *Handler) PropStats(ctx context.Context, res *Resource, pr PropRequest, 
 			}
 			return err
 		}
-		found = append(found, PropValue{Name: name, Inner: v})
+		pv := PropValue{Name: name, Inner: v}
+		if p, ok := h.props[name]; ok && p.Lang != nil && custom[name] == nil {
+			pv.Lang = p.Lang(res)
+		}
+		found = append(found, pv)
 		return nil
 	}
 	var dead []RawElement

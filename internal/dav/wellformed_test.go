@@ -121,7 +121,7 @@ func FuzzWritersWellFormed(f *testing.F) {
 				{Name: xml.Name{Space: "urn:x", Local: "attr"}, Inner: []byte(`<D:href a="` + EscapeAttr(s) + `"/>`)},
 				// A dead property as an older version might have stored it.
 				{Name: xml.Name{Space: "urn:x", Local: "dead"},
-					Raw: []byte(`<dead xmlns="urn:x" a="` + markupOnly.Replace(s) + `">` + markupOnly.Replace(s) + `</dead>`)},
+					Raw: []byte(`<dead xmlns="urn:x" xmlns:a0="http://www.w3.org/XML/1998/namespace" a0:lang="` + markupOnly.Replace(s) + `">` + markupOnly.Replace(s) + `</dead>`)},
 			}},
 			{Status: http.StatusNotFound, Props: []PropValue{{Name: xml.Name{Space: "urn:y", Local: "missing"}}}},
 			{Status: http.StatusForbidden, Props: []PropValue{{Name: Name("displayname")}},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
@@ -194,9 +195,17 @@ func checkNamespace(se xml.StartElement) error {
 	if n := se.Name; n.Space != "" && !strings.Contains(n.Space, ":") {
 		return &Error{Status: http.StatusBadRequest, Msg: "undeclared XML namespace prefix " + n.Space}
 	}
+	if se.Name.Space == xmlNamespace || se.Name.Space == xmlnsNamespace {
+		return &Error{Status: http.StatusBadRequest, Msg: "element " + se.Name.Local + " in the reserved namespace " + se.Name.Space}
+	}
 	for _, a := range se.Attr {
 		if a.Name.Space == "xmlns" && a.Value == "" {
 			return &Error{Status: http.StatusBadRequest, Msg: "namespace prefix " + a.Name.Local + " bound to an empty name"}
+		}
+		declares := a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns")
+		if (declares && a.Value == xmlnsNamespace) || a.Name.Space == xmlnsNamespace ||
+			(declares && (a.Value == xmlNamespace) != (a.Name.Local == "xml")) {
+			return &Error{Status: http.StatusBadRequest, Msg: "the reserved prefixes xml and xmlns and their namespaces cannot be redeclared"}
 		}
 	}
 	return nil
@@ -219,8 +228,36 @@ func isNCName(s string) bool {
 	return true
 }
 
+// The namespaces of the reserved prefixes xml (xml:lang) and xmlns, which
+// no other prefix may be bound to (Namespaces in XML 1.0, section 3).
+const (
+	xmlNamespace   = "http://www.w3.org/XML/1998/namespace"
+	xmlnsNamespace = "http://www.w3.org/2000/xmlns/"
+)
+
+// oldXMLPrefix matches how dead properties with xml:lang were stored before
+// xml kept its own prefix: a numbered prefix declared for the xml
+// namespace, used at once by the attribute.
+var oldXMLPrefix = regexp.MustCompile(` xmlns:(a[0-9]+)="` + regexp.QuoteMeta(xmlNamespace) + `" (a[0-9]+):`)
+
+// fixXMLPrefix rewrites a stored element that declares a prefix for the
+// xml namespace (which XML parsers reject) to use the prefix xml.
+func fixXMLPrefix(raw []byte) []byte {
+	if !bytes.Contains(raw, []byte(xmlNamespace)) {
+		return raw
+	}
+	return oldXMLPrefix.ReplaceAllFunc(raw, func(m []byte) []byte {
+		sub := oldXMLPrefix.FindSubmatch(m)
+		if !bytes.Equal(sub[1], sub[2]) {
+			return m
+		}
+		return []byte(" xml:")
+	})
+}
+
 // canonicalWriter writes elements with explicit default-namespace
-// declarations and numbered prefixes for namespaced attributes.
+// declarations and numbered prefixes for namespaced attributes (xml:lang
+// and the like keep the prefix xml).
 type canonicalWriter struct {
 	buf   *bytes.Buffer
 	stack []string // namespace of each open element
@@ -244,7 +281,14 @@ func (w *canonicalWriter) start(se xml.StartElement) {
 			continue // namespace declarations are regenerated
 		}
 		w.buf.WriteByte(' ')
-		if a.Name.Space != "" {
+		switch a.Name.Space {
+		case "":
+		case xmlNamespace:
+			// xml:lang, xml:space: the prefix xml is bound to its
+			// namespace in every document and may not be declared for
+			// another prefix.
+			w.buf.WriteString("xml:")
+		default:
 			p := "a" + strconv.Itoa(n)
 			n++
 			fmt.Fprintf(w.buf, `xmlns:%s="`, p)
@@ -369,7 +413,7 @@ func (l XMLLimits) ParsePropertyUpdate(body []byte) ([]PropOp, error) {
 	if root.Name != Name("propertyupdate") {
 		return nil, Errorf(http.StatusBadRequest, "expected DAV:propertyupdate")
 	}
-	return d.propOps(map[xml.Name]bool{Name("set"): false, Name("remove"): true})
+	return d.propOps(root, map[xml.Name]bool{Name("set"): false, Name("remove"): true})
 }
 
 // ParseMkcol parses an extended MKCOL or MKCALENDAR body with the default
@@ -392,11 +436,16 @@ func (l XMLLimits) ParseMkcol(body []byte, root xml.Name) ([]PropOp, error) {
 	if se.Name != root {
 		return nil, &Error{Status: http.StatusUnsupportedMediaType, Msg: "unexpected request body " + se.Name.Local}
 	}
-	return d.propOps(map[xml.Name]bool{Name("set"): false})
+	return d.propOps(se, map[xml.Name]bool{Name("set"): false})
 }
 
-func (d *Decoder) propOps(kinds map[xml.Name]bool) ([]PropOp, error) {
+// propOps reads the set and remove instructions of the element root. An
+// xml:lang on root, set or prop is inherited by the properties inside,
+// which are captured with it: a property keeps its language (RFC 4918
+// section 4.3) wherever the client put it.
+func (d *Decoder) propOps(root xml.StartElement, kinds map[xml.Name]bool) ([]PropOp, error) {
 	var ops []PropOp
+	rootLang := langOf(root, "")
 	for {
 		se, ok, err := d.Next()
 		if err != nil {
@@ -412,6 +461,7 @@ func (d *Decoder) propOps(kinds map[xml.Name]bool) ([]PropOp, error) {
 			}
 			continue
 		}
+		setLang := langOf(se, rootLang)
 		for {
 			pe, ok, err := d.Next()
 			if err != nil {
@@ -426,6 +476,7 @@ func (d *Decoder) propOps(kinds map[xml.Name]bool) ([]PropOp, error) {
 				}
 				continue
 			}
+			propLang := langOf(pe, setLang)
 			for {
 				p, ok, err := d.Next()
 				if err != nil {
@@ -433,6 +484,9 @@ func (d *Decoder) propOps(kinds map[xml.Name]bool) ([]PropOp, error) {
 				}
 				if !ok {
 					break
+				}
+				if _, own := ownLang(p); !own && propLang != "" {
+					p.Attr = append(p.Attr, xml.Attr{Name: xml.Name{Space: xmlNamespace, Local: "lang"}, Value: propLang})
 				}
 				raw, err := d.Capture(p)
 				if err != nil {
@@ -471,6 +525,39 @@ func (e RawElement) Text() (string, error) {
 			buf.Write(t)
 		}
 	}
+}
+
+// Lang returns the captured element's xml:lang, "" if it has none.
+func (e RawElement) Lang() string {
+	d := xml.NewDecoder(bytes.NewReader(e.XML))
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return ""
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			return langOf(se, "")
+		}
+	}
+}
+
+// langOf returns the xml:lang of se, or inherited if it has none.
+func langOf(se xml.StartElement, inherited string) string {
+	if lang, ok := ownLang(se); ok {
+		return lang
+	}
+	return inherited
+}
+
+// ownLang returns the xml:lang attribute of se itself and whether it has
+// one (xml:lang="" is one: it undoes an inherited language).
+func ownLang(se xml.StartElement) (string, bool) {
+	for _, a := range se.Attr {
+		if a.Name.Space == xmlNamespace && a.Name.Local == "lang" {
+			return a.Value, true
+		}
+	}
+	return "", false
 }
 
 // Children decodes the captured element's children names, for properties

@@ -189,3 +189,49 @@ func TestCaptureIsSelfContained(t *testing.T) {
 		checkRecapture(t, raw)
 	}
 }
+
+// A property keeps its xml:lang, its own or inherited from DAV:prop, set or
+// propertyupdate, as xml:lang: the prefix xml may not be declared (the
+// stored form once was xmlns:a0="http://www.w3.org/XML/1998/namespace").
+func TestPropertyUpdateKeepsLang(t *testing.T) {
+	tests := []struct {
+		name, body, want, lang string
+	}{
+		{"own", `<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x xmlns="urn:z" xml:lang="fr">Bonjour</x></D:prop></D:set></D:propertyupdate>`,
+			`<x xmlns="urn:z" xml:lang="fr">Bonjour</x>`, "fr"},
+		{"from prop", `<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop xml:lang="de"><x xmlns="urn:z">Hallo</x></D:prop></D:set></D:propertyupdate>`,
+			`<x xmlns="urn:z" xml:lang="de">Hallo</x>`, "de"},
+		{"from the root", `<D:propertyupdate xmlns:D="DAV:" xml:lang="ja"><D:set><D:prop><x xmlns="urn:z">今日は</x></D:prop></D:set></D:propertyupdate>`,
+			`<x xmlns="urn:z" xml:lang="ja">今日は</x>`, "ja"},
+		{"own wins", `<D:propertyupdate xmlns:D="DAV:" xml:lang="ja"><D:set><D:prop xml:lang="de"><x xmlns="urn:z" xml:lang="">t</x></D:prop></D:set></D:propertyupdate>`,
+			`<x xmlns="urn:z" xml:lang="">t</x>`, ""},
+		{"on a child", `<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x xmlns="urn:z"><y xml:lang="en-GB">colour</y></x></D:prop></D:set></D:propertyupdate>`,
+			`<x xmlns="urn:z"><y xml:lang="en-GB">colour</y></x>`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ops, err := ParsePropertyUpdate([]byte(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ops) != 1 {
+				t.Fatalf("%d ops, want 1", len(ops))
+			}
+			if got := string(ops[0].Prop.XML); got != tt.want {
+				t.Errorf("captured %s, want %s", got, tt.want)
+			}
+			if got := ops[0].Prop.Lang(); got != tt.lang {
+				t.Errorf("Lang() = %q, want %q", got, tt.lang)
+			}
+		})
+	}
+}
+
+// Dead properties stored with a declared xml prefix are written with xml:.
+func TestFixXMLPrefix(t *testing.T) {
+	stored := `<x xmlns="urn:z" xmlns:a0="http://www.w3.org/XML/1998/namespace" a0:lang="fr" xmlns:a1="urn:q" a1:b="1">t</x>`
+	want := `<x xmlns="urn:z" xml:lang="fr" xmlns:a1="urn:q" a1:b="1">t</x>`
+	if got := string(fixXMLPrefix([]byte(stored))); got != want {
+		t.Errorf("fixXMLPrefix = %s, want %s", got, want)
+	}
+}

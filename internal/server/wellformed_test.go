@@ -60,7 +60,8 @@ const (
 
 // Whatever the store holds (data stored before input was checked, or put
 // there by hand), every XML answer built from it is well-formed: object
-// data, collection and user names, dead properties.
+// data, collection and user names, dead properties (also those stored with
+// a prefix declared for xml:lang).
 func TestStoredDataAnswersAreWellFormed(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) { testStoredDataWellFormed(t, newTestServerOn(t, b)) })
@@ -108,8 +109,13 @@ func testStoredDataWellFormed(t *testing.T, srv *Server) {
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
-		return tx.SetProperty(ctx, cal, "urn:example:x", "note",
-			[]byte(`<note xmlns="urn:example:x">`+storedText+`</note>`))
+		if err := tx.SetProperty(ctx, cal, "urn:example:x", "note",
+			[]byte(`<note xmlns="urn:example:x">`+storedText+`</note>`)); err != nil {
+			return err
+		}
+		// xml:lang as dead properties were stored before it kept its prefix.
+		return tx.SetProperty(ctx, cal, "urn:example:x", "greeting",
+			[]byte(`<greeting xmlns="urn:example:x" xmlns:a0="http://www.w3.org/XML/1998/namespace" a0:lang="fr">Bonjour</greeting>`))
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +123,7 @@ func testStoredDataWellFormed(t *testing.T, srv *Server) {
 	for _, r := range []struct{ name, method, path, depth, body string }{
 		{"home allprop", "PROPFIND", "/dav/calendars/alice/", "1", ""},
 		{"calendar props", "PROPFIND", cal, "0", `<propfind xmlns="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><prop>` +
-			`<displayname/><C:calendar-description/><note xmlns="urn:example:x"/></prop></propfind>`},
+			`<displayname/><C:calendar-description/><note xmlns="urn:example:x"/><greeting xmlns="urn:example:x"/></prop></propfind>`},
 		{"principal", "PROPFIND", "/dav/principals/alice/", "0", `<propfind xmlns="DAV:"><prop><displayname/></prop></propfind>`},
 		{"book home", "PROPFIND", "/dav/addressbooks/alice/", "1", `<propfind xmlns="DAV:" xmlns:CR="urn:ietf:params:xml:ns:carddav"><prop>` +
 			`<displayname/><CR:addressbook-description/></prop></propfind>`},
@@ -141,6 +147,9 @@ func testStoredDataWellFormed(t *testing.T, srv *Server) {
 				t.Fatalf("%s %s: %d %s", r.method, r.path, rec.Code, rec.Body)
 			}
 			checkXML(t, r.name, rec.Body.Bytes())
+			if strings.HasSuffix(r.name, "props") && !strings.Contains(rec.Body.String(), `<greeting xmlns="urn:example:x" xml:lang="fr">Bonjour</greeting>`) {
+				t.Errorf("%s: the stored xml:lang is not written as xml:lang:\n%s", r.name, rec.Body)
+			}
 			if !strings.Contains(rec.Body.String(), "\uFFFD") {
 				t.Errorf("%s: the stored characters were not replaced by U+FFFD:\n%s", r.name, rec.Body)
 			}

@@ -75,9 +75,12 @@ type Collection struct {
 	Kind        Kind
 	DisplayName string
 	Description string
-	Color       string // Apple calendar-color, e.g. "#FF0000FF"
-	Order       int    // Apple calendar-order
-	Timezone    string // calendar-timezone: a VCALENDAR with one VTIMEZONE, as sent
+	// DescriptionLang is the language a client gave Description (the
+	// xml:lang of calendar-description, RFC 4918 section 4.3); "" if none.
+	DescriptionLang string
+	Color           string // Apple calendar-color, e.g. "#FF0000FF"
+	Order           int    // Apple calendar-order
+	Timezone        string // calendar-timezone: a VCALENDAR with one VTIMEZONE, as sent
 	// Components lists the supported component names (VEVENT, VTODO,
 	// VJOURNAL); empty means all.
 	Components []string

@@ -337,6 +337,9 @@ CREATE TABLE vc_sync_members (
 );
 CREATE INDEX vc_sync_members_revision ON vc_sync_members (vc_id, viewer, revision);
 `,
+		// 9: the language a client gave a collection's description (as
+		// SQLite's migration 10).
+		`ALTER TABLE collections ADD COLUMN description_lang text NOT NULL DEFAULT '';`,
 	}
 }
 

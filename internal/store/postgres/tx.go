@@ -184,9 +184,9 @@ func (t *tx) CreateCollection(ctx context.Context, c *store.Collection) error {
 	// The foreign key, not a prior lookup, detects a missing owner: it also
 	// holds when the owner is being deleted by another node right now.
 	err := t.tx.QueryRow(ctx, `INSERT INTO collections
-		(owner, name, kind, display_name, description, color, ord, timezone, components, revision, created, modified)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10) RETURNING id`,
-		c.Owner, c.Name, string(c.Kind), c.DisplayName, c.Description, c.Color, c.Order, c.Timezone,
+		(owner, name, kind, display_name, description, description_lang, color, ord, timezone, components, revision, created, modified)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11) RETURNING id`,
+		c.Owner, c.Name, string(c.Kind), c.DisplayName, c.Description, c.DescriptionLang, c.Color, c.Order, c.Timezone,
 		components(c.Components), micros(now)).Scan(&c.ID)
 	switch code, _ := pgCode(err); {
 	case code == uniqueViolation:
@@ -202,13 +202,13 @@ func (t *tx) CreateCollection(ctx context.Context, c *store.Collection) error {
 	return nil
 }
 
-const collectionColumns = `id, owner, name, kind, display_name, description, color, ord, timezone, components, revision, created, modified`
+const collectionColumns = `id, owner, name, kind, display_name, description, description_lang, color, ord, timezone, components, revision, created, modified`
 
 func scanCollection(row pgx.Row) (*store.Collection, error) {
 	var c store.Collection
 	var kind string
 	var created, modified *int64
-	if err := row.Scan(&c.ID, &c.Owner, &c.Name, &kind, &c.DisplayName, &c.Description, &c.Color, &c.Order,
+	if err := row.Scan(&c.ID, &c.Owner, &c.Name, &kind, &c.DisplayName, &c.Description, &c.DescriptionLang, &c.Color, &c.Order,
 		&c.Timezone, &c.Components, &c.Revision, &created, &modified); err != nil {
 		return nil, err
 	}
@@ -262,9 +262,9 @@ func (t *tx) UpdateCollection(ctx context.Context, c *store.Collection) error {
 	if err := t.writable(); err != nil {
 		return err
 	}
-	tag, err := t.tx.Exec(ctx, `UPDATE collections SET display_name = $1, description = $2, color = $3,
-		ord = $4, timezone = $5, components = $6, modified = $7 WHERE id = $8`,
-		c.DisplayName, c.Description, c.Color, c.Order, c.Timezone, components(c.Components),
+	tag, err := t.tx.Exec(ctx, `UPDATE collections SET display_name = $1, description = $2, description_lang = $3,
+		color = $4, ord = $5, timezone = $6, components = $7, modified = $8 WHERE id = $9`,
+		c.DisplayName, c.Description, c.DescriptionLang, c.Color, c.Order, c.Timezone, components(c.Components),
 		micros(t.now()), c.ID)
 	return expectOneRow(tag, err, fmt.Sprintf("update collection %d", c.ID))
 }

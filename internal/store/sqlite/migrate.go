@@ -335,6 +335,9 @@ CREATE TABLE vc_sync_members (
 ) WITHOUT ROWID;
 CREATE INDEX vc_sync_members_revision ON vc_sync_members (vc_id, viewer, revision);
 `,
+		// 10: the language a client gave a collection's description
+		// (xml:lang of calendar-description and addressbook-description).
+		`ALTER TABLE collections ADD COLUMN description_lang TEXT NOT NULL DEFAULT '';`,
 	}
 }
 

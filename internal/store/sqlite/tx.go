@@ -206,9 +206,9 @@ func (t *tx) CreateCollection(ctx context.Context, c *store.Collection) error {
 	}
 	now := t.now()
 	err = t.tx.QueryRowContext(ctx, `INSERT INTO collections
-		(owner, name, kind, display_name, description, color, ord, timezone, components, revision, created, modified)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id`,
-		c.Owner, c.Name, string(c.Kind), c.DisplayName, c.Description, c.Color, c.Order, c.Timezone,
+		(owner, name, kind, display_name, description, description_lang, color, ord, timezone, components, revision, created, modified)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id`,
+		c.Owner, c.Name, string(c.Kind), c.DisplayName, c.Description, c.DescriptionLang, c.Color, c.Order, c.Timezone,
 		joinComponents(c.Components), micros(now), micros(now)).Scan(&c.ID)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("sqlite: create collection %s/%s: %w", c.Owner, c.Name, store.ErrExists)
@@ -222,13 +222,13 @@ func (t *tx) CreateCollection(ctx context.Context, c *store.Collection) error {
 	return nil
 }
 
-const collectionColumns = `id, owner, name, kind, display_name, description, color, ord, timezone, components, revision, created, modified`
+const collectionColumns = `id, owner, name, kind, display_name, description, description_lang, color, ord, timezone, components, revision, created, modified`
 
 func scanCollection(row interface{ Scan(...any) error }) (*store.Collection, error) {
 	var c store.Collection
 	var kind, components string
 	var created, modified sql.NullInt64
-	if err := row.Scan(&c.ID, &c.Owner, &c.Name, &kind, &c.DisplayName, &c.Description, &c.Color, &c.Order,
+	if err := row.Scan(&c.ID, &c.Owner, &c.Name, &kind, &c.DisplayName, &c.Description, &c.DescriptionLang, &c.Color, &c.Order,
 		&c.Timezone, &components, &c.Revision, &created, &modified); err != nil {
 		return nil, err
 	}
@@ -288,9 +288,9 @@ func (t *tx) UpdateCollection(ctx context.Context, c *store.Collection) error {
 	if err := t.writable(); err != nil {
 		return err
 	}
-	res, err := t.tx.ExecContext(ctx, `UPDATE collections SET display_name = ?, description = ?, color = ?,
-		ord = ?, timezone = ?, components = ?, modified = ? WHERE id = ?`,
-		c.DisplayName, c.Description, c.Color, c.Order, c.Timezone, joinComponents(c.Components),
+	res, err := t.tx.ExecContext(ctx, `UPDATE collections SET display_name = ?, description = ?, description_lang = ?,
+		color = ?, ord = ?, timezone = ?, components = ?, modified = ? WHERE id = ?`,
+		c.DisplayName, c.Description, c.DescriptionLang, c.Color, c.Order, c.Timezone, joinComponents(c.Components),
 		micros(t.now()), c.ID)
 	return expectOneRow(res, err, fmt.Sprintf("update collection %d", c.ID))
 }

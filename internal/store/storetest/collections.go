@@ -83,7 +83,7 @@ func testUsers(t *testing.T, s store.Store) {
 func testCollections(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	c := &store.Collection{Owner: "alice", Name: "work", Kind: store.KindCalendar, DisplayName: "Work",
-		Description: "Office", Color: "#FF0000FF", Order: 3, Timezone: "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+		Description: "Office", DescriptionLang: "en-GB", Color: "#FF0000FF", Order: 3, Timezone: "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
 		Components: []string{"VEVENT", "VTODO"}}
 	update(t, s, func(ctx context.Context, tx store.Tx) error {
 		if err := tx.CreateUser(ctx, &store.User{Name: "alice"}); err != nil {
@@ -116,7 +116,8 @@ func testCollections(t *testing.T, s store.Store) {
 	check := func(what string, got *store.Collection) {
 		t.Helper()
 		if got.ID != c.ID || got.Owner != "alice" || got.Name != "work" || got.Kind != store.KindCalendar ||
-			got.DisplayName != c.DisplayName || got.Description != c.Description || got.Color != c.Color ||
+			got.DisplayName != c.DisplayName || got.Description != c.Description ||
+			got.DescriptionLang != c.DescriptionLang || got.Color != c.Color ||
 			got.Order != c.Order || got.Timezone != c.Timezone || !slices.Equal(got.Components, c.Components) ||
 			got.Revision != 0 || !got.Created.Equal(c.Created) {
 			t.Errorf("%s = %+v, want %+v", what, got, c)
@@ -140,10 +141,10 @@ func testCollections(t *testing.T, s store.Store) {
 		return nil
 	})
 
-	c.DisplayName, c.Description, c.Color, c.Order, c.Timezone, c.Components = "Job", "", "#00FF00FF", 1, "", nil
+	c.DisplayName, c.Description, c.DescriptionLang, c.Color, c.Order, c.Timezone, c.Components = "Job", "Travail", "fr", "#00FF00FF", 1, "", nil
 	update(t, s, func(ctx context.Context, tx store.Tx) error { return tx.UpdateCollection(ctx, c) })
 	got := getCollection(t, s, c.ID)
-	if got.DisplayName != "Job" || got.Description != "" || got.Color != "#00FF00FF" || got.Order != 1 ||
+	if got.DisplayName != "Job" || got.Description != "Travail" || got.DescriptionLang != "fr" || got.Color != "#00FF00FF" || got.Order != 1 ||
 		got.Timezone != "" || len(got.Components) != 0 || got.Name != "work" || got.Kind != store.KindCalendar {
 		t.Errorf("after UpdateCollection: %+v", got)
 	}
