@@ -56,6 +56,13 @@ type Negotiator interface {
 	Negotiate(ctx context.Context, r *Resource, body []byte, accept string) (out []byte, contentType string, err error)
 }
 
+// ContentTyper is implemented by backends whose collections answer GET
+// with a body: it tells the body's type without producing it, for
+// DAV:getcontenttype (RFC 4918 15.5).
+type ContentTyper interface {
+	ContentType(r *Resource) string
+}
+
 // LockPermitter is implemented by backends that refuse locks on some
 // resources the requester may read but not write.
 type LockPermitter interface {

@@ -35,19 +35,30 @@ func (h *Handler) registerCoreProperties() {
 			}
 			return []byte(r.LastModified.UTC().Format(http.TimeFormat)), nil
 		}})
+	// A collection answers GET with a body too (a calendar with all its
+	// events), so it has both properties (RFC 4918 15.4, 15.5); its length
+	// is known only by producing the body, which is done only when asked.
 	h.RegisterProperty(Property{Name: Name("getcontenttype"), AllProp: true, Protected: true,
 		Get: func(ctx context.Context, r *Resource) ([]byte, error) {
-			if r.ContentType == "" || r.Collection {
+			ct := r.ContentType
+			if typer, ok := h.Backend.(ContentTyper); ok && r.Collection {
+				ct = typer.ContentType(r)
+			}
+			if ct == "" {
 				return nil, ErrNoProperty
 			}
-			return []byte(EscapeText(r.ContentType)), nil
+			return []byte(EscapeText(ct)), nil
 		}})
 	h.RegisterProperty(Property{Name: Name("getcontentlength"), AllProp: true, Protected: true,
 		Get: func(ctx context.Context, r *Resource) ([]byte, error) {
-			if r.Collection {
-				return nil, ErrNoProperty
+			if !r.Collection {
+				return []byte(itoa(r.Size)), nil
 			}
-			return []byte(itoa(r.Size)), nil
+			body, err := h.Backend.Content(ctx, r)
+			if err != nil {
+				return nil, err
+			}
+			return []byte(itoa(int64(len(body)))), nil
 		}})
 	h.RegisterProperty(Property{Name: Name("supportedlock"), AllProp: true, Protected: true,
 		Get: func(ctx context.Context, r *Resource) ([]byte, error) {

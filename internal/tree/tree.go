@@ -357,8 +357,32 @@ func (t *Tree) Content(ctx context.Context, r *dav.Resource) ([]byte, error) {
 			return t.exportCalendar(ctx, d.Collection, r)
 		}
 	}
-	r.ContentType = "text/plain; charset=utf-8"
+	r.ContentType = t.ContentType(r)
 	return []byte("Koyomi WebDAV collection " + r.Path + "\n"), nil
+}
+
+// Types of the bodies GET answers for collections.
+const (
+	calendarExportType = "text/calendar; charset=utf-8"
+	collectionPageType = "text/plain; charset=utf-8"
+)
+
+// ContentType implements dav.ContentTyper: a calendar, virtual or not,
+// answers GET with its objects as one iCalendar stream, other collections
+// with a line of text.
+func (t *Tree) ContentType(r *dav.Resource) string {
+	switch d := r.Data.(type) {
+	case *Virtual:
+		return calendarExportType
+	case *Collection:
+		if d.Kind == store.KindCalendar {
+			return calendarExportType
+		}
+	}
+	if r.Collection {
+		return collectionPageType
+	}
+	return r.ContentType
 }
 
 // exportCalendar answers GET on a calendar with all its objects as one
@@ -382,7 +406,7 @@ func exportICS(datas [][]byte, name string, r *dav.Resource) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.ContentType = "text/calendar; charset=utf-8"
+	r.ContentType = calendarExportType
 	return out, nil
 }
 
