@@ -50,7 +50,13 @@ func Register(h *dav.Handler, t *tree.Tree) {
 		return false
 	}
 	h.RegisterReport(dav.Report{Name: CR("addressbook-query"), Applies: isBook, Serve: c.addressbookQuery})
-	h.RegisterReport(dav.Report{Name: CR("addressbook-multiget"), Applies: isBook, Serve: c.addressbookMultiget})
+	h.RegisterReport(dav.Report{Name: CR("addressbook-multiget"), Applies: func(r *dav.Resource) bool {
+		if isBook(r) {
+			return true
+		}
+		home, ok := r.Data.(*tree.Home)
+		return ok && home.Books
+	}, Serve: c.addressbookMultiget})
 }
 
 func bookOf(r *dav.Resource) (*store.Collection, bool) {

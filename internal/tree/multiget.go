@@ -11,18 +11,25 @@ import (
 )
 
 // Multiget answers a multiget REPORT (RFC 4791 7.9, RFC 6352 8.7) on r:
-// one response per href, members of r fetched in one query, other objects
-// of the given kind resolved with the caller's rights, 404 for the rest.
+// one response per href, members of r fetched in one query, objects of
+// the given kind anywhere else (when r is an object or a home, say)
+// resolved with the caller's rights, 404 for the rest.
 func (t *Tree) Multiget(ctx context.Context, w http.ResponseWriter, h *dav.Handler, r *dav.Resource, kind store.Kind,
 	hrefs []string, pr dav.PropRequest, custom map[xml.Name]func(*dav.Resource) ([]byte, error)) error {
 	prefetched := map[string]*dav.Resource{}
-	if d, ok := r.Data.(*Collection); ok && d.Kind == kind {
+	d, prefetch := r.Data.(*Collection)
+	prefetch = prefetch && d.Kind == kind
+	// member tells whether p names a member of r, which the prefetch
+	// found if it exists.
+	member := func(p string) bool {
+		name, found := strings.CutPrefix(p, r.Path)
+		return prefetch && found && name != "" && !strings.Contains(name, "/")
+	}
+	if prefetch {
 		var names []string
 		for _, href := range hrefs {
-			if p, ok := dav.HrefPath(href); ok {
-				if name, found := strings.CutPrefix(p, r.Path); found && name != "" && !strings.Contains(name, "/") {
-					names = append(names, name)
-				}
+			if p, ok := dav.HrefPath(href); ok && member(p) {
+				names = append(names, strings.TrimPrefix(p, r.Path))
 			}
 		}
 		objs, err := t.svc.Objects(ctx, d.Collection, names)
@@ -42,8 +49,7 @@ func (t *Tree) Multiget(ctx context.Context, w http.ResponseWriter, h *dav.Handl
 			continue
 		}
 		res := prefetched[p]
-		_, virtual := r.Data.(*Virtual)
-		if res == nil && (virtual || !strings.HasPrefix(p, r.Path)) {
+		if res == nil && !member(p) {
 			if rr, err := t.Resolve(ctx, p); err == nil {
 				switch o := rr.Data.(type) {
 				case *Object:
