@@ -193,16 +193,15 @@ func statusLine(code int) string {
 }
 
 // writeErrorBody writes e inside a DAV:response or DAV:propstat: DAV:error
-// holding only the condition element, and the human explanation next to
-// it as DAV:responsedescription, which both elements allow (RFC 4918
-// sections 14.22 and 14.24).
+// holding only the condition element, if e names one, and the human
+// explanation next to it as DAV:responsedescription, which both elements
+// allow (RFC 4918 sections 14.22 and 14.24).
 func writeErrorBody(w *bufio.Writer, e *Error) {
-	if e.Condition.Local == "" {
-		return
+	if e.Condition.Local != "" {
+		w.WriteString("<D:error>")
+		writeCondition(w, e)
+		w.WriteString("</D:error>")
 	}
-	w.WriteString("<D:error>")
-	writeCondition(w, e)
-	w.WriteString("</D:error>")
 	if e.Msg != "" {
 		w.WriteString("<D:responsedescription>")
 		xml.EscapeText(w, []byte(e.Msg))

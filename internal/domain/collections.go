@@ -148,6 +148,9 @@ func (s *Service) CreateCollection(ctx context.Context, c *store.Collection, pat
 	if !ValidCollectionName(c.Name) {
 		return fmt.Errorf("%w: collection name %q", ErrInvalidName, c.Name)
 	}
+	if err := CheckCollectionText(nil, c); err != nil {
+		return err
+	}
 	if c.Kind == store.KindCalendar && len(c.Components) == 0 {
 		c.Components = slices.Clone(defaultComponents)
 	}

@@ -101,6 +101,9 @@ func (s *Service) prepare(c *store.Collection, name string, data []byte, content
 				return nil, fmt.Errorf("%w: %q, a calendar accepts text/calendar", ErrUnsupportedMediaType, contentType)
 			}
 		}
+		if err := ical.CheckCharacters(data); err != nil {
+			return nil, err
+		}
 		obj, err := ical.Parse(data)
 		if err != nil {
 			return nil, err
@@ -116,6 +119,9 @@ func (s *Service) prepare(c *store.Collection, name string, data []byte, content
 			if err != nil || (mt != "text/vcard" && mt != "text/x-vcard" && mt != "application/octet-stream") {
 				return nil, fmt.Errorf("%w: %q, an address book accepts text/vcard", ErrUnsupportedMediaType, contentType)
 			}
+		}
+		if err := vcard.CheckCharacters(data); err != nil {
+			return nil, err
 		}
 		card, err := vcard.Parse(data)
 		if err != nil {

@@ -881,7 +881,7 @@ func validText(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+		if !textRune(r) {
 			return false
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +82,8 @@ func newTestServerOn(t testing.TB, b backend) *Server {
 // holds a raw HTTP request (user given by an "X-Test-User" header, default
 // alice), and the following "-- NAME.response --" the expected status
 // line, the headers listed in "X-Test-Headers" of the request, and the body.
+// In a request body, {U+XXXX} stands for that character, so that control
+// characters can be sent without being written into the file.
 type exchange struct {
 	name, request, response string
 }
@@ -125,6 +128,9 @@ func ensureNL(s string) string {
 	return s + "\n"
 }
 
+// codePoint is how a request body in a golden file spells a character.
+var codePoint = regexp.MustCompile(`\{U\+[0-9A-F]{4,6}\}`)
+
 // do runs one raw request against srv and renders the response.
 func do(t *testing.T, srv http.Handler, raw string) string {
 	t.Helper()
@@ -135,6 +141,10 @@ func do(t *testing.T, srv http.Handler, raw string) string {
 	if strings.HasPrefix(body, "BEGIN:") {
 		body = strings.ReplaceAll(body, "\n", "\r\n")
 	}
+	body = codePoint.ReplaceAllStringFunc(body, func(m string) string {
+		n, _ := strconv.ParseUint(m[3:len(m)-1], 16, 32)
+		return string(rune(n))
+	})
 	req := httptest.NewRequest(method, target, strings.NewReader(body))
 	if body == "" {
 		req.Body = http.NoBody

@@ -563,8 +563,12 @@ func (t *Tree) applyOps(c *store.Collection, ops []dav.PropOp) ([]domain.PropCha
 	var dead []domain.PropChange
 	for _, op := range ops {
 		if fn, ok := t.setters[op.Prop.Name]; ok && c != nil {
+			before := *c
 			if err := fn(c, op); err != nil {
 				return nil, &dav.PropError{Name: op.Prop.Name, Err: toDavError(err)}
+			}
+			if err := domain.CheckCollectionText(&before, c); err != nil {
+				return nil, &dav.PropError{Name: op.Prop.Name, Err: dav.Errorf(http.StatusConflict, "%v", err)}
 			}
 			continue
 		}

@@ -3,6 +3,7 @@ package vcard
 import (
 	"bytes"
 	"strings"
+	"unicode/utf8"
 )
 
 // contentLines splits data into unfolded content lines (RFC 6350 section
@@ -40,7 +41,11 @@ func contentLines(data []byte) ([]property, error) {
 		text = strings.TrimSuffix(text, "\n")
 		text = strings.TrimSuffix(text, "\r")
 		if i := controlChar(text); i >= 0 {
-			return nil, invalid("line %d: control character U+%04X is not allowed in vCard text", lineNo, text[i])
+			name := text
+			if cur != nil && text != "" && (text[0] == ' ' || text[0] == '\t') {
+				name = cur.String()
+			}
+			return nil, invalid("line %d (%s): control character U+%04X is not allowed in vCard text", lineNo, propertyName(name), text[i])
 		}
 		switch {
 		case cur != nil && text != "" && (text[0] == ' ' || text[0] == '\t'):
@@ -66,6 +71,52 @@ func contentLines(data []byte) ([]property, error) {
 		return nil, err
 	}
 	return props, nil
+}
+
+// propertyName returns the name of the content line text, made printable
+// and short enough for a message.
+func propertyName(text string) string {
+	if i := strings.IndexAny(text, ";:"); i >= 0 {
+		text = text[:i]
+	}
+	name := []rune(strings.ToValidUTF8(text, "?"))
+	for i, r := range name {
+		if r < 0x20 || r == 0x7f || r == 0xFFFE || r == 0xFFFF {
+			name[i] = '?'
+		}
+	}
+	if len(name) > 40 {
+		return string(name[:40]) + "..."
+	}
+	return string(name)
+}
+
+// CheckCharacters refuses vCard data holding the noncharacters U+FFFE or
+// U+FFFF, which no XML answer could carry (XML 1.0 section 2.2); Parse
+// refuses control characters. The error wraps ErrInvalidData and names the
+// line and the property.
+//
+// Parse does not check this: cards stored before it was checked must still
+// be read. It is for data coming in.
+func CheckCharacters(data []byte) error {
+	line, name := 0, ""
+	for rest := string(data); rest != ""; {
+		line++
+		text := rest
+		if i := strings.IndexByte(rest, '\n'); i >= 0 {
+			text, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
+		}
+		if text != "" && text[0] != ' ' && text[0] != '\t' {
+			name = propertyName(text)
+		}
+		if i := strings.IndexAny(text, "\uFFFE\uFFFF"); i >= 0 {
+			r, _ := utf8.DecodeRuneInString(text[i:])
+			return invalid("line %d (%s): character %U is not allowed in vCard data", line, name, r)
+		}
+	}
+	return nil
 }
 
 // controlChar returns the index of the first control character other than

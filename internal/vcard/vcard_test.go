@@ -40,8 +40,9 @@ func TestParseValidation(t *testing.T) {
 	}{
 		{"empty", []byte(" \r\n\r\n"), "empty body"},
 		{"invalid utf-8", card4("FN:\xff\xfe"), "UTF-8"},
-		{"nul byte", card4("FN:a\x00b"), "control character U+0000"},
-		{"bare cr", card4("FN:a\rb"), "control character U+000D"},
+		{"nul byte", card4("FN:a\x00b"), "line 3 (FN): control character U+0000"},
+		{"bare cr", card4("FN:a\rb"), "line 3 (FN): control character U+000D"},
+		{"bell in a folded line", card4("NOTE:one", " two\a"), "line 4 (NOTE): control character U+0007"},
 		{"not a vcard", vcf("BEGIN:VCALENDAR", "VERSION:2.0", "END:VCALENDAR"), "starts with BEGIN:VCARD"},
 		{"garbage first", vcf("hello", "BEGIN:VCARD"), "no ':'"},
 		{"no colon", card4("FN:x", "garbage"), `line 4: no ':' between property name and value in "garbage"`},
@@ -172,5 +173,15 @@ func TestIndex(t *testing.T) {
 	if dst.UID != want.UID || dst.Component != want.Component || dst.Name != want.Name || dst.Recurring ||
 		!dst.SpanStart.IsZero() || !dst.SpanEnd.IsZero() || !dst.IndexedUntil.IsZero() || dst.Occurrences != nil {
 		t.Errorf("Index gave %+v", dst)
+	}
+}
+
+func TestCheckCharacters(t *testing.T) {
+	if err := CheckCharacters(card4("FN:Zoë ☕ \u0085")); err != nil {
+		t.Fatalf("refused: %v", err)
+	}
+	err := CheckCharacters(card4("FN:x", "NOTE:a", " b\uFFFE"))
+	if !errors.Is(err, ErrInvalidData) || !strings.Contains(err.Error(), "line 5 (NOTE): character U+FFFE") {
+		t.Fatalf("err = %v, want line 5 (NOTE) and U+FFFE", err)
 	}
 }
