@@ -405,6 +405,14 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	})
 }
 
+// MaxHeaderBytes bounds the request line and headers the server reads;
+// above it (plus the 4 KiB net/http allows for its buffer) a request is
+// answered 431 Request Header Fields Too Large before it reaches a
+// handler. No calendar or contacts client sends more than a few kilobytes;
+// the net/http default of 1 MiB let every request make the server hold a
+// megabyte.
+const MaxHeaderBytes = 64 << 10
+
 // TLS names a certificate chain and key (PEM files) to serve HTTPS with.
 // The files are watched: a renewed certificate is served without a restart.
 type TLS struct {
@@ -433,7 +441,8 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, tls TLS, ready
 	if err != nil {
 		return fmt.Errorf("server: listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 5 * time.Minute, ErrorLog: errorLog}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 5 * time.Minute,
+		MaxHeaderBytes: MaxHeaderBytes, ErrorLog: errorLog}
 	if certs != nil {
 		srv.TLSConfig = tlsConfig(certs)
 	}
@@ -446,7 +455,7 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, tls TLS, ready
 			return fmt.Errorf("server: listen on %s for the HTTP redirect: %w", tls.RedirectHTTP, err)
 		}
 		redirect := &http.Server{Handler: httpsRedirect(portOf(ln.Addr())), ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout: time.Minute, ErrorLog: errorLog}
+			IdleTimeout: time.Minute, MaxHeaderBytes: MaxHeaderBytes, ErrorLog: errorLog}
 		servers = append(servers, redirect)
 		s.opts.Logger.Info("redirecting plain HTTP to HTTPS", "addr", rln.Addr().String())
 		go func() { errc <- redirect.Serve(rln) }()
