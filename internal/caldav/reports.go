@@ -112,6 +112,12 @@ func parseCalendarData(d *dav.Decoder) (*ical.CalendarData, error) {
 			return nil, err
 		}
 		if !ok {
+			// An empty VCALENDAR selector would select a calendar without
+			// properties or components; clients that send one mean the
+			// whole object.
+			if s := cd.Comp; s != nil && s.Name == "VCALENDAR" && !s.AllProps && !s.AllComps && len(s.Props) == 0 && len(s.Comps) == 0 {
+				cd.Comp = nil
+			}
 			return cd, nil
 		}
 		switch se.Name {
@@ -311,7 +317,7 @@ func parsePropFilter(d *dav.Decoder, se xml.StartElement) (*ical.PropFilter, err
 // C:timezone, else the calendar's calendar-timezone, else UTC.
 func floatingZone(queryTZ string, c *store.Collection) *time.Location {
 	for _, v := range []string{queryTZ, c.Timezone} {
-		if v == "" {
+		if v = strings.TrimSpace(v); v == "" {
 			continue
 		}
 		if loc, _, err := ical.ParseTimezone([]byte(v)); err == nil && loc != nil {
@@ -394,6 +400,12 @@ func (c *handler) calendarQuery(ctx context.Context, w http.ResponseWriter, req 
 	}
 	if filter == nil || filter.Name != "VCALENDAR" {
 		return validFilter("the filter must be a VCALENDAR comp-filter")
+	}
+	if tz := strings.TrimSpace(queryTZ); tz != "" {
+		if _, _, err := ical.ParseTimezone([]byte(tz)); err != nil {
+			return &dav.Error{Status: http.StatusForbidden, Condition: C("valid-calendar-data"),
+				Msg: "the query's timezone must be a VCALENDAR holding one VTIMEZONE: " + err.Error(), Err: err}
+		}
 	}
 	if err := filter.Validate(); err != nil {
 		if errors.Is(err, ical.ErrUnsupportedCollation) {
@@ -533,7 +545,13 @@ func (c *handler) freeBusyQuery(ctx context.Context, w http.ResponseWriter, req 
 			break
 		}
 		if se.Name == C("time-range") {
+			// A free-busy-query has no filter, so a bad range is a bad
+			// request rather than valid-filter.
 			if tr, err = parseTimeRange(se); err != nil {
+				var de *dav.Error
+				if errors.As(err, &de) {
+					return dav.Errorf(http.StatusBadRequest, "%s", de.Msg)
+				}
 				return err
 			}
 		}

@@ -1,6 +1,9 @@
 package ical
 
 import (
+	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -94,15 +97,68 @@ var (
 // so that an error does not depend on the data.
 func (tm *TextMatch) Validate() error { return textmatch.Validate(tm.Collation, tm.MatchType) }
 
-// Validate checks every text-match under f.
-func (f *CompFilter) Validate() error {
+// ErrInvalidFilter: a filter that asks what iCalendar cannot hold, such as
+// a VEVENT inside a VEVENT or a time-range on SUMMARY (CalDAV answers it
+// with valid-filter, RFC 4791 7.8).
+var ErrInvalidFilter = errors.New("ical: invalid filter")
+
+// Validate checks the filter rooted at f (a VCALENDAR filter): components
+// nest as iCalendar nests them, time-ranges stand only where section 9.9
+// gives them a meaning, and every text-match is supported. Names it does
+// not know (X- components and properties among them) are accepted.
+func (f *CompFilter) Validate() error { return f.validate("") }
+
+// compParents lists, for the components iCalendar defines, the components
+// they can be children of ("" for the root).
+var compParents = map[string][]string{
+	"VCALENDAR":     {""},
+	"VEVENT":        {"VCALENDAR"},
+	"VTODO":         {"VCALENDAR"},
+	"VJOURNAL":      {"VCALENDAR"},
+	"VFREEBUSY":     {"VCALENDAR"},
+	"VTIMEZONE":     {"VCALENDAR"},
+	"VAVAILABILITY": {"VCALENDAR"},
+	"VALARM":        {"VEVENT", "VTODO"},
+	"STANDARD":      {"VTIMEZONE"},
+	"DAYLIGHT":      {"VTIMEZONE"},
+	"AVAILABLE":     {"VAVAILABILITY"},
+}
+
+// timelessComps are the known components section 9.9 gives no time-range
+// rule: they have no time of their own.
+var timelessComps = map[string]bool{"VCALENDAR": true, "VTIMEZONE": true, "STANDARD": true, "DAYLIGHT": true}
+
+// timelessProps are the properties iCalendar defines whose values are
+// neither DATE nor DATE-TIME, so that a time-range cannot apply to them
+// (section 9.9).
+var timelessProps = map[string]bool{
+	"CALSCALE": true, "METHOD": true, "PRODID": true, "VERSION": true, "ATTACH": true, "CATEGORIES": true,
+	"CLASS": true, "COMMENT": true, "DESCRIPTION": true, "GEO": true, "LOCATION": true, "PERCENT-COMPLETE": true,
+	"PRIORITY": true, "RESOURCES": true, "STATUS": true, "SUMMARY": true, "DURATION": true, "TRANSP": true,
+	"TZID": true, "TZNAME": true, "TZOFFSETFROM": true, "TZOFFSETTO": true, "TZURL": true, "ATTENDEE": true,
+	"CONTACT": true, "ORGANIZER": true, "RELATED-TO": true, "URL": true, "UID": true, "RRULE": true,
+	"ACTION": true, "REPEAT": true, "SEQUENCE": true, "REQUEST-STATUS": true, "NAME": true, "COLOR": true,
+	"IMAGE": true, "CONFERENCE": true, "SOURCE": true, "REFRESH-INTERVAL": true,
+}
+
+func (f *CompFilter) validate(parent string) error {
+	name := strings.ToUpper(f.Name)
+	if parents, known := compParents[name]; known && !slices.Contains(parents, parent) {
+		if parent == "" {
+			return fmt.Errorf("%w: the filter must start with VCALENDAR, not %s", ErrInvalidFilter, name)
+		}
+		return fmt.Errorf("%w: %s cannot be inside %s", ErrInvalidFilter, name, parent)
+	}
+	if f.TimeRange != nil && timelessComps[name] {
+		return fmt.Errorf("%w: a time-range does not apply to %s", ErrInvalidFilter, name)
+	}
 	for i := range f.Props {
 		if err := f.Props[i].validate(); err != nil {
 			return err
 		}
 	}
 	for i := range f.Comps {
-		if err := f.Comps[i].Validate(); err != nil {
+		if err := f.Comps[i].validate(name); err != nil {
 			return err
 		}
 	}
@@ -110,6 +166,9 @@ func (f *CompFilter) Validate() error {
 }
 
 func (f *PropFilter) validate() error {
+	if name := strings.ToUpper(f.Name); f.TimeRange != nil && timelessProps[name] {
+		return fmt.Errorf("%w: a time-range applies to DATE and DATE-TIME values, not to %s", ErrInvalidFilter, name)
+	}
 	if f.TextMatch != nil {
 		if err := f.TextMatch.Validate(); err != nil {
 			return err
@@ -134,8 +193,7 @@ func (tm *TextMatch) Matches(value string) bool {
 
 // Match reports whether o satisfies the filter rooted at f (f.Name is
 // "VCALENDAR"). floating is the zone for floating times (the collection's
-// calendar-timezone, or UTC). A time-range directly on the VCALENDAR
-// filter is ignored: section 9.9 defines none for it.
+// calendar-timezone, or UTC). A filter Validate refuses is an error.
 func (o *Object) Match(f *CompFilter, floating *time.Location) (bool, error) {
 	if err := f.Validate(); err != nil {
 		return false, err

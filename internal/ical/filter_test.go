@@ -216,6 +216,43 @@ func TestMatchUnsupported(t *testing.T) {
 	}
 }
 
+// TestValidateFilter: RFC 4791 7.8's valid-filter precondition refuses
+// filters that nest components as iCalendar does not, or put a time-range
+// where section 9.9 gives it no meaning; unknown names pass.
+func TestValidateFilter(t *testing.T) {
+	tr := &TimeRange{Start: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	tests := []struct {
+		name   string
+		filter *CompFilter
+		valid  bool
+	}{
+		{"event in range", calFilter(CompFilter{Name: "VEVENT", TimeRange: tr}), true},
+		{"alarm in todo", calFilter(CompFilter{Name: "VTODO", Comps: []CompFilter{{Name: "VALARM", TimeRange: tr}}}), true},
+		{"dtstart in range", calFilter(CompFilter{Name: "VEVENT", Props: []PropFilter{{Name: "DTSTART", TimeRange: tr}}}), true},
+		{"x- property in range", calFilter(CompFilter{Name: "VEVENT", Props: []PropFilter{{Name: "X-WHEN", TimeRange: tr}}}), true},
+		{"x- component in event", calFilter(CompFilter{Name: "VEVENT", Comps: []CompFilter{{Name: "X-THING"}}}), true},
+		{"standard in timezone", calFilter(CompFilter{Name: "VTIMEZONE", Comps: []CompFilter{{Name: "STANDARD"}}}), true},
+		{"time-range on vcalendar", &CompFilter{Name: "VCALENDAR", TimeRange: tr}, false},
+		{"time-range on vtimezone", calFilter(CompFilter{Name: "VTIMEZONE", TimeRange: tr}), false},
+		{"time-range on summary", calFilter(CompFilter{Name: "VEVENT", Props: []PropFilter{{Name: "SUMMARY", TimeRange: tr}}}), false},
+		{"event in event", calFilter(CompFilter{Name: "VEVENT", Comps: []CompFilter{{Name: "VEVENT"}}}), false},
+		{"alarm in journal", calFilter(CompFilter{Name: "VJOURNAL", Comps: []CompFilter{{Name: "VALARM"}}}), false},
+		{"vcalendar inside", calFilter(CompFilter{Name: "VCALENDAR"}), false},
+		{"event at the root", &CompFilter{Name: "VEVENT"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.filter.Validate()
+			if tt.valid && err != nil {
+				t.Fatalf("Validate = %v, want nil", err)
+			}
+			if !tt.valid && !errors.Is(err, ErrInvalidFilter) {
+				t.Fatalf("Validate = %v, want ErrInvalidFilter", err)
+			}
+		})
+	}
+}
+
 func TestQueryRange(t *testing.T) {
 	tr := rng(t, "20240110T000000Z", "20240111T000000Z")
 	tests := []struct {

@@ -149,8 +149,10 @@ func decodeOne(dec *goical.Decoder) (cal *goical.Calendar, err error) {
 	}
 }
 
-// ParseTimezone decodes a calendar-timezone value: a VCALENDAR holding
-// exactly one VTIMEZONE. It returns the zone and its TZID.
+// ParseTimezone decodes a calendar-timezone value, or the timezone of a
+// calendar-query: a VCALENDAR holding exactly one VTIMEZONE and no other
+// component (RFC 4791 5.2.2, 9.8), X- components aside. It returns the
+// zone and its TZID.
 func ParseTimezone(data []byte) (*time.Location, string, error) {
 	cal, err := ParseCalendar(data)
 	if err != nil {
@@ -158,8 +160,11 @@ func ParseTimezone(data []byte) (*time.Location, string, error) {
 	}
 	var zones []*goical.Component
 	for _, c := range cal.Children {
-		if c.Name == goical.CompTimezone {
+		switch {
+		case c.Name == goical.CompTimezone:
 			zones = append(zones, c)
+		case !strings.HasPrefix(c.Name, "X-"):
+			return nil, "", fmt.Errorf("%w: a time zone is a VCALENDAR with one VTIMEZONE and nothing else, not a %s", ErrInvalidObject, c.Name)
 		}
 	}
 	if len(zones) != 1 {

@@ -92,6 +92,13 @@ func TestParseTimezone(t *testing.T) {
 	if _, _, err := ParseTimezone(wrap("BEGIN:VEVENT", "UID:x", "END:VEVENT")); !errors.Is(err, ErrInvalidObject) {
 		t.Fatalf("calendar without VTIMEZONE: err = %v", err)
 	}
+	withEvent := ics("BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:x",
+		"BEGIN:VTIMEZONE", "TZID:Europe/Berlin",
+		"BEGIN:STANDARD", "DTSTART:19701025T030000", "TZOFFSETFROM:+0200", "TZOFFSETTO:+0100", "END:STANDARD",
+		"END:VTIMEZONE", "BEGIN:VEVENT", "UID:x", "DTSTART:20240110T100000Z", "END:VEVENT", "END:VCALENDAR")
+	if _, _, err := ParseTimezone(withEvent); !errors.Is(err, ErrInvalidObject) {
+		t.Fatalf("VTIMEZONE with a VEVENT: err = %v", err)
+	}
 	if _, _, err := ParseTimezone([]byte("nonsense")); !errors.Is(err, ErrInvalidData) {
 		t.Fatalf("nonsense: err = %v", err)
 	}
