@@ -237,7 +237,7 @@ func validateObject(cal *goical.Calendar) (uid, kind string, err error) {
 		if rid := c.Props.Get(goical.PropRecurrenceID); rid != nil {
 			t, _, err := parseTime(rid, nil, time.UTC)
 			if err != nil {
-				return invalid("%s RECURRENCE-ID: %v", c.Name, err)
+				return "", "", fmt.Errorf("%w: %s RECURRENCE-ID: %v", ErrInvalidData, c.Name, err)
 			}
 			key := t.UTC().Format(time.RFC3339)
 			if seenRecurrenceID[key] {
@@ -251,48 +251,57 @@ func validateObject(cal *goical.Calendar) (uid, kind string, err error) {
 			}
 		}
 		if err := validateTimes(c); err != nil {
-			return "", "", fmt.Errorf("%w: %v", ErrInvalidObject, err)
+			return "", "", err
 		}
 	}
 	return uid, kind, nil
 }
 
-// validateTimes checks the date-time properties of one component.
+// validateTimes checks the date-time properties of one component. A value
+// that does not parse is invalid data (valid-calendar-data); values that
+// parse but do not make a calendar object resource are an invalid object
+// (valid-calendar-object-resource).
 func validateTimes(c *goical.Component) error {
 	has := func(name string) bool { return len(c.Props[name]) > 0 }
+	object := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidObject}, args...)...)
+	}
+	data := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidData}, args...)...)
+	}
 	if c.Name == goical.CompEvent && !has(goical.PropDateTimeStart) {
-		return fmt.Errorf("VEVENT without DTSTART")
+		return object("VEVENT without DTSTART")
 	}
 	if has(goical.PropDateTimeEnd) && has(goical.PropDuration) {
-		return fmt.Errorf("%s has both DTEND and DURATION", c.Name)
+		return object("%s has both DTEND and DURATION", c.Name)
 	}
 	if has(goical.PropDue) && has(goical.PropDuration) {
-		return fmt.Errorf("%s has both DUE and DURATION", c.Name)
+		return object("%s has both DUE and DURATION", c.Name)
 	}
 	if c.Name == goical.CompToDo && has(goical.PropDuration) && !has(goical.PropDateTimeStart) {
-		return fmt.Errorf("VTODO has DURATION without DTSTART")
+		return object("VTODO has DURATION without DTSTART")
 	}
 	for _, name := range []string{goical.PropDateTimeStart, goical.PropDateTimeEnd, goical.PropDue, goical.PropCompleted, goical.PropCreated} {
 		if p := c.Props.Get(name); p != nil {
 			if _, _, err := parseTime(p, nil, time.UTC); err != nil {
-				return fmt.Errorf("%s %s: %v", c.Name, name, err)
+				return data("%s %s: %v", c.Name, name, err)
 			}
 		}
 	}
 	if p := c.Props.Get(goical.PropDuration); p != nil {
 		if _, err := parseDuration(p.Value); err != nil {
-			return fmt.Errorf("%s DURATION: %v", c.Name, err)
+			return data("%s DURATION: %v", c.Name, err)
 		}
 	}
 	for _, p := range c.Props[goical.PropRecurrenceRule] {
 		if _, err := rrule.StrToROption(p.Value); err != nil {
-			return fmt.Errorf("%s RRULE %q: %v", c.Name, p.Value, err)
+			return data("%s RRULE %q: %v", c.Name, p.Value, err)
 		}
 	}
 	for _, name := range []string{goical.PropRecurrenceDates, goical.PropExceptionDates} {
 		for _, p := range c.Props[name] {
 			if err := validateDateList(&p); err != nil {
-				return fmt.Errorf("%s %s: %v", c.Name, name, err)
+				return data("%s %s: %v", c.Name, name, err)
 			}
 		}
 	}
