@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"FindObjectsInRange", testFindObjectsInRange},
 		{"RecurringStartingIn", testRecurringStartingIn},
 		{"DataReader", testDataReader},
+		{"GetObjectsByUID", testGetObjectsByUID},
 		{"Reindex", testReindex},
 		{"Properties", testProperties},
 		{"PropertyPrefixes", testPropertyPrefixes},
