@@ -593,13 +593,15 @@ func daysBetween(a, b time.Time) int {
 
 // instances lists the occurrences attributed to c (a member of the
 // object's recurrence set) that may touch tr: for a recurring master, the
-// instances recur generates from it; otherwise c's own times.
+// instances recur generates from it; for a RANGE=THISANDFUTURE override of
+// one, its own and the later instances it moves; otherwise c's own times.
 func (e *evaluator) instances(c *goical.Component, tr TimeRange) []instance {
 	own, ok := e.o.ownInstance(c, e.floating)
 	if !ok {
 		return nil
 	}
-	if !isMaster(c) || !hasRule(c) || !own.hasStart {
+	generated := isMaster(c) && hasRule(c) || isThisAndFuture(c) && e.recurs()
+	if !generated || !own.hasStart {
 		return []instance{own}
 	}
 	ris, _ := recur.Expand(e.set, recur.Options{
@@ -607,7 +609,7 @@ func (e *evaluator) instances(c *goical.Component, tr TimeRange) []instance {
 	})
 	var out []instance
 	for _, ri := range ris {
-		if ri.Override || ri.Component != c {
+		if ri.Component != c {
 			continue
 		}
 		out = append(out, own.shiftTo(ri, c.Name == goical.CompEvent))
@@ -615,7 +617,18 @@ func (e *evaluator) instances(c *goical.Component, tr TimeRange) []instance {
 	return out
 }
 
+// recurs reports whether the object's recurrence set has a master with a
+// rule or dates, whose later instances a THISANDFUTURE override moves.
+func (e *evaluator) recurs() bool {
+	return slices.ContainsFunc(e.set, func(c *goical.Component) bool { return isMaster(c) && hasRule(c) })
+}
+
 func isMaster(c *goical.Component) bool { return len(c.Props[goical.PropRecurrenceID]) == 0 }
+
+func isThisAndFuture(c *goical.Component) bool {
+	p := c.Props.Get(goical.PropRecurrenceID)
+	return p != nil && strings.EqualFold(p.Params.Get("RANGE"), "THISANDFUTURE")
+}
 
 func hasRule(c *goical.Component) bool {
 	return len(c.Props[goical.PropRecurrenceRule]) > 0 || len(c.Props[goical.PropRecurrenceDates]) > 0

@@ -160,6 +160,9 @@ func TestMatch(t *testing.T) {
 		{"todo created only", todo("CREATED:20240110T000000Z"), vtodo(rng(t, "20240201T000000Z", "")), nil, true},
 		{"todo created only after end", todo("CREATED:20240110T000000Z"), vtodo(rng(t, "", "20240110T000000Z")), nil, false},
 		{"todo without dates", todo("SUMMARY:x"), vtodo(rng(t, "19000101T000000Z", "19000102T000000Z")), nil, true},
+		{"thisandfuture: a later instance where it moved", thisAndFuture, vevent(rng(t, "20240113T140000Z", "20240113T170000Z")), nil, true},
+		{"thisandfuture: not where it was", thisAndFuture, vevent(rng(t, "20240113T083000Z", "20240113T093000Z")), nil, false},
+		{"thisandfuture: earlier instances stay", thisAndFuture, vevent(rng(t, "20240111T083000Z", "20240111T093000Z")), nil, true},
 		{"recurring todo third instance", todo("DTSTART:20240110T100000Z", "DUE:20240110T110000Z", "RRULE:FREQ=DAILY;COUNT=5"), vtodo(rng(t, "20240112T103000Z", "20240112T104000Z")), nil, true},
 		{"recurring todo between instances", todo("DTSTART:20240110T100000Z", "DUE:20240110T110000Z", "RRULE:FREQ=DAILY;COUNT=5"), vtodo(rng(t, "20240112T120000Z", "20240112T130000Z")), nil, false},
 

@@ -6,6 +6,14 @@ import (
 	"testing"
 )
 
+// thisAndFuture is a daily event at 09:00 whose instances from the 12th
+// on move to 15:00 (RFC 5545 3.8.4.4, RANGE=THISANDFUTURE).
+var thisAndFuture = wrap(
+	"BEGIN:VEVENT", "UID:f", "DTSTAMP:20240101T000000Z", "DTSTART:20240110T090000Z", "DTEND:20240110T100000Z",
+	"RRULE:FREQ=DAILY;COUNT=6", "END:VEVENT",
+	"BEGIN:VEVENT", "UID:f", "DTSTAMP:20240101T000000Z", "RECURRENCE-ID;RANGE=THISANDFUTURE:20240112T090000Z",
+	"DTSTART:20240112T150000Z", "DTEND:20240112T160000Z", "END:VEVENT")
+
 func TestBusyPeriods(t *testing.T) {
 	type period struct{ start, end, typ string }
 	tests := []struct {
@@ -30,6 +38,8 @@ func TestBusyPeriods(t *testing.T) {
 			[]period{{"20060103T170000Z", "20060103T180000Z", "BUSY"}, {"20060104T190000Z", "20060104T200000Z", "BUSY"}}},
 		{"vfreebusy", readFixture(t, "freebusy.ics"), rng(t, "20060102T110000Z", "20060105T000000Z"),
 			[]period{{"20060102T110000Z", "20060102T120000Z", "BUSY"}, {"20060103T100000Z", "20060103T120000Z", "BUSY-TENTATIVE"}}},
+		{"thisandfuture moves the later instances", thisAndFuture, rng(t, "20240112T000000Z", "20240114T000000Z"),
+			[]period{{"20240112T150000Z", "20240112T160000Z", "BUSY"}, {"20240113T150000Z", "20240113T160000Z", "BUSY"}}},
 		{"todo is never busy", todo("DTSTART:20240110T100000Z", "DUE:20240110T110000Z"), rng(t, "20240110T000000Z", "20240111T000000Z"), nil},
 	}
 	for _, tt := range tests {
