@@ -10,6 +10,7 @@ import (
 
 	"koyomi.dev/koyomi/internal/connector"
 	"koyomi.dev/koyomi/internal/connector/remote"
+	"koyomi.dev/koyomi/internal/domain"
 	"koyomi.dev/koyomi/internal/store"
 )
 
@@ -295,6 +296,9 @@ func (h *Handler) discoverCalendars(w http.ResponseWriter, r *http.Request) erro
 	var req discoverRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
+	}
+	if err := domain.CheckURL("url", req.URL); err != nil {
+		return badRequest(err)
 	}
 	if u, err := url.Parse(req.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return &Error{Status: http.StatusBadRequest, Msg: "url: give the http:// or https:// URL of a CalDAV server, principal or calendar"}

@@ -288,6 +288,11 @@ func validate(c *store.Connector, floor time.Duration) error {
 	var problems []string
 	if c.Name == "" {
 		problems = append(problems, "a name is required")
+	} else if err := domain.CheckLabel("name", c.Name); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if err := domain.CheckLabel("username", c.Username); err != nil {
+		problems = append(problems, err.Error())
 	}
 	if c.CollectionID == 0 {
 		problems = append(problems, "a local calendar is required")
@@ -297,7 +302,9 @@ func validate(c *store.Connector, floor time.Duration) error {
 	default:
 		problems = append(problems, fmt.Sprintf("kind %q (use caldav or ics)", c.Kind))
 	}
-	if u, err := url.Parse(c.URL); err != nil || u.Host == "" ||
+	if err := domain.CheckURL("URL", c.URL); err != nil {
+		problems = append(problems, err.Error())
+	} else if u, err := url.Parse(c.URL); err != nil || u.Host == "" ||
 		!slices.Contains([]string{"http", "https", "webcal", "webcals"}, u.Scheme) ||
 		(c.Kind == KindCalDAV && strings.HasPrefix(u.Scheme, "webcal")) {
 		problems = append(problems, fmt.Sprintf("URL %q (an http or https URL%s)", c.URL,

@@ -47,6 +47,9 @@ func (s *Service) CreateAppPassword(ctx context.Context, user, label string) (st
 	if label == "" {
 		return "", nil, fmt.Errorf("%w: empty app password label", ErrInvalidName)
 	}
+	if err := CheckLabel("label", label); err != nil {
+		return "", nil, err
+	}
 	secret, err := newAppSecret()
 	if err != nil {
 		return "", nil, err

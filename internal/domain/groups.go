@@ -114,6 +114,9 @@ func (s *Service) CreateGroup(ctx context.Context, name, displayName string, kee
 	if !ValidUserName(name) {
 		return fmt.Errorf("%w: group name %q (use letters, digits and . _ @ + -)", ErrInvalidName, name)
 	}
+	if err := CheckLabel("displayname", displayName); err != nil {
+		return err
+	}
 	if displayName == "" {
 		displayName = name
 	}
@@ -192,6 +195,11 @@ type GroupChange struct {
 
 // UpdateGroup changes a group's settings; its administrators may.
 func (s *Service) UpdateGroup(ctx context.Context, name string, c GroupChange) (*store.Group, error) {
+	if c.DisplayName != nil {
+		if err := CheckLabel("displayname", *c.DisplayName); err != nil {
+			return nil, err
+		}
+	}
 	var g *store.Group
 	err := s.store.Update(ctx, func(tx store.Tx) error {
 		gs, err := openGroup(ctx, tx, name, needAdmin, "change its settings")

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"koyomi.dev/koyomi/internal/store"
@@ -14,11 +15,30 @@ const (
 	// MaxLabelLength bounds names, labels and display names, in
 	// characters.
 	MaxLabelLength = 200
+	// MaxURLLength bounds URLs, in bytes (as browsers and proxies do).
+	MaxURLLength = 2048
 	// maxDescriptionLength bounds descriptions, in characters.
 	maxDescriptionLength = 4096
 	// maxColorLength bounds colours ("#RRGGBBAA", or a CSS name).
 	maxColorLength = 32
 )
+
+// CheckLabel refuses a name or label (what is called field in the message)
+// longer than MaxLabelLength characters or holding a character no client
+// could show (controls, U+FFFE, U+FFFF, bytes that are not UTF-8).
+func CheckLabel(field, s string) error { return checkText(field, s, MaxLabelLength, false) }
+
+// CheckURL refuses a URL longer than MaxURLLength bytes or holding
+// anything but printable characters.
+func CheckURL(field, s string) error {
+	if len(s) > MaxURLLength {
+		return textErrorf("%s: %d bytes, at most %d", field, len(s), MaxURLLength)
+	}
+	if !validText(s) || strings.ContainsAny(s, " \t") {
+		return textErrorf("%s: spaces and control characters are not allowed in a URL", field)
+	}
+	return nil
+}
 
 // CheckCollectionText refuses c's descriptive fields (display name,
 // description, colour) that differ from old's (all of them when old is nil)

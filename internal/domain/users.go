@@ -17,6 +17,9 @@ func (s *Service) CreateUser(ctx context.Context, name, password, email string) 
 	if password == "" {
 		return fmt.Errorf("%w: empty password", ErrInvalidName)
 	}
+	if err := CheckLabel("email", email); err != nil {
+		return err
+	}
 	hash, err := auth.HashPassword(password, s.opts.PasswordParams)
 	if err != nil {
 		return err
@@ -53,8 +56,8 @@ func (s *Service) SetDisplayName(ctx context.Context, name, displayName string) 
 	if err := authorize(ctx, name); err != nil {
 		return err
 	}
-	if displayName == "" || len(displayName) > maxLabelLength || !validText(displayName) {
-		return fmt.Errorf("%w: display name: 1 to %d characters, no control characters", ErrInvalidName, maxLabelLength)
+	if displayName == "" || len(displayName) > MaxLabelLength || !validText(displayName) {
+		return fmt.Errorf("%w: display name: 1 to %d characters, no control characters", ErrInvalidName, MaxLabelLength)
 	}
 	return mapStoreErr(s.store.Update(ctx, func(tx store.Tx) error {
 		u, err := tx.GetUser(ctx, name)

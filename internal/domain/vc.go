@@ -105,8 +105,8 @@ func (f *FilterDef) compile() (*vcal.Filter, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(f.BusyLabel) > maxLabelLength || !validText(f.BusyLabel) {
-		return nil, fmt.Errorf("%w: busy_label: at most %d characters, no control characters", ErrInvalidName, maxLabelLength)
+	if len(f.BusyLabel) > MaxLabelLength || !validText(f.BusyLabel) {
+		return nil, fmt.Errorf("%w: busy_label: at most %d characters, no control characters", ErrInvalidName, MaxLabelLength)
 	}
 	out := &vcal.Filter{Default: def, Zone: f.Zone, BusyLabel: f.BusyLabel}
 	for i, r := range f.Rules {
@@ -187,7 +187,6 @@ const (
 	maxDefinitionNodes = 64 // nodes in one definition
 	maxViewDepth       = 8  // virtual calendars nested in one another
 	maxViewSources     = 64 // distinct (calendar, filters) pairs evaluated
-	maxLabelLength     = 200
 )
 
 // vcSource is one calendar feeding a virtual calendar, with the filters
@@ -691,8 +690,8 @@ func (s *Service) applySpec(vc *store.VirtualCalendar, spec VCSpec) error {
 			}
 		}
 	}
-	if len(spec.DisplayName) > maxLabelLength || !validText(spec.DisplayName) {
-		return fmt.Errorf("%w: display name: at most %d characters, no control characters", ErrInvalidName, maxLabelLength)
+	if len(spec.DisplayName) > MaxLabelLength || !validText(spec.DisplayName) {
+		return fmt.Errorf("%w: display name: at most %d characters, no control characters", ErrInvalidName, MaxLabelLength)
 	}
 	if len(spec.Color) > 32 || !validText(spec.Color) {
 		return fmt.Errorf("%w: colour %q", ErrInvalidName, spec.Color)
@@ -832,8 +831,8 @@ func (s *Service) SetSubscription(ctx context.Context, viewer string, id int64, 
 	if err := authorize(ctx, viewer); err != nil {
 		return nil, err
 	}
-	if change.DisplayName != nil && (len(*change.DisplayName) > maxLabelLength || !validText(*change.DisplayName)) {
-		return nil, fmt.Errorf("%w: display name: at most %d characters, no control characters", ErrInvalidName, maxLabelLength)
+	if change.DisplayName != nil && (len(*change.DisplayName) > MaxLabelLength || !validText(*change.DisplayName)) {
+		return nil, fmt.Errorf("%w: display name: at most %d characters, no control characters", ErrInvalidName, MaxLabelLength)
 	}
 	if change.Color != nil && (len(*change.Color) > 32 || !validText(*change.Color)) {
 		return nil, fmt.Errorf("%w: colour %q", ErrInvalidName, *change.Color)

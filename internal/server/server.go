@@ -330,7 +330,7 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 		}
 		if !valid {
 			if userWait, ipWait := s.limit.Fail(user, ip); userWait > 0 || ipWait > 0 {
-				s.opts.Logger.WarnContext(ctx, "too many failed logins", "user", user, "ip", ip,
+				s.opts.Logger.WarnContext(ctx, "too many failed logins", "user", loggedName(user), "ip", ip,
 					"user_locked_for", userWait, "ip_locked_for", ipWait)
 			}
 			s.challenge(w)
@@ -401,7 +401,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		s.opts.Logger.LogAttrs(r.Context(), slog.LevelDebug, "request",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
-			slog.String("user", user), slog.Duration("took", time.Since(start)))
+			slog.String("user", loggedName(user)), slog.Duration("took", time.Since(start)))
 	})
 }
 
