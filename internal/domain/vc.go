@@ -939,6 +939,154 @@ func (v *VCView) render(src vcSource, o *store.Object, now time.Time) (*VCObject
 // same event contributed twice and is shown once, as that one. Names and
 // duplicates depend only on what the viewer sees.
 
+// shownBy answers, within one evaluation of a view, what each source shows
+// under a name or a UID, reading a source by batches of names and UIDs and
+// remembering what it read.
+type shownBy struct {
+	s      *Service
+	ctx    context.Context
+	tx     store.Tx
+	v      *VCView
+	now    time.Time
+	byName []map[string]*VCObject // per source; nil value: absent or hidden
+	byUID  []map[string]*VCObject
+}
+
+func (s *Service) newShownBy(ctx context.Context, tx store.Tx, v *VCView, now time.Time) *shownBy {
+	e := &shownBy{s: s, ctx: ctx, tx: tx, v: v, now: now,
+		byName: make([]map[string]*VCObject, len(v.sources)), byUID: make([]map[string]*VCObject, len(v.sources))}
+	for i := range v.sources {
+		e.byName[i], e.byUID[i] = map[string]*VCObject{}, map[string]*VCObject{}
+	}
+	return e
+}
+
+// load makes what source i shows under names and uids known.
+func (e *shownBy) load(i int, names, uids []string) error {
+	names = slices.DeleteFunc(slices.Clone(names), func(n string) bool { _, known := e.byName[i][n]; return known })
+	uids = slices.DeleteFunc(slices.Clone(uids), func(u string) bool { _, known := e.byUID[i][u]; return known || u == "" })
+	if len(names) == 0 && len(uids) == 0 {
+		return nil
+	}
+	id := e.v.sources[i].coll.ID
+	var objs []*store.Object
+	if len(names) > 0 {
+		got, err := getObjectsData(e.ctx, e.tx, id, names)
+		if err != nil {
+			return err
+		}
+		objs = append(objs, got...)
+	}
+	if len(uids) > 0 {
+		got, err := getObjectsByUID(e.ctx, e.tx, id, uids)
+		if err != nil {
+			return err
+		}
+		objs = append(objs, got...)
+	}
+	for _, n := range names {
+		e.byName[i][n] = nil
+	}
+	for _, u := range uids {
+		e.byUID[i][u] = nil
+	}
+	for _, o := range objs {
+		vo, err := e.s.renderCached(e.v, i, o, e.now)
+		if err != nil {
+			e.s.opts.Logger.WarnContext(e.ctx, "virtual calendar evaluation failed", "vc", e.v.VC.ID, "object", o.Name, "err", err)
+			vo = nil
+		}
+		e.byName[i][o.Name] = vo
+		if o.UID != "" {
+			e.byUID[i][o.UID] = vo
+		}
+	}
+	return nil
+}
+
+// shadowed reports whether a source before i shows an object with uid.
+// (Whether that copy is itself shadowed does not matter: an even earlier
+// source then shows the UID.)
+func (e *shownBy) shadowed(i int, uid string) (bool, error) {
+	if uid == "" {
+		return false, nil
+	}
+	for j := range i {
+		if err := e.load(j, nil, []string{uid}); err != nil {
+			return false, err
+		}
+		if e.byUID[j][uid] != nil {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// nameTaken reports whether a source before i shows, under its plain
+// name, an object called name.
+func (e *shownBy) nameTaken(i int, name string) (bool, error) {
+	for j := range i {
+		if err := e.load(j, []string{name}, nil); err != nil {
+			return false, err
+		}
+		vo := e.byName[j][name]
+		if vo == nil {
+			continue
+		}
+		dup, err := e.shadowed(j, vo.UID)
+		if err != nil || !dup {
+			return err == nil, err
+		}
+	}
+	return false, nil
+}
+
+// shown returns what source i shows of its object name, unless a source
+// before it shows the same UID; nil otherwise.
+func (e *shownBy) shown(i int, name string) (*VCObject, error) {
+	if err := e.load(i, []string{name}, nil); err != nil {
+		return nil, err
+	}
+	vo := e.byName[i][name]
+	if vo == nil {
+		return nil, nil
+	}
+	if dup, err := e.shadowed(i, vo.UID); err != nil || dup {
+		return nil, err
+	}
+	c := *vo
+	return &c, nil
+}
+
+// getObjectsData reads named objects with data, without occurrences where
+// the store can.
+func getObjectsData(ctx context.Context, tx store.Tx, collectionID int64, names []string) ([]*store.Object, error) {
+	if r, ok := tx.(store.DataReader); ok {
+		return r.GetObjectsData(ctx, collectionID, names)
+	}
+	return tx.GetObjects(ctx, collectionID, names)
+}
+
+// getObjectsByUID reads the objects carrying any of uids, in one query
+// where the store can.
+func getObjectsByUID(ctx context.Context, tx store.Tx, collectionID int64, uids []string) ([]*store.Object, error) {
+	if r, ok := tx.(store.UIDReader); ok {
+		return r.GetObjectsByUID(ctx, collectionID, uids)
+	}
+	var names []string
+	for _, u := range uids {
+		name, err := tx.FindObjectByUID(ctx, collectionID, u)
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		names = append(names, name)
+	}
+	return getObjectsData(ctx, tx, collectionID, names)
+}
+
 // VCObjects evaluates the whole view (or, with inRange, the objects that may
 // have occurrences in it), returning the visible objects.
 func (s *Service) VCObjects(ctx context.Context, v *VCView, inRange *ical.TimeRange) ([]*VCObject, error) {
@@ -947,6 +1095,7 @@ func (s *Service) VCObjects(ctx context.Context, v *VCView, inRange *ical.TimeRa
 	uids := map[string]bool{}
 	var out []*VCObject
 	err := s.store.View(ctx, func(tx store.Tx) error {
+		earlier := s.newShownBy(ctx, tx, v, now)
 		for i, src := range v.sources {
 			var objs []*store.Object
 			var err error
@@ -959,115 +1108,60 @@ func (s *Service) VCObjects(ctx context.Context, v *VCView, inRange *ical.TimeRa
 				return err
 			}
 			slices.SortFunc(objs, func(a, b *store.Object) int { return strings.Compare(a.Name, b.Name) })
-			// Within a range only some objects are listed, so whether an
-			// earlier source holds a visible object of the same name or
-			// UID outside it is asked of that source.
+			visible := make([]*VCObject, 0, len(objs))
+			var names, ids []string
 			for _, o := range objs {
 				vo, err := s.renderCached(v, i, o, now)
 				if err != nil {
 					s.opts.Logger.WarnContext(ctx, "virtual calendar evaluation failed", "vc", v.VC.ID, "object", o.Name, "err", err)
 					continue
 				}
-				if vo == nil {
+				if vo == nil || (vo.UID != "" && uids[vo.UID]) {
 					continue
 				}
-				if uids[vo.UID] {
-					continue
-				}
-				if inRange != nil && i > 0 {
-					dup, err := s.shadowed(ctx, tx, v, i, vo.UID, now)
-					if err != nil {
+				visible = append(visible, vo)
+				names, ids = append(names, o.Name), append(ids, vo.UID)
+			}
+			// Within a range only some objects are listed, so whether an
+			// earlier source shows an object of the same name or UID
+			// outside it is asked of that source, in one batch each.
+			ranged := inRange != nil && i > 0
+			if ranged {
+				for j := range i {
+					if err := earlier.load(j, names, ids); err != nil {
 						return err
 					}
-					if dup {
+				}
+			}
+			for _, vo := range visible {
+				if ranged {
+					if dup, err := earlier.shadowed(i, vo.UID); err != nil {
+						return err
+					} else if dup {
 						continue
 					}
 				}
-				uids[vo.UID] = true
-				vo.Name = o.Name
-				if taken[o.Name] {
-					vo.Name = strconv.FormatInt(src.coll.ID, 10) + "-" + o.Name
-				} else if inRange != nil && i > 0 {
-					clash, err := s.nameVisibleBefore(ctx, tx, v, i, o.Name, now)
-					if err != nil {
+				if vo.UID != "" {
+					uids[vo.UID] = true
+				}
+				plain := vo.SourceName
+				clash := taken[plain]
+				if !clash && ranged {
+					if clash, err = earlier.nameTaken(i, plain); err != nil {
 						return err
 					}
-					if clash {
-						vo.Name = strconv.FormatInt(src.coll.ID, 10) + "-" + o.Name
-					}
 				}
-				taken[o.Name], taken[vo.Name] = true, true
+				vo.Name = plain
+				if clash {
+					vo.Name = strconv.FormatInt(src.coll.ID, 10) + "-" + plain
+				}
+				taken[plain], taken[vo.Name] = true, true
 				out = append(out, vo)
 			}
 		}
 		return nil
 	})
 	return out, mapStoreErr(err)
-}
-
-// visibleIn returns object name of source i as the view shows it, or nil.
-func (s *Service) visibleIn(ctx context.Context, tx store.Tx, v *VCView, i int, name string, now time.Time) (*VCObject, error) {
-	o, err := tx.GetObject(ctx, v.sources[i].coll.ID, name)
-	if isNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	vo, err := s.renderCached(v, i, o, now)
-	if err != nil {
-		s.opts.Logger.WarnContext(ctx, "virtual calendar evaluation failed", "vc", v.VC.ID, "object", name, "err", err)
-		return nil, nil
-	}
-	return vo, nil
-}
-
-// shadowed reports whether a source before i shows an object with uid.
-func (s *Service) shadowed(ctx context.Context, tx store.Tx, v *VCView, i int, uid string, now time.Time) (bool, error) {
-	if uid == "" {
-		return false, nil
-	}
-	for j := range i {
-		name, err := tx.FindObjectByUID(ctx, v.sources[j].coll.ID, uid)
-		if isNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return false, err
-		}
-		vo, err := s.visibleIn(ctx, tx, v, j, name, now)
-		if err != nil {
-			return false, err
-		}
-		// Whether source j's copy is itself shadowed does not matter: an
-		// earlier source then shows the UID.
-		if vo != nil {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-// nameVisibleBefore reports whether a source before i shows, under its
-// plain name, an object called name.
-func (s *Service) nameVisibleBefore(ctx context.Context, tx store.Tx, v *VCView, i int, name string, now time.Time) (bool, error) {
-	for j := range i {
-		vo, err := s.visibleIn(ctx, tx, v, j, name, now)
-		if err != nil {
-			return false, err
-		}
-		if vo == nil {
-			continue
-		}
-		dup, err := s.shadowed(ctx, tx, v, j, vo.UID, now)
-		if err != nil {
-			return false, err
-		}
-		if !dup {
-			return true, nil
-		}
-	}
-	return false, nil
 }
 
 // VCObjectByName evaluates one object of the view by its name there.
@@ -1089,21 +1183,13 @@ func (s *Service) VCObjectByName(ctx context.Context, v *VCView, name string) (*
 
 // lookupVCObject finds what the view shows under name, or nil.
 func (s *Service) lookupVCObject(ctx context.Context, tx store.Tx, v *VCView, name string) (*VCObject, error) {
-	now := s.opts.Clock()
-	found := func(i int, plain string) (*VCObject, error) {
-		vo, err := s.visibleIn(ctx, tx, v, i, plain, now)
-		if err != nil || vo == nil {
-			return nil, err
-		}
-		if dup, err := s.shadowed(ctx, tx, v, i, vo.UID, now); err != nil || dup {
-			return nil, err
-		}
-		vo.Name = name
-		return vo, nil
-	}
+	e := s.newShownBy(ctx, tx, v, s.opts.Clock())
 	for i := range v.sources {
-		vo, err := found(i, name)
+		vo, err := e.shown(i, name)
 		if err != nil || vo != nil {
+			if vo != nil {
+				vo.Name = name
+			}
 			return vo, err
 		}
 	}
@@ -1115,14 +1201,15 @@ func (s *Service) lookupVCObject(ctx context.Context, tx store.Tx, v *VCView, na
 		if strconv.FormatInt(src.coll.ID, 10) != id {
 			continue
 		}
-		vo, err := found(i, rest)
+		vo, err := e.shown(i, rest)
 		if err != nil || vo == nil {
 			return nil, err
 		}
 		// The prefixed name is taken only when the plain one is.
-		if clash, err := s.nameVisibleBefore(ctx, tx, v, i, rest, now); err != nil || !clash {
+		if clash, err := e.nameTaken(i, rest); err != nil || !clash {
 			return nil, err
 		}
+		vo.Name = name
 		return vo, nil
 	}
 	return nil, nil
