@@ -10,8 +10,11 @@
 package tz
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	// Embedded zone data, so that IANA names resolve on hosts without a
@@ -64,6 +67,10 @@ func NewResolver(cal *goical.Calendar) *Resolver {
 // Resolution order: IANA name; vendor-prefixed IANA name; Windows zone ID;
 // Outlook display name naming a city; the calendar's VTIMEZONE (its
 // X-LIC-LOCATION, else a zone built from its observances); a bare UTC offset.
+// A VTIMEZONE of a name the first four know defines that TZID for the
+// calendar (RFC 5545 3.6.5): where its observances give other offsets than
+// the known zone from its first transition on, the zone built from them is
+// used, and the known zone only where the two agree.
 func (r *Resolver) Location(tzid string) (*time.Location, bool) {
 	if r == nil {
 		r = NewResolver(nil)
@@ -94,12 +101,15 @@ func (r *Resolver) resolve(tzid string) (*time.Location, bool) {
 	if name == "" {
 		return nil, false
 	}
-	if loc := byName(name); loc != nil {
-		return loc, true
-	}
 	vt := r.vtimezones[strings.TrimSpace(tzid)]
 	if vt == nil {
 		vt = r.vtimezones[name]
+	}
+	if loc := byName(name); loc != nil {
+		if vt != nil {
+			return calendarsOwn(name, loc, vt), true
+		}
+		return loc, true
 	}
 	if vt != nil {
 		if p := vt.Props.Get("X-LIC-LOCATION"); p != nil {
@@ -119,6 +129,87 @@ func (r *Resolver) resolve(tzid string) (*time.Location, bool) {
 		return time.FixedZone(name, off), true
 	}
 	return nil, false
+}
+
+// calendarsOwn returns the zone a VTIMEZONE named like the known zone
+// known defines: known itself when the VTIMEZONE's observances agree with
+// it from their first transition to the end of the years zones are built
+// for, which keeps its exact history; otherwise the zone built from the
+// observances. Decisions are shared by every resolver, by the name and the
+// VTIMEZONE's content, since clients repeat one VTIMEZONE in every object.
+func calendarsOwn(name string, known *time.Location, vt *goical.Component) *time.Location {
+	var key strings.Builder
+	key.WriteString(name)
+	writeComponentKey(&key, vt)
+	if loc, ok := ownZones.Load(key.String()); ok {
+		return loc.(*time.Location)
+	}
+	chosen := known
+	if own := fromVTimezone(name, vt); own != nil && !agree(known, own) {
+		chosen = own
+	}
+	if ownZonesCount.Add(1) <= maxOwnZones {
+		ownZones.Store(key.String(), chosen)
+	}
+	return chosen
+}
+
+// ownZones memoizes calendarsOwn, at most maxOwnZones entries (counted by
+// ownZonesCount); beyond that, decisions are made again each time.
+var (
+	ownZones      sync.Map
+	ownZonesCount atomic.Int64
+)
+
+const maxOwnZones = 4096
+
+// agree reports whether known gives the offsets own does from own's first
+// transition until lastTransitionYear.
+func agree(known, own *time.Location) bool {
+	at := time.Date(firstTransitionYear, 1, 1, 0, 0, 0, 0, time.UTC)
+	if _, first := at.In(own).ZoneBounds(); !first.IsZero() {
+		at = first
+	}
+	until := time.Date(lastTransitionYear, 1, 1, 0, 0, 0, 0, time.UTC)
+	for steps := 0; at.Before(until) && steps < 4*maxTransitions; steps++ {
+		_, offKnown := at.In(known).Zone()
+		_, offOwn := at.In(own).Zone()
+		if offKnown != offOwn {
+			return false
+		}
+		_, endKnown := at.In(known).ZoneBounds()
+		_, endOwn := at.In(own).ZoneBounds()
+		next := endKnown
+		if next.IsZero() || !endOwn.IsZero() && endOwn.Before(next) {
+			next = endOwn
+		}
+		if next.IsZero() {
+			return true
+		}
+		at = next
+	}
+	return true
+}
+
+// writeComponentKey writes c (properties in name order, then children)
+// so that equal components write equal keys.
+func writeComponentKey(b *strings.Builder, c *goical.Component) {
+	b.WriteString("\nBEGIN:" + c.Name)
+	for _, name := range slices.Sorted(maps.Keys(c.Props)) {
+		for _, p := range c.Props[name] {
+			b.WriteString("\n" + name)
+			for _, pn := range slices.Sorted(maps.Keys(p.Params)) {
+				b.WriteString(";" + pn + "=" + strings.Join(p.Params[pn], ","))
+			}
+			b.WriteString(":" + p.Value)
+		}
+	}
+	for _, child := range c.Children {
+		if child != nil {
+			writeComponentKey(b, child)
+		}
+	}
+	b.WriteString("\nEND:" + c.Name)
 }
 
 // byName resolves names that identify a zone by themselves, without a

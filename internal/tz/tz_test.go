@@ -116,6 +116,23 @@ TZOFFSETFROM:+0900
 TZOFFSETTO:+0900
 END:STANDARD
 END:VTIMEZONE
+BEGIN:VTIMEZONE
+TZID:Europe/Paris
+BEGIN:DAYLIGHT
+DTSTART:19960331T020000
+RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0200
+TZNAME:CEST
+END:DAYLIGHT
+BEGIN:STANDARD
+DTSTART:19961027T030000
+RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU
+TZOFFSETFROM:+0200
+TZOFFSETTO:+0100
+TZNAME:CET
+END:STANDARD
+END:VTIMEZONE
 END:VCALENDAR`
 
 func TestLocation(t *testing.T) {
@@ -125,7 +142,8 @@ func TestLocation(t *testing.T) {
 		want   string // IANA zone with the same rules; "" with wantOK=false means UTC fallback
 		wantOK bool
 	}{
-		{"Europe/Berlin", "Europe/Berlin", true}, // IANA wins over a VTIMEZONE of that name
+		{"Europe/Berlin", "Asia/Tokyo", true},  // the calendar's VTIMEZONE (+0900) defines its TZID
+		{"Europe/Paris", "Europe/Paris", true}, // its VTIMEZONE agrees: the IANA zone, with its history
 		{"America/New_York", "America/New_York", true},
 		{"UTC", "UTC", true},
 		{"Etc/GMT+5", "Etc/GMT+5", true},
@@ -179,6 +197,23 @@ func TestLocation(t *testing.T) {
 				t.Errorf("%v differs from %v at %v", loc, want, at)
 			}
 		})
+	}
+}
+
+// TestVTimezoneOfKnownName: a VTIMEZONE whose TZID is an IANA name defines
+// that TZID for its calendar where the two differ; where they agree, the
+// IANA zone itself serves, so that its exact history is kept.
+func TestVTimezoneOfKnownName(t *testing.T) {
+	r := NewResolver(parseCal(t, customCal))
+	berlin, _ := r.Location("Europe/Berlin")
+	if _, off := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC).In(berlin).Zone(); off != 9*3600 {
+		t.Errorf("Europe/Berlin as the calendar defines it: offset %d in July, want +0900", off)
+	}
+	if paris, _ := r.Location("Europe/Paris"); paris != loadIANA("Europe/Paris") {
+		t.Errorf("Europe/Paris agrees with its VTIMEZONE, yet %p is not the IANA zone", paris)
+	}
+	if again, _ := NewResolver(parseCal(t, customCal)).Location("Europe/Berlin"); again != berlin {
+		t.Errorf("the same VTIMEZONE built a second zone")
 	}
 }
 
