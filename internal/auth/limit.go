@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/netip"
 	"sync"
 	"time"
@@ -8,11 +10,15 @@ import (
 
 // LimitOptions configure a Limiter. The zero value is usable.
 type LimitOptions struct {
-	// UserFailures is how many failed logins for one user name, from
-	// anywhere, within Window lock that name; zero means 10.
+	// UserFailures is how many failed logins for one user name within
+	// Window lock that name: from anywhere for passwords not already
+	// verified, and for everything from an address that sent that many;
+	// zero means 10.
 	UserFailures int
-	// IPFailures is how many failed logins from one client address within
-	// Window lock that address; zero means 30.
+	// IPFailures is how many failed password checks from one client
+	// address, for any names, within Window lock that address for every
+	// name; zero means 30. Attempts refused without a check (because their
+	// name is locked) do not count here.
 	IPFailures int
 	// Window is the period failures are counted in; zero means 15 minutes.
 	Window time.Duration
@@ -33,12 +39,25 @@ const (
 	defaultLimitEntries = 10000
 )
 
-// Limiter counts failed logins per user name and per client address and
-// tells the caller when to refuse further attempts without checking the
-// password. Once a name or address reaches its threshold it is locked for
-// 2^k seconds (k counting the failures past the threshold, capped at
-// MaxBackoff), so an attacker's guesses slow down exponentially while a
-// user who mistyped a few times is unaffected.
+// Limiter counts failed logins per user name, per user name from one
+// client address, and per client address, and tells the caller when to
+// refuse further attempts without checking the password. Once a count
+// reaches its threshold its key is locked for 2^k seconds (k counting the
+// failures past the threshold, capped at MaxBackoff), so an attacker's
+// guesses slow down exponentially while a user who mistyped a few times is
+// unaffected.
+//
+// The three locks differ in what they stop. A locked name refuses passwords
+// not already verified, from anywhere: the user's devices keep working
+// while their password is being guessed. A name locked from one address
+// refuses everything for that name from there, verified or not: whoever
+// keeps guessing behind that address learns nothing more, not even from
+// the cache of verified passwords. A locked address refuses everything
+// from it; it counts only failed password checks, so it locks when one
+// address guesses at many names, not when it keeps trying one locked name.
+// That way an attack on one account behind a shared address (an office
+// NAT, a proxy not named in trusted_proxies) locks that account, and the
+// other users behind the address can still log in.
 //
 // Failures are counted in a fixed window starting at the first one; a
 // locked entry is kept until a whole Window has passed since its lock ended,
@@ -56,6 +75,7 @@ type Limiter struct {
 
 	mu    sync.Mutex
 	users failureTable
+	pairs failureTable // a user name from one address
 	ips   failureTable
 }
 
@@ -80,6 +100,7 @@ func NewLimiter(opts LimitOptions) *Limiter {
 		maxBackoff: opts.MaxBackoff,
 		now:        opts.Clock,
 		users:      failureTable{threshold: opts.UserFailures, max: opts.MaxEntries, entries: map[string]*failures{}},
+		pairs:      failureTable{threshold: opts.UserFailures, max: opts.MaxEntries, entries: map[string]*failures{}},
 		ips:        failureTable{threshold: opts.IPFailures, max: opts.MaxEntries, entries: map[string]*failures{}},
 	}
 	if l.window <= 0 {
@@ -93,11 +114,12 @@ func NewLimiter(opts LimitOptions) *Limiter {
 	}
 	if l.users.threshold <= 0 {
 		l.users.threshold = defaultUserFailures
+		l.pairs.threshold = defaultUserFailures
 	}
 	if l.ips.threshold <= 0 {
 		l.ips.threshold = defaultIPFailures
 	}
-	for _, t := range []*failureTable{&l.users, &l.ips} {
+	for _, t := range []*failureTable{&l.users, &l.pairs, &l.ips} {
 		if t.max <= 0 {
 			t.max = defaultLimitEntries
 		}
@@ -105,12 +127,20 @@ func NewLimiter(opts LimitOptions) *Limiter {
 	return l
 }
 
-// UserWait returns how long attempts for user must still be refused; zero
-// means go ahead.
+// UserWait returns how long attempts for user must still be refused,
+// unless their password is already verified; zero means go ahead.
 func (l *Limiter) UserWait(user string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.users.wait(user, l.now())
+	return l.users.wait(nameKey(user), l.now())
+}
+
+// UserFromWait returns how long attempts for user from the client address
+// ip must still be refused, whatever the password; zero means go ahead.
+func (l *Limiter) UserFromWait(user, ip string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.pairs.wait(pairKey(user, ip), l.now())
 }
 
 // IPWait returns how long attempts from the client address ip must still be
@@ -121,34 +151,43 @@ func (l *Limiter) IPWait(ip string) time.Duration {
 	return l.ips.wait(addressKey(ip), l.now())
 }
 
-// Fail records a failed login for user from ip and returns the locks now in
-// force for each (zero if none).
+// Fail records a failed password check for user from ip and returns the
+// locks now in force on the name and on the address (zero if none).
 func (l *Limiter) Fail(user, ip string) (userWait, ipWait time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	return l.record(&l.users, user, now), l.record(&l.ips, addressKey(ip), now)
+	l.record(&l.pairs, pairKey(user, ip), now)
+	return l.record(&l.users, nameKey(user), now), l.record(&l.ips, addressKey(ip), now)
 }
 
-// FailIP records a failed attempt from ip that is not held against any user
-// name, such as a guess refused because its user is locked. Counting those
-// keeps a locked user from being an unlimited oracle for the address.
-func (l *Limiter) FailIP(ip string) time.Duration {
+// Refused records an attempt for user from ip refused without a password
+// check because a lock was in force, and returns how long the name is now
+// locked from that address. Counting those against the name from that
+// address keeps a locked user from being an unlimited oracle (through the
+// cache of verified passwords) for whoever guesses from there, without
+// holding them against the other names behind the address.
+func (l *Limiter) Refused(user, ip string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.record(&l.ips, addressKey(ip), l.now())
+	return l.record(&l.pairs, pairKey(user, ip), l.now())
 }
 
-// Succeed records a successful login for user and forgets its failures,
-// unless user is locked at the moment: a device let through during a lock
-// (see Authenticator.IsCached) must not lift the lock an attacker earned.
-// Failures counted against the client address are kept; an address that
-// guesses many names is not redeemed by knowing one password.
-func (l *Limiter) Succeed(user string) {
+// Succeed records a successful login for user from ip and forgets the
+// failures of the name, unless it is locked at the moment: a device let
+// through during a lock (see Authenticator.IsCached) must not lift the lock
+// an attacker earned. Failures counted against the client address are
+// kept; an address that guesses many names is not redeemed by knowing one
+// password.
+func (l *Limiter) Succeed(user, ip string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.users.wait(user, l.now()) == 0 {
-		delete(l.users.entries, user)
+	now := l.now()
+	if key := nameKey(user); l.users.wait(key, now) == 0 {
+		delete(l.users.entries, key)
+	}
+	if key := pairKey(user, ip); l.pairs.wait(key, now) == 0 {
+		delete(l.pairs.entries, key)
 	}
 }
 
@@ -225,6 +264,22 @@ func (t *failureTable) wait(key string, now time.Time) time.Duration {
 	}
 	return f.lockedUntil.Sub(now)
 }
+
+// maxNameKey is the longest user name kept as it is in a table; longer
+// names, which no account has, are kept as their hash, so that an attacker
+// sending huge names cannot make the tables hold much memory.
+const maxNameKey = 128
+
+func nameKey(user string) string {
+	if len(user) <= maxNameKey {
+		return user
+	}
+	sum := sha256.Sum256([]byte(user))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// pairKey is the key of a user name from a client address.
+func pairKey(user, ip string) string { return addressKey(ip) + "\x00" + nameKey(user) }
 
 // addressKey groups IPv6 addresses by their /64 prefix, since one host or
 // customer usually holds a whole /64 and could otherwise rotate through it.

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ func newTestLimiter(opts LimitOptions) (*Limiter, *fakeClock) {
 // waits in force.
 type limitStep struct {
 	advance  time.Duration
-	action   string // "fail", "failip", "succeed" or "" (only check)
+	action   string // "fail", "refused", "succeed" or "" (only check)
 	user, ip string
 	userWait time.Duration // expected UserWait(user) after the action
 	ipWait   time.Duration // expected IPWait(ip) after the action
@@ -117,9 +118,14 @@ func TestLimiterScenarios(t *testing.T) {
 				{user: "d", ip: "192.0.2.2"},
 			},
 		)},
-		{"refused guesses count against the address", cat(
-			fails(4, "a", "192.0.2.1"),
-			[]limitStep{{action: "failip", ip: "192.0.2.1", ipWait: time.Second}},
+		{"refused guesses do not count against the address", cat(
+			fails(3, "a", "192.0.2.1"),
+			[]limitStep{
+				{action: "refused", user: "a", ip: "192.0.2.1", userWait: time.Second, ipWait: 0},
+				{action: "refused", user: "a", ip: "192.0.2.1", userWait: time.Second, ipWait: 0},
+				{action: "fail", user: "b", ip: "192.0.2.1", ipWait: 0},
+				{action: "fail", user: "c", ip: "192.0.2.1", ipWait: time.Second},
+			},
 		)},
 		{"IPv6 addresses are grouped by /64", cat(
 			fails(2, "a", "2001:db8::1"), fails(2, "b", "2001:db8::2"),
@@ -141,10 +147,10 @@ func TestLimiterScenarios(t *testing.T) {
 				switch s.action {
 				case "fail":
 					l.Fail(s.user, s.ip)
-				case "failip":
-					l.FailIP(s.ip)
+				case "refused":
+					l.Refused(s.user, s.ip)
 				case "succeed":
-					l.Succeed(s.user)
+					l.Succeed(s.user, s.ip)
 				}
 				if s.userWait >= 0 {
 					if got := l.UserWait(s.user); got != s.userWait {
@@ -158,6 +164,70 @@ func TestLimiterScenarios(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A name locked from one address: failed checks and refusals there lock it
+// for everything from there, growing with each refusal, without touching
+// the name elsewhere or the address for other names; success from there
+// (once unlocked) forgets it.
+func TestLimiterNameFromAddress(t *testing.T) {
+	l, clock := newTestLimiter(LimitOptions{UserFailures: 3, IPFailures: 5, Window: 10 * time.Minute, MaxBackoff: time.Minute})
+	const office, home = "192.0.2.1", "198.51.100.1"
+	for range 3 {
+		l.Fail("alice", office)
+	}
+	if w := l.UserFromWait("alice", office); w != time.Second {
+		t.Fatalf("after 3 failures: UserFromWait = %v, want 1s", w)
+	}
+	if w := l.UserFromWait("alice", home); w != 0 {
+		t.Errorf("from another address: UserFromWait = %v, want 0", w)
+	}
+	if w := l.UserFromWait("bob", office); w != 0 {
+		t.Errorf("another name from the address: UserFromWait = %v, want 0", w)
+	}
+	for i, want := range []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second} {
+		if w := l.Refused("alice", office); w != want {
+			t.Errorf("refusal %d: lock %v, want %v", i+1, w, want)
+		}
+	}
+	if w := l.IPWait(office); w != 0 {
+		t.Errorf("refusals locked the address for %v", w)
+	}
+	clock.Advance(time.Second)
+	if w := l.UserWait("alice"); w != 0 {
+		t.Errorf("the name itself stays locked for %v: refusals must not grow its lock", w)
+	}
+	l.Succeed("alice", office)
+	if w := l.UserFromWait("alice", office); w != 7*time.Second {
+		t.Errorf("success during the lock lifted it: UserFromWait = %v, want 7s", w)
+	}
+	clock.Advance(7 * time.Second)
+	l.Succeed("alice", office)
+	if _, ok := l.pairs.entries[pairKey("alice", office)]; ok {
+		t.Error("success after the lock kept the failures")
+	}
+}
+
+// User names no account can have are kept as a hash: a flood of huge
+// names holds little memory.
+func TestLimiterHashesLongNames(t *testing.T) {
+	l, _ := newTestLimiter(LimitOptions{UserFailures: 2})
+	huge := strings.Repeat("m", 64<<10)
+	l.Fail(huge, "192.0.2.1")
+	l.Fail(huge, "192.0.2.1")
+	if w := l.UserWait(huge); w != time.Second {
+		t.Errorf("UserWait of a long name = %v, want 1s", w)
+	}
+	for key := range l.users.entries {
+		if len(key) > 200 {
+			t.Errorf("a key of %d bytes is kept", len(key))
+		}
+	}
+	for key := range l.pairs.entries {
+		if len(key) > 300 {
+			t.Errorf("a pair key of %d bytes is kept", len(key))
+		}
 	}
 }
 
@@ -224,6 +294,9 @@ func TestLimiterEvictionBound(t *testing.T) {
 	if n := len(l.ips.entries); n > 50 {
 		t.Errorf("%d address entries, want at most 50", n)
 	}
+	if n := len(l.pairs.entries); n > 50 {
+		t.Errorf("%d name-from-address entries, want at most 50", n)
+	}
 	if w := l.UserWait("victim"); w <= 0 {
 		t.Error("the locked user was evicted by a flood of unlocked names")
 	}
@@ -262,7 +335,7 @@ func TestLimiterConcurrent(t *testing.T) {
 				l.Fail(user, fmt.Sprintf("192.0.2.%d", i%40))
 				l.UserWait(user)
 				l.IPWait("192.0.2.1")
-				l.Succeed(user)
+				l.Succeed(user, "192.0.2.1")
 			}
 		})
 	}

@@ -63,10 +63,14 @@ type Config struct {
 	// AuthCacheTTL is how long a verified password is remembered; zero
 	// disables the cache. In TOML it is a string such as "5m".
 	AuthCacheTTL time.Duration `toml:"auth_cache_ttl"`
-	// LoginMaxFailures is how many failed logins for one user name, from
-	// anywhere, within LoginWindow make further attempts for it wait.
+	// LoginMaxFailures is how many failed logins for one user name within
+	// LoginWindow make further attempts for it wait: from anywhere for
+	// passwords not already verified, and for everything from the address
+	// they came from.
 	LoginMaxFailures int `toml:"login_max_failures"`
-	// LoginMaxFailuresPerIP is the same for one client address.
+	// LoginMaxFailuresPerIP is how many wrong passwords from one client
+	// address, for any names, within LoginWindow make every attempt from
+	// it wait (see auth.Limiter).
 	LoginMaxFailuresPerIP int `toml:"login_max_failures_per_ip"`
 	// LoginWindow is the period failed logins are counted in.
 	LoginWindow time.Duration `toml:"login_window"`

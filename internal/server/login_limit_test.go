@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -86,27 +87,35 @@ func TestLoginLimits(t *testing.T) {
 		{user: "alice", password: "guess2", ip: attacker, status: http.StatusUnauthorized},
 		{user: "alice", password: "guess3", ip: attacker, status: http.StatusUnauthorized},
 		// alice is locked for one second, from anywhere, for anything not
-		// already verified.
-		{user: "alice", password: "guess4", ip: attacker, status: http.StatusTooManyRequests, retryAfter: "1"},
+		// already verified; from the attacker's address for everything,
+		// and each refusal there doubles that lock.
+		{user: "alice", password: "guess4", ip: attacker, status: http.StatusTooManyRequests, retryAfter: "2"},
 		{user: "alice", password: "guess4", ip: other, status: http.StatusTooManyRequests, retryAfter: "1"},
 		// Her device's cached credentials still work.
 		{user: "alice", password: "alice-pw", ip: device, status: ok},
-		// Another user from another address is unaffected.
+		// Another user is unaffected, from anywhere, also from the
+		// attacker's address: an attack on one name does not lock it.
 		{user: "bob", password: "bob-pw", ip: other, status: ok},
-		// The device's success did not lift the lock.
-		{user: "alice", password: "guess5", ip: attacker, status: http.StatusTooManyRequests, retryAfter: "1"},
-		// After the lock, one more failure doubles it.
-		{advance: time.Second, user: "alice", password: "guess6", ip: attacker, status: http.StatusUnauthorized},
-		{user: "alice", password: "guess7", ip: attacker, status: http.StatusTooManyRequests, retryAfter: "2"},
-		// Refusals count against the address: with guess6 it has 6 failures
-		// and is locked for every name, cached or not.
-		{user: "bob", password: "bob-pw", ip: attacker, status: http.StatusTooManyRequests, retryAfter: "2"},
-		{user: "alice", password: "alice-pw", ip: attacker, status: http.StatusTooManyRequests, retryAfter: "2"},
-		// Once both locks are over, the right password resets alice.
+		{user: "bob", password: "bob-pw", ip: attacker, status: ok},
+		// From the attacker's address even the right password is refused:
+		// the cache of verified passwords is no oracle there.
+		{user: "alice", password: "alice-pw", ip: attacker, status: http.StatusTooManyRequests, retryAfter: "4"},
+		// The device's success did not lift the lock; after it, one more
+		// failure doubles it.
+		{advance: time.Second, user: "alice", password: "guess5", ip: other, status: http.StatusUnauthorized},
+		{user: "alice", password: "guess6", ip: other, status: http.StatusTooManyRequests, retryAfter: "2"},
+		// Once the lock is over, the right password resets alice.
 		{advance: 2 * time.Second, user: "alice", password: "alice-pw", ip: device, status: ok},
 		{user: "alice", password: "typo", ip: device, status: http.StatusUnauthorized},
 		{user: "alice", password: "typo", ip: device, status: http.StatusUnauthorized},
 		{user: "alice", password: "alice-pw", ip: device, status: ok},
+		// Guessing at other names from the attacker's address adds failed
+		// password checks there (three before, five now): the address is
+		// locked for every name.
+		{user: "carol", password: "guess", ip: attacker, status: http.StatusUnauthorized},
+		{user: "dave", password: "guess", ip: attacker, status: http.StatusUnauthorized},
+		{user: "bob", password: "bob-pw", ip: attacker, status: http.StatusTooManyRequests, retryAfter: "1"},
+		{user: "bob", password: "bob-pw", ip: other, status: ok},
 	}
 	for i, s := range steps {
 		clock.Advance(s.advance)
@@ -119,6 +128,45 @@ func TestLoginLimits(t *testing.T) {
 		}
 		if rec.Code == http.StatusTooManyRequests && rec.Header().Get("WWW-Authenticate") != "" {
 			t.Errorf("step %d: a refusal asks for credentials again", i)
+		}
+	}
+}
+
+// Thirty wrong passwords for one user from an address shared by many (an
+// office NAT) lock that user, not everyone behind the address: a colleague
+// with the right password gets in from there, the attacked account stays
+// refused from there even with its right password, and still works from
+// its own devices elsewhere.
+func TestLoginLimitBehindSharedAddress(t *testing.T) {
+	srv, err := New(backends[0].open(t), Options{Clock: fixedClock, PasswordParams: cheapParams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"alice", "bob"} {
+		if err := srv.Service().CreateUser(context.Background(), u, u+"-pw", u+"@example.org"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const office, home = "192.0.2.77", "198.51.100.5"
+	if rec := login(t, srv, "alice", "alice-pw", home); rec.Code != http.StatusMultiStatus {
+		t.Fatalf("alice from home: %d", rec.Code)
+	}
+	for i := range 30 {
+		rec := login(t, srv, "alice", fmt.Sprintf("guess%d", i), office)
+		if rec.Code != http.StatusUnauthorized && rec.Code != http.StatusTooManyRequests {
+			t.Fatalf("guess %d: status %d", i, rec.Code)
+		}
+	}
+	for _, tc := range []struct {
+		who, user, ip string
+		want          int
+	}{
+		{"a colleague in the office", "bob", office, http.StatusMultiStatus},
+		{"the attacked account in the office", "alice", office, http.StatusTooManyRequests},
+		{"the attacked account's device at home", "alice", home, http.StatusMultiStatus},
+	} {
+		if rec := login(t, srv, tc.user, tc.user+"-pw", tc.ip); rec.Code != tc.want {
+			t.Errorf("%s: status %d, want %d", tc.who, rec.Code, tc.want)
 		}
 	}
 }

@@ -292,12 +292,16 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 
 // authenticated requires HTTP Basic credentials, then acts as that user.
 //
-// Failed logins are counted per user name and per client address; past the
-// limits, attempts are refused with 429 before any password check. A user
-// name's lock still admits a password the Authenticator holds as verified,
-// so the user's devices keep working while an attacker's lock runs (as long
-// as the cache remembers them); every other attempt refused by it counts
-// against its address, so that the cheap cache check is no unlimited oracle.
+// Failed logins are counted per user name, per user name from one client
+// address and per client address (see auth.Limiter); past the limits,
+// attempts are refused with 429 before any password check. A user name's
+// lock still admits a password the Authenticator holds as verified, so the
+// user's devices keep working while an attacker's lock runs (as long as the
+// cache remembers them); every other attempt refused by it counts against
+// that name from its address, which then refuses everything for the name
+// from there, so that the cheap cache check is no unlimited oracle. The
+// address itself locks only on failed password checks for many names: the
+// other users behind it keep logging in while one account is attacked.
 // Unknown names are counted like real ones: a 429 tells nothing about
 // whether a user exists.
 func (s *Server) authenticated(next http.Handler) http.Handler {
@@ -317,9 +321,12 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 			tooManyFailures(w, wait)
 			return
 		}
+		if wait := s.limit.UserFromWait(user, ip); wait > 0 {
+			tooManyFailures(w, max(wait, s.limit.Refused(user, ip)))
+			return
+		}
 		if wait := s.limit.UserWait(user); wait > 0 && !s.auth.IsCached(ctx, user, pass) {
-			s.limit.FailIP(ip)
-			tooManyFailures(w, wait)
+			tooManyFailures(w, max(wait, s.limit.Refused(user, ip)))
 			return
 		}
 		valid, err := s.auth.Authenticate(ctx, user, pass)
@@ -336,7 +343,7 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 			s.challenge(w)
 			return
 		}
-		s.limit.Succeed(user)
+		s.limit.Succeed(user, ip)
 		ctx = domain.WithPrincipal(ctx, user)
 		if err := s.ensureHomes(ctx, user); err != nil {
 			s.opts.Logger.ErrorContext(ctx, "home provisioning failed", "user", user, "err", err)
