@@ -30,6 +30,7 @@ var (
 type UIDConflictError struct {
 	UID  string
 	Name string // object name inside the same collection
+	Href string // that object's Href
 }
 
 func (e *UIDConflictError) Error() string {
@@ -101,6 +102,11 @@ type Object struct {
 	Data         []byte
 	Size         int64
 	Modified     time.Time
+	// Href is the path segment as the client spelled it in the URL that
+	// created the object (percent-encoded, e.g. "a%40b.ics" for "a@b.ics"),
+	// when that differs from the plain escaping of Name; "" otherwise. It is
+	// set when the object is created and kept by later PutObjects.
+	Href string
 	// Span is the overall time the object covers, in UTC; SpanEnd is the zero
 	// time when the object never ends (an infinite recurrence) and both are
 	// zero when the object has no time at all (a VTODO without dates matches
@@ -125,6 +131,7 @@ type Period struct {
 // sync-collection: the latest revision at which an object name changed.
 type Change struct {
 	Name     string
+	Href     string // the object's Href, also for a deleted one
 	Revision int64
 	Deleted  bool
 }
@@ -185,7 +192,8 @@ type Tx interface {
 	FindObjectByUID(ctx context.Context, collectionID int64, uid string) (string, error)
 	// PutObject creates or replaces o (by CollectionID and Name), computes
 	// its ETag, Size and Modified, bumps the collection's revision and logs
-	// the change. It returns whether the object was created. ErrConflict
+	// the change. A replaced object keeps its Href, which is written back
+	// to o. It returns whether the object was created. ErrConflict
 	// when opts fail, ErrUIDConflict (wrapping *UIDConflictError) when
 	// another name in the collection holds o.UID (and o.UID is not empty).
 	PutObject(ctx context.Context, o *Object, opts PutOptions) (created bool, err error)

@@ -340,6 +340,13 @@ CREATE INDEX vc_sync_members_revision ON vc_sync_members (vc_id, viewer, revisio
 		// 9: the language a client gave a collection's description (as
 		// SQLite's migration 10).
 		`ALTER TABLE collections ADD COLUMN description_lang text NOT NULL DEFAULT '';`,
+		// 10: an object's name as the client spelled it in its URL, kept
+		// with the object and its change log entry (as SQLite's migration
+		// 11).
+		`
+ALTER TABLE objects ADD COLUMN href text NOT NULL DEFAULT '';
+ALTER TABLE changes ADD COLUMN href text NOT NULL DEFAULT '';
+`,
 	}
 }
 

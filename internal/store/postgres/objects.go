@@ -28,7 +28,7 @@ func objectColumns(withData bool) string {
 		data = "data"
 	}
 	return `id, collection_id, name, etag, content_type, uid, component, ` + data + `, size, modified,
-		has_span, span_start, span_end, recurring, indexed_until`
+		has_span, span_start, span_end, recurring, indexed_until, href`
 }
 
 // scanObject reads one row selected with objectColumns and returns the
@@ -41,7 +41,7 @@ func scanObject(row pgx.Row, withData bool) (int64, *store.Object, error) {
 		hasSpan                                    bool
 	)
 	if err := row.Scan(&id, &o.CollectionID, &o.Name, &o.ETag, &o.ContentType, &o.UID, &o.Component, &o.Data,
-		&o.Size, &modified, &hasSpan, &spanStart, &spanEnd, &o.Recurring, &indexedUntil); err != nil {
+		&o.Size, &modified, &hasSpan, &spanStart, &spanEnd, &o.Recurring, &indexedUntil, &o.Href); err != nil {
 		return 0, nil, err
 	}
 	if withData && o.Data == nil {
@@ -376,13 +376,13 @@ func (t *tx) PutObject(ctx context.Context, o *store.Object, opts store.PutOptio
 		return false, fmt.Errorf("postgres: %s: etag %q does not match: %w", what, opts.IfMatch, store.ErrConflict)
 	}
 	if o.UID != "" {
-		var holder string
-		err := t.tx.QueryRow(ctx, `SELECT name FROM objects
+		var holder, holderHref string
+		err := t.tx.QueryRow(ctx, `SELECT name, href FROM objects
 			WHERE collection_id = $1 AND uid = $2 AND uid <> '' AND name <> $3`,
-			o.CollectionID, o.UID, o.Name).Scan(&holder)
+			o.CollectionID, o.UID, o.Name).Scan(&holder, &holderHref)
 		switch {
 		case err == nil:
-			return false, fmt.Errorf("postgres: %s: %w", what, &store.UIDConflictError{UID: o.UID, Name: holder})
+			return false, fmt.Errorf("postgres: %s: %w", what, &store.UIDConflictError{UID: o.UID, Name: holder, Href: holderHref})
 		case !errors.Is(err, pgx.ErrNoRows):
 			return false, fmt.Errorf("postgres: %s: %w", what, err)
 		}
@@ -402,17 +402,18 @@ func (t *tx) PutObject(ctx context.Context, o *store.Object, opts store.PutOptio
 	}
 
 	var id int64
+	// A replaced object keeps its href: the spelling it was created with.
 	err = t.tx.QueryRow(ctx, `INSERT INTO objects (collection_id, name, etag, content_type, uid, component,
-			data, size, modified, has_span, span_start, span_end, recurring, indexed_until)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+			data, size, modified, has_span, span_start, span_end, recurring, indexed_until, href)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 		ON CONFLICT (collection_id, name) DO UPDATE SET etag = excluded.etag,
 			content_type = excluded.content_type, uid = excluded.uid, component = excluded.component,
 			data = excluded.data, size = excluded.size, modified = excluded.modified,
 			has_span = excluded.has_span, span_start = excluded.span_start, span_end = excluded.span_end,
 			recurring = excluded.recurring, indexed_until = excluded.indexed_until
-		RETURNING id`,
+		RETURNING id, href`,
 		o.CollectionID, o.Name, o.ETag, o.ContentType, o.UID, o.Component, o.Data, o.Size, micros(o.Modified),
-		hasSpan, spanStart, spanEnd, o.Recurring, micros(o.IndexedUntil)).Scan(&id)
+		hasSpan, spanStart, spanEnd, o.Recurring, micros(o.IndexedUntil), o.Href).Scan(&id, &o.Href)
 	if code, constraint := pgCode(err); code == uniqueViolation && constraint == "objects_uid" {
 		// Unreachable while every writer takes the collection lock; kept so
 		// that a violation still reads as what it is.
@@ -424,7 +425,7 @@ func (t *tx) PutObject(ctx context.Context, o *store.Object, opts store.PutOptio
 	if err := t.replaceOccurrences(ctx, id, exists, o); err != nil {
 		return false, fmt.Errorf("postgres: %s: %w", what, err)
 	}
-	if err := t.logChange(ctx, o.CollectionID, o.Name, false); err != nil {
+	if err := t.logChange(ctx, o.CollectionID, o.Name, o.Href, false); err != nil {
 		return false, fmt.Errorf("postgres: %s: %w", what, err)
 	}
 	return !exists, nil
@@ -460,13 +461,14 @@ func (t *tx) replaceOccurrences(ctx context.Context, objectID int64, existed boo
 
 // logChange bumps the collection's revision and records it as name's latest
 // change. The caller holds the collection's row lock.
-func (t *tx) logChange(ctx context.Context, collectionID int64, name string, deleted bool) error {
+func (t *tx) logChange(ctx context.Context, collectionID int64, name, href string, deleted bool) error {
 	_, err := t.tx.Exec(ctx, `WITH bumped AS (
 			UPDATE collections SET revision = revision + 1, modified = $4 WHERE id = $1 RETURNING revision
 		)
-		INSERT INTO changes (collection_id, name, revision, deleted) SELECT $1, $2, revision, $3 FROM bumped
-		ON CONFLICT (collection_id, name) DO UPDATE SET revision = excluded.revision, deleted = excluded.deleted`,
-		collectionID, name, deleted, micros(t.now()))
+		INSERT INTO changes (collection_id, name, revision, deleted, href) SELECT $1, $2, revision, $3, $5 FROM bumped
+		ON CONFLICT (collection_id, name) DO UPDATE SET revision = excluded.revision, deleted = excluded.deleted,
+			href = excluded.href`,
+		collectionID, name, deleted, micros(t.now()), href)
 	if err != nil {
 		return fmt.Errorf("log change: %w", err)
 	}
@@ -488,10 +490,12 @@ func (t *tx) DeleteObject(ctx context.Context, collectionID int64, name, ifMatch
 	if ifMatchFails(ifMatch, etag, exists) {
 		return fmt.Errorf("postgres: %s: etag %q does not match: %w", what, ifMatch, store.ErrConflict)
 	}
-	if _, err := t.tx.Exec(ctx, `DELETE FROM objects WHERE collection_id = $1 AND name = $2`, collectionID, name); err != nil {
+	var href string
+	if err := t.tx.QueryRow(ctx, `DELETE FROM objects WHERE collection_id = $1 AND name = $2 RETURNING href`,
+		collectionID, name).Scan(&href); err != nil {
 		return fmt.Errorf("postgres: %s: %w", what, err)
 	}
-	if err := t.logChange(ctx, collectionID, name, true); err != nil {
+	if err := t.logChange(ctx, collectionID, name, href, true); err != nil {
 		return fmt.Errorf("postgres: %s: %w", what, err)
 	}
 	return nil
@@ -510,10 +514,10 @@ func (t *tx) Changes(ctx context.Context, collectionID int64, since int64) ([]st
 	if since < 0 || since > rev {
 		return nil, fmt.Errorf("postgres: %s: unknown revision: %w", what, store.ErrNotFound)
 	}
-	query := `SELECT name, revision, deleted FROM changes
+	query := `SELECT name, href, revision, deleted FROM changes
 		WHERE collection_id = $1 AND revision > $2 ORDER BY revision`
 	if since == 0 {
-		query = `SELECT name, revision, deleted FROM changes
+		query = `SELECT name, href, revision, deleted FROM changes
 			WHERE collection_id = $1 AND revision > $2 AND NOT deleted ORDER BY revision`
 	}
 	rows, err := t.tx.Query(ctx, query, collectionID, since)
@@ -522,7 +526,7 @@ func (t *tx) Changes(ctx context.Context, collectionID int64, since int64) ([]st
 	}
 	var c store.Change
 	var changes []store.Change
-	_, err = pgx.ForEachRow(rows, []any{&c.Name, &c.Revision, &c.Deleted}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&c.Name, &c.Href, &c.Revision, &c.Deleted}, func() error {
 		changes = append(changes, c)
 		return nil
 	})

@@ -338,6 +338,16 @@ CREATE INDEX vc_sync_members_revision ON vc_sync_members (vc_id, viewer, revisio
 		// 10: the language a client gave a collection's description
 		// (xml:lang of calendar-description and addressbook-description).
 		`ALTER TABLE collections ADD COLUMN description_lang TEXT NOT NULL DEFAULT '';`,
+		// 11: an object's name as the client spelled it in its URL, kept
+		// with the object and its change log entry; the covering index for
+		// listings gains it.
+		`
+ALTER TABLE objects ADD COLUMN href TEXT NOT NULL DEFAULT '';
+ALTER TABLE changes ADD COLUMN href TEXT NOT NULL DEFAULT '';
+DROP INDEX objects_list;
+CREATE INDEX objects_list ON objects (collection_id, name, id, etag, content_type, uid, component, size, modified,
+	has_span, span_start, span_end, recurring, indexed_until, href);
+`,
 	}
 }
 

@@ -30,7 +30,7 @@ func objectColumns(withData bool) string {
 		data = "data"
 	}
 	return `id, collection_id, name, etag, content_type, uid, component, ` + data + `, size, modified,
-		has_span, span_start, span_end, recurring, indexed_until`
+		has_span, span_start, span_end, recurring, indexed_until, href`
 }
 
 // scanObject reads one row selected with objectColumns and returns the
@@ -43,7 +43,7 @@ func scanObject(row interface{ Scan(...any) error }, withData bool) (int64, *sto
 		hasSpan, recurring                         bool
 	)
 	if err := row.Scan(&id, &o.CollectionID, &o.Name, &o.ETag, &o.ContentType, &o.UID, &o.Component, &o.Data,
-		&o.Size, &modified, &hasSpan, &spanStart, &spanEnd, &recurring, &indexedUntil); err != nil {
+		&o.Size, &modified, &hasSpan, &spanStart, &spanEnd, &recurring, &indexedUntil, &o.Href); err != nil {
 		return 0, nil, err
 	}
 	if withData && o.Data == nil {
@@ -382,12 +382,12 @@ func (t *tx) PutObject(ctx context.Context, o *store.Object, opts store.PutOptio
 		return false, fmt.Errorf("sqlite: %s: etag %q does not match: %w", what, opts.IfMatch, store.ErrConflict)
 	}
 	if o.UID != "" {
-		var holder string
-		err := t.tx.QueryRowContext(ctx, `SELECT name FROM objects WHERE collection_id = ? AND uid = ? AND name <> ? LIMIT 1`,
-			o.CollectionID, o.UID, o.Name).Scan(&holder)
+		var holder, holderHref string
+		err := t.tx.QueryRowContext(ctx, `SELECT name, href FROM objects WHERE collection_id = ? AND uid = ? AND name <> ? LIMIT 1`,
+			o.CollectionID, o.UID, o.Name).Scan(&holder, &holderHref)
 		switch {
 		case err == nil:
-			return false, fmt.Errorf("sqlite: %s: %w", what, &store.UIDConflictError{UID: o.UID, Name: holder})
+			return false, fmt.Errorf("sqlite: %s: %w", what, &store.UIDConflictError{UID: o.UID, Name: holder, Href: holderHref})
 		case !errors.Is(err, sql.ErrNoRows):
 			return false, fmt.Errorf("sqlite: %s: %w", what, err)
 		}
@@ -407,24 +407,25 @@ func (t *tx) PutObject(ctx context.Context, o *store.Object, opts store.PutOptio
 	}
 
 	var id int64
+	// A replaced object keeps its href: the spelling it was created with.
 	err = t.tx.QueryRowContext(ctx, `INSERT INTO objects (collection_id, name, etag, content_type, uid, component,
-			data, size, modified, has_span, span_start, span_end, recurring, indexed_until)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			data, size, modified, has_span, span_start, span_end, recurring, indexed_until, href)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (collection_id, name) DO UPDATE SET etag = excluded.etag,
 			content_type = excluded.content_type, uid = excluded.uid, component = excluded.component,
 			data = excluded.data, size = excluded.size, modified = excluded.modified,
 			has_span = excluded.has_span, span_start = excluded.span_start, span_end = excluded.span_end,
 			recurring = excluded.recurring, indexed_until = excluded.indexed_until
-		RETURNING id`,
+		RETURNING id, href`,
 		o.CollectionID, o.Name, o.ETag, o.ContentType, o.UID, o.Component, o.Data, o.Size, micros(o.Modified),
-		hasSpan, spanStart, spanEnd, o.Recurring, micros(o.IndexedUntil)).Scan(&id)
+		hasSpan, spanStart, spanEnd, o.Recurring, micros(o.IndexedUntil), o.Href).Scan(&id, &o.Href)
 	if err != nil {
 		return false, fmt.Errorf("sqlite: %s: %w", what, err)
 	}
 	if err := t.replaceOccurrences(ctx, id, o); err != nil {
 		return false, fmt.Errorf("sqlite: %s: %w", what, err)
 	}
-	if err := t.logChange(ctx, o.CollectionID, o.Name, false); err != nil {
+	if err := t.logChange(ctx, o.CollectionID, o.Name, o.Href, false); err != nil {
 		return false, fmt.Errorf("sqlite: %s: %w", what, err)
 	}
 	return !exists, nil
@@ -455,16 +456,17 @@ func (t *tx) replaceOccurrences(ctx context.Context, objectID int64, o *store.Ob
 
 // logChange bumps the collection's revision and records it as name's latest
 // change.
-func (t *tx) logChange(ctx context.Context, collectionID int64, name string, deleted bool) error {
+func (t *tx) logChange(ctx context.Context, collectionID int64, name, href string, deleted bool) error {
 	var rev int64
 	err := t.tx.QueryRowContext(ctx, `UPDATE collections SET revision = revision + 1, modified = ?
 		WHERE id = ? RETURNING revision`, micros(t.now()), collectionID).Scan(&rev)
 	if err != nil {
 		return fmt.Errorf("bump revision: %w", err)
 	}
-	_, err = t.tx.ExecContext(ctx, `INSERT INTO changes (collection_id, name, revision, deleted) VALUES (?, ?, ?, ?)
-		ON CONFLICT (collection_id, name) DO UPDATE SET revision = excluded.revision, deleted = excluded.deleted`,
-		collectionID, name, rev, deleted)
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO changes (collection_id, name, revision, deleted, href) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (collection_id, name) DO UPDATE SET revision = excluded.revision, deleted = excluded.deleted,
+			href = excluded.href`,
+		collectionID, name, rev, deleted, href)
 	if err != nil {
 		return fmt.Errorf("log change: %w", err)
 	}
@@ -495,10 +497,12 @@ func (t *tx) DeleteObject(ctx context.Context, collectionID int64, name, ifMatch
 	if ifMatchFails(ifMatch, etag, exists) {
 		return fmt.Errorf("sqlite: %s: etag %q does not match: %w", what, ifMatch, store.ErrConflict)
 	}
-	if _, err := t.tx.ExecContext(ctx, `DELETE FROM objects WHERE collection_id = ? AND name = ?`, collectionID, name); err != nil {
+	var href string
+	if err := t.tx.QueryRowContext(ctx, `DELETE FROM objects WHERE collection_id = ? AND name = ? RETURNING href`,
+		collectionID, name).Scan(&href); err != nil {
 		return fmt.Errorf("sqlite: %s: %w", what, err)
 	}
-	if err := t.logChange(ctx, collectionID, name, true); err != nil {
+	if err := t.logChange(ctx, collectionID, name, href, true); err != nil {
 		return fmt.Errorf("sqlite: %s: %w", what, err)
 	}
 	return nil
@@ -513,9 +517,9 @@ func (t *tx) Changes(ctx context.Context, collectionID int64, since int64) ([]st
 	if since < 0 || since > rev {
 		return nil, fmt.Errorf("sqlite: %s: unknown revision: %w", what, store.ErrNotFound)
 	}
-	query := `SELECT name, revision, deleted FROM changes WHERE collection_id = ? AND revision > ? ORDER BY revision`
+	query := `SELECT name, href, revision, deleted FROM changes WHERE collection_id = ? AND revision > ? ORDER BY revision`
 	if since == 0 {
-		query = `SELECT name, revision, deleted FROM changes WHERE collection_id = ? AND revision > ? AND deleted = 0 ORDER BY revision`
+		query = `SELECT name, href, revision, deleted FROM changes WHERE collection_id = ? AND revision > ? AND deleted = 0 ORDER BY revision`
 	}
 	rows, err := t.tx.QueryContext(ctx, query, collectionID, since)
 	if err != nil {
@@ -525,7 +529,7 @@ func (t *tx) Changes(ctx context.Context, collectionID int64, since int64) ([]st
 	var changes []store.Change
 	for rows.Next() {
 		var c store.Change
-		if err := rows.Scan(&c.Name, &c.Revision, &c.Deleted); err != nil {
+		if err := rows.Scan(&c.Name, &c.Href, &c.Revision, &c.Deleted); err != nil {
 			return nil, fmt.Errorf("sqlite: %s: %w", what, err)
 		}
 		changes = append(changes, c)

@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Objects", testObjects},
 		{"ObjectPreconditions", testObjectPreconditions},
 		{"UIDConflict", testUIDConflict},
+		{"ObjectHref", testObjectHref},
 		{"Changes", testChanges},
 		{"FindObjectsInRange", testFindObjectsInRange},
 		{"RecurringStartingIn", testRecurringStartingIn},
