@@ -87,7 +87,7 @@ func newFixture(t *testing.T, backend string) *fixture {
 	}
 	put := func(c *store.Collection, name, data string) {
 		t.Helper()
-		if _, _, err := svc.PutObject(ctx, c, name, []byte(data), "", store.PutOptions{}); err != nil {
+		if _, _, err := svc.PutObject(ctx, c, name, "", []byte(data), "", store.PutOptions{}); err != nil {
 			t.Fatalf("put %s: %v", name, err)
 		}
 	}

@@ -84,7 +84,7 @@ func seed(t *testing.T) (data string, day time.Time) {
 		ics := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:" + ev.name + "\r\n" +
 			"DTSTAMP:20260101T000000Z\r\nDTSTART:" + d + "T" + ev.from + "Z\r\nDTEND:" + d + "T" + ev.to + "Z\r\n" +
 			"SUMMARY:" + ev.summary + "\r\nDESCRIPTION:" + ev.description + "\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-		if _, _, err := svc.PutObject(ctx, c, ev.name+".ics", []byte(ics), "text/calendar", store.PutOptions{}); err != nil {
+		if _, _, err := svc.PutObject(ctx, c, ev.name+".ics", "", []byte(ics), "text/calendar", store.PutOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -127,7 +127,7 @@ func (l *local) put(t *testing.T, uid, summary string) {
 	t.Helper()
 	ctx := context.Background()
 	name := uid + ".ics"
-	if _, _, err := l.svc.PutObject(ctx, l.col, name, []byte(event(uid, summary)), "text/calendar", store.PutOptions{}); err != nil {
+	if _, _, err := l.svc.PutObject(ctx, l.col, name, "", []byte(event(uid, summary)), "text/calendar", store.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 }

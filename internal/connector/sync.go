@@ -524,11 +524,11 @@ func (r *syncRun) pull(rv *remoteVersion, local *store.Object, it *store.Connect
 	default:
 		name = r.localName(rv)
 	}
-	o, created, err := r.m.opts.Domain.PutObject(r.ctx, r.col, name, rv.data, "text/calendar", opts)
+	o, created, err := r.m.opts.Domain.PutObject(r.ctx, r.col, name, "", rv.data, "text/calendar", opts)
 	if errors.Is(err, domain.ErrPrecondition) && local == nil {
 		// The name is taken by an object with another UID: use a fresh one.
 		name = r.localName(&remoteVersion{uid: rv.uid + "-" + hashOf(rv.href)})
-		o, created, err = r.m.opts.Domain.PutObject(r.ctx, r.col, name, rv.data, "text/calendar", store.PutOptions{IfNoneMatch: true})
+		o, created, err = r.m.opts.Domain.PutObject(r.ctx, r.col, name, "", rv.data, "text/calendar", store.PutOptions{IfNoneMatch: true})
 	}
 	if err != nil {
 		r.incomplete = true

@@ -95,6 +95,19 @@ type Resource struct {
 	// Data is the Backend's own description of the resource (for property
 	// getters registered by protocol packages).
 	Data any
+	// Href is the escaped URL path as the client spelled it when it
+	// created the resource, "" for EscapePath(Path). RFC 3986 2.2 makes
+	// a%40b.ics and a@b.ics different URIs, and clients compare hrefs as
+	// strings, so answers use the client's spelling.
+	Href string
+}
+
+// URL returns r's escaped URL path, in the client's spelling.
+func (r *Resource) URL() string {
+	if r.Href != "" {
+		return r.Href
+	}
+	return EscapePath(r.Path)
 }
 
 // HasType reports whether r's resourcetype includes name.

@@ -32,17 +32,19 @@ type Backend interface {
 	Children(ctx context.Context, r *Resource) ([]*Resource, error)
 	// Content returns the body of a resource for GET.
 	Content(ctx context.Context, r *Resource) ([]byte, error)
-	// Put creates or replaces the non-collection resource at path.
-	Put(ctx context.Context, path string, body []byte, contentType string, cond Conditions) (res *Resource, created bool, err error)
+	// Put creates or replaces the non-collection resource at path; href is
+	// path as the client spelled it (see Resource.Href).
+	Put(ctx context.Context, path, href string, body []byte, contentType string, cond Conditions) (res *Resource, created bool, err error)
 	// Delete removes a resource (a collection with all its members).
 	Delete(ctx context.Context, r *Resource, cond Conditions) error
 	// Mkcol creates a collection whose resourcetype holds types (DAV:collection
 	// is implied) and sets the given properties, atomically.
 	Mkcol(ctx context.Context, path string, types []xml.Name, props []PropOp) error
-	// CopyMove copies or moves src to dst, replacing an existing dst when
-	// overwrite is set (the engine has checked Overwrite against dst's
-	// existence). created reports whether dst was new.
-	CopyMove(ctx context.Context, src *Resource, dst string, move, overwrite bool) (created bool, err error)
+	// CopyMove copies or moves src to dst (spelled dstHref by the client),
+	// replacing an existing dst when overwrite is set (the engine has
+	// checked Overwrite against dst's existence). created reports whether
+	// dst was new.
+	CopyMove(ctx context.Context, src *Resource, dst, dstHref string, move, overwrite bool) (created bool, err error)
 	// Patch applies PROPPATCH instructions atomically: all or none. A
 	// failure for one property is a *PropError.
 	Patch(ctx context.Context, r *Resource, ops []PropOp) error
@@ -80,7 +82,16 @@ func (e *PropError) Error() string { return "property " + e.Name.Local + ": " + 
 // SyncChange is one member reported by sync-collection.
 type SyncChange struct {
 	Path     string
+	Href     string    // Path as the client spelled it, "" for the plain spelling
 	Resource *Resource // nil when the member was deleted
+}
+
+// URL returns the change's escaped URL path, in the client's spelling.
+func (c SyncChange) URL() string {
+	if c.Href != "" {
+		return c.Href
+	}
+	return EscapePath(c.Path)
 }
 
 // SyncBackend is implemented by backends whose collections keep a change
@@ -501,7 +512,7 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request) error {
 	if cond.IfMatch == "" && r.Header.Get("If-Match") != "" && existing != nil {
 		cond.IfMatch = existing.ETag
 	}
-	res, created, err := h.Backend.Put(ctx, p, body, r.Header.Get("Content-Type"), cond)
+	res, created, err := h.Backend.Put(ctx, p, CleanPath(r.URL.EscapedPath()), body, r.Header.Get("Content-Type"), cond)
 	if err != nil {
 		return err
 	}
@@ -632,20 +643,21 @@ func (h *Handler) MakeCollection(w http.ResponseWriter, r *http.Request, types [
 	return nil
 }
 
-// destination parses the Destination header into a cleaned path.
-func destination(r *http.Request) (string, error) {
+// destination parses the Destination header into a cleaned path, and the
+// same path still escaped as the client spelled it.
+func destination(r *http.Request) (path, href string, err error) {
 	raw := r.Header.Get("Destination")
 	if raw == "" {
-		return "", Errorf(http.StatusBadRequest, "Destination header required")
+		return "", "", Errorf(http.StatusBadRequest, "Destination header required")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", Errorf(http.StatusBadRequest, "malformed Destination header")
+		return "", "", Errorf(http.StatusBadRequest, "malformed Destination header")
 	}
 	if u.Host != "" && !strings.EqualFold(u.Host, r.Host) {
-		return "", Errorf(http.StatusBadGateway, "Destination is on another server")
+		return "", "", Errorf(http.StatusBadGateway, "Destination is on another server")
 	}
-	return CleanPath(u.Path), nil
+	return CleanPath(u.Path), CleanPath(u.EscapedPath()), nil
 }
 
 func (h *Handler) copyMove(w http.ResponseWriter, r *http.Request) error {
@@ -655,15 +667,17 @@ func (h *Handler) copyMove(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	dst, err := destination(r)
+	dst, dstHref, err := destination(r)
 	if err != nil {
 		return err
 	}
 	if src.Collection && !strings.HasSuffix(dst, "/") {
 		dst += "/"
+		dstHref += "/"
 	}
 	if !src.Collection {
 		dst = strings.TrimSuffix(dst, "/")
+		dstHref = strings.TrimSuffix(dstHref, "/")
 	}
 	if dst == src.Path || strings.TrimSuffix(dst, "/") == strings.TrimSuffix(src.Path, "/") {
 		return Errorf(http.StatusForbidden, "source and destination are the same")
@@ -717,7 +731,7 @@ func (h *Handler) copyMove(w http.ResponseWriter, r *http.Request) error {
 		if err := h.Backend.Mkcol(ctx, dst, src.Types, nil); err != nil {
 			return err
 		}
-	} else if _, err := h.Backend.CopyMove(ctx, src, dst, move, existing != nil); err != nil {
+	} else if _, err := h.Backend.CopyMove(ctx, src, dst, dstHref, move, existing != nil); err != nil {
 		return err
 	}
 	if h.Locks != nil {

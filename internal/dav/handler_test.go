@@ -101,7 +101,7 @@ func (m *memBackend) Content(ctx context.Context, r *Resource) ([]byte, error) {
 	return m.files[r.Path], nil
 }
 
-func (m *memBackend) Put(ctx context.Context, p string, body []byte, ct string, cond Conditions) (*Resource, bool, error) {
+func (m *memBackend) Put(ctx context.Context, p, href string, body []byte, ct string, cond Conditions) (*Resource, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.dirs[parentDir(p)] {
@@ -159,7 +159,7 @@ func (m *memBackend) setDead(p string, op PropOp) {
 	}
 }
 
-func (m *memBackend) CopyMove(ctx context.Context, src *Resource, dst string, move, overwrite bool) (bool, error) {
+func (m *memBackend) CopyMove(ctx context.Context, src *Resource, dst, dstHref string, move, overwrite bool) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if src.Collection {

@@ -252,7 +252,7 @@ func (h *Handler) lock(w http.ResponseWriter, r *http.Request) error {
 	}
 	if res == nil {
 		// Locking an unmapped URL creates an empty resource (RFC 4918 7.3).
-		if _, _, err := h.Backend.Put(ctx, p, nil, "application/octet-stream", Conditions{IfNoneMatch: true}); err != nil {
+		if _, _, err := h.Backend.Put(ctx, p, CleanPath(r.URL.EscapedPath()), nil, "application/octet-stream", Conditions{IfNoneMatch: true}); err != nil {
 			h.Locks.Unlock(ctx, p, created.Token)
 			return err
 		}

@@ -76,6 +76,16 @@ func HrefPath(href string) (string, bool) {
 	return CleanPath(u.Path), true
 }
 
+// EscapePath escapes a path for a URL: the plain spelling of a resource
+// whose client spelled it no other way.
+func EscapePath(path string) string {
+	u := url.URL{Path: path}
+	return u.EscapedPath()
+}
+
+// hrefText writes an escaped href as the text of a DAV:href element.
+func hrefText(href string) string { return string(xmlSafe([]byte(EscapeText(href)))) }
+
 // Href escapes a path for a DAV:href element.
 func Href(path string) string {
 	u := url.URL{Path: path}
@@ -130,9 +140,15 @@ type PropValue struct {
 // must hold a status or a propstat (RFC 4918 14.24), so one for which no
 // property was asked (an empty DAV:prop) gets an empty propstat with 200.
 func (m *Multistatus) Response(path string, propstats []PropStat) {
+	m.ResponseAt(EscapePath(path), propstats)
+}
+
+// ResponseAt is Response for a resource whose URL is given as an escaped
+// href, spelled as the client spelled it (see Resource.URL).
+func (m *Multistatus) ResponseAt(href string, propstats []PropStat) {
 	m.start()
 	w := m.w
-	w.WriteString("<D:response><D:href>" + Href(path) + "</D:href>")
+	w.WriteString("<D:response><D:href>" + hrefText(href) + "</D:href>")
 	written := 0
 	for _, ps := range propstats {
 		if len(ps.Props) == 0 {
@@ -168,8 +184,13 @@ func (m *Multistatus) Response(path string, propstats []PropStat) {
 // StatusResponse writes a DAV:response holding only a status for path (e.g.
 // 404 for a multiget href, or a tombstone in sync-collection).
 func (m *Multistatus) StatusResponse(path string, status int, e *Error) {
+	m.StatusResponseAt(EscapePath(path), status, e)
+}
+
+// StatusResponseAt is StatusResponse for an escaped href.
+func (m *Multistatus) StatusResponseAt(href string, status int, e *Error) {
 	m.start()
-	m.w.WriteString("<D:response><D:href>" + Href(path) + "</D:href>" + statusLine(status))
+	m.w.WriteString("<D:response><D:href>" + hrefText(href) + "</D:href>" + statusLine(status))
 	if e != nil {
 		writeErrorBody(m.w, e)
 	}

@@ -267,10 +267,10 @@ func (h *Handler) propfind(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 			h.Logger.ErrorContext(ctx, "propfind member failed", "path", rr.Path, "err", err)
-			ms.StatusResponse(rr.Path, http.StatusInternalServerError, nil)
+			ms.StatusResponseAt(rr.URL(), http.StatusInternalServerError, nil)
 			continue
 		}
-		ms.Response(rr.Path, ps)
+		ms.ResponseAt(rr.URL(), ps)
 	}
 	return ms.Close("")
 }
@@ -311,7 +311,7 @@ func (h *Handler) proppatch(w http.ResponseWriter, r *http.Request) error {
 		for _, op := range ops {
 			names = append(names, PropValue{Name: op.Prop.Name})
 		}
-		ms.Response(res.Path, []PropStat{{Status: http.StatusOK, Props: dedupe(names)}})
+		ms.ResponseAt(res.URL(), []PropStat{{Status: http.StatusOK, Props: dedupe(names)}})
 		return ms.Close("")
 	}
 	var others []PropValue
@@ -320,7 +320,7 @@ func (h *Handler) proppatch(w http.ResponseWriter, r *http.Request) error {
 			others = append(others, PropValue{Name: op.Prop.Name})
 		}
 	}
-	ms.Response(res.Path, []PropStat{
+	ms.ResponseAt(res.URL(), []PropStat{
 		{Status: refused.Err.Status, Props: []PropValue{{Name: refused.Name}}, Error: refused.Err},
 		{Status: http.StatusFailedDependency, Props: dedupe(others)},
 	})

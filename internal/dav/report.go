@@ -39,7 +39,7 @@ func (h *Handler) WriteResources(ctx context.Context, w http.ResponseWriter, res
 		if err != nil {
 			return err
 		}
-		ms.Response(res.Path, ps)
+		ms.ResponseAt(res.URL(), ps)
 	}
 	if truncatedAt != "" {
 		ms.StatusResponse(truncatedAt, http.StatusInsufficientStorage, &Error{Condition: Name("number-of-matches-within-limits")})

@@ -112,14 +112,14 @@ func (h *Handler) syncCollection(ctx context.Context, w http.ResponseWriter, req
 	ms := NewMultistatus(w)
 	for _, c := range changes {
 		if c.Resource == nil {
-			ms.StatusResponse(c.Path, http.StatusNotFound, nil)
+			ms.StatusResponseAt(c.URL(), http.StatusNotFound, nil)
 			continue
 		}
 		ps, err := h.PropStats(ctx, c.Resource, pr, nil)
 		if err != nil {
 			return err
 		}
-		ms.Response(c.Path, ps)
+		ms.ResponseAt(c.Resource.URL(), ps)
 	}
 	if truncated {
 		ms.StatusResponse(res.Path, http.StatusInsufficientStorage, &Error{Condition: Name("number-of-matches-within-limits")})

@@ -157,7 +157,10 @@ func containsFold(list []string, s string) bool {
 
 // PutObject validates and stores an object. The returned object carries
 // its new ETag.
-func (s *Service) PutObject(ctx context.Context, c *store.Collection, name string, data []byte, contentType string, opts store.PutOptions) (*store.Object, bool, error) {
+//
+// href is how the client spelled name in the object's URL when that
+// differs from its plain escaping (see store.Object.Href), or "".
+func (s *Service) PutObject(ctx context.Context, c *store.Collection, name, href string, data []byte, contentType string, opts store.PutOptions) (*store.Object, bool, error) {
 	if err := authorize(ctx, c.Owner); err != nil {
 		return nil, false, err
 	}
@@ -165,6 +168,7 @@ func (s *Service) PutObject(ctx context.Context, c *store.Collection, name strin
 	if err != nil {
 		return nil, false, err
 	}
+	o.Href = href
 	var created bool
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		if err := keepsUID(ctx, tx, o); err != nil {
@@ -220,7 +224,7 @@ func (s *Service) DeleteObject(ctx context.Context, c *store.Collection, name, i
 // CopyMoveObject copies or moves an object between collections of one
 // owner, validating it for the destination. An existing destination is
 // replaced only when overwrite is set.
-func (s *Service) CopyMoveObject(ctx context.Context, src *store.Collection, srcName string, dst *store.Collection, dstName, srcPath, dstPath string, move, overwrite bool) (created bool, err error) {
+func (s *Service) CopyMoveObject(ctx context.Context, src *store.Collection, srcName string, dst *store.Collection, dstName, dstHref, srcPath, dstPath string, move, overwrite bool) (created bool, err error) {
 	if err := authorize(ctx, src.Owner); err != nil {
 		return false, err
 	}
@@ -236,6 +240,7 @@ func (s *Service) CopyMoveObject(ctx context.Context, src *store.Collection, src
 		if err != nil {
 			return err
 		}
+		n.Href = dstHref
 		if move {
 			if err := tx.DeleteObject(ctx, src.ID, srcName, ""); err != nil {
 				return err

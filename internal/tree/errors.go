@@ -27,7 +27,7 @@ func mapObjectError(err error, c *store.Collection) error {
 	switch {
 	case errors.As(err, &uc):
 		return &dav.Error{Status: http.StatusConflict, Condition: caldavCond("no-uid-conflict"),
-			ConditionBody: "<D:href>" + dav.Href(ObjectPath(c, uc.Name)) + "</D:href>",
+			ConditionBody: conflictHref(c, uc),
 			Msg:           "UID " + uc.UID + " is already used by another object in this calendar", Err: err}
 	case errors.Is(err, domain.ErrUIDChanged):
 		return uidChanged(err, c)
@@ -45,6 +45,16 @@ func mapObjectError(err error, c *store.Collection) error {
 		return &dav.Error{Status: http.StatusForbidden, Msg: err.Error(), Err: err}
 	}
 	return mapError(err)
+}
+
+// conflictHref is the DAV:href of the object that holds a UID, in the
+// spelling it was created with.
+func conflictHref(c *store.Collection, uc *store.UIDConflictError) string {
+	href := objectHref(c, uc.Href)
+	if href == "" {
+		href = dav.EscapePath(ObjectPath(c, uc.Name))
+	}
+	return "<D:href>" + dav.EscapeText(href) + "</D:href>"
 }
 
 // uidChanged answers an overwrite with another UID: the no-uid-conflict
@@ -66,7 +76,7 @@ func mapCardError(err error, c *store.Collection) error {
 	switch {
 	case errors.As(err, &uc):
 		return &dav.Error{Status: http.StatusConflict, Condition: carddavCond("no-uid-conflict"),
-			ConditionBody: "<D:href>" + dav.Href(ObjectPath(c, uc.Name)) + "</D:href>",
+			ConditionBody: conflictHref(c, uc),
 			Msg:           "UID " + uc.UID + " is already used by another contact in this address book", Err: err}
 	case errors.Is(err, domain.ErrUIDChanged):
 		return uidChanged(err, c)

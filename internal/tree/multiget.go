@@ -13,7 +13,9 @@ import (
 // Multiget answers a multiget REPORT (RFC 4791 7.9, RFC 6352 8.7) on r:
 // one response per href, members of r fetched in one query, objects of
 // the given kind anywhere else (when r is an object or a home, say)
-// resolved with the caller's rights, 404 for the rest.
+// resolved with the caller's rights, 404 for the rest. Each response
+// names its href as the request spelled it, which is what the client
+// looks for.
 func (t *Tree) Multiget(ctx context.Context, w http.ResponseWriter, h *dav.Handler, r *dav.Resource, kind store.Kind,
 	hrefs []string, pr dav.PropRequest, custom map[xml.Name]func(*dav.Resource) ([]byte, error)) error {
 	prefetched := map[string]*dav.Resource{}
@@ -43,9 +45,10 @@ func (t *Tree) Multiget(ctx context.Context, w http.ResponseWriter, h *dav.Handl
 	}
 	ms := dav.NewMultistatus(w)
 	for _, href := range hrefs {
+		href = strings.TrimSpace(href)
 		p, ok := dav.HrefPath(href)
 		if !ok {
-			ms.StatusResponse(href, http.StatusBadRequest, nil)
+			ms.StatusResponseAt(href, http.StatusBadRequest, nil)
 			continue
 		}
 		res := prefetched[p]
@@ -64,14 +67,14 @@ func (t *Tree) Multiget(ctx context.Context, w http.ResponseWriter, h *dav.Handl
 			}
 		}
 		if res == nil {
-			ms.StatusResponse(p, http.StatusNotFound, nil)
+			ms.StatusResponseAt(href, http.StatusNotFound, nil)
 			continue
 		}
 		ps, err := h.PropStats(ctx, res, pr, custom)
 		if err != nil {
 			return err
 		}
-		ms.Response(res.Path, ps)
+		ms.ResponseAt(href, ps)
 	}
 	return ms.Close("")
 }

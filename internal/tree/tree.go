@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"koyomi.dev/koyomi/internal/dav"
@@ -176,8 +177,30 @@ func (t *Tree) collectionResource(c *store.Collection) *dav.Resource {
 
 // ObjectResource describes an object of collection c as a DAV resource.
 func ObjectResource(c *store.Collection, o *store.Object) *dav.Resource {
-	return &dav.Resource{Path: ObjectPath(c, o.Name), ETag: o.ETag, LastModified: o.Modified,
+	return &dav.Resource{Path: ObjectPath(c, o.Name), Href: objectHref(c, o.Href), ETag: o.ETag, LastModified: o.Modified,
 		ContentType: o.ContentType, Size: o.Size, Data: &Object{Object: o, Coll: c}}
+}
+
+// objectHref is the escaped URL path of an object of c whose name the
+// client spelled as segment; "" (the plain spelling) when segment is.
+func objectHref(c *store.Collection, segment string) string {
+	if segment == "" {
+		return ""
+	}
+	return dav.EscapePath(CollectionPath(c)) + segment
+}
+
+// spelling returns the last segment of href, the client's spelling of the
+// path p, when it spells p's last segment otherwise than its plain
+// escaping; "" when it does not.
+func spelling(p, href string) string {
+	seg := href[strings.LastIndexByte(href, '/')+1:]
+	name := p[strings.LastIndexByte(p, '/')+1:]
+	plain := dav.EscapePath(p)
+	if unescaped, err := url.PathUnescape(seg); err != nil || unescaped != name || seg == plain[strings.LastIndexByte(plain, '/')+1:] {
+		return ""
+	}
+	return seg
 }
 
 func notFound() error { return dav.ErrNotFound }
@@ -467,7 +490,7 @@ func (t *Tree) checkHome(ctx context.Context, p string) error {
 }
 
 // Put implements dav.Backend.
-func (t *Tree) Put(ctx context.Context, p string, body []byte, contentType string, cond dav.Conditions) (*dav.Resource, bool, error) {
+func (t *Tree) Put(ctx context.Context, p, href string, body []byte, contentType string, cond dav.Conditions) (*dav.Resource, bool, error) {
 	c, name, err := t.parentOf(ctx, p)
 	var vp errVirtualParent
 	if errors.As(err, &vp) {
@@ -476,7 +499,7 @@ func (t *Tree) Put(ctx context.Context, p string, body []byte, contentType strin
 	if err != nil {
 		return nil, false, err
 	}
-	o, created, err := t.svc.PutObject(ctx, c, name, body, contentType, store.PutOptions{IfMatch: cond.IfMatch, IfNoneMatch: cond.IfNoneMatch})
+	o, created, err := t.svc.PutObject(ctx, c, name, spelling(p, href), body, contentType, store.PutOptions{IfMatch: cond.IfMatch, IfNoneMatch: cond.IfNoneMatch})
 	if err != nil {
 		return nil, false, mapObjectError(err, c)
 	}
@@ -648,14 +671,14 @@ func (t *Tree) DeadProperties(ctx context.Context, r *dav.Resource) ([]dav.RawEl
 }
 
 // CopyMove implements dav.Backend.
-func (t *Tree) CopyMove(ctx context.Context, src *dav.Resource, dst string, move, overwrite bool) (bool, error) {
+func (t *Tree) CopyMove(ctx context.Context, src *dav.Resource, dst, dstHref string, move, overwrite bool) (bool, error) {
 	switch d := src.Data.(type) {
 	case *Object:
 		dc, name, err := t.parentOf(ctx, dst)
 		if err != nil {
 			return false, err
 		}
-		created, err := t.svc.CopyMoveObject(ctx, d.Coll, d.Name, dc, name, src.Path, dst, move, overwrite)
+		created, err := t.svc.CopyMoveObject(ctx, d.Coll, d.Name, dc, name, spelling(dst, dstHref), src.Path, dst, move, overwrite)
 		if err != nil {
 			return false, mapObjectError(err, dc)
 		}
