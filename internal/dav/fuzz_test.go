@@ -5,6 +5,8 @@ import (
 	"encoding/xml"
 	"errors"
 	"testing"
+
+	"koyomi.dev/koyomi/internal/xmltest"
 )
 
 var xmlSeeds = []string{
@@ -38,7 +40,7 @@ func checkRecapture(t *testing.T, raw RawElement) {
 	if err != nil {
 		t.Fatalf("captured %v is not well-formed: %v\n%s", raw.Name, err, raw.XML)
 	}
-	checkWellFormed(t, "captured element", raw.XML)
+	xmltest.CheckWellFormed(t, "captured element", raw.XML)
 	if root.Name != raw.Name {
 		t.Fatalf("captured element re-parses as %v, want %v\n%s", root.Name, raw.Name, raw.XML)
 	}

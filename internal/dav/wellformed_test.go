@@ -1,83 +1,15 @@
 package dav
 
 import (
-	"bytes"
 	"encoding/xml"
-	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"koyomi.dev/koyomi/internal/davlock"
+	"koyomi.dev/koyomi/internal/xmltest"
 )
-
-// checkWellFormed fails t unless body is one well-formed XML document
-// (one root element, every namespace declaration legal) made only of
-// characters XML 1.0 allows. The character check is written out here
-// rather than borrowed from the code under test.
-func checkWellFormed(t *testing.T, what string, body []byte) {
-	t.Helper()
-	if !utf8.Valid(body) {
-		t.Fatalf("%s: not UTF-8:\n%q", what, body)
-	}
-	for i, r := range string(body) {
-		allowed := r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) ||
-			(r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
-		if !allowed {
-			t.Fatalf("%s: character %U at offset %d is not allowed in XML:\n%q", what, r, i, body)
-		}
-	}
-	d := xml.NewDecoder(bytes.NewReader(body))
-	d.Strict = true
-	depth, roots := 0, 0
-	for {
-		tok, err := d.RawToken()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("%s: not well-formed: %v\n%s", what, err, body)
-		}
-		switch tok := tok.(type) {
-		case xml.StartElement:
-			if depth == 0 {
-				roots++
-			}
-			depth++
-			for _, a := range tok.Attr {
-				declares := a.Name.Space == "xmlns"
-				if declares && (a.Name.Local == "xml") != (a.Value == "http://www.w3.org/XML/1998/namespace") {
-					t.Fatalf("%s: illegal declaration xmlns:%s=%q:\n%s", what, a.Name.Local, a.Value, body)
-				}
-				if declares && a.Name.Local == "xmlns" {
-					t.Fatalf("%s: declares the prefix xmlns:\n%s", what, body)
-				}
-			}
-		case xml.EndElement:
-			depth--
-		case xml.CharData:
-			if depth == 0 && len(bytes.TrimSpace(tok)) > 0 {
-				t.Fatalf("%s: text outside the root element:\n%s", what, body)
-			}
-		}
-	}
-	if roots != 1 || depth != 0 {
-		t.Fatalf("%s: %d root elements, depth %d at the end:\n%s", what, roots, depth, body)
-	}
-	// A second pass resolves namespaces, which RawToken does not.
-	d = xml.NewDecoder(bytes.NewReader(body))
-	d.Strict = true
-	for {
-		if _, err := d.Token(); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			t.Fatalf("%s: not well-formed: %v\n%s", what, err, body)
-		}
-	}
-}
 
 // markupOnly escapes only what would be markup, as data stored by an older
 // version (or written into the store by hand) might be: forbidden
@@ -134,16 +66,16 @@ func FuzzWritersWellFormed(f *testing.F) {
 		if err := ms.Close("<D:sync-token>" + markupOnly.Replace(s) + "</D:sync-token>"); err != nil {
 			t.Fatal(err)
 		}
-		checkWellFormed(t, "multistatus", rec.Body.Bytes())
+		xmltest.CheckWellFormed(t, "multistatus", rec.Body.Bytes())
 
 		rec = httptest.NewRecorder()
 		writeError(rec, &Error{Status: http.StatusForbidden, Condition: cond, ConditionBody: markupOnly.Replace(s), Msg: s})
-		checkWellFormed(t, "error", rec.Body.Bytes())
+		xmltest.CheckWellFormed(t, "error", rec.Body.Bytes())
 
 		rec = httptest.NewRecorder()
 		writeLockResponse(rec, davlock.Lock{Token: "urn:uuid:" + s, Root: "/" + s, Timeout: 60e9,
 			Owner: []byte(`<owner xmlns="DAV:">` + markupOnly.Replace(s) + `</owner>`)}, http.StatusOK)
-		checkWellFormed(t, "lock", rec.Body.Bytes())
+		xmltest.CheckWellFormed(t, "lock", rec.Body.Bytes())
 	})
 }
 

@@ -1,52 +1,14 @@
 package server
 
 import (
-	"bytes"
 	"context"
-	"encoding/xml"
-	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"koyomi.dev/koyomi/internal/store"
+	"koyomi.dev/koyomi/internal/xmltest"
 )
-
-// checkXML fails t unless body is well-formed XML made only of characters
-// XML 1.0 allows (section 2.2) and declaring no prefix for the xml
-// namespace.
-func checkXML(t *testing.T, what string, body []byte) {
-	t.Helper()
-	if !utf8.Valid(body) {
-		t.Fatalf("%s: not UTF-8:\n%q", what, body)
-	}
-	for i, r := range string(body) {
-		if !(r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) ||
-			(r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)) {
-			t.Fatalf("%s: character %U at offset %d is not allowed in XML:\n%q", what, r, i, body)
-		}
-	}
-	d := xml.NewDecoder(bytes.NewReader(body))
-	d.Strict = true
-	for {
-		tok, err := d.RawToken()
-		if errors.Is(err, io.EOF) {
-			return
-		}
-		if err != nil {
-			t.Fatalf("%s: not well-formed: %v\n%s", what, err, body)
-		}
-		if se, ok := tok.(xml.StartElement); ok {
-			for _, a := range se.Attr {
-				if a.Name.Space == "xmlns" && a.Value == "http://www.w3.org/XML/1998/namespace" && a.Name.Local != "xml" {
-					t.Fatalf("%s: declares xmlns:%s for the xml namespace:\n%s", what, a.Name.Local, body)
-				}
-			}
-		}
-	}
-}
 
 // storedText holds characters XML cannot carry that older versions
 // accepted in iCalendar data and names (NUL and bytes that are not UTF-8
@@ -146,7 +108,7 @@ func testStoredDataWellFormed(t *testing.T, srv *Server) {
 			if rec.Code != http.StatusMultiStatus {
 				t.Fatalf("%s %s: %d %s", r.method, r.path, rec.Code, rec.Body)
 			}
-			checkXML(t, r.name, rec.Body.Bytes())
+			xmltest.CheckWellFormed(t, r.name, rec.Body.Bytes())
 			if strings.HasSuffix(r.name, "props") && !strings.Contains(rec.Body.String(), `<greeting xmlns="urn:example:x" xml:lang="fr">Bonjour</greeting>`) {
 				t.Errorf("%s: the stored xml:lang is not written as xml:lang:\n%s", r.name, rec.Body)
 			}
