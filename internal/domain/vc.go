@@ -1183,8 +1183,54 @@ func (s *Service) VCObjectByName(ctx context.Context, v *VCView, name string) (*
 
 // lookupVCObject finds what the view shows under name, or nil.
 func (s *Service) lookupVCObject(ctx context.Context, tx store.Tx, v *VCView, name string) (*VCObject, error) {
+	return s.newShownBy(ctx, tx, v, s.opts.Clock()).find(name)
+}
+
+// lookupVCObjects finds what the view shows under each of names (absent
+// where nothing), reading each source once for all names and once for the
+// UIDs found.
+func (s *Service) lookupVCObjects(ctx context.Context, tx store.Tx, v *VCView, names []string) (map[string]*VCObject, error) {
 	e := s.newShownBy(ctx, tx, v, s.opts.Clock())
+	want := slices.Clone(names)
+	for _, n := range names {
+		if _, rest, ok := strings.Cut(n, "-"); ok {
+			want = append(want, rest)
+		}
+	}
 	for i := range v.sources {
+		if err := e.load(i, want, nil); err != nil {
+			return nil, err
+		}
+	}
+	var uids []string
+	for i := range v.sources {
+		for _, vo := range e.byName[i] {
+			if vo != nil {
+				uids = append(uids, vo.UID)
+			}
+		}
+	}
+	for i := range v.sources {
+		if err := e.load(i, nil, uids); err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[string]*VCObject, len(names))
+	for _, n := range names {
+		vo, err := e.find(n)
+		if err != nil {
+			return nil, err
+		}
+		if vo != nil {
+			out[n] = vo
+		}
+	}
+	return out, nil
+}
+
+// find returns what the view shows under name, or nil.
+func (e *shownBy) find(name string) (*VCObject, error) {
+	for i := range e.v.sources {
 		vo, err := e.shown(i, name)
 		if err != nil || vo != nil {
 			if vo != nil {
@@ -1197,7 +1243,7 @@ func (s *Service) lookupVCObject(ctx context.Context, tx store.Tx, v *VCView, na
 	if !ok {
 		return nil, nil
 	}
-	for i, src := range v.sources {
+	for i, src := range e.v.sources {
 		if strconv.FormatInt(src.coll.ID, 10) != id {
 			continue
 		}

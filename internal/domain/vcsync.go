@@ -2,8 +2,8 @@ package domain
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -156,40 +156,46 @@ func (s *Service) VCSyncChanges(ctx context.Context, v *VCView, since int64) ([]
 	for _, o := range shown {
 		byName[o.Name] = o
 	}
-	var logged []*store.ViewMember
+	var out []VCChange
 	err = s.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		logged, err = tx.ViewMembers(ctx, v.VC.ID, v.Viewer, since)
-		return err
+		logged, err := tx.ViewMembers(ctx, v.VC.ID, v.Viewer, since)
+		if err != nil {
+			return err
+		}
+		// Entries logged by a sync that started after this one are left
+		// for the next.
+		logged = slices.DeleteFunc(logged, func(m *store.ViewMember) bool { return m.Revision > rev })
+		var missing []string
+		for _, m := range logged {
+			if !m.Deleted && byName[m.Name] == nil {
+				missing = append(missing, m.Name)
+			}
+		}
+		if len(missing) > 0 {
+			found, err := s.lookupVCObjects(ctx, tx, v, missing)
+			if err != nil {
+				return err
+			}
+			for n, o := range found {
+				byName[n] = o
+			}
+		}
+		for _, m := range logged {
+			switch o := byName[m.Name]; {
+			case m.Deleted:
+				if m.FirstSeen <= since {
+					out = append(out, VCChange{Name: m.Name})
+				}
+			case o != nil:
+				out = append(out, VCChange{Name: m.Name, Object: o})
+			}
+			// A name logged as shown that is gone since: the next sync
+			// reports it.
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, 0, mapStoreErr(err)
-	}
-	var out []VCChange
-	for _, m := range logged {
-		if m.Revision > rev {
-			continue // logged by a sync that started after this one
-		}
-		if m.Deleted {
-			if m.FirstSeen <= since {
-				out = append(out, VCChange{Name: m.Name})
-			}
-			continue
-		}
-		if o := byName[m.Name]; o != nil {
-			out = append(out, VCChange{Name: m.Name, Object: o})
-			continue
-		}
-		o, err := s.VCObjectByName(ctx, v, m.Name)
-		if err != nil {
-			if isDomainNotFound(err) {
-				// Gone since the log was brought up to date: the next sync
-				// reports it.
-				continue
-			}
-			return nil, 0, err
-		}
-		out = append(out, VCChange{Name: m.Name, Object: o})
 	}
 	return out, rev, nil
 }
@@ -208,5 +214,3 @@ func ParseVCSyncToken(v *VCView, token string) (int64, bool) {
 	rev, err := strconv.ParseInt(rest, 10, 64)
 	return rev, err == nil && rev >= 0
 }
-
-func isDomainNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
