@@ -1181,6 +1181,18 @@ func (s *Service) VCObjectByName(ctx context.Context, v *VCView, name string) (*
 	return vo, nil
 }
 
+// VCObjectsByName evaluates the objects the view shows under names (a
+// multiget), absent where it shows nothing.
+func (s *Service) VCObjectsByName(ctx context.Context, v *VCView, names []string) (map[string]*VCObject, error) {
+	var out map[string]*VCObject
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = s.lookupVCObjects(ctx, tx, v, names)
+		return err
+	})
+	return out, mapStoreErr(err)
+}
+
 // lookupVCObject finds what the view shows under name, or nil.
 func (s *Service) lookupVCObject(ctx context.Context, tx store.Tx, v *VCView, name string) (*VCObject, error) {
 	return s.newShownBy(ctx, tx, v, s.opts.Clock()).find(name)

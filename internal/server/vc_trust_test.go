@@ -628,3 +628,38 @@ func TestGroupViewDeduplicatesAndLabels(t *testing.T) {
 		}
 	})
 }
+
+// A multiget on a view answers what it shows under each href, as GET does,
+// and 404 for what it hides or does not hold.
+func TestViewMultiget(t *testing.T) {
+	onEveryStore(t, func(t *testing.T, srv *Server) {
+		provision(t, srv, "alice", "bob")
+		putEvent(t, srv, "alice", "/dav/calendars/alice/default/shown.ics", ics("BEGIN:VEVENT", "UID:shown", "DTSTART:20260124T190000Z",
+			"DTEND:20260124T200000Z", "SUMMARY:Shown", "DESCRIPTION:STRIPPED", "END:VEVENT"))
+		putEvent(t, srv, "alice", "/dav/calendars/alice/default/hidden.ics", ics("BEGIN:VEVENT", "UID:hidden", "DTSTART:20260124T100000Z",
+			"DTEND:20260124T110000Z", "SUMMARY:HIDDEN-TITLE", "CATEGORIES:secret", "END:VEVENT"))
+		code, body := createVCAs(t, srv, "alice", domain.VCSpec{Name: "m", Definition: domain.VCNode{Filter: &domain.FilterDef{Default: "summary",
+			Rules: []domain.RuleDef{{Level: "hidden", Categories: []string{"secret"}}}}, Of: &domain.VCNode{Calendar: "default"}},
+			SharedWith: []string{"user:bob"}})
+		if code != http.StatusCreated {
+			t.Fatalf("view: %d %s", code, body)
+		}
+		base := viewPath("bob", vcIDOf(t, body))
+		multiget := `<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:calendar-data/></D:prop>` +
+			`<D:href>` + base + `shown.ics</D:href><D:href>` + base + `hidden.ics</D:href><D:href>` + base + `none.ics</D:href></C:calendar-multiget>`
+		code, body = as(t, srv, "bob", "REPORT", base, multiget, "Depth", "1")
+		if code != http.StatusMultiStatus || strings.Count(body, "<D:response>") != 3 {
+			t.Fatalf("multiget: %d %s", code, body)
+		}
+		if !strings.Contains(body, "SUMMARY:Shown") || strings.Contains(body, "STRIPPED") || strings.Contains(body, "HIDDEN-TITLE") {
+			t.Errorf("multiget serves more or less than the view shows: %s", body)
+		}
+		if n := strings.Count(body, "404 Not Found"); n != 2 {
+			t.Errorf("multiget answers %d hrefs with 404, want the hidden and the missing one: %s", n, body)
+		}
+		_, get := as(t, srv, "bob", http.MethodGet, base+"shown.ics", "")
+		if !strings.Contains(strings.ReplaceAll(body, "&#13;", "\r"), get) {
+			t.Errorf("multiget's calendar-data differs from GET's:\n%s\n---\n%s", body, get)
+		}
+	})
+}

@@ -21,6 +21,8 @@ func (t *Tree) Multiget(ctx context.Context, w http.ResponseWriter, h *dav.Handl
 	prefetched := map[string]*dav.Resource{}
 	d, prefetch := r.Data.(*Collection)
 	prefetch = prefetch && d.Kind == kind
+	view, isView := r.Data.(*Virtual)
+	prefetch = prefetch || (isView && kind == store.KindCalendar)
 	// member tells whether p names a member of r, which the prefetch
 	// found if it exists.
 	member := func(p string) bool {
@@ -34,13 +36,24 @@ func (t *Tree) Multiget(ctx context.Context, w http.ResponseWriter, h *dav.Handl
 				names = append(names, strings.TrimPrefix(p, r.Path))
 			}
 		}
-		objs, err := t.svc.Objects(ctx, d.Collection, names)
-		if err != nil {
-			return mapError(err)
-		}
-		for _, o := range objs {
-			res := ObjectResource(d.Collection, o)
-			prefetched[res.Path] = res
+		if isView {
+			objs, err := t.svc.VCObjectsByName(ctx, view.View, names)
+			if err != nil {
+				return mapError(err)
+			}
+			for _, o := range objs {
+				res := VirtualObjectResource(view.View, o)
+				prefetched[res.Path] = res
+			}
+		} else {
+			objs, err := t.svc.Objects(ctx, d.Collection, names)
+			if err != nil {
+				return mapError(err)
+			}
+			for _, o := range objs {
+				res := ObjectResource(d.Collection, o)
+				prefetched[res.Path] = res
+			}
 		}
 	}
 	ms := dav.NewMultistatus(w)
