@@ -11,10 +11,21 @@ import (
 )
 
 // Contribution is what one member adds to a group calendar: one of their
-// calendars, at a visibility level.
+// calendars, at a visibility level, and optionally the title of its busy
+// blocks (a template as FilterDef.BusyLabel; default "{category|Busy}
+// ({owner})").
 type Contribution struct {
-	Calendar string `json:"calendar"`
-	Level    string `json:"level"`
+	Calendar  string `json:"calendar"`
+	Level     string `json:"level"`
+	BusyLabel string `json:"busy_label,omitempty"`
+}
+
+// check validates a contribution's level and label.
+func (c Contribution) check() error {
+	if _, err := ParseLevel(c.Level); err != nil {
+		return err
+	}
+	return CheckLabel("busy_label", c.BusyLabel)
 }
 
 // GroupOwner is the Owner of a group's virtual calendars.
@@ -327,7 +338,7 @@ func (s *Service) AddMember(ctx context.Context, group, user string, contribs []
 // exist and not be a current member already.
 func (s *Service) AddGroupMember(ctx context.Context, group string, m NewMember) error {
 	for _, c := range m.Contributions {
-		if _, err := ParseLevel(c.Level); err != nil {
+		if err := c.check(); err != nil {
 			return err
 		}
 	}
@@ -393,7 +404,7 @@ func (s *Service) SetContributions(ctx context.Context, group, user string, cont
 		return err
 	}
 	for _, c := range contribs {
-		if _, err := ParseLevel(c.Level); err != nil {
+		if err := c.check(); err != nil {
 			return err
 		}
 	}

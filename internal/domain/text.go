@@ -87,6 +87,19 @@ func checkText(field, s string, max int, multiline bool) error {
 	return nil
 }
 
+// validText reports whether s is UTF-8 text without control characters.
+func validText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !textRune(r) {
+			return false
+		}
+	}
+	return true
+}
+
 // textRune reports whether r can be shown as text: no C0 or C1 control,
 // no DEL, and not U+FFFE or U+FFFF, which XML cannot carry.
 func textRune(r rune) bool {

@@ -56,8 +56,11 @@ func (s *Service) SetDisplayName(ctx context.Context, name, displayName string) 
 	if err := authorize(ctx, name); err != nil {
 		return err
 	}
-	if displayName == "" || len(displayName) > MaxLabelLength || !validText(displayName) {
-		return fmt.Errorf("%w: display name: 1 to %d characters, no control characters", ErrInvalidName, MaxLabelLength)
+	if displayName == "" {
+		return fmt.Errorf("%w: empty display name", ErrInvalidName)
+	}
+	if err := CheckLabel("display name", displayName); err != nil {
+		return err
 	}
 	return mapStoreErr(s.store.Update(ctx, func(tx store.Tx) error {
 		u, err := tx.GetUser(ctx, name)

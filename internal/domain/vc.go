@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"koyomi.dev/koyomi/internal/ical"
 	"koyomi.dev/koyomi/internal/store"
@@ -105,8 +104,8 @@ func (f *FilterDef) compile() (*vcal.Filter, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(f.BusyLabel) > MaxLabelLength || !validText(f.BusyLabel) {
-		return nil, fmt.Errorf("%w: busy_label: at most %d characters, no control characters", ErrInvalidName, MaxLabelLength)
+	if err := CheckLabel("busy_label", f.BusyLabel); err != nil {
+		return nil, err
 	}
 	out := &vcal.Filter{Default: def, Zone: f.Zone, BusyLabel: f.BusyLabel}
 	for i, r := range f.Rules {
@@ -403,7 +402,11 @@ func (r *resolver) group(name string) ([]vcSource, error) {
 			if err != nil {
 				continue
 			}
-			ch := []*vcal.Filter{{Default: lvl, BusyLabel: groupBusyLabel}}
+			label := groupBusyLabel
+			if cb.BusyLabel != "" {
+				label = cb.BusyLabel
+			}
+			ch := []*vcal.Filter{{Default: lvl, BusyLabel: label}}
 			if !m.Left.IsZero() {
 				ch = append(ch, pastOnly(m.Left))
 			}
@@ -690,11 +693,11 @@ func (s *Service) applySpec(vc *store.VirtualCalendar, spec VCSpec) error {
 			}
 		}
 	}
-	if len(spec.DisplayName) > MaxLabelLength || !validText(spec.DisplayName) {
-		return fmt.Errorf("%w: display name: at most %d characters, no control characters", ErrInvalidName, MaxLabelLength)
+	if err := CheckLabel("display name", spec.DisplayName); err != nil {
+		return err
 	}
-	if len(spec.Color) > 32 || !validText(spec.Color) {
-		return fmt.Errorf("%w: colour %q", ErrInvalidName, spec.Color)
+	if err := checkText("colour", spec.Color, maxColorLength, false); err != nil {
+		return err
 	}
 	if len(spec.Writers) > 0 && spec.WriteTarget == "" {
 		return fmt.Errorf("%w: writers need a write_target: the calendar their events land in", ErrInvalidName)
@@ -831,11 +834,15 @@ func (s *Service) SetSubscription(ctx context.Context, viewer string, id int64, 
 	if err := authorize(ctx, viewer); err != nil {
 		return nil, err
 	}
-	if change.DisplayName != nil && (len(*change.DisplayName) > MaxLabelLength || !validText(*change.DisplayName)) {
-		return nil, fmt.Errorf("%w: display name: at most %d characters, no control characters", ErrInvalidName, MaxLabelLength)
+	if change.DisplayName != nil {
+		if err := CheckLabel("display name", *change.DisplayName); err != nil {
+			return nil, err
+		}
 	}
-	if change.Color != nil && (len(*change.Color) > 32 || !validText(*change.Color)) {
-		return nil, fmt.Errorf("%w: colour %q", ErrInvalidName, *change.Color)
+	if change.Color != nil {
+		if err := checkText("colour", *change.Color, maxColorLength, false); err != nil {
+			return nil, err
+		}
 	}
 	var v *VCView
 	err := s.store.Update(ctx, func(tx store.Tx) error {
@@ -872,19 +879,6 @@ func (s *Service) SetSubscription(ctx context.Context, viewer string, id int64, 
 		return nil
 	})
 	return v, mapStoreErr(err)
-}
-
-// validText reports whether s is UTF-8 text without control characters.
-func validText(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if !textRune(r) {
-			return false
-		}
-	}
-	return true
 }
 
 // VCObject is one object of a virtual calendar view: the bytes the viewer

@@ -615,6 +615,15 @@ func TestGroupViewDeduplicatesAndLabels(t *testing.T) {
 		if err := svc.AddMember(ctx, "lab", "bob", []domain.Contribution{{Calendar: "default", Level: "full"}}); err != nil {
 			t.Fatal(err)
 		}
+		// bob's own label for his busy blocks, and a control character in
+		// one refused.
+		if err := svc.SetContributions(ctx, "lab", "bob", []domain.Contribution{{Calendar: "default", Level: "full"},
+			{Calendar: "private", Level: "busy", BusyLabel: "{owner}: 外出"}}); err == nil || !strings.Contains(err.Error(), "private") {
+			t.Fatalf("a contribution of a calendar bob does not have: %v", err)
+		}
+		if err := svc.SetContributions(ctx, "lab", "bob", []domain.Contribution{{Calendar: "default", Level: "full", BusyLabel: "bad\a"}}); err == nil {
+			t.Fatal("a busy label with a control character is accepted")
+		}
 		views, err := svc.VisibleVCs(domain.WithPrincipal(ctx, "bob"), "bob")
 		if err != nil || len(views) != 1 {
 			t.Fatalf("bob's views: %v %v", views, err)
@@ -625,6 +634,15 @@ func TestGroupViewDeduplicatesAndLabels(t *testing.T) {
 		}
 		if !strings.Contains(body, "SUMMARY:私用 (ユーザA)") || strings.Contains(body, "CLINIC-DETAIL") {
 			t.Errorf("alice's busy block is not labelled with its kind and her name: %s", body)
+		}
+		// A member chooses the label of their own busy blocks.
+		if err := svc.SetContributions(ctx, "lab", "alice", []domain.Contribution{{Calendar: "default", Level: "busy",
+			BusyLabel: "{owner}: {category|予定}"}}); err != nil {
+			t.Fatal(err)
+		}
+		_, body = as(t, srv, "bob", "REPORT", viewPath("bob", views[0].VC.ID), queryAll, "Depth", "1")
+		if !strings.Contains(body, "SUMMARY:ユーザA: 私用") {
+			t.Errorf("alice's own label is not used: %s", body)
 		}
 	})
 }
