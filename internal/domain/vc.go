@@ -508,6 +508,17 @@ func (v *VCView) Subscribed() bool {
 	return v.VC.Owner != v.Viewer
 }
 
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
+}
+
 // evaluationWindow is the span whose occurrences are evaluated one by one:
 // a year back to two years ahead, anchored to the month so that output
 // (and ETags) stay stable between definition changes.
@@ -535,7 +546,14 @@ func (s *Service) loadView(ctx context.Context, tx store.Tx, vc *store.VirtualCa
 	if err != nil {
 		return nil, err
 	}
-	v := &VCView{VC: vc, Viewer: viewer, sources: distinctSources(srcs), window: evaluationWindow(s.opts.Clock())}
+	// The viewer's own calendars come first: where several sources hold
+	// one event (one UID), the viewer is shown their own copy, which
+	// another's copy can never hide or stand in for.
+	srcs = distinctSources(srcs)
+	slices.SortStableFunc(srcs, func(a, b vcSource) int {
+		return cmpBool(a.coll.Owner != viewer, b.coll.Owner != viewer)
+	})
+	v := &VCView{VC: vc, Viewer: viewer, sources: srcs, window: evaluationWindow(s.opts.Clock())}
 	fmt.Fprintf(&r.key, "|w:%s|u:%s|t:%d", v.window.Start.Format("200601"), viewer, until.UnixMicro())
 	var def storedDefinition
 	if err := json.Unmarshal(vc.Definition, &def); err != nil {
@@ -1301,6 +1319,34 @@ func (s *Service) writableObject(ctx context.Context, tx store.Tx, v *VCView, na
 	return vo.SourceName, true, nil
 }
 
+// uidFreeInView refuses a write through v of an object with uid when the
+// view shows another object with that UID (from any of its calendars, not
+// only the one written into): the new object would stand in for it, for
+// everyone the view is shared with. target names the object written in
+// the write target, when it exists.
+func (s *Service) uidFreeInView(ctx context.Context, tx store.Tx, v *VCView, uid, target string, exists bool) error {
+	if uid == "" {
+		return nil
+	}
+	e := s.newShownBy(ctx, tx, v, s.opts.Clock())
+	for i, src := range v.sources {
+		if err := e.load(i, nil, []string{uid}); err != nil {
+			return err
+		}
+		vo := e.byUID[i][uid]
+		if vo == nil {
+			continue
+		}
+		// The first source showing the UID is the one the view shows it
+		// from; what later ones hold under it is not shown.
+		if exists && src.coll.ID == v.target.ID && vo.SourceName == target {
+			return nil
+		}
+		return fmt.Errorf("%w: %s", store.ErrUIDConflict, "another event this view shows has that UID")
+	}
+	return nil
+}
+
 // PutThroughVC stores an object PUT into a writable view in its write
 // target, on behalf of the viewer, exactly as if its owner had written it.
 // It replaces only objects the view shows the viewer whole.
@@ -1317,11 +1363,17 @@ func (s *Service) PutThroughVC(ctx context.Context, v *VCView, name string, data
 	}
 	var created bool
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		target, _, err := s.writableObject(ctx, tx, v, name)
+		target, exists, err := s.writableObject(ctx, tx, v, name)
 		if err != nil {
 			return err
 		}
+		if err := s.uidFreeInView(ctx, tx, v, o.UID, target, exists); err != nil {
+			return err
+		}
 		o.Name = target
+		if err := keepsUID(ctx, tx, o); err != nil {
+			return err
+		}
 		created, err = tx.PutObject(ctx, o, opts)
 		return err
 	})

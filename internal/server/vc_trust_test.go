@@ -681,3 +681,74 @@ func TestViewMultiget(t *testing.T) {
 		}
 	})
 }
+
+// Nobody's write stands in for an event someone else shows in a view: a
+// write through a view with a UID the view already shows from another
+// object is refused, and a member always sees, and can edit, their own
+// copy of an event others also hold.
+func TestWritesCannotStandInForShownEvents(t *testing.T) {
+	onEveryStore(t, func(t *testing.T, srv *Server) {
+		ctx := context.Background()
+		svc := srv.Service()
+		addUsers(t, srv, "carol")
+		provision(t, srv, "alice", "bob", "carol")
+		real := ics("BEGIN:VEVENT", "UID:meet", "DTSTART:20260220T180000Z", "DTEND:20260220T200000Z", "SUMMARY:VICTIM-REAL", "END:VEVENT")
+		putEvent(t, srv, "bob", "/dav/calendars/bob/default/a.ics", real)
+		fake := strings.Replace(real, "VICTIM-REAL", "ATTACKER-FAKE", 1)
+		if err := svc.CreateGroup(ctx, "club", "Club", false); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []string{"alice", "bob", "carol"} {
+			if err := svc.AddMember(ctx, "club", u, []domain.Contribution{{Calendar: "default", Level: "full"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		views, err := svc.VisibleVCs(domain.WithPrincipal(ctx, "carol"), "carol")
+		if err != nil || len(views) != 1 {
+			t.Fatalf("carol's views: %v %v", views, err)
+		}
+		id := views[0].VC.ID
+		// alice, who sorts before bob, writes bob's UID through the group
+		// calendar: refused.
+		code, body := as(t, srv, "alice", http.MethodPut, viewPath("alice", id)+"fake.ics", fake, "Content-Type", "text/calendar")
+		if code != http.StatusConflict || !strings.Contains(body, "no-uid-conflict") {
+			t.Errorf("a member writes another member's UID through the group calendar: %d %s", code, body)
+		}
+		if _, body := as(t, srv, "carol", "REPORT", viewPath("carol", id), queryAll, "Depth", "1"); !strings.Contains(body, "VICTIM-REAL") {
+			t.Errorf("carol no longer sees bob's event: %s", body)
+		}
+		// Straight into her own calendar she may; bob still sees his own
+		// copy whole and edits it through the group calendar.
+		putEvent(t, srv, "alice", "/dav/calendars/alice/default/fake.ics", fake)
+		_, body = as(t, srv, "bob", "REPORT", viewPath("bob", id), queryAll, "Depth", "1")
+		if !strings.Contains(body, "VICTIM-REAL") || strings.Contains(body, "ATTACKER-FAKE") {
+			t.Errorf("bob is not shown his own copy of the event: %s", body)
+		}
+		edited := strings.Replace(real, "VICTIM-REAL", "VICTIM-EDITED", 1)
+		if code, body := as(t, srv, "bob", http.MethodPut, viewPath("bob", id)+"a.ics", edited, "Content-Type", "text/calendar"); code != http.StatusNoContent {
+			t.Errorf("bob edits his own event through the group calendar: %d %s", code, body)
+		}
+
+		// A writer of a view with a write target cannot stand in for an
+		// event the view shows from another of its owner's calendars.
+		if code, body := as(t, srv, "alice", "MKCALENDAR", "/dav/calendars/alice/plan/", ""); code != http.StatusCreated {
+			t.Fatalf("MKCALENDAR: %d %s", code, body)
+		}
+		putEvent(t, srv, "alice", "/dav/calendars/alice/default/w.ics", ics("BEGIN:VEVENT", "UID:work1", "DTSTART:20260220T090000Z",
+			"DTEND:20260220T100000Z", "SUMMARY:ALICE-WORK", "END:VEVENT"))
+		code, body = createVCAs(t, srv, "alice", domain.VCSpec{Name: "v", SharedWith: []string{"user:bob"}, WriteTarget: "plan",
+			Definition: domain.VCNode{Union: []domain.VCNode{{Calendar: "plan"}, {Calendar: "default"}}}})
+		if code != http.StatusCreated {
+			t.Fatalf("view: %d %s", code, body)
+		}
+		vid := vcIDOf(t, body)
+		code, body = as(t, srv, "bob", http.MethodPut, viewPath("bob", vid)+"x.ics", ics("BEGIN:VEVENT", "UID:work1",
+			"DTSTART:20260220T090000Z", "DTEND:20260220T100000Z", "SUMMARY:BOB-HIJACK", "END:VEVENT"), "Content-Type", "text/calendar")
+		if code != http.StatusConflict {
+			t.Errorf("bob writes the UID of an event the view shows from another calendar: %d %s", code, body)
+		}
+		if _, body := as(t, srv, "alice", "REPORT", viewPath("alice", vid), queryAll, "Depth", "1"); !strings.Contains(body, "ALICE-WORK") || strings.Contains(body, "BOB-HIJACK") {
+			t.Errorf("the view no longer shows alice's event: %s", body)
+		}
+	})
+}
