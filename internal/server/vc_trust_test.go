@@ -56,6 +56,17 @@ func createVCAs(t *testing.T, srv *Server, user string, spec domain.VCSpec) (int
 	return as(t, srv, user, http.MethodPost, "/api/v1/vcs", string(body), "Content-Type", "application/json")
 }
 
+// mustCreateVC creates a virtual calendar through the JSON API as user and
+// returns its id, failing the test unless it is created.
+func mustCreateVC(t *testing.T, srv *Server, user string, spec domain.VCSpec) int64 {
+	t.Helper()
+	code, body := createVCAs(t, srv, user, spec)
+	if code != http.StatusCreated {
+		t.Fatalf("creating %s/%s: %d %s", user, spec.Name, code, body)
+	}
+	return vcIDOf(t, body)
+}
+
 // vcIDOf reads the id of a virtual calendar from the API's answer.
 func vcIDOf(t *testing.T, body string) int64 {
 	t.Helper()
@@ -206,15 +217,11 @@ func TestWriteThroughAView(t *testing.T) {
 			"DTEND:20260122T110000Z", "SUMMARY:Doctor", "DESCRIPTION:ALICE-ONLY", "CATEGORIES:personal", "END:VEVENT"))
 		putEvent(t, srv, "alice", "/dav/calendars/alice/plan/hidden.ics", ics("BEGIN:VEVENT", "UID:hidden", "DTSTART:20260123T100000Z",
 			"DTEND:20260123T110000Z", "SUMMARY:Surprise", "CATEGORIES:secret", "END:VEVENT"))
-		code, body := createVCAs(t, srv, "alice", domain.VCSpec{Name: "team", DisplayName: "Team plan",
+		id := mustCreateVC(t, srv, "alice", domain.VCSpec{Name: "team", DisplayName: "Team plan",
 			Definition: domain.VCNode{Filter: &domain.FilterDef{Default: "full", Rules: []domain.RuleDef{
 				{Level: "busy", Categories: []string{"personal"}}, {Level: "hidden", Categories: []string{"secret"}}}},
 				Of: &domain.VCNode{Union: []domain.VCNode{{Calendar: "default"}, {Calendar: "plan"}}}},
 			SharedWith: []string{"user:bob", "user:carol"}, WriteTarget: "plan", Writers: []string{"user:bob"}})
-		if code != http.StatusCreated {
-			t.Fatalf("alice's writable view: %d %s", code, body)
-		}
-		id := vcIDOf(t, body)
 		bobView, carolView := viewPath("bob", id), viewPath("carol", id)
 
 		// current-user-privilege-set tells each the truth.
@@ -227,7 +234,7 @@ func TestWriteThroughAView(t *testing.T) {
 		}
 		// Per object: bob may write what he sees whole from the target,
 		// not what he sees reduced.
-		_, body = as(t, srv, "bob", "PROPFIND", bobView, cups, "Depth", "1")
+		_, body := as(t, srv, "bob", "PROPFIND", bobView, cups, "Depth", "1")
 		for name, writable := range map[string]bool{"shared-1.ics": true, "private.ics": false} {
 			i := strings.Index(body, "/"+name+"</D:href>")
 			if i < 0 {
@@ -301,7 +308,7 @@ func TestWriteThroughAView(t *testing.T) {
 			t.Errorf("bob's delete did not reach alice's plan: %d", code)
 		}
 		// A write target the view does not show is refused when saved.
-		code, body = createVCAs(t, srv, "alice", domain.VCSpec{Name: "blind", Definition: domain.VCNode{Calendar: "default"},
+		code, body := createVCAs(t, srv, "alice", domain.VCSpec{Name: "blind", Definition: domain.VCNode{Calendar: "default"},
 			SharedWith: []string{"user:bob"}, WriteTarget: "plan"})
 		if code != http.StatusBadRequest {
 			t.Errorf("a write target outside the view is accepted: %d %s", code, body)
@@ -315,15 +322,12 @@ func TestWriteThroughAView(t *testing.T) {
 func TestViewSyncRevealsNothing(t *testing.T) {
 	onEveryStore(t, func(t *testing.T, srv *Server) {
 		provision(t, srv, "alice", "bob")
-		code, body := createVCAs(t, srv, "alice", domain.VCSpec{Name: "friends",
+		id := mustCreateVC(t, srv, "alice", domain.VCSpec{Name: "friends",
 			Definition: domain.VCNode{Filter: &domain.FilterDef{Default: "busy", Zone: "UTC", Rules: []domain.RuleDef{
 				{Level: "hidden", Weekdays: []string{"mon", "tue", "wed", "thu", "fri"}, From: "00:00", To: "17:00"}}},
 				Of: &domain.VCNode{Calendar: "default"}},
 			SharedWith: []string{"user:bob"}})
-		if code != http.StatusCreated {
-			t.Fatalf("friends view: %d %s", code, body)
-		}
-		base := viewPath("bob", vcIDOf(t, body))
+		base := viewPath("bob", id)
 		sync := func(token string) string {
 			t.Helper()
 			code, body := as(t, srv, "bob", "REPORT", base, syncReport(token), "Depth", "0")
@@ -336,7 +340,7 @@ func TestViewSyncRevealsNothing(t *testing.T) {
 		// Tuesday 10:00: hidden from friends.
 		putEvent(t, srv, "alice", "/dav/calendars/alice/default/dentist-appointment-1.ics", ics("BEGIN:VEVENT", "UID:dentist-appointment-1",
 			"DTSTART:20260120T100000Z", "DTEND:20260120T110000Z", "SUMMARY:Dentist", "END:VEVENT"))
-		body = sync(first)
+		body := sync(first)
 		if strings.Contains(body, "dentist") || strings.Contains(body, "<D:response>") {
 			t.Fatalf("sync names a hidden event: %s", body)
 		}
@@ -381,11 +385,7 @@ func TestViewQueryUsesQueryTimezone(t *testing.T) {
 		provision(t, srv, "alice", "bob")
 		putEvent(t, srv, "alice", "/dav/calendars/alice/default/late.ics", ics("BEGIN:VEVENT", "UID:late", "DTSTART:20260120T233000",
 			"DTEND:20260121T000000", "SUMMARY:Late call", "END:VEVENT"))
-		code, body := createVCAs(t, srv, "alice", domain.VCSpec{Name: "all", Definition: domain.VCNode{Calendar: "default"}, SharedWith: []string{"user:bob"}})
-		if code != http.StatusCreated {
-			t.Fatalf("view: %d %s", code, body)
-		}
-		id := vcIDOf(t, body)
+		id := mustCreateVC(t, srv, "alice", domain.VCSpec{Name: "all", Definition: domain.VCNode{Calendar: "default"}, SharedWith: []string{"user:bob"}})
 		// 23:30 in Tokyo is 14:30 UTC.
 		query := `<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name="VCALENDAR">` +
 			`<C:comp-filter name="VEVENT"><C:time-range start="20260120T140000Z" end="20260120T150000Z"/></C:comp-filter></C:comp-filter></C:filter>` +
@@ -405,12 +405,8 @@ func TestViewQueryUsesQueryTimezone(t *testing.T) {
 func TestOwnViewsStayOutOfOwnHome(t *testing.T) {
 	onEveryStore(t, func(t *testing.T, srv *Server) {
 		provision(t, srv, "alice", "bob")
-		code, body := createVCAs(t, srv, "alice", domain.VCSpec{Name: "family", DisplayName: "For family",
+		id := mustCreateVC(t, srv, "alice", domain.VCSpec{Name: "family", DisplayName: "For family",
 			Definition: domain.VCNode{Calendar: "default"}, SharedWith: []string{"user:bob"}})
-		if code != http.StatusCreated {
-			t.Fatalf("view: %d %s", code, body)
-		}
-		id := vcIDOf(t, body)
 		home := func(user string) string {
 			t.Helper()
 			_, body := as(t, srv, user, "PROPFIND", "/dav/calendars/"+user+"/", `<D:propfind xmlns:D="DAV:"><D:prop><D:displayname/></D:prop></D:propfind>`, "Depth", "1")
@@ -436,16 +432,12 @@ func TestOwnViewsStayOutOfOwnHome(t *testing.T) {
 func TestViewerOwnSettings(t *testing.T) {
 	onEveryStore(t, func(t *testing.T, srv *Server) {
 		provision(t, srv, "alice", "bob")
-		code, body := createVCAs(t, srv, "alice", domain.VCSpec{Name: "family", DisplayName: "For family", Color: "#112233FF",
+		id := mustCreateVC(t, srv, "alice", domain.VCSpec{Name: "family", DisplayName: "For family", Color: "#112233FF",
 			Definition: domain.VCNode{Calendar: "default"}, SharedWith: []string{"user:bob"}})
-		if code != http.StatusCreated {
-			t.Fatalf("view: %d %s", code, body)
-		}
-		id := vcIDOf(t, body)
 		base := viewPath("bob", id)
 		patch := `<D:propertyupdate xmlns:D="DAV:" xmlns:I="http://apple.com/ns/ical/"><D:set><D:prop><D:displayname>アリスの予定</D:displayname>` +
 			`<I:calendar-color>#FF0000FF</I:calendar-color><I:calendar-order>7</I:calendar-order></D:prop></D:set></D:propertyupdate>`
-		code, body = as(t, srv, "bob", "PROPPATCH", base, patch)
+		code, body := as(t, srv, "bob", "PROPPATCH", base, patch)
 		if code != http.StatusMultiStatus || strings.Contains(body, "403") || strings.Contains(body, "409") {
 			t.Fatalf("bob's PROPPATCH of his view: %d %s", code, body)
 		}
@@ -486,12 +478,9 @@ func TestViewGetExportsICalendar(t *testing.T) {
 		provision(t, srv, "alice", "bob")
 		putEvent(t, srv, "alice", "/dav/calendars/alice/default/a.ics", ics("BEGIN:VEVENT", "UID:a", "DTSTART:20260120T100000Z",
 			"DTEND:20260120T110000Z", "SUMMARY:Alpha", "DESCRIPTION:STRIPPED", "END:VEVENT"))
-		code, body := createVCAs(t, srv, "alice", domain.VCSpec{Name: "s", Definition: domain.VCNode{Filter: &domain.FilterDef{Default: "summary"},
+		id := mustCreateVC(t, srv, "alice", domain.VCSpec{Name: "s", Definition: domain.VCNode{Filter: &domain.FilterDef{Default: "summary"},
 			Of: &domain.VCNode{Calendar: "default"}}, SharedWith: []string{"user:bob"}})
-		if code != http.StatusCreated {
-			t.Fatalf("view: %d %s", code, body)
-		}
-		req, _ := http.NewRequest(http.MethodGet, viewPath("bob", vcIDOf(t, body)), nil)
+		req, _ := http.NewRequest(http.MethodGet, viewPath("bob", id), nil)
 		req.SetBasicAuth("bob", "bob-pw")
 		rec := httptest.NewRecorder()
 		srv.ServeHTTP(rec, req)
@@ -546,13 +535,10 @@ func TestHostileDefinitionsAreBounded(t *testing.T) {
 		if code, body := createVCAs(t, srv, "alice", domain.VCSpec{Name: "many", Definition: domain.VCNode{Union: many}}); code != http.StatusBadRequest {
 			t.Errorf("a union of 20,000 nodes is accepted: %d %.200s", code, body)
 		}
-		code, body := createVCAs(t, srv, "alice", domain.VCSpec{Name: "twice", Definition: domain.VCNode{Union: []domain.VCNode{{Calendar: "default"},
+		id := mustCreateVC(t, srv, "alice", domain.VCSpec{Name: "twice", Definition: domain.VCNode{Union: []domain.VCNode{{Calendar: "default"},
 			{Calendar: "default"}, {Filter: &domain.FilterDef{Default: "full"}, Of: &domain.VCNode{Calendar: "default"}}}},
 			SharedWith: []string{"user:bob"}})
-		if code != http.StatusCreated {
-			t.Fatalf("twice: %d %s", code, body)
-		}
-		_, body = as(t, srv, "bob", "REPORT", viewPath("bob", vcIDOf(t, body)), queryAll, "Depth", "1")
+		_, body = as(t, srv, "bob", "REPORT", viewPath("bob", id), queryAll, "Depth", "1")
 		if n := strings.Count(body, "<D:response>"); n != 1 {
 			t.Errorf("a calendar named three times shows its event %d times: %s", n, body)
 		}
@@ -570,12 +556,9 @@ func TestHiddenEditsChangeNothingServed(t *testing.T) {
 				"SUMMARY:Meeting", "DESCRIPTION:"+desc, "END:VEVENT")
 		}
 		putEvent(t, srv, "alice", "/dav/calendars/alice/default/m.ics", event("first", "20260101T000000Z"))
-		code, body := createVCAs(t, srv, "alice", domain.VCSpec{Name: "s", Definition: domain.VCNode{Filter: &domain.FilterDef{Default: "summary"},
+		id := mustCreateVC(t, srv, "alice", domain.VCSpec{Name: "s", Definition: domain.VCNode{Filter: &domain.FilterDef{Default: "summary"},
 			Of: &domain.VCNode{Calendar: "default"}}, SharedWith: []string{"user:bob"}})
-		if code != http.StatusCreated {
-			t.Fatalf("view: %d %s", code, body)
-		}
-		path := viewPath("bob", vcIDOf(t, body)) + "m.ics"
+		path := viewPath("bob", id) + "m.ics"
 		served := func() string {
 			t.Helper()
 			_, props := as(t, srv, "bob", "PROPFIND", path, `<D:propfind xmlns:D="DAV:"><D:prop><D:getetag/><D:getlastmodified/></D:prop></D:propfind>`, "Depth", "0")
@@ -656,16 +639,13 @@ func TestViewMultiget(t *testing.T) {
 			"DTEND:20260124T200000Z", "SUMMARY:Shown", "DESCRIPTION:STRIPPED", "END:VEVENT"))
 		putEvent(t, srv, "alice", "/dav/calendars/alice/default/hidden.ics", ics("BEGIN:VEVENT", "UID:hidden", "DTSTART:20260124T100000Z",
 			"DTEND:20260124T110000Z", "SUMMARY:HIDDEN-TITLE", "CATEGORIES:secret", "END:VEVENT"))
-		code, body := createVCAs(t, srv, "alice", domain.VCSpec{Name: "m", Definition: domain.VCNode{Filter: &domain.FilterDef{Default: "summary",
+		id := mustCreateVC(t, srv, "alice", domain.VCSpec{Name: "m", Definition: domain.VCNode{Filter: &domain.FilterDef{Default: "summary",
 			Rules: []domain.RuleDef{{Level: "hidden", Categories: []string{"secret"}}}}, Of: &domain.VCNode{Calendar: "default"}},
 			SharedWith: []string{"user:bob"}})
-		if code != http.StatusCreated {
-			t.Fatalf("view: %d %s", code, body)
-		}
-		base := viewPath("bob", vcIDOf(t, body))
+		base := viewPath("bob", id)
 		multiget := `<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:calendar-data/></D:prop>` +
 			`<D:href>` + base + `shown.ics</D:href><D:href>` + base + `hidden.ics</D:href><D:href>` + base + `none.ics</D:href></C:calendar-multiget>`
-		code, body = as(t, srv, "bob", "REPORT", base, multiget, "Depth", "1")
+		code, body := as(t, srv, "bob", "REPORT", base, multiget, "Depth", "1")
 		if code != http.StatusMultiStatus || strings.Count(body, "<D:response>") != 3 {
 			t.Fatalf("multiget: %d %s", code, body)
 		}
@@ -736,12 +716,8 @@ func TestWritesCannotStandInForShownEvents(t *testing.T) {
 		}
 		putEvent(t, srv, "alice", "/dav/calendars/alice/default/w.ics", ics("BEGIN:VEVENT", "UID:work1", "DTSTART:20260220T090000Z",
 			"DTEND:20260220T100000Z", "SUMMARY:ALICE-WORK", "END:VEVENT"))
-		code, body = createVCAs(t, srv, "alice", domain.VCSpec{Name: "v", SharedWith: []string{"user:bob"}, WriteTarget: "plan",
+		vid := mustCreateVC(t, srv, "alice", domain.VCSpec{Name: "v", SharedWith: []string{"user:bob"}, WriteTarget: "plan",
 			Definition: domain.VCNode{Union: []domain.VCNode{{Calendar: "plan"}, {Calendar: "default"}}}})
-		if code != http.StatusCreated {
-			t.Fatalf("view: %d %s", code, body)
-		}
-		vid := vcIDOf(t, body)
 		code, body = as(t, srv, "bob", http.MethodPut, viewPath("bob", vid)+"x.ics", ics("BEGIN:VEVENT", "UID:work1",
 			"DTSTART:20260220T090000Z", "DTEND:20260220T100000Z", "SUMMARY:BOB-HIJACK", "END:VEVENT"), "Content-Type", "text/calendar")
 		if code != http.StatusConflict {
