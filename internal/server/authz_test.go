@@ -388,6 +388,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{method: http.MethodPost, path: "/api/v1/vcs", body: `{"name":"peek2","definition":{"calendar":"` + markCal + `"}}`,
 			header: []string{"Content-Type", "application/json"}, want: each(badReq)},
 		{method: http.MethodGet, path: "/api/v1/visible", want: each(ok)},
+		// A viewer's own settings of a view: carol's to read and change,
+		// nobody else's to reach.
+		{method: http.MethodGet, path: "/api/v1/visible/" + w.vcID, want: each(notFound, "carol", ok)},
+		{method: http.MethodPatch, path: "/api/v1/visible/" + w.vcID, body: `{"displayname":"pwned","subscribed":false}`,
+			header: []string{"Content-Type", "application/json"}, want: each(notFound, "carol", ok)},
 		{method: http.MethodGet, path: "/api/v1/groups", want: each(ok)},
 	}
 
@@ -408,8 +413,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			request := s.path + s.body + strings.Join(s.header, " ")
 			if found := leaks(r, request); len(found) > 0 {
 				// The view's name is how a viewer refers to it in their own
-				// definitions; /visible shows it to them on purpose.
-				if !(actor == "carol" && s.path == "/api/v1/visible" && len(found) == 1 && found[0] == markVC) {
+				// definitions; /visible (and /visible/ID) shows it to them
+				// on purpose.
+				if !(actor == "carol" && strings.HasPrefix(s.path, "/api/v1/visible") && len(found) == 1 && found[0] == markVC) {
 					t.Errorf("%s %s %s: response leaks %v\n%s", name, s.method, s.path, found, clip(r.body))
 				}
 			}
