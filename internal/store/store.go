@@ -64,6 +64,7 @@ type User struct {
 	Name         string // login name, also the last path segment of its URLs
 	DisplayName  string
 	Email        string
+	Phone        string // shown in the directory address book
 	PasswordHash string // PHC-formatted argon2id hash
 	Created      time.Time
 }
@@ -256,6 +257,7 @@ type Tx interface {
 	DeleteMembership(ctx context.Context, group, user string) error
 
 	Views
+	Sharing
 
 	// App passwords. DeleteUser also deletes the user's app passwords.
 	CreateAppPassword(ctx context.Context, p *AppPassword) error           // sets ID and Created; ErrNotFound for an unknown user
@@ -542,4 +544,89 @@ type ConnectorConflict struct {
 type ConnectorPermission struct {
 	Subject string // "user:NAME", "group:NAME" or "*"
 	Allowed bool
+}
+
+// Sharing is who besides a collection's owner may use it: grants on a
+// collection to a user, a group or every signed-in user; each sharee's own
+// settings for a collection shared with them; the owner's delegates (the
+// members of their calendar proxy groups); and public links. Grants and
+// settings go with the collection, the user and the group they name;
+// public links with the collection or virtual calendar and their owner.
+type Sharing interface {
+	// PutGrant creates or replaces the grant (CollectionID, Grantee) and
+	// sets Created when it is new; ErrNotFound for an unknown collection.
+	PutGrant(ctx context.Context, g *Grant) error
+	DeleteGrant(ctx context.Context, collectionID int64, grantee string) error // ErrNotFound
+	// Grants lists the grants on a collection, ordered by Grantee.
+	Grants(ctx context.Context, collectionID int64) ([]*Grant, error)
+	// GrantsTo lists the grants to any of grantees, ordered by
+	// CollectionID then Grantee.
+	GrantsTo(ctx context.Context, grantees []string) ([]*Grant, error)
+
+	// GetShareSettings returns user's own settings for a collection shared
+	// with them, or ErrNotFound when they never changed them.
+	GetShareSettings(ctx context.Context, collectionID int64, user string) (*ShareSettings, error)
+	// PutShareSettings creates or replaces them; the collection and user
+	// must exist (ErrNotFound).
+	PutShareSettings(ctx context.Context, s *ShareSettings) error
+
+	// PutDelegate creates or replaces (Owner, Delegate); both users must
+	// exist (ErrNotFound). Delegates lists an owner's, ordered by
+	// Delegate; DelegatorsOf the owners who made user a delegate, ordered
+	// by Owner.
+	PutDelegate(ctx context.Context, d *Delegate) error
+	DeleteDelegate(ctx context.Context, owner, delegate string) error // ErrNotFound
+	Delegates(ctx context.Context, owner string) ([]*Delegate, error)
+	DelegatorsOf(ctx context.Context, user string) ([]*Delegate, error)
+
+	// CreatePublicLink stores l (sets Created); ErrExists for a used
+	// token, ErrNotFound for an unknown owner, collection or virtual
+	// calendar.
+	CreatePublicLink(ctx context.Context, l *PublicLink) error
+	GetPublicLink(ctx context.Context, token string) (*PublicLink, error) // ErrNotFound
+	PublicLinks(ctx context.Context, owner string) ([]*PublicLink, error) // ordered by Created, then Token
+	DeletePublicLink(ctx context.Context, token string) error             // ErrNotFound
+}
+
+// Grant gives a grantee access to a collection.
+type Grant struct {
+	CollectionID int64
+	// Grantee is "user:NAME", "group:NAME" or "*" (every signed-in user).
+	Grantee string
+	// Level is "free-busy", "read", "read-write" or "admin" (the store
+	// treats it as data; the domain gives it meaning).
+	Level   string
+	Created time.Time
+}
+
+// ShareSettings are one sharee's own name, colour, order and hidden flag
+// for a collection shared with them. Empty DisplayName or Color and zero
+// Order fall back to the owner's.
+type ShareSettings struct {
+	CollectionID int64
+	User         string
+	DisplayName  string
+	Color        string
+	Order        int
+	Hidden       bool
+}
+
+// Delegate is a member of one of Owner's calendar proxy groups: with Write
+// calendar-proxy-write, otherwise calendar-proxy-read.
+type Delegate struct {
+	Owner    string
+	Delegate string
+	Write    bool
+	Created  time.Time
+}
+
+// PublicLink is a revocable, unguessable token that reads one calendar or
+// virtual calendar of Owner's without signing in. Exactly one of
+// CollectionID and VCID is set.
+type PublicLink struct {
+	Token        string
+	Owner        string
+	CollectionID int64
+	VCID         int64
+	Created      time.Time
 }

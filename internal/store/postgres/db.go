@@ -123,7 +123,7 @@ func (db *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 		return fmt.Errorf("postgres: begin read: %w", err)
 	}
 	defer rollback(ctx, pgTx)
-	return fn(&tx{db: db, tx: pgTx, readOnly: true})
+	return fn(db.newTx(pgTx, true))
 }
 
 // Update runs fn in a read-write transaction and commits it when fn returns
@@ -139,7 +139,7 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	// Rolls back when fn fails or panics.
 	defer rollback(ctx, pgTx)
-	if err := fn(&tx{db: db, tx: pgTx}); err != nil {
+	if err := fn(db.newTx(pgTx, false)); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {

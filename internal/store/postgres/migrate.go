@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"koyomi.dev/koyomi/internal/store/sqlshared"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -347,6 +348,11 @@ CREATE INDEX vc_sync_members_revision ON vc_sync_members (vc_id, viewer, revisio
 ALTER TABLE objects ADD COLUMN href text NOT NULL DEFAULT '';
 ALTER TABLE changes ADD COLUMN href text NOT NULL DEFAULT '';
 `,
+		// 11: sharing: grants on collections, each sharee's own settings,
+		// delegates (calendar proxies), public links; a phone number in
+		// user profiles for the directory. The DDL is shared with the other
+		// store (sqlshared.Schema).
+		sqlshared.Schema("bigint"),
 	}
 }
 

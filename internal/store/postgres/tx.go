@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"koyomi.dev/koyomi/internal/store"
+	"koyomi.dev/koyomi/internal/store/sqlshared"
 )
 
 // errReadOnly is returned by write methods called inside View.
@@ -21,6 +24,53 @@ type tx struct {
 	db       *DB
 	tx       pgx.Tx
 	readOnly bool
+	// Tx runs the statements both stores share (sharing).
+	sqlshared.Tx
+}
+
+func (db *DB) newTx(pgTx pgx.Tx, readOnly bool) *tx {
+	return &tx{db: db, tx: pgTx, readOnly: readOnly,
+		Tx: sqlshared.Tx{Q: querier{pgTx}, Name: "postgres", ReadOnly: readOnly, Now: db.now}}
+}
+
+// querier adapts a pgx transaction to sqlshared.Querier, rewriting ?
+// placeholders to $n.
+type querier struct{ tx pgx.Tx }
+
+func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := q.tx.Exec(ctx, rebind(query), args...)
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}
+
+func (q querier) Query(ctx context.Context, query string, args ...any) (sqlshared.Rows, error) {
+	rows, err := q.tx.Query(ctx, rebind(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgRows{rows}, nil
+}
+
+type pgRows struct{ pgx.Rows }
+
+func (r pgRows) Close() error { r.Rows.Close(); return nil }
+
+// rebind rewrites ? placeholders to PostgreSQL's $1, $2 … (the shared
+// statements hold no ? inside literals).
+func rebind(query string) string {
+	var b strings.Builder
+	n := 0
+	for _, c := range query {
+		if c == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 var _ store.Tx = (*tx)(nil)
@@ -86,8 +136,8 @@ func (t *tx) CreateUser(ctx context.Context, u *store.User) error {
 		u.Created = t.now()
 	}
 	u.Created = truncate(u.Created)
-	_, err := t.tx.Exec(ctx, `INSERT INTO users (name, display_name, email, password_hash, created)
-		VALUES ($1, $2, $3, $4, $5)`, u.Name, u.DisplayName, u.Email, u.PasswordHash, micros(u.Created))
+	_, err := t.tx.Exec(ctx, `INSERT INTO users (name, display_name, email, phone, password_hash, created)
+		VALUES ($1, $2, $3, $4, $5, $6)`, u.Name, u.DisplayName, u.Email, u.Phone, u.PasswordHash, micros(u.Created))
 	if code, _ := pgCode(err); code == uniqueViolation {
 		return fmt.Errorf("postgres: create user %q: %w", u.Name, store.ErrExists)
 	}
@@ -97,12 +147,12 @@ func (t *tx) CreateUser(ctx context.Context, u *store.User) error {
 	return nil
 }
 
-const userColumns = `name, display_name, email, password_hash, created`
+const userColumns = `name, display_name, email, phone, password_hash, created`
 
 func scanUser(row pgx.Row) (*store.User, error) {
 	var u store.User
 	var created *int64
-	if err := row.Scan(&u.Name, &u.DisplayName, &u.Email, &u.PasswordHash, &created); err != nil {
+	if err := row.Scan(&u.Name, &u.DisplayName, &u.Email, &u.Phone, &u.PasswordHash, &created); err != nil {
 		return nil, err
 	}
 	u.Created = fromMicros(created)
@@ -136,8 +186,8 @@ func (t *tx) UpdateUser(ctx context.Context, u *store.User) error {
 	if err := t.writable(); err != nil {
 		return err
 	}
-	tag, err := t.tx.Exec(ctx, `UPDATE users SET display_name = $1, email = $2, password_hash = $3 WHERE name = $4`,
-		u.DisplayName, u.Email, u.PasswordHash, u.Name)
+	tag, err := t.tx.Exec(ctx, `UPDATE users SET display_name = $1, email = $2, phone = $3, password_hash = $4 WHERE name = $5`,
+		u.DisplayName, u.Email, u.Phone, u.PasswordHash, u.Name)
 	return expectOneRow(tag, err, "update user "+u.Name)
 }
 
@@ -149,6 +199,9 @@ func (t *tx) DeleteUser(ctx context.Context, name string) error {
 	// go with the user by ON DELETE CASCADE, as do memberships.
 	tag, err := t.tx.Exec(ctx, `DELETE FROM users WHERE name = $1`, name)
 	if err := expectOneRow(tag, err, "delete user "+name); err != nil {
+		return err
+	}
+	if err := t.DropGrantee(ctx, "user:"+name); err != nil {
 		return err
 	}
 	return t.deleteOwnedVirtualCalendars(ctx, name)

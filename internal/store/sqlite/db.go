@@ -156,7 +156,7 @@ func (db *DB) View(ctx context.Context, fn func(store.Tx) error) error {
 		return fmt.Errorf("sqlite: begin read: %w", err)
 	}
 	defer sqlTx.Rollback()
-	return fn(&tx{db: db, tx: sqlTx, readOnly: true})
+	return fn(db.newTx(sqlTx, true))
 }
 
 // Update runs fn in a read-write transaction and commits it when fn returns
@@ -169,7 +169,7 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	}
 	// Rolls back when fn fails or panics; a no-op after Commit.
 	defer sqlTx.Rollback()
-	if err := fn(&tx{db: db, tx: sqlTx}); err != nil {
+	if err := fn(db.newTx(sqlTx, false)); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {

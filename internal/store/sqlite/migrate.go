@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"koyomi.dev/koyomi/internal/store/sqlshared"
 )
 
 // migrations returns the schema steps in order; step i brings the schema to
@@ -348,6 +349,11 @@ DROP INDEX objects_list;
 CREATE INDEX objects_list ON objects (collection_id, name, id, etag, content_type, uid, component, size, modified,
 	has_span, span_start, span_end, recurring, indexed_until, href);
 `,
+		// 12: sharing: grants on collections, each sharee's own settings,
+		// delegates (calendar proxies), public links; a phone number in
+		// user profiles for the directory. The DDL is shared with the other
+		// store (sqlshared.Schema).
+		sqlshared.Schema("INTEGER"),
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"koyomi.dev/koyomi/internal/store"
+	"koyomi.dev/koyomi/internal/store/sqlshared"
 )
 
 // errReadOnly is returned by write methods called inside View.
@@ -19,6 +20,28 @@ type tx struct {
 	db       *DB
 	tx       *sql.Tx
 	readOnly bool
+	// Tx runs the statements both stores share (sharing).
+	sqlshared.Tx
+}
+
+func (db *DB) newTx(sqlTx *sql.Tx, readOnly bool) *tx {
+	return &tx{db: db, tx: sqlTx, readOnly: readOnly,
+		Tx: sqlshared.Tx{Q: querier{sqlTx}, Name: "sqlite", ReadOnly: readOnly, Now: db.now}}
+}
+
+// querier adapts a database/sql transaction to sqlshared.Querier.
+type querier struct{ tx *sql.Tx }
+
+func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := q.tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (q querier) Query(ctx context.Context, query string, args ...any) (sqlshared.Rows, error) {
+	return q.tx.QueryContext(ctx, query, args...)
 }
 
 var _ store.Tx = (*tx)(nil)
@@ -82,8 +105,8 @@ func (t *tx) CreateUser(ctx context.Context, u *store.User) error {
 		u.Created = t.now()
 	}
 	u.Created = truncate(u.Created)
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO users (name, display_name, email, password_hash, created)
-		VALUES (?, ?, ?, ?, ?)`, u.Name, u.DisplayName, u.Email, u.PasswordHash, micros(u.Created))
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO users (name, display_name, email, phone, password_hash, created)
+		VALUES (?, ?, ?, ?, ?, ?)`, u.Name, u.DisplayName, u.Email, u.Phone, u.PasswordHash, micros(u.Created))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("sqlite: create user %q: %w", u.Name, store.ErrExists)
 	}
@@ -93,12 +116,12 @@ func (t *tx) CreateUser(ctx context.Context, u *store.User) error {
 	return nil
 }
 
-const userColumns = `name, display_name, email, password_hash, created`
+const userColumns = `name, display_name, email, phone, password_hash, created`
 
 func scanUser(row interface{ Scan(...any) error }) (*store.User, error) {
 	var u store.User
 	var created sql.NullInt64
-	if err := row.Scan(&u.Name, &u.DisplayName, &u.Email, &u.PasswordHash, &created); err != nil {
+	if err := row.Scan(&u.Name, &u.DisplayName, &u.Email, &u.Phone, &u.PasswordHash, &created); err != nil {
 		return nil, err
 	}
 	u.Created = fromMicros(created)
@@ -140,8 +163,8 @@ func (t *tx) UpdateUser(ctx context.Context, u *store.User) error {
 	if err := t.writable(); err != nil {
 		return err
 	}
-	res, err := t.tx.ExecContext(ctx, `UPDATE users SET display_name = ?, email = ?, password_hash = ? WHERE name = ?`,
-		u.DisplayName, u.Email, u.PasswordHash, u.Name)
+	res, err := t.tx.ExecContext(ctx, `UPDATE users SET display_name = ?, email = ?, phone = ?, password_hash = ? WHERE name = ?`,
+		u.DisplayName, u.Email, u.Phone, u.PasswordHash, u.Name)
 	return expectOneRow(res, err, "update user "+u.Name)
 }
 
@@ -153,6 +176,9 @@ func (t *tx) DeleteUser(ctx context.Context, name string) error {
 	// go with the user by ON DELETE CASCADE, as do memberships.
 	res, err := t.tx.ExecContext(ctx, `DELETE FROM users WHERE name = ?`, name)
 	if err := expectOneRow(res, err, "delete user "+name); err != nil {
+		return err
+	}
+	if err := t.DropGrantee(ctx, "user:"+name); err != nil {
 		return err
 	}
 	return t.deleteOwnedVirtualCalendars(ctx, name)

@@ -292,6 +292,9 @@ func (t *tx) DeleteGroup(ctx context.Context, name string) error {
 	if err := expectOneRow(res, err, fmt.Sprintf("delete group %q", name)); err != nil {
 		return err
 	}
+	if err := t.DropGrantee(ctx, "group:"+name); err != nil {
+		return err
+	}
 	return t.deleteOwnedVirtualCalendars(ctx, groupOwnerPrefix+name)
 }
 

@@ -1,0 +1,111 @@
+// Package sqlshared holds the SQL that the SQLite and PostgreSQL stores run
+// alike. Statements are written once, with ? placeholders, against a small
+// Querier that each store adapts its transaction to (PostgreSQL's rewrites
+// the placeholders to $1, $2 …). A concept whose statements agree in both
+// dialects lives here once instead of twice; what differs (schema,
+// migrations, index tricks, error codes) stays with each store.
+//
+// The schema the statements expect is created by each store's migrations:
+// integer columns for booleans and for times (unix microseconds).
+package sqlshared
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"koyomi.dev/koyomi/internal/store"
+)
+
+// Querier runs statements in one transaction.
+type Querier interface {
+	// Exec runs a statement and returns how many rows it changed.
+	Exec(ctx context.Context, query string, args ...any) (int64, error)
+	// Query runs a query; the caller closes the rows.
+	Query(ctx context.Context, query string, args ...any) (Rows, error)
+}
+
+// Rows is a result set.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close() error
+}
+
+// Tx implements the store concepts kept here on one transaction.
+type Tx struct {
+	Q Querier
+	// Name prefixes error messages ("sqlite", "postgres").
+	Name     string
+	ReadOnly bool
+	Now      func() time.Time
+}
+
+// ErrReadOnly is returned by write methods of a read-only transaction.
+var ErrReadOnly = errors.New("write in a read-only transaction")
+
+func (t Tx) writable() error {
+	if t.ReadOnly {
+		return fmt.Errorf("%s: %w", t.Name, ErrReadOnly)
+	}
+	return nil
+}
+
+func (t Tx) errorf(format string, args ...any) error {
+	return fmt.Errorf(t.Name+": "+format, args...)
+}
+
+func (t Tx) now() time.Time { return t.Now().UTC().Truncate(time.Microsecond) }
+
+func micros(at time.Time) int64 { return at.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// exists reports whether query (a SELECT 1 …) finds a row.
+func (t Tx) exists(ctx context.Context, query string, args ...any) (bool, error) {
+	rows, err := t.Q.Query(ctx, query, args...)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	found := rows.Next()
+	return found, rows.Err()
+}
+
+// collect runs query and reads every row with scan.
+func collect[T any](ctx context.Context, t Tx, scan func(Rows) (*T, error), query string, args ...any) ([]*T, error) {
+	rows, err := t.Q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// expectRow turns "no row changed" into ErrNotFound.
+func (t Tx) expectRow(n int64, err error, what string) error {
+	if err != nil {
+		return t.errorf("%s: %w", what, err)
+	}
+	if n == 0 {
+		return t.errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return nil
+}
