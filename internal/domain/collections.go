@@ -182,7 +182,7 @@ type PropChange struct {
 // PatchCollection stores c's descriptive fields and applies dead property
 // changes at path, atomically.
 func (s *Service) PatchCollection(ctx context.Context, c *store.Collection, path string, changes []PropChange) error {
-	if err := authorize(ctx, c.Owner); err != nil {
+	if _, err := s.authorizeColl(ctx, c, ActManage); err != nil {
 		return err
 	}
 	return mapStoreErr(s.store.Update(ctx, func(tx store.Tx) error {
@@ -221,11 +221,24 @@ func applyDead(ctx context.Context, tx store.Tx, path string, changes []PropChan
 	return nil
 }
 
+// CollectionProperties returns the client-visible dead properties of
+// path, a collection c or one of its objects, to whoever may read c.
+func (s *Service) CollectionProperties(ctx context.Context, c *store.Collection, path string) ([]store.Property, error) {
+	if _, err := s.authorizeColl(ctx, c, ActFreeBusy); err != nil {
+		return nil, err
+	}
+	return s.properties(ctx, path)
+}
+
 // Properties returns the client-visible dead properties of path.
 func (s *Service) Properties(ctx context.Context, owner, path string) ([]store.Property, error) {
 	if err := authorize(ctx, owner); err != nil {
 		return nil, err
 	}
+	return s.properties(ctx, path)
+}
+
+func (s *Service) properties(ctx context.Context, path string) ([]store.Property, error) {
 	var props []store.Property
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		all, err := tx.Properties(ctx, path)
@@ -258,7 +271,7 @@ func nested(ctx context.Context, tx store.Tx, c *store.Collection) ([]*store.Col
 // DeleteCollection removes c, the collections below it and the dead
 // properties under path.
 func (s *Service) DeleteCollection(ctx context.Context, c *store.Collection, path string) error {
-	if err := authorize(ctx, c.Owner); err != nil {
+	if _, err := s.authorizeColl(ctx, c, ActManage); err != nil {
 		return err
 	}
 	return mapStoreErr(s.store.Update(ctx, func(tx store.Tx) error {
@@ -283,7 +296,7 @@ func deleteCollectionTx(ctx context.Context, tx store.Tx, c *store.Collection, p
 // collection dstName, replacing an existing one when overwrite is set.
 // srcPath and dstPath are the URL paths keying dead properties.
 func (s *Service) CopyMoveCollection(ctx context.Context, c *store.Collection, dstName, srcPath, dstPath string, move, overwrite bool) (created bool, err error) {
-	if err := authorize(ctx, c.Owner); err != nil {
+	if _, err := s.authorizeColl(ctx, c, ActManage); err != nil {
 		return false, err
 	}
 	if !ValidCollectionName(dstName) {

@@ -21,11 +21,12 @@ func ValidObjectName(name string) bool { return validSegment(name) }
 // Object returns one object with its data. Its Occurrences may be left
 // empty.
 func (s *Service) Object(ctx context.Context, c *store.Collection, name string) (*store.Object, error) {
-	if err := authorize(ctx, c.Owner); err != nil {
+	level, err := s.authorizeColl(ctx, c, ActFreeBusy)
+	if err != nil {
 		return nil, err
 	}
 	var o *store.Object
-	err := s.store.View(ctx, func(tx store.Tx) error {
+	err = s.store.View(ctx, func(tx store.Tx) error {
 		var err error
 		if r, ok := tx.(store.DataReader); ok {
 			o, err = r.GetObjectData(ctx, c.ID, name)
@@ -34,17 +35,26 @@ func (s *Service) Object(ctx context.Context, c *store.Collection, name string) 
 		}
 		return err
 	})
-	return o, mapStoreErr(err)
+	if err != nil {
+		return nil, mapStoreErr(err)
+	}
+	if level == LevelFreeBusy {
+		if o, err = s.busyOnly(c, o); err == nil && o == nil {
+			err = fmt.Errorf("%w: %s shows no busy time", ErrNotFound, name)
+		}
+	}
+	return o, err
 }
 
 // Objects returns the named objects of c that exist. Their Occurrences may
 // be left empty.
 func (s *Service) Objects(ctx context.Context, c *store.Collection, names []string) ([]*store.Object, error) {
-	if err := authorize(ctx, c.Owner); err != nil {
+	level, err := s.authorizeColl(ctx, c, ActFreeBusy)
+	if err != nil {
 		return nil, err
 	}
 	var objs []*store.Object
-	err := s.store.View(ctx, func(tx store.Tx) error {
+	err = s.store.View(ctx, func(tx store.Tx) error {
 		var err error
 		if r, ok := tx.(store.DataReader); ok {
 			objs, err = r.GetObjectsData(ctx, c.ID, names)
@@ -53,20 +63,34 @@ func (s *Service) Objects(ctx context.Context, c *store.Collection, names []stri
 		}
 		return err
 	})
+	if err == nil && level == LevelFreeBusy {
+		objs = s.busyOnlyAll(ctx, c, objs)
+	}
 	return objs, mapStoreErr(err)
 }
 
 // ListObjects lists the objects of c, with or without their data.
+// A free-busy sharee gets the objects' busy blocks (see busyOnly).
 func (s *Service) ListObjects(ctx context.Context, c *store.Collection, withData bool) ([]*store.Object, error) {
-	if err := authorize(ctx, c.Owner); err != nil {
+	level, err := s.authorizeColl(ctx, c, ActFreeBusy)
+	if err != nil {
 		return nil, err
 	}
+	busy := level == LevelFreeBusy
 	var objs []*store.Object
-	err := s.store.View(ctx, func(tx store.Tx) error {
+	err = s.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		objs, err = listObjects(ctx, tx, c.ID, withData)
+		objs, err = listObjects(ctx, tx, c.ID, withData || busy)
 		return err
 	})
+	if err == nil && busy {
+		objs = s.busyOnlyAll(ctx, c, objs)
+		if !withData {
+			for _, o := range objs {
+				o.Data = nil
+			}
+		}
+	}
 	return objs, mapStoreErr(err)
 }
 
@@ -161,7 +185,7 @@ func containsFold(list []string, s string) bool {
 // href is how the client spelled name in the object's URL when that
 // differs from its plain escaping (see store.Object.Href), or "".
 func (s *Service) PutObject(ctx context.Context, c *store.Collection, name, href string, data []byte, contentType string, opts store.PutOptions) (*store.Object, bool, error) {
-	if err := authorize(ctx, c.Owner); err != nil {
+	if _, err := s.authorizeColl(ctx, c, ActWrite); err != nil {
 		return nil, false, err
 	}
 	o, err := s.prepare(c, name, data, contentType)
@@ -210,7 +234,7 @@ func keepsUID(ctx context.Context, tx store.Tx, o *store.Object) error {
 
 // DeleteObject removes an object (and its dead properties at path).
 func (s *Service) DeleteObject(ctx context.Context, c *store.Collection, name, ifMatch, path string) error {
-	if err := authorize(ctx, c.Owner); err != nil {
+	if _, err := s.authorizeColl(ctx, c, ActWrite); err != nil {
 		return err
 	}
 	return mapStoreErr(s.store.Update(ctx, func(tx store.Tx) error {
@@ -225,10 +249,14 @@ func (s *Service) DeleteObject(ctx context.Context, c *store.Collection, name, i
 // owner, validating it for the destination. An existing destination is
 // replaced only when overwrite is set.
 func (s *Service) CopyMoveObject(ctx context.Context, src *store.Collection, srcName string, dst *store.Collection, dstName, dstHref, srcPath, dstPath string, move, overwrite bool) (created bool, err error) {
-	if err := authorize(ctx, src.Owner); err != nil {
+	srcNeeds := ActRead
+	if move {
+		srcNeeds = ActWrite
+	}
+	if _, err := s.authorizeColl(ctx, src, srcNeeds); err != nil {
 		return false, err
 	}
-	if err := authorize(ctx, dst.Owner); err != nil {
+	if _, err := s.authorizeColl(ctx, dst, ActWrite); err != nil {
 		return false, err
 	}
 	err = s.store.Update(ctx, func(tx store.Tx) error {
@@ -284,15 +312,19 @@ func (s *Service) QueryCalendarObjects(ctx context.Context, c *store.Collection,
 }
 
 func (s *Service) queryCalendar(ctx context.Context, c *store.Collection, filter *ical.CompFilter, floating *time.Location, keepParsed bool) ([]*store.Object, []*ical.Object, error) {
-	if err := authorize(ctx, c.Owner); err != nil {
+	level, err := s.authorizeColl(ctx, c, ActFreeBusy)
+	if err != nil {
 		return nil, nil, err
 	}
+	busy := level == LevelFreeBusy
 	var (
 		candidates []*store.Object
 		occurs     map[string]bool // recurring candidates proved by their index
 	)
 	window, provable := ical.ProofWindow(filter)
-	err := s.store.View(ctx, func(tx store.Tx) error {
+	// A free-busy sharee's filter is evaluated on what they see.
+	provable = provable && !busy
+	err = s.store.View(ctx, func(tx store.Tx) error {
 		var err error
 		if tr, ok := ical.QueryRange(filter); ok {
 			candidates, err = tx.FindObjectsInRange(ctx, c.ID, tr.Start, tr.End)
@@ -311,6 +343,9 @@ func (s *Service) queryCalendar(ctx context.Context, c *store.Collection, filter
 	})
 	if err != nil {
 		return nil, nil, mapStoreErr(err)
+	}
+	if busy {
+		candidates = s.busyOnlyAll(ctx, c, candidates)
 	}
 	var objs []*store.Object
 	var parsed []*ical.Object
@@ -346,7 +381,7 @@ func (s *Service) queryCalendar(ctx context.Context, c *store.Collection, filter
 
 // Changes returns c's change log since a revision (0: all live objects).
 func (s *Service) Changes(ctx context.Context, c *store.Collection, since int64) ([]store.Change, error) {
-	if err := authorize(ctx, c.Owner); err != nil {
+	if _, err := s.authorizeColl(ctx, c, ActFreeBusy); err != nil {
 		return nil, err
 	}
 	var changes []store.Change
