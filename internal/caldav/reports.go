@@ -438,7 +438,7 @@ func (c *handler) calendarQuery(ctx context.Context, w http.ResponseWriter, req 
 			return err
 		}
 		for i, o := range objs {
-			res := tree.ObjectResource(data.Collection, o)
+			res := data.ObjectResource(o)
 			if ps != nil && ps[i] != nil {
 				parsed[res.Path] = ps[i]
 			}

@@ -382,7 +382,7 @@ func (c *handler) addressbookQuery(ctx context.Context, w http.ResponseWriter, r
 			objs, truncated = objs[:limit], true
 		}
 		for _, o := range objs {
-			resources = append(resources, tree.ObjectResource(data.Collection, o))
+			resources = append(resources, data.ObjectResource(o))
 		}
 	case *tree.Object:
 		card, err := vcard.Parse(data.Data)

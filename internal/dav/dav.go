@@ -74,10 +74,19 @@ func Precondition(status int, cond xml.Name, msg string) *Error {
 // ErrNotFound is the plain 404 answer.
 var ErrNotFound = &Error{Status: http.StatusNotFound}
 
-func asError(err error) *Error {
+func asError(err error) *Error { return (*Handler)(nil).asError(err) }
+
+// asError is the answer to err: its own *Error, the backend's answer
+// (MapError), or 500.
+func (h *Handler) asError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
+	}
+	if h != nil && h.MapError != nil {
+		if e := h.MapError(err); e != nil {
+			return e
+		}
 	}
 	return &Error{Status: http.StatusInternalServerError, Err: err}
 }

@@ -160,6 +160,10 @@ type Handler struct {
 	// storage behind the Backend is out of reach; the client then gets 503
 	// with Retry-After instead of 500, and can try again.
 	Unavailable func(ctx context.Context) bool
+	// MapError, when set, is the backend's one translation of its own
+	// errors into answers, asked for every error that reaches the engine
+	// as no *Error; nil from it means a failure of the server (500).
+	MapError func(err error) *Error
 
 	props   map[xml.Name]*Property
 	order   []xml.Name
@@ -265,7 +269,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		return
 	}
-	e := asError(err)
+	e := h.asError(err)
 	if e.Status == http.StatusInternalServerError && h.Unavailable != nil && h.Unavailable(r.Context()) {
 		e = &Error{Status: http.StatusServiceUnavailable, Msg: "storage unavailable, try again shortly", Err: err}
 		w.Header().Set("Retry-After", "5")
@@ -470,7 +474,7 @@ func conditions(r *http.Request) Conditions {
 func (h *Handler) resolveOptional(ctx context.Context, p string) (*Resource, error) {
 	res, err := h.Backend.Resolve(ctx, p)
 	if err != nil {
-		if e := asError(err); e.Status == http.StatusNotFound {
+		if e := h.asError(err); e.Status == http.StatusNotFound {
 			return nil, nil
 		}
 		return nil, err

@@ -131,8 +131,7 @@ func (h *Handler) PropStats(ctx context.Context, res *Resource, pr PropRequest, 
 			return nil
 		}
 		if err != nil {
-			var de *Error
-			if errors.As(err, &de) {
+			if de := h.asError(err); de.Status != http.StatusInternalServerError {
 				failed = append(failed, PropStat{Status: de.Status, Props: []PropValue{{Name: name}}, Error: de})
 				return nil
 			}

@@ -83,7 +83,7 @@ func provision(ctx context.Context, tx store.Tx, user, homePath string, kind sto
 // ValidCollectionName reports whether name (a relative path of one or more
 // segments) can name a collection.
 func ValidCollectionName(name string) bool {
-	if name == "" || len(name) > 512 || !utf8.ValidString(name) {
+	if name == "" || len(name) > 512 || !utf8.ValidString(name) || strings.Contains(name, ShareMarker) {
 		return false
 	}
 	for _, seg := range strings.Split(name, "/") {

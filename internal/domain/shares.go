@@ -54,8 +54,13 @@ func (sh *Share) Hidden() bool { return sh.Settings != nil && sh.Settings.Hidden
 // their home: "<name>_shared_by_<owner>" (user names hold no "_", so the
 // name is never another share's).
 func MountName(c *store.Collection) string {
-	return strings.ReplaceAll(c.Name, "/", "_") + "_shared_by_" + c.Owner
+	return strings.ReplaceAll(c.Name, "/", "_") + ShareMarker + c.Owner
 }
+
+// ShareMarker is in every mount name and in no name of a user's own
+// collection that can be shared.
+const ShareMarker = "_shared_by_"
+
 
 // SharedWith lists the collections others share with user (directly,
 // through a group, with everyone, or as a delegate), ordered by owner and
@@ -154,7 +159,7 @@ func sharesOf(ctx context.Context, tx store.Tx, user string) ([]*Share, error) {
 // SharedCollection returns the share user sees under mount in their home;
 // ErrNotFound when there is none.
 func (s *Service) SharedCollection(ctx context.Context, user, mount string) (*Share, error) {
-	if !strings.Contains(mount, "_shared_by_") {
+	if !strings.Contains(mount, ShareMarker) {
 		return nil, fmt.Errorf("%w: no share %q", ErrNotFound, mount)
 	}
 	shares, err := s.SharedWith(ctx, user)

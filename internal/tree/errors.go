@@ -16,12 +16,12 @@ func caldavCond(local string) xml.Name { return xml.Name{Space: dav.NSCalDAV, Lo
 
 // mapObjectError turns the errors of storing an object into the
 // preconditions of the collection's protocol (RFC 4791 5.3.2.1).
-func mapObjectError(err error, c *store.Collection) error {
+func mapObjectError(err error, c *Collection, path string) error {
 	if c != nil && c.Kind == store.KindAddressBook {
-		return mapCardError(err, c)
+		return mapCardError(err, c, path)
 	}
 	if c == nil || c.Kind != store.KindCalendar {
-		return mapError(err)
+		return mapErrorAt(err, path)
 	}
 	var uc *store.UIDConflictError
 	switch {
@@ -44,22 +44,22 @@ func mapObjectError(err error, c *store.Collection) error {
 	case errors.Is(err, domain.ErrInvalidName):
 		return &dav.Error{Status: http.StatusForbidden, Msg: err.Error(), Err: err}
 	}
-	return mapError(err)
+	return mapErrorAt(err, path)
 }
 
 // conflictHref is the DAV:href of the object that holds a UID, in the
 // spelling it was created with.
-func conflictHref(c *store.Collection, uc *store.UIDConflictError) string {
-	href := objectHref(c, uc.Href)
+func conflictHref(c *Collection, uc *store.UIDConflictError) string {
+	href := objectHref(c.path, uc.Href)
 	if href == "" {
-		href = dav.EscapePath(ObjectPath(c, uc.Name))
+		href = dav.EscapePath(c.path + uc.Name)
 	}
 	return "<D:href>" + dav.EscapeText(href) + "</D:href>"
 }
 
 // uidChanged answers an overwrite with another UID: the no-uid-conflict
 // precondition of the collection's protocol, which forbids it too.
-func uidChanged(err error, c *store.Collection) error {
+func uidChanged(err error, c *Collection) error {
 	cond := caldavCond("no-uid-conflict")
 	if c.Kind == store.KindAddressBook {
 		cond = carddavCond("no-uid-conflict")
@@ -71,7 +71,7 @@ func carddavCond(local string) xml.Name { return xml.Name{Space: dav.NSCardDAV, 
 
 // mapCardError turns the errors of storing a vCard into RFC 6352 6.3.2.1
 // preconditions.
-func mapCardError(err error, c *store.Collection) error {
+func mapCardError(err error, c *Collection, path string) error {
 	var uc *store.UIDConflictError
 	switch {
 	case errors.As(err, &uc):
@@ -89,5 +89,5 @@ func mapCardError(err error, c *store.Collection) error {
 	case errors.Is(err, domain.ErrInvalidName):
 		return &dav.Error{Status: http.StatusForbidden, Msg: err.Error(), Err: err}
 	}
-	return mapError(err)
+	return mapErrorAt(err, path)
 }

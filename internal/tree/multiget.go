@@ -51,7 +51,7 @@ func (t *Tree) Multiget(ctx context.Context, w http.ResponseWriter, h *dav.Handl
 				return mapError(err)
 			}
 			for _, o := range objs {
-				res := ObjectResource(d.Collection, o)
+				res := d.ObjectResource(o)
 				prefetched[res.Path] = res
 			}
 		}

@@ -54,8 +54,24 @@ const (
 		"<D:privilege><D:write-content/></D:privilege>"
 )
 
+// sharePrivileges is what a sharee at level holds on a share and its
+// objects. A free-busy sharee reads the busy blocks the share shows them.
+func sharePrivileges(level domain.Level) string {
+	p := "<D:privilege><D:read/></D:privilege><D:privilege><D:read-current-user-privilege-set/></D:privilege>" +
+		"<D:privilege><C:read-free-busy/></D:privilege><D:privilege><D:write-properties/></D:privilege>"
+	if level >= domain.LevelReadWrite {
+		p += "<D:privilege><D:write/></D:privilege><D:privilege><D:write-content/></D:privilege>" +
+			"<D:privilege><D:bind/></D:privilege><D:privilege><D:unbind/></D:privilege>"
+	}
+	if level >= domain.LevelAdmin {
+		p += "<D:privilege><D:read-acl/></D:privilege>"
+	}
+	return p
+}
+
 // Register adds the namespace's properties to the engine.
 func (t *Tree) Register(h *dav.Handler) {
+	h.MapError = MapError
 	h.Principal = func(ctx context.Context) string {
 		if u := domain.Principal(ctx); u != "" {
 			return PrincipalPath(u)
@@ -116,6 +132,14 @@ func (t *Tree) Register(h *dav.Handler) {
 				return []byte(ownerPrivileges), nil
 			}
 			switch d := r.Data.(type) {
+			case *Collection:
+				if d.Share != nil {
+					return []byte(sharePrivileges(d.Share.Level)), nil
+				}
+			case *Object:
+				if d.Parent != nil && d.Parent.Share != nil {
+					return []byte(sharePrivileges(d.Parent.Share.Level)), nil
+				}
 			case *Virtual:
 				if d.View.Writable() {
 					return []byte(viewWriterPrivileges), nil

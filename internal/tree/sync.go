@@ -77,9 +77,9 @@ func (t *Tree) SyncChanges(ctx context.Context, r *dav.Resource, token string, l
 	}
 	out := make([]dav.SyncChange, 0, len(changes))
 	for _, ch := range changes {
-		sc := dav.SyncChange{Path: ObjectPath(c, ch.Name), Href: objectHref(c, ch.Href)}
+		sc := dav.SyncChange{Path: d.path + ch.Name, Href: objectHref(d.path, ch.Href)}
 		if o, ok := byName[ch.Name]; ok && !ch.Deleted {
-			sc.Resource = ObjectResource(c, o)
+			sc.Resource = d.ObjectResource(o)
 		}
 		out = append(out, sc)
 	}

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"koyomi.dev/koyomi/internal/dav"
@@ -50,14 +51,47 @@ type (
 		User  string
 		Books bool
 	}
-	// Collection is a calendar, address book or plain collection.
-	Collection struct{ *store.Collection }
+	// Collection is a calendar, address book or plain collection: one of
+	// the requesting user's, or, with Share, someone else's shared with
+	// them and mounted in their home (its descriptive fields then are the
+	// sharee's own where they set them).
+	Collection struct {
+		*store.Collection
+		Share *domain.Share
+		path  string // URL path where it is served
+	}
 	// Object is a member of a collection.
 	Object struct {
 		*store.Object
-		Coll *store.Collection
+		Coll   *store.Collection
+		Parent *Collection
 	}
 )
+
+// Path is the collection's URL path as served: its owner's, or the
+// sharee's mount.
+func (c *Collection) Path() string { return c.path }
+
+// ObjectResource describes an object of c as a DAV resource.
+func (c *Collection) ObjectResource(o *store.Object) *dav.Resource {
+	return &dav.Resource{Path: c.path + o.Name, Href: objectHref(c.path, o.Href), ETag: o.ETag, LastModified: o.Modified,
+		ContentType: o.ContentType, Size: o.Size, Data: &Object{Object: o, Coll: c.Collection, Parent: c}}
+}
+
+// ownCollection is one of its owner's collections, served at its path.
+func ownCollection(c *store.Collection) *Collection { return &Collection{Collection: c, path: CollectionPath(c)} }
+
+// sharedCollection is a share mounted in user's home, showing the
+// sharee's own name, colour and order.
+func sharedCollection(user string, sh *domain.Share) *Collection {
+	c := *sh.Coll
+	c.DisplayName, c.Color, c.Order = sh.DisplayName(), sh.Color(), sh.Order()
+	base := HomePath(user)
+	if inBookHome(c.Kind) {
+		base = BookHomePath(user)
+	}
+	return &Collection{Collection: &c, Share: sh, path: base + sh.Mount + "/"}
+}
 
 // Syncable marks collections that keep a change log for sync-collection.
 func (c *Collection) Syncable() bool {
@@ -165,8 +199,8 @@ func CollectionPath(c *store.Collection) string {
 // ObjectPath returns the URL path of an object.
 func ObjectPath(c *store.Collection, name string) string { return CollectionPath(c) + name }
 
-func (t *Tree) collectionResource(c *store.Collection) *dav.Resource {
-	r := &dav.Resource{Path: CollectionPath(c), Collection: true, LastModified: c.Modified, Data: &Collection{c}}
+func (t *Tree) collectionResource(c *Collection) *dav.Resource {
+	r := &dav.Resource{Path: c.path, Collection: true, LastModified: c.Modified, Data: c}
 	for _, k := range t.kinds {
 		if k.Kind == c.Kind {
 			r.Types = append(r.Types, k.Type)
@@ -175,19 +209,14 @@ func (t *Tree) collectionResource(c *store.Collection) *dav.Resource {
 	return r
 }
 
-// ObjectResource describes an object of collection c as a DAV resource.
-func ObjectResource(c *store.Collection, o *store.Object) *dav.Resource {
-	return &dav.Resource{Path: ObjectPath(c, o.Name), Href: objectHref(c, o.Href), ETag: o.ETag, LastModified: o.Modified,
-		ContentType: o.ContentType, Size: o.Size, Data: &Object{Object: o, Coll: c}}
-}
-
-// objectHref is the escaped URL path of an object of c whose name the
-// client spelled as segment; "" (the plain spelling) when segment is.
-func objectHref(c *store.Collection, segment string) string {
+// objectHref is the escaped URL path of an object of the collection at
+// base whose name the client spelled as segment; "" (the plain spelling)
+// when segment is.
+func objectHref(base, segment string) string {
 	if segment == "" {
 		return ""
 	}
-	return dav.EscapePath(CollectionPath(c)) + segment
+	return dav.EscapePath(base) + segment
 }
 
 // spelling returns the last segment of href, the client's spelling of the
@@ -252,9 +281,14 @@ func (t *Tree) Resolve(ctx context.Context, p string) (*dav.Resource, error) {
 			if inBookHome(c.Kind) != books {
 				return nil, notFound()
 			}
-			return t.collectionResource(c), nil
+			return t.collectionResource(ownCollection(c)), nil
 		} else if !errors.Is(err, domain.ErrNotFound) {
 			return nil, mapError(err)
+		}
+		if len(segs) == 3 && trailing || len(segs) == 4 && !trailing {
+			if res, ok, err := t.resolveShare(ctx, user, books, segs[2:]); ok {
+				return res, err
+			}
 		}
 		if trailing || len(segs) < 4 {
 			return nil, notFound()
@@ -270,7 +304,7 @@ func (t *Tree) Resolve(ctx context.Context, p string) (*dav.Resource, error) {
 		if err != nil {
 			return nil, mapError(err)
 		}
-		return ObjectResource(c, o), nil
+		return ownCollection(c).ObjectResource(o), nil
 	}
 	return nil, notFound()
 }
@@ -319,7 +353,16 @@ func (t *Tree) Children(ctx context.Context, r *dav.Resource) ([]*dav.Resource, 
 		var out []*dav.Resource
 		for _, c := range colls {
 			if !strings.Contains(c.Name, "/") && inBookHome(c.Kind) == d.Books {
-				out = append(out, t.collectionResource(c))
+				out = append(out, t.collectionResource(ownCollection(c)))
+			}
+		}
+		shares, err := t.svc.SharedWith(ctx, d.User)
+		if err != nil {
+			return nil, mapError(err)
+		}
+		for _, sh := range shares {
+			if inBookHome(sh.Coll.Kind) == d.Books {
+				out = append(out, t.collectionResource(sharedCollection(d.User, sh)))
 			}
 		}
 		if !d.Books {
@@ -343,7 +386,7 @@ func (t *Tree) Children(ctx context.Context, r *dav.Resource) ([]*dav.Resource, 
 			}
 			for _, c := range colls {
 				if rest, ok := strings.CutPrefix(c.Name, d.Name+"/"); ok && !strings.Contains(rest, "/") {
-					out = append(out, t.collectionResource(c))
+					out = append(out, t.collectionResource(ownCollection(c)))
 				}
 			}
 		}
@@ -352,7 +395,7 @@ func (t *Tree) Children(ctx context.Context, r *dav.Resource) ([]*dav.Resource, 
 			return nil, mapError(err)
 		}
 		for _, o := range objs {
-			out = append(out, ObjectResource(d.Collection, o))
+			out = append(out, d.ObjectResource(o))
 		}
 		return out, nil
 	}
@@ -434,7 +477,7 @@ func exportICS(datas [][]byte, name string, r *dav.Resource) ([]byte, error) {
 }
 
 // parentOf splits a member path into its collection and last segment.
-func (t *Tree) parentOf(ctx context.Context, p string) (*store.Collection, string, error) {
+func (t *Tree) parentOf(ctx context.Context, p string) (*Collection, string, error) {
 	if err := t.checkHome(ctx, p); err != nil {
 		return nil, "", err
 	}
@@ -454,7 +497,7 @@ func (t *Tree) parentOf(ctx context.Context, p string) (*store.Collection, strin
 		}
 		return nil, "", dav.Errorf(http.StatusForbidden, "objects can only be stored inside a collection")
 	}
-	return c.Collection, name, nil
+	return c, name, nil
 }
 
 // errVirtualParent reports that a member path lies in a virtual calendar.
@@ -499,20 +542,25 @@ func (t *Tree) Put(ctx context.Context, p, href string, body []byte, contentType
 	if err != nil {
 		return nil, false, err
 	}
-	o, created, err := t.svc.PutObject(ctx, c, name, spelling(p, href), body, contentType, store.PutOptions{IfMatch: cond.IfMatch, IfNoneMatch: cond.IfNoneMatch})
+	o, created, err := t.svc.PutObject(ctx, c.Collection, name, spelling(p, href), body, contentType, store.PutOptions{IfMatch: cond.IfMatch, IfNoneMatch: cond.IfNoneMatch})
 	if err != nil {
-		return nil, false, mapObjectError(err, c)
+		return nil, false, mapObjectError(err, c, p)
 	}
-	return ObjectResource(c, o), created, nil
+	return c.ObjectResource(o), created, nil
 }
 
 // Delete implements dav.Backend.
 func (t *Tree) Delete(ctx context.Context, r *dav.Resource, cond dav.Conditions) error {
 	switch d := r.Data.(type) {
 	case *Object:
-		return mapError(t.svc.DeleteObject(ctx, d.Coll, d.Name, cond.IfMatch, r.Path))
+		return mapErrorAt(t.svc.DeleteObject(ctx, d.Coll, d.Name, cond.IfMatch, ObjectPath(d.Coll, d.Name)), r.Path)
 	case *Collection:
-		return mapError(t.svc.DeleteCollection(ctx, d.Collection, r.Path))
+		if d.Share != nil {
+			// A sharee removes a share from their home by giving up the
+			// grant made to them.
+			return mapErrorAt(t.svc.Unshare(ctx, d.Share.Coll, "user:"+domain.Principal(ctx)), r.Path)
+		}
+		return mapErrorAt(t.svc.DeleteCollection(ctx, d.Collection, r.Path), r.Path)
 	case *Virtual, *VirtualObject:
 		return t.deleteVirtual(ctx, r, cond)
 	}
@@ -621,7 +669,10 @@ func (t *Tree) Patch(ctx context.Context, r *dav.Resource, ops []dav.PropOp) err
 		if err != nil {
 			return err
 		}
-		return mapError(t.svc.PatchCollection(ctx, &c, r.Path, dead))
+		if d.Share != nil {
+			return t.patchShare(ctx, r, d, &c, dead)
+		}
+		return mapErrorAt(t.svc.PatchCollection(ctx, &c, r.Path, dead), r.Path)
 	case *Virtual:
 		return t.patchVirtual(ctx, r, d.View, ops)
 	}
@@ -652,14 +703,22 @@ func ownerOf(r *dav.Resource) string {
 
 // DeadProperties implements dav.Backend.
 func (t *Tree) DeadProperties(ctx context.Context, r *dav.Resource) ([]dav.RawElement, error) {
-	owner := ownerOf(r)
-	if v, ok := r.Data.(*Virtual); ok {
-		owner = v.View.Viewer // the viewer's own properties of the view
+	var props []store.Property
+	var err error
+	switch d := r.Data.(type) {
+	case *Collection:
+		props, err = t.svc.CollectionProperties(ctx, d.Collection, CollectionPath(d.Collection))
+	case *Object:
+		props, err = t.svc.CollectionProperties(ctx, d.Coll, ObjectPath(d.Coll, d.Name))
+	case *Virtual:
+		props, err = t.svc.Properties(ctx, d.View.Viewer, r.Path) // the viewer's own properties of the view
+	default:
+		owner := ownerOf(r)
+		if owner == "" {
+			return nil, nil
+		}
+		props, err = t.svc.Properties(ctx, owner, r.Path)
 	}
-	if owner == "" {
-		return nil, nil
-	}
-	props, err := t.svc.Properties(ctx, owner, r.Path)
 	if err != nil {
 		return nil, mapError(err)
 	}
@@ -678,12 +737,16 @@ func (t *Tree) CopyMove(ctx context.Context, src *dav.Resource, dst, dstHref str
 		if err != nil {
 			return false, err
 		}
-		created, err := t.svc.CopyMoveObject(ctx, d.Coll, d.Name, dc, name, spelling(dst, dstHref), src.Path, dst, move, overwrite)
+		created, err := t.svc.CopyMoveObject(ctx, d.Coll, d.Name, dc.Collection, name, spelling(dst, dstHref),
+			ObjectPath(d.Coll, d.Name), ObjectPath(dc.Collection, name), move, overwrite)
 		if err != nil {
-			return false, mapObjectError(err, dc)
+			return false, mapObjectError(err, dc, dst)
 		}
 		return created, nil
 	case *Collection:
+		if d.Share != nil {
+			return false, dav.Errorf(http.StatusForbidden, "a shared collection cannot be copied or moved; copy its objects instead")
+		}
 		owner, name, books, ok := homeAndName(dst)
 		if !ok || owner != d.Owner || books != inBookHome(d.Kind) {
 			return false, dav.Errorf(http.StatusForbidden, "collections can only be copied or moved within their home")
@@ -701,7 +764,11 @@ func (t *Tree) CopyMove(ctx context.Context, src *dav.Resource, dst, dstHref str
 }
 
 // mapError turns domain errors into DAV answers.
-func mapError(err error) error {
+func mapError(err error) error { return mapErrorAt(err, "") }
+
+// mapErrorAt turns domain errors into DAV answers for the resource at
+// path (named in need-privileges answers).
+func mapErrorAt(err error, path string) error {
 	if err == nil {
 		return nil
 	}
@@ -709,17 +776,94 @@ func mapError(err error) error {
 	if errors.As(err, &de) {
 		return err
 	}
+	if e := davError(err, path); e != nil {
+		return e
+	}
+	return fmt.Errorf("tree: %w", err)
+}
+
+// MapError is the DAV answer to a domain error, or nil for an error the
+// domain does not name (a failure of the server). The engine asks it for
+// every error that reaches it unanswered (dav.Handler.MapError).
+func MapError(err error) *dav.Error { return davError(err, "") }
+
+// davError is the one table from domain errors to DAV answers.
+func davError(err error, path string) *dav.Error {
+	var fe *domain.ForbiddenError
 	switch {
+	case errors.As(err, &fe):
+		return needPrivileges(fe, path, err)
 	case errors.Is(err, domain.ErrNotFound):
 		return &dav.Error{Status: http.StatusNotFound, Err: err}
 	case errors.Is(err, domain.ErrPrecondition):
 		return &dav.Error{Status: http.StatusPreconditionFailed, Msg: "precondition failed", Err: err}
 	case errors.Is(err, domain.ErrExists):
 		return &dav.Error{Status: http.StatusMethodNotAllowed, Msg: "already exists", Err: err}
-	case errors.Is(err, domain.ErrConflict):
+	case errors.Is(err, domain.ErrConflict), errors.Is(err, domain.ErrUIDChanged):
 		return &dav.Error{Status: http.StatusConflict, Msg: err.Error(), Err: err}
-	case errors.Is(err, domain.ErrForbidden), errors.Is(err, domain.ErrInvalidName):
+	case errors.Is(err, domain.ErrTooLarge):
+		return &dav.Error{Status: http.StatusRequestEntityTooLarge, Msg: err.Error(), Err: err}
+	case errors.Is(err, domain.ErrUnsupportedMediaType):
+		return &dav.Error{Status: http.StatusUnsupportedMediaType, Msg: err.Error(), Err: err}
+	case errors.Is(err, domain.ErrForbidden), errors.Is(err, domain.ErrInvalidName), errors.Is(err, domain.ErrUnsupportedComponent):
 		return &dav.Error{Status: http.StatusForbidden, Msg: err.Error(), Err: err}
 	}
-	return fmt.Errorf("tree: %w", err)
+	return nil
+}
+
+// needPrivileges is RFC 3744 7.1.1's answer to an action the principal
+// lacks the privilege for.
+func needPrivileges(fe *domain.ForbiddenError, path string, err error) *dav.Error {
+	priv := "<D:" + fe.Action.Privilege() + "/>"
+	if fe.Action == domain.ActShare {
+		priv = "<CS:share/>"
+	}
+	body := "<D:resource><D:href>" + dav.Href(path) + "</D:href><D:privilege>" + priv + "</D:privilege></D:resource>"
+	return &dav.Error{Status: http.StatusForbidden, Condition: dav.Name("need-privileges"), ConditionBody: body, Msg: fe.Error(), Err: err}
+}
+
+// resolveShare resolves segs, below user's home, as a share mounted there
+// or an object of one; handled is false when segs[0] cannot name a share.
+func (t *Tree) resolveShare(ctx context.Context, user string, books bool, segs []string) (res *dav.Resource, handled bool, err error) {
+	if !strings.Contains(segs[0], domain.ShareMarker) {
+		return nil, false, nil
+	}
+	sh, err := t.svc.SharedCollection(ctx, user, segs[0])
+	if err != nil {
+		return nil, true, mapError(err)
+	}
+	if inBookHome(sh.Coll.Kind) != books {
+		return nil, true, notFound()
+	}
+	c := sharedCollection(user, sh)
+	if len(segs) == 1 {
+		return t.collectionResource(c), true, nil
+	}
+	o, err := t.svc.Object(ctx, sh.Coll, segs[1])
+	if err != nil {
+		return nil, true, mapError(err)
+	}
+	return c.ObjectResource(o), true, nil
+}
+
+// patchShare applies a sharee's PROPPATCH of a share: their own name,
+// colour and order, kept apart from the owner's; nothing else of someone
+// else's collection is theirs to change.
+func (t *Tree) patchShare(ctx context.Context, r *dav.Resource, d *Collection, c *store.Collection, dead []domain.PropChange) error {
+	before := d.Collection
+	if len(dead) > 0 || c.Description != before.Description || c.DescriptionLang != before.DescriptionLang ||
+		c.Timezone != before.Timezone || !slices.Equal(c.Components, before.Components) {
+		return mapErrorAt(&domain.ForbiddenError{Action: domain.ActManage, What: "the properties of " + r.Path}, r.Path)
+	}
+	var ch domain.ShareChange
+	if c.DisplayName != before.DisplayName {
+		ch.DisplayName = &c.DisplayName
+	}
+	if c.Color != before.Color {
+		ch.Color = &c.Color
+	}
+	if c.Order != before.Order {
+		ch.Order = &c.Order
+	}
+	return mapErrorAt(t.svc.SetShareSettings(ctx, domain.Principal(ctx), d.Share, ch), r.Path)
 }

@@ -163,11 +163,13 @@ func mapViewWriteError(err error, v *domain.VCView) error {
 	switch {
 	case errors.Is(err, domain.ErrForbidden):
 		return dav.Precondition(http.StatusForbidden, dav.Name("need-privileges"), err.Error())
+	case v.WriteTarget() == nil:
+		return mapError(err)
 	case errors.Is(err, store.ErrUIDConflict):
 		return &dav.Error{Status: http.StatusConflict, Condition: caldavCond("no-uid-conflict"),
 			Msg: "the UID is already used in the calendar this view writes into", Err: err}
 	}
-	return mapObjectError(err, v.WriteTarget())
+	return mapObjectError(err, ownCollection(v.WriteTarget()), "")
 }
 
 // putVirtual stores a PUT into a view in its write target.
