@@ -61,7 +61,6 @@ func MountName(c *store.Collection) string {
 // collection that can be shared.
 const ShareMarker = "_shared_by_"
 
-
 // SharedWith lists the collections others share with user (directly,
 // through a group, with everyone, or as a delegate), ordered by owner and
 // name. Only user and the system may ask.

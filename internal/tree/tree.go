@@ -79,7 +79,9 @@ func (c *Collection) ObjectResource(o *store.Object) *dav.Resource {
 }
 
 // ownCollection is one of its owner's collections, served at its path.
-func ownCollection(c *store.Collection) *Collection { return &Collection{Collection: c, path: CollectionPath(c)} }
+func ownCollection(c *store.Collection) *Collection {
+	return &Collection{Collection: c, path: CollectionPath(c)}
+}
 
 // sharedCollection is a share mounted in user's home, showing the
 // sharee's own name, colour and order.
