@@ -76,6 +76,9 @@ var ErrNotFound = &Error{Status: http.StatusNotFound}
 
 func asError(err error) *Error { return (*Handler)(nil).asError(err) }
 
+// AsError is err's own *Error, or a 500 carrying err.
+func AsError(err error) *Error { return asError(err) }
+
 // asError is the answer to err: its own *Error, the backend's answer
 // (MapError), or 500.
 func (h *Handler) asError(err error) *Error {

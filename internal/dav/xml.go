@@ -527,6 +527,25 @@ func (e RawElement) Text() (string, error) {
 	}
 }
 
+// Hrefs returns the text of the DAV:href children of a captured element,
+// for properties whose value is a set of hrefs (group-member-set).
+func (e RawElement) Hrefs() ([]string, error) {
+	d, err := e.Decoder()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	err = d.Each(func(se xml.StartElement) error {
+		if se.Name != Name("href") {
+			return d.Skip()
+		}
+		h, err := d.Text()
+		out = append(out, strings.TrimSpace(h))
+		return err
+	})
+	return out, err
+}
+
 // Lang returns the captured element's xml:lang, "" if it has none.
 func (e RawElement) Lang() string {
 	d := xml.NewDecoder(bytes.NewReader(e.XML))

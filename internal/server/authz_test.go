@@ -198,7 +198,8 @@ const (
 		`<D:href>/dav/calendars/alice/notes/readme.txt</D:href><D:href>/dav/calendars/alice/default/../default/secret.ics</D:href></C:calendar-multiget>`
 	cardMulti = `<CR:addressbook-multiget xmlns:D="DAV:" xmlns:CR="urn:ietf:params:xml:ns:carddav"><D:prop><D:getetag/><CR:address-data/></D:prop>` +
 		`<D:href>/dav/addressbooks/alice/contacts/secret.vcf</D:href></CR:addressbook-multiget>`
-	vcJSONBody = `{"name":"` + markVC + `","displayname":"taken over","definition":{"calendar":"default"},"shared_with":["user:bob"]}`
+	groupMemberSet = `<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:group-member-set><D:href>/dav/principals/bob/</D:href></D:group-member-set></D:prop></D:set></D:propertyupdate>`
+	vcJSONBody     = `{"name":"` + markVC + `","displayname":"taken over","definition":{"calendar":"default"},"shared_with":["user:bob"]}`
 )
 
 func syncBody(token string) string {
@@ -255,15 +256,20 @@ func TestAuthorizationMatrix(t *testing.T) {
 	)
 	ics := aliceEventBody
 	steps := []step{
-		// The principal: another user's is not found, so a user list
-		// cannot be had by probing. A PUT below it is refused for want of a
-		// parent collection, as it is below a principal that does not exist.
-		{method: "PROPFIND", path: princ, body: propfindMany, header: []string{"Depth", "0"}, want: each(notFound)},
-		{method: "PROPFIND", path: princ, body: propfindAll, header: []string{"Depth", "1"}, want: each(notFound)},
-		{method: http.MethodGet, path: princ, want: each(notFound)},
-		{method: "PROPPATCH", path: princ, body: proppatchBody, want: each(notFound)},
-		{method: http.MethodDelete, path: princ, want: each(notFound)},
-		{method: http.MethodPut, path: princ + "x.ics", body: ics, want: each(conflict)},
+		// The principal: every signed-in user may read another's (their
+		// name and addresses, which sharing, delegation and invitations
+		// need to show), and change nothing of it; its proxy groups and
+		// notifications are its owner's alone. A PUT below a principal is
+		// refused: no collection is there.
+		{method: "PROPFIND", path: princ, body: propfindMany, header: []string{"Depth", "0"}, want: each(ok)},
+		{method: "PROPFIND", path: princ, body: propfindAll, header: []string{"Depth", "1"}, want: each(ok)},
+		{method: http.MethodGet, path: princ, want: each(ok)},
+		{method: "PROPPATCH", path: princ, body: proppatchBody, want: each(forbidden)},
+		{method: http.MethodDelete, path: princ, want: each(forbidden)},
+		{method: http.MethodPut, path: princ + "x.ics", body: ics, want: each(forbidden)},
+		{method: "PROPFIND", path: princ + "calendar-proxy-write/", body: propfindAll, header: []string{"Depth", "0"}, want: each(notFound)},
+		{method: "PROPPATCH", path: princ + "calendar-proxy-write/", body: groupMemberSet, want: each(notFound)},
+		{method: "PROPFIND", path: "/dav/notifications/alice/", body: propfindAll, header: []string{"Depth", "1"}, want: each(notFound)},
 		{method: http.MethodPut, path: "/dav/principals/nobody/x.ics", body: ics, want: each(conflict)},
 		{method: "MKCOL", path: princ + "x/", want: each(forbidden)},
 

@@ -252,15 +252,11 @@ func (t *Tree) Resolve(ctx context.Context, p string) (*dav.Resource, error) {
 		if len(segs) == 1 {
 			return &dav.Resource{Path: principalsPath, Collection: true, Data: &PrincipalList{}}, nil
 		}
-		if len(segs) > 2 {
-			return nil, notFound()
-		}
-		u, err := t.svc.User(ctx, segs[1])
-		if err != nil {
-			return nil, mapError(err)
-		}
-		return &dav.Resource{Path: PrincipalPath(u.Name), Collection: true,
-			Types: []xml.Name{dav.Name("principal")}, Data: &Principal{User: u}}, nil
+		return t.resolvePrincipal(ctx, segs[1:], trailing)
+	case "groups":
+		return t.resolveGroup(ctx, segs[1:])
+	case "notifications":
+		return t.resolveNotifications(ctx, segs[1:])
 	case "calendars", "addressbooks":
 		books := segs[0] == "addressbooks"
 		if len(segs) == 1 {
@@ -342,6 +338,11 @@ func (t *Tree) Children(ctx context.Context, r *dav.Resource) ([]*dav.Resource, 
 			return nil, nil
 		}
 		return []*dav.Resource{mustPrincipal(t.Resolve(ctx, PrincipalPath(user)))}, nil
+	case *Principal:
+		if d.User.Name != user {
+			return nil, nil
+		}
+		return []*dav.Resource{proxyResource(user, false), proxyResource(user, true)}, nil
 	case *HomeList:
 		if user == "" {
 			return nil, nil
@@ -677,8 +678,13 @@ func (t *Tree) Patch(ctx context.Context, r *dav.Resource, ops []dav.PropOp) err
 		return mapErrorAt(t.svc.PatchCollection(ctx, &c, r.Path, dead), r.Path)
 	case *Virtual:
 		return t.patchVirtual(ctx, r, d.View, ops)
+	case *ProxyGroup:
+		return t.patchProxy(ctx, r, d, ops)
 	}
 	owner := ownerOf(r)
+	if p := domain.Principal(ctx); owner != "" && p != "" && p != owner {
+		return mapErrorAt(&domain.ForbiddenError{Action: domain.ActManage, What: r.Path}, r.Path)
+	}
 	if owner == "" {
 		return dav.Errorf(http.StatusForbidden, "properties of %s cannot be changed", r.Path)
 	}
@@ -716,7 +722,7 @@ func (t *Tree) DeadProperties(ctx context.Context, r *dav.Resource) ([]dav.RawEl
 		props, err = t.svc.Properties(ctx, d.View.Viewer, r.Path) // the viewer's own properties of the view
 	default:
 		owner := ownerOf(r)
-		if owner == "" {
+		if p := domain.Principal(ctx); owner == "" || p != "" && p != owner {
 			return nil, nil
 		}
 		props, err = t.svc.Properties(ctx, owner, r.Path)
