@@ -335,7 +335,7 @@ func validate(c *store.Connector, floor time.Duration) error {
 }
 
 // visibleConnector reads connector id if the caller may see it.
-func visibleConnector(ctx context.Context, tx store.Tx, id int64) (*store.Connector, error) {
+func visibleConnector(ctx context.Context, tx store.Connectors, id int64) (*store.Connector, error) {
 	c, err := tx.GetConnector(ctx, id)
 	if err != nil {
 		return nil, err
@@ -415,7 +415,7 @@ func (m *Manager) Update(ctx context.Context, id int64, s Settings) (*store.Conn
 }
 
 // dropItems forgets every mapping of connector id.
-func dropItems(ctx context.Context, tx store.Tx, id int64) error {
+func dropItems(ctx context.Context, tx store.Connectors, id int64) error {
 	items, err := tx.ConnectorItems(ctx, id)
 	if err != nil {
 		return err

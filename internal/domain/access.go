@@ -189,7 +189,7 @@ func cutPrefix(s, prefix string) (string, bool) {
 }
 
 // currentGroups are the groups user belongs to now.
-func currentGroups(ctx context.Context, tx store.Tx, user string) (map[string]bool, error) {
+func currentGroups(ctx context.Context, tx store.Groups, user string) (map[string]bool, error) {
 	ms, err := tx.UserMemberships(ctx, user)
 	if err != nil {
 		return nil, err

@@ -206,7 +206,7 @@ func (s *Service) PatchProperties(ctx context.Context, owner, path string, chang
 	}))
 }
 
-func applyDead(ctx context.Context, tx store.Tx, path string, changes []PropChange) error {
+func applyDead(ctx context.Context, tx store.Properties, path string, changes []PropChange) error {
 	for _, c := range changes {
 		var err error
 		if c.Remove {
@@ -253,7 +253,7 @@ func (s *Service) properties(ctx context.Context, path string) ([]store.Property
 }
 
 // nested returns c and the collections below it, parents first.
-func nested(ctx context.Context, tx store.Tx, c *store.Collection) ([]*store.Collection, error) {
+func nested(ctx context.Context, tx store.Collections, c *store.Collection) ([]*store.Collection, error) {
 	all, err := tx.ListCollections(ctx, c.Owner)
 	if err != nil {
 		return nil, err

@@ -174,7 +174,7 @@ func (s *Service) CreateGroup(ctx context.Context, name, displayName string, kee
 }
 
 // sharedWith reports whether any virtual calendar is shared with share.
-func sharedWith(ctx context.Context, tx store.Tx, share string) (bool, error) {
+func sharedWith(ctx context.Context, tx store.VirtualCalendars, share string) (bool, error) {
 	vcs, err := tx.ListVirtualCalendars(ctx)
 	if err != nil {
 		return false, err
@@ -188,7 +188,7 @@ func sharedWith(ctx context.Context, tx store.Tx, share string) (bool, error) {
 }
 
 // requireUser refuses a user name that names no one; doing says what for.
-func requireUser(ctx context.Context, tx store.Tx, user, doing string) error {
+func requireUser(ctx context.Context, tx store.Users, user, doing string) error {
 	_, err := tx.GetUser(ctx, user)
 	if isNotFound(err) {
 		return fmt.Errorf("%w: cannot %s: no such user", ErrInvalidName, doing)

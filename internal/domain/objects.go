@@ -96,7 +96,7 @@ func (s *Service) ListObjects(ctx context.Context, c *store.Collection, withData
 
 // listObjects lists a collection's objects, with data but without
 // occurrences where the store can.
-func listObjects(ctx context.Context, tx store.Tx, collectionID int64, withData bool) ([]*store.Object, error) {
+func listObjects(ctx context.Context, tx store.Objects, collectionID int64, withData bool) ([]*store.Object, error) {
 	if r, ok := tx.(store.DataReader); ok && withData {
 		return r.ListObjectsData(ctx, collectionID)
 	}
@@ -210,7 +210,7 @@ func (s *Service) PutObject(ctx context.Context, c *store.Collection, name, href
 
 // keepsUID refuses to replace an object that has a UID with o when o
 // carries another one (ErrUIDChanged).
-func keepsUID(ctx context.Context, tx store.Tx, o *store.Object) error {
+func keepsUID(ctx context.Context, tx store.Objects, o *store.Object) error {
 	if o.UID == "" {
 		return nil
 	}

@@ -1072,7 +1072,7 @@ func (e *shownBy) shown(i int, name string) (*VCObject, error) {
 
 // getObjectsData reads named objects with data, without occurrences where
 // the store can.
-func getObjectsData(ctx context.Context, tx store.Tx, collectionID int64, names []string) ([]*store.Object, error) {
+func getObjectsData(ctx context.Context, tx store.Objects, collectionID int64, names []string) ([]*store.Object, error) {
 	if r, ok := tx.(store.DataReader); ok {
 		return r.GetObjectsData(ctx, collectionID, names)
 	}
@@ -1081,7 +1081,7 @@ func getObjectsData(ctx context.Context, tx store.Tx, collectionID int64, names 
 
 // getObjectsByUID reads the objects carrying any of uids, in one query
 // where the store can.
-func getObjectsByUID(ctx context.Context, tx store.Tx, collectionID int64, uids []string) ([]*store.Object, error) {
+func getObjectsByUID(ctx context.Context, tx store.Objects, collectionID int64, uids []string) ([]*store.Object, error) {
 	if r, ok := tx.(store.UIDReader); ok {
 		return r.GetObjectsByUID(ctx, collectionID, uids)
 	}

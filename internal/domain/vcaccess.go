@@ -58,7 +58,7 @@ func vcAccess(ctx context.Context, tx store.Tx, vc *store.VirtualCalendar, reade
 // membershipAccess is what a membership gives: everything while current;
 // after leaving, what ended before under a keep-the-past policy, or
 // nothing.
-func membershipAccess(ctx context.Context, tx store.Tx, m *store.Membership) (bool, time.Time, error) {
+func membershipAccess(ctx context.Context, tx store.Groups, m *store.Membership) (bool, time.Time, error) {
 	if m.Left.IsZero() {
 		return true, time.Time{}, nil
 	}
@@ -79,7 +79,7 @@ func membershipAccess(ctx context.Context, tx store.Tx, m *store.Membership) (bo
 // members contribute), and until when: the group itself and its current
 // members may; a member who left only under the keep-the-past policy, up to
 // when they left; nobody else.
-func groupReadAccess(ctx context.Context, tx store.Tx, group, reader string) (bool, time.Time, error) {
+func groupReadAccess(ctx context.Context, tx store.Groups, group, reader string) (bool, time.Time, error) {
 	if reader == GroupOwner(group) {
 		return true, time.Time{}, nil
 	}

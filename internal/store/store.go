@@ -147,16 +147,38 @@ type PutOptions struct {
 
 // Tx is one transaction. Its methods are valid only inside the View or
 // Update callback that received it; write methods fail inside View.
+//
+// Tx is the sum of one small interface per concept. A function that needs
+// only some of them takes those (a Users, an Objects ...) rather than a Tx,
+// which says what it touches and lets a test hand it less.
 type Tx interface {
-	// Users.
+	Users
+	Collections
+	Objects
+	Properties
+	Leases
+	Locks
+	VirtualCalendars
+	Groups
+	Views
+	Sharing
+	AppPasswords
+	Connectors
+}
+
+// Users are the accounts: principals that can log in.
+type Users interface {
 	CreateUser(ctx context.Context, u *User) error // ErrExists
 	GetUser(ctx context.Context, name string) (*User, error)
 	ListUsers(ctx context.Context) ([]*User, error)
 	UpdateUser(ctx context.Context, u *User) error // by Name; ErrNotFound
 	// DeleteUser removes the user and everything they own.
 	DeleteUser(ctx context.Context, name string) error
+}
 
-	// Collections.
+// Collections are the calendars, address books and plain collections in
+// the users' homes.
+type Collections interface {
 	CreateCollection(ctx context.Context, c *Collection) error // sets ID, Revision, Created; ErrExists
 	GetCollection(ctx context.Context, owner, name string) (*Collection, error)
 	GetCollectionByID(ctx context.Context, id int64) (*Collection, error)
@@ -168,8 +190,12 @@ type Tx interface {
 	// owner/name. The sync history is kept.
 	RenameCollection(ctx context.Context, id int64, owner, name string) error
 	DeleteCollection(ctx context.Context, id int64) error
+}
 
-	// Objects.
+// Objects are the members of collections: their bytes and index fields,
+// the time-range lookups the occurrence index answers, and each
+// collection's change log.
+type Objects interface {
 	GetObject(ctx context.Context, collectionID int64, name string) (*Object, error)
 	// GetObjects returns the named objects that exist, in no special order.
 	GetObjects(ctx context.Context, collectionID int64, names []string) ([]*Object, error)
@@ -207,9 +233,11 @@ type Tx interface {
 	// (no tombstones). ErrNotFound when since is newer than the collection's
 	// revision.
 	Changes(ctx context.Context, collectionID int64, since int64) ([]Change, error)
+}
 
-	// Dead properties, on any resource path. The value is the property's
-	// XML element, stored as-is (namespaces included).
+// Properties are the dead properties, on any resource path. The value is
+// the property's XML element, stored as-is (namespaces included).
+type Properties interface {
 	SetProperty(ctx context.Context, path, namespace, local string, xml []byte) error
 	RemoveProperty(ctx context.Context, path, namespace, local string) error
 	// Properties returns the dead properties of path.
@@ -219,7 +247,10 @@ type Tx interface {
 	MoveProperties(ctx context.Context, oldPrefix, newPrefix string) error
 	CopyProperties(ctx context.Context, fromPath, toPath string) error
 	DeleteProperties(ctx context.Context, prefix string) error
+}
 
+// Leases let exactly one node of a cluster run each periodic job.
+type Leases interface {
 	// AcquireLease claims (or renews) the lease name for holder until
 	// now+ttl. It succeeds when the lease is free, expired at now, or
 	// already held by holder, and returns false (no error) when another
@@ -227,10 +258,26 @@ type Tx interface {
 	// holds it.
 	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration, now time.Time) (bool, error)
 	ReleaseLease(ctx context.Context, name, holder string) error
+}
 
-	// Virtual calendars. DeleteUser also deletes the user's virtual
-	// calendars and memberships; DeleteGroup deletes the group's virtual
-	// calendars (Owner "group:NAME") and memberships.
+// Locks are the WebDAV locks, kept in the store so that every node of a
+// cluster sees the same ones.
+type Locks interface {
+	// Locks returns every stored WebDAV lock. ReplaceLocks replaces the
+	// whole set. Inside one Update, Locks then ReplaceLocks is atomic
+	// with respect to every other Update that calls Locks: implementations
+	// serialise them (e.g. with a row or advisory lock taken by Locks in a
+	// writable transaction), so lock managers on several nodes never
+	// grant conflicting locks.
+	Locks(ctx context.Context) ([]LockRecord, error)
+	ReplaceLocks(ctx context.Context, locks []LockRecord) error
+}
+
+// VirtualCalendars are the stored definitions of virtual calendars.
+// DeleteUser also deletes the user's virtual calendars and memberships;
+// DeleteGroup deletes the group's virtual calendars (Owner "group:NAME")
+// and memberships.
+type VirtualCalendars interface {
 	CreateVirtualCalendar(ctx context.Context, vc *VirtualCalendar) error // sets ID, Version=1, Created, Modified; ErrExists
 	GetVirtualCalendar(ctx context.Context, owner, name string) (*VirtualCalendar, error)
 	GetVirtualCalendarByID(ctx context.Context, id int64) (*VirtualCalendar, error)
@@ -240,8 +287,11 @@ type Tx interface {
 	// sets Modified.
 	UpdateVirtualCalendar(ctx context.Context, vc *VirtualCalendar) error
 	DeleteVirtualCalendar(ctx context.Context, id int64) error
+}
 
-	// Groups and memberships.
+// Groups are the groups of users and their memberships, past ones
+// included.
+type Groups interface {
 	CreateGroup(ctx context.Context, g *Group) error // ErrExists
 	GetGroup(ctx context.Context, name string) (*Group, error)
 	ListGroups(ctx context.Context) ([]*Group, error) // ordered by Name
@@ -255,19 +305,23 @@ type Tx interface {
 	Memberships(ctx context.Context, group string) ([]*Membership, error)
 	UserMemberships(ctx context.Context, user string) ([]*Membership, error)
 	DeleteMembership(ctx context.Context, group, user string) error
+}
 
-	Views
-	Sharing
-
-	// App passwords. DeleteUser also deletes the user's app passwords.
+// AppPasswords are the users' per-device passwords. DeleteUser also
+// deletes the user's app passwords.
+type AppPasswords interface {
 	CreateAppPassword(ctx context.Context, p *AppPassword) error           // sets ID and Created; ErrNotFound for an unknown user
 	AppPasswords(ctx context.Context, user string) ([]*AppPassword, error) // ordered by ID
 	DeleteAppPassword(ctx context.Context, user string, id int64) error    // ErrNotFound
 	TouchAppPassword(ctx context.Context, id int64, at time.Time) error    // sets LastUsed; ErrNotFound
+}
 
-	// Connectors. DeleteUser deletes the user's connectors and
-	// DeleteCollection the connectors of the collection, each with its
-	// items, runs and conflicts.
+// Connectors link local calendars with remote ones: the connectors, their
+// item mappings, run history and kept conflicts, and the administrators'
+// permissions. DeleteUser deletes the user's connectors and
+// DeleteCollection the connectors of the collection, each with its items,
+// runs and conflicts.
+type Connectors interface {
 	CreateConnector(ctx context.Context, c *Connector) error // sets ID, Created, Modified; ErrNotFound for an unknown owner or collection
 	GetConnector(ctx context.Context, id int64) (*Connector, error)
 	// ListConnectors returns the owner's connectors, or every connector
@@ -297,15 +351,6 @@ type Tx interface {
 	SetConnectorPermission(ctx context.Context, p *ConnectorPermission) error
 	DeleteConnectorPermission(ctx context.Context, subject string) error      // no error when absent
 	ConnectorPermissions(ctx context.Context) ([]*ConnectorPermission, error) // ordered by Subject
-
-	// Locks returns every stored WebDAV lock. ReplaceLocks replaces the
-	// whole set. Inside one Update, Locks then ReplaceLocks is atomic
-	// with respect to every other Update that calls Locks: implementations
-	// serialise them (e.g. with a row or advisory lock taken by Locks in a
-	// writable transaction), so lock managers on several nodes never
-	// grant conflicting locks.
-	Locks(ctx context.Context) ([]LockRecord, error)
-	ReplaceLocks(ctx context.Context, locks []LockRecord) error
 }
 
 // DataReader is an optional capability of a Tx: reading objects with their
