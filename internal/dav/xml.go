@@ -48,6 +48,16 @@ type Decoder struct {
 	d        *xml.Decoder
 	elements int
 	limits   XMLLimits
+	root     *xml.StartElement
+}
+
+// RootElement returns the document's root element once Root has read it,
+// for its attributes.
+func (d *Decoder) RootElement() (xml.StartElement, bool) {
+	if d.root == nil {
+		return xml.StartElement{}, false
+	}
+	return *d.root, true
 }
 
 // NewDecoder returns a decoder over a request body with the default limits.
@@ -75,6 +85,7 @@ func (d *Decoder) Root() (xml.StartElement, error) {
 			return xml.StartElement{}, errBadXML(err)
 		}
 		if se, ok := tok.(xml.StartElement); ok {
+			d.root = &se
 			return se, checkNamespace(se)
 		}
 	}

@@ -24,6 +24,7 @@ import (
 	"koyomi.dev/koyomi/internal/carddav"
 	"koyomi.dev/koyomi/internal/connector"
 	"koyomi.dev/koyomi/internal/dav"
+	"koyomi.dev/koyomi/internal/davacl"
 	"koyomi.dev/koyomi/internal/davlock"
 	"koyomi.dev/koyomi/internal/domain"
 	"koyomi.dev/koyomi/internal/secret"
@@ -129,6 +130,7 @@ func New(st store.Store, opts Options) (*Server, error) {
 	t.Register(h)
 	caldav.Register(h, t, opts.CalDAVLimits)
 	carddav.Register(h, t)
+	davacl.Register(h, t)
 	if opts.LoginLimits.Clock == nil {
 		opts.LoginLimits.Clock = opts.Clock
 	}

@@ -875,3 +875,7 @@ func (t *Tree) patchShare(ctx context.Context, r *dav.Resource, d *Collection, c
 	}
 	return mapErrorAt(t.svc.SetShareSettings(ctx, domain.Principal(ctx), d.Share, ch), r.Path)
 }
+
+// MapErrorAt is the DAV answer to a domain error about the resource at
+// path, for the packages that plug protocols into the tree.
+func MapErrorAt(err error, path string) error { return mapErrorAt(err, path) }
