@@ -185,8 +185,8 @@ type Settings struct {
 // caller returns the user a context acts as ("" for an administrator)
 // and checks that they may see connector c.
 func visible(ctx context.Context, c *store.Connector) error {
-	if p := domain.Principal(ctx); p != "" && p != c.Owner {
-		return fmt.Errorf("connector %d: %w", c.ID, domain.ErrNotFound)
+	if err := domain.CheckOwner(ctx, c.Owner); err != nil {
+		return fmt.Errorf("connector %d: %w", c.ID, err)
 	}
 	return nil
 }
@@ -196,7 +196,7 @@ func (m *Manager) now() time.Time { return m.opts.Clock().UTC() }
 // Create adds a connector for owner (the caller, or any user when called
 // by an administrator).
 func (m *Manager) Create(ctx context.Context, owner string, s Settings) (*store.Connector, error) {
-	if p := domain.Principal(ctx); p != "" && p != owner {
+	if domain.CheckOwner(ctx, owner) != nil {
 		return nil, fmt.Errorf("%w: cannot create connectors for another user", domain.ErrForbidden)
 	}
 	c := &store.Connector{Owner: owner, Kind: KindCalDAV, Direction: TwoWay, Policy: RemoteWins,

@@ -109,6 +109,11 @@ func Principal(ctx context.Context) string {
 	return name
 }
 
+// CheckOwner reports whether the context may act on something owner owns
+// that is not shared with anyone (their connectors, app passwords,
+// account): ErrNotFound for anyone but owner and the system.
+func CheckOwner(ctx context.Context, owner string) error { return authorize(ctx, owner) }
+
 // authorize reports whether the context may access what owner owns.
 // Another user's data is answered as not found, so that its existence is
 // not revealed.

@@ -23,7 +23,10 @@ import (
 // calendar of the owner's, another virtual calendar, a group's
 // contributions, a filter of a node, or a union of nodes.
 type VCNode struct {
-	Calendar string     `json:"calendar,omitempty"`
+	Calendar string `json:"calendar,omitempty"`
+	// Owner, with Calendar, names a calendar someone else shares with the
+	// definition's owner; empty means the owner's own.
+	Owner    string     `json:"owner,omitempty"`
 	VC       string     `json:"vc,omitempty"` // "name" (the owner's) or "owner/name"
 	Group    string     `json:"group,omitempty"`
 	Filter   *FilterDef `json:"filter,omitempty"`
@@ -151,6 +154,9 @@ func (n *VCNode) validate(nodes *int) error {
 	}
 	if kinds != 1 {
 		return fmt.Errorf("%w: each definition node needs exactly one of calendar, vc, group, filter (with of) or union", ErrInvalidName)
+	}
+	if n.Owner != "" && n.Calendar == "" {
+		return fmt.Errorf("%w: \"owner\" belongs with a calendar", ErrInvalidName)
 	}
 	if n.Filter != nil {
 		if n.Of == nil {
@@ -297,14 +303,35 @@ func (r *resolver) node(owner string, n *VCNode, chain []*vcal.Filter) ([]vcSour
 		if strings.HasPrefix(owner, "group:") {
 			return nil, fmt.Errorf("%w: a group's calendar cannot name a calendar directly", ErrInvalidName)
 		}
-		c, err := tx.GetCollection(ctx, owner, n.Calendar)
+		calOwner := owner
+		if n.Owner != "" {
+			calOwner = n.Owner
+		}
+		// Said as for a missing one when the owner may not read it, so
+		// that definitions cannot probe for other people's calendars.
+		gone := fmt.Errorf("%w: %s has no calendar %q shared with %s", ErrNotFound, calOwner, n.Calendar, owner)
+		c, err := tx.GetCollection(ctx, calOwner, n.Calendar)
 		if err != nil && !isNotFound(err) {
 			return nil, err
 		}
 		if err != nil || c.Kind != store.KindCalendar {
-			return r.missing(fmt.Errorf("%w: %s has no calendar %q", ErrNotFound, owner, n.Calendar))
+			return r.missing(gone)
 		}
-		return []vcSource{{coll: c, chain: chain, ownerName: r.displayName(owner)}}, nil
+		// The authorizer, asked at every evaluation: a revoked share
+		// contributes nothing from the next request on; a free-busy one
+		// contributes busy blocks only.
+		level, err := accessOf(ctx, tx, owner, c)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&r.key, "|c:%d:%d", c.ID, level)
+		switch {
+		case level == LevelNone:
+			return r.missing(gone)
+		case level == LevelFreeBusy:
+			chain = append(slices.Clone(chain), busyChain...)
+		}
+		return []vcSource{{coll: c, chain: chain, ownerName: r.displayName(calOwner)}}, nil
 	case n.Filter != nil:
 		f, err := n.Filter.compile()
 		if err != nil {

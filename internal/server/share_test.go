@@ -229,3 +229,35 @@ func TestDelegates(t *testing.T) {
 		}
 	})
 }
+
+// A virtual calendar may draw from a calendar shared with its owner; the
+// authorizer is asked at every evaluation, so a free-busy share gives busy
+// blocks only and a revoked share contributes nothing from the next
+// request on.
+func TestVirtualCalendarOverAShare(t *testing.T) {
+	onEveryStore(t, func(t *testing.T, srv *Server) {
+		addUsers(t, srv, "carol")
+		provision(t, srv, "alice", "bob", "carol")
+		putEvent(t, srv, "alice", aliceWork+"budget.ics", budget)
+		spec := domain.VCSpec{Name: "team", SharedWith: []string{"user:carol"},
+			Definition: domain.VCNode{Union: []domain.VCNode{{Calendar: "default"}, {Calendar: "default", Owner: "alice"}}}}
+		if code, body := createVCAs(t, srv, "bob", spec); code == http.StatusCreated {
+			t.Fatalf("bob builds a view on a calendar not shared with him: %d %s", code, body)
+		}
+		shareAs(t, srv, "alice", "default", "user:bob", domain.LevelFreeBusy)
+		id := mustCreateVC(t, srv, "bob", spec)
+		view := viewPath("carol", id)
+		_, body := as(t, srv, "carol", http.MethodGet, view, "")
+		if !strings.Contains(body, "DTSTART:20260120T090000Z") || strings.Contains(body, "Budget review") || strings.Contains(body, secretWord) {
+			t.Fatalf("carol's view of bob's view of a free-busy share: %s", body)
+		}
+		shareAs(t, srv, "alice", "default", "user:bob", domain.LevelRead)
+		if _, body := as(t, srv, "carol", http.MethodGet, view, ""); !strings.Contains(body, "Budget review") {
+			t.Fatalf("after a read share: %s", body)
+		}
+		unshareAs(t, srv, "alice", "default", "user:bob")
+		if _, body := as(t, srv, "carol", http.MethodGet, view, ""); strings.Contains(body, "budget") {
+			t.Fatalf("a revoked share still feeds the view: %s", body)
+		}
+	})
+}
