@@ -26,12 +26,12 @@ type VCNode struct {
 	Calendar string `json:"calendar,omitempty"`
 	// Owner, with Calendar, names a calendar someone else shares with the
 	// definition's owner; empty means the owner's own.
-	Owner    string     `json:"owner,omitempty"`
-	VC       string     `json:"vc,omitempty"` // "name" (the owner's) or "owner/name"
-	Group    string     `json:"group,omitempty"`
-	Filter   *FilterDef `json:"filter,omitempty"`
-	Of       *VCNode    `json:"of,omitempty"`
-	Union    []VCNode   `json:"union,omitempty"`
+	Owner  string     `json:"owner,omitempty"`
+	VC     string     `json:"vc,omitempty"` // "name" (the owner's) or "owner/name"
+	Group  string     `json:"group,omitempty"`
+	Filter *FilterDef `json:"filter,omitempty"`
+	Of     *VCNode    `json:"of,omitempty"`
+	Union  []VCNode   `json:"union,omitempty"`
 }
 
 // FilterDef is a filter in a definition (see vcal.Filter).
