@@ -66,6 +66,7 @@ func Register(h *dav.Handler, t *tree.Tree, limits ...Limits) {
 	c := &handler{h: h, t: t, svc: t.Service(), now: t.Service().Now, maxN: 100000, limits: l}
 	h.DAVClasses = append(h.DAVClasses, "extended-mkcol", "calendar-access")
 	t.RegisterKind(store.KindCalendar, C("calendar"))
+	t.RegisterObjectErrors(store.KindCalendar, objectErrors)
 	c.registerProperties()
 	h.RegisterMethod(dav.Method{Name: "MKCALENDAR", Serve: c.mkcalendar, Allowed: mkcalendarAllowed})
 	isCal := func(r *dav.Resource) bool {

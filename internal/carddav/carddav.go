@@ -38,6 +38,7 @@ func Register(h *dav.Handler, t *tree.Tree) {
 	c := &handler{h: h, t: t, svc: t.Service()}
 	h.DAVClasses = append(h.DAVClasses, "addressbook")
 	t.RegisterKind(store.KindAddressBook, CR("addressbook"))
+	t.RegisterObjectErrors(store.KindAddressBook, objectErrors)
 	t.RegisterNegotiator(store.KindAddressBook, negotiate)
 	c.registerProperties()
 	isBook := func(r *dav.Resource) bool {

@@ -37,6 +37,7 @@ func Register(h *dav.Handler, t *tree.Tree) {
 	h.DAVClasses = append(h.DAVClasses, "access-control", "calendarserver-sharing", "calendar-proxy",
 		"calendarserver-principal-property-search")
 	a.registerProperties()
+	a.registerPrivileges()
 	h.RegisterReport(dav.Report{Name: dav.Name("principal-property-search"), Applies: principalCollection, Serve: a.principalPropertySearch})
 	h.RegisterReport(dav.Report{Name: dav.Name("principal-search-property-set"), Applies: principalCollection, Serve: a.principalSearchPropertySet})
 	h.RegisterMethod(dav.Method{Name: http.MethodPost, Serve: a.post, Allowed: func(r *dav.Resource, _ string) bool {

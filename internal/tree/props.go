@@ -35,40 +35,6 @@ func ParseSyncToken(token string, id int64) (rev int64, ok bool) {
 	return rev, err == nil && rev >= 0
 }
 
-// privileges the owner of a resource holds (RFC 3744 5.4).
-const ownerPrivileges = "<D:privilege><D:all/></D:privilege><D:privilege><D:read/></D:privilege>" +
-	"<D:privilege><D:write/></D:privilege><D:privilege><D:write-properties/></D:privilege>" +
-	"<D:privilege><D:write-content/></D:privilege><D:privilege><D:bind/></D:privilege>" +
-	"<D:privilege><D:unbind/></D:privilege><D:privilege><D:unlock/></D:privilege>" +
-	"<D:privilege><D:read-acl/></D:privilege><D:privilege><D:read-current-user-privilege-set/></D:privilege>" +
-	"<D:privilege><C:read-free-busy/></D:privilege>"
-
-// Privileges of a viewer of a virtual calendar, read-only or with a write
-// target.
-const (
-	viewReaderPrivileges = "<D:privilege><D:read/></D:privilege><D:privilege><D:read-current-user-privilege-set/></D:privilege>" +
-		"<D:privilege><C:read-free-busy/></D:privilege><D:privilege><D:write-properties/></D:privilege>"
-	viewWriterPrivileges = viewReaderPrivileges + "<D:privilege><D:write-content/></D:privilege><D:privilege><D:bind/></D:privilege>" +
-		"<D:privilege><D:unbind/></D:privilege>"
-	viewObjectWriterPrivileges = "<D:privilege><D:read/></D:privilege><D:privilege><D:read-current-user-privilege-set/></D:privilege>" +
-		"<D:privilege><D:write-content/></D:privilege>"
-)
-
-// sharePrivileges is what a sharee at level holds on a share and its
-// objects. A free-busy sharee reads the busy blocks the share shows them.
-func sharePrivileges(level domain.Level) string {
-	p := "<D:privilege><D:read/></D:privilege><D:privilege><D:read-current-user-privilege-set/></D:privilege>" +
-		"<D:privilege><C:read-free-busy/></D:privilege><D:privilege><D:write-properties/></D:privilege>"
-	if level >= domain.LevelReadWrite {
-		p += "<D:privilege><D:write/></D:privilege><D:privilege><D:write-content/></D:privilege>" +
-			"<D:privilege><D:bind/></D:privilege><D:privilege><D:unbind/></D:privilege>"
-	}
-	if level >= domain.LevelAdmin {
-		p += "<D:privilege><D:read-acl/></D:privilege>"
-	}
-	return p
-}
-
 // Register adds the namespace's properties to the engine.
 func (t *Tree) Register(h *dav.Handler) {
 	h.MapError = MapError
@@ -124,35 +90,6 @@ func (t *Tree) Register(h *dav.Handler) {
 				return href(PrincipalPath(v.View.VC.Owner)), nil
 			}
 			return nil, dav.ErrNoProperty
-		}})
-	h.RegisterProperty(dav.Property{Name: dav.Name("current-user-privilege-set"), Protected: true,
-		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
-			u := domain.Principal(ctx)
-			if o := ownerOf(r); o != "" && o == u {
-				return []byte(ownerPrivileges), nil
-			}
-			switch d := r.Data.(type) {
-			case *Collection:
-				if d.Share != nil {
-					return []byte(sharePrivileges(d.Share.Level)), nil
-				}
-			case *Object:
-				if d.Parent != nil && d.Parent.Share != nil {
-					return []byte(sharePrivileges(d.Parent.Share.Level)), nil
-				}
-			case *Virtual:
-				if d.View.Writable() {
-					return []byte(viewWriterPrivileges), nil
-				}
-				return []byte(viewReaderPrivileges), nil
-			case *VirtualObject:
-				// What the viewer may replace or delete: an object of the
-				// write target that they see whole.
-				if t := d.View.WriteTarget(); t != nil && d.Source.ID == t.ID && d.Full {
-					return []byte(viewObjectWriterPrivileges), nil
-				}
-			}
-			return []byte("<D:privilege><D:read/></D:privilege><D:privilege><D:read-current-user-privilege-set/></D:privilege>"), nil
 		}})
 	h.RegisterProperty(dav.Property{Name: dav.Name("creationdate"), Protected: true,
 		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {

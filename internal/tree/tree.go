@@ -120,11 +120,13 @@ type Tree struct {
 	setters     map[xml.Name]Setter
 	kinds       []KindType
 	negotiators map[store.Kind]Negotiate
+	// objectErrors answer errors of storing objects, per kind.
+	objectErrors map[store.Kind]ObjectErrors
 }
 
 // New returns the namespace over svc.
 func New(svc *domain.Service) *Tree {
-	t := &Tree{svc: svc, setters: map[xml.Name]Setter{}, negotiators: map[store.Kind]Negotiate{}}
+	t := &Tree{svc: svc, setters: map[xml.Name]Setter{}, negotiators: map[store.Kind]Negotiate{}, objectErrors: map[store.Kind]ObjectErrors{}}
 	t.setters[dav.Name("displayname")] = func(c *store.Collection, op dav.PropOp) error {
 		if op.Remove {
 			c.DisplayName = ""
@@ -547,7 +549,7 @@ func (t *Tree) Put(ctx context.Context, p, href string, body []byte, contentType
 	}
 	o, created, err := t.svc.PutObject(ctx, c.Collection, name, spelling(p, href), body, contentType, store.PutOptions{IfMatch: cond.IfMatch, IfNoneMatch: cond.IfNoneMatch})
 	if err != nil {
-		return nil, false, mapObjectError(err, c, p)
+		return nil, false, t.mapObjectError(err, c, p)
 	}
 	return c.ObjectResource(o), created, nil
 }
@@ -695,6 +697,9 @@ func (t *Tree) Patch(ctx context.Context, r *dav.Resource, ops []dav.PropOp) err
 	return mapError(t.svc.PatchProperties(ctx, owner, r.Path, dead))
 }
 
+// OwnerOf is the user who owns the resource r describes, "" for none.
+func OwnerOf(r *dav.Resource) string { return ownerOf(r) }
+
 func ownerOf(r *dav.Resource) string {
 	switch d := r.Data.(type) {
 	case *Principal:
@@ -748,7 +753,7 @@ func (t *Tree) CopyMove(ctx context.Context, src *dav.Resource, dst, dstHref str
 		created, err := t.svc.CopyMoveObject(ctx, d.Coll, d.Name, dc.Collection, name, spelling(dst, dstHref),
 			ObjectPath(d.Coll, d.Name), ObjectPath(dc.Collection, name), move, overwrite)
 		if err != nil {
-			return false, mapObjectError(err, dc, dst)
+			return false, t.mapObjectError(err, dc, dst)
 		}
 		return created, nil
 	case *Collection:

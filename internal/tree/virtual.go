@@ -2,6 +2,7 @@ package tree
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"net/http"
 	"strconv"
@@ -159,17 +160,17 @@ func (t *Tree) virtualSyncChanges(ctx context.Context, v *domain.VCView, token s
 // mapViewWriteError turns the errors of writing through a view into
 // answers: a refusal is need-privileges, and a UID conflict names no
 // object, since the one holding the UID may be hidden from the writer.
-func mapViewWriteError(err error, v *domain.VCView) error {
+func (t *Tree) mapViewWriteError(err error, v *domain.VCView) error {
 	switch {
 	case errors.Is(err, domain.ErrForbidden):
 		return dav.Precondition(http.StatusForbidden, dav.Name("need-privileges"), err.Error())
 	case v.WriteTarget() == nil:
 		return mapError(err)
 	case errors.Is(err, store.ErrUIDConflict):
-		return &dav.Error{Status: http.StatusConflict, Condition: caldavCond("no-uid-conflict"),
+		return &dav.Error{Status: http.StatusConflict, Condition: xml.Name{Space: dav.NSCalDAV, Local: "no-uid-conflict"},
 			Msg: "the UID is already used in the calendar this view writes into", Err: err}
 	}
-	return mapObjectError(err, ownCollection(v.WriteTarget()), "")
+	return t.mapObjectError(err, ownCollection(v.WriteTarget()), "")
 }
 
 // putVirtual stores a PUT into a view in its write target.
@@ -179,7 +180,7 @@ func (t *Tree) putVirtual(ctx context.Context, v *domain.VCView, name string, bo
 	}
 	_, created, err := t.svc.PutThroughVC(ctx, v, name, body, contentType, store.PutOptions{IfMatch: cond.IfMatch, IfNoneMatch: cond.IfNoneMatch})
 	if err != nil {
-		return nil, false, mapViewWriteError(err, v)
+		return nil, false, t.mapViewWriteError(err, v)
 	}
 	vo, err := t.svc.VCObjectByName(ctx, v, name)
 	if err != nil {
@@ -203,7 +204,7 @@ func (t *Tree) deleteVirtual(ctx context.Context, r *dav.Resource, cond dav.Cond
 		}
 		err := t.svc.DeleteThroughVC(ctx, d.View, d.Name, cond.IfMatch, ObjectPath)
 		if err != nil {
-			return mapViewWriteError(err, d.View)
+			return t.mapViewWriteError(err, d.View)
 		}
 		return nil
 	}
