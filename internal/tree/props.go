@@ -3,37 +3,14 @@ package tree
 import (
 	"context"
 	"encoding/xml"
-	"fmt"
 	"strconv"
 	"strings"
 
 	"koyomi.dev/koyomi/internal/dav"
 	"koyomi.dev/koyomi/internal/domain"
-	"koyomi.dev/koyomi/internal/store"
 )
 
 func href(p string) []byte { return []byte("<D:href>" + dav.Href(p) + "</D:href>") }
-
-// SyncToken returns the sync-token (and ctag) of a collection at its
-// current revision.
-func SyncToken(c *store.Collection) string {
-	return fmt.Sprintf("urn:koyomi:sync:%d:%d", c.ID, c.Revision)
-}
-
-// ParseSyncToken returns the revision a token names for collection id;
-// ok is false for a token of another collection or a malformed one.
-func ParseSyncToken(token string, id int64) (rev int64, ok bool) {
-	rest, found := strings.CutPrefix(token, "urn:koyomi:sync:")
-	if !found {
-		return 0, false
-	}
-	idStr, revStr, found := strings.Cut(rest, ":")
-	if !found || idStr != strconv.FormatInt(id, 10) {
-		return 0, false
-	}
-	rev, err := strconv.ParseInt(revStr, 10, 64)
-	return rev, err == nil && rev >= 0
-}
 
 // Register adds the namespace's properties to the engine.
 func (t *Tree) Register(h *dav.Handler) {
@@ -102,7 +79,7 @@ func (t *Tree) Register(h *dav.Handler) {
 		switch d := r.Data.(type) {
 		case *Collection:
 			if d.Syncable() {
-				return []byte(dav.EscapeText(SyncToken(d.Collection))), nil
+				return []byte(dav.EscapeText(domain.SyncToken(d.Collection))), nil
 			}
 		case *Virtual:
 			tok, err := t.virtualSyncToken(ctx, d.View)

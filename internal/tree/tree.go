@@ -21,7 +21,6 @@ import (
 
 	"koyomi.dev/koyomi/internal/dav"
 	"koyomi.dev/koyomi/internal/domain"
-	"koyomi.dev/koyomi/internal/ical"
 	"koyomi.dev/koyomi/internal/store"
 	"koyomi.dev/koyomi/internal/storecopy"
 )
@@ -459,23 +458,9 @@ func (t *Tree) ContentType(r *dav.Resource) string {
 // exportCalendar answers GET on a calendar with all its objects as one
 // iCalendar stream.
 func (t *Tree) exportCalendar(ctx context.Context, c *store.Collection, r *dav.Resource) ([]byte, error) {
-	objs, err := t.svc.ListObjects(ctx, c, true)
+	out, err := t.svc.ExportCalendar(ctx, c)
 	if err != nil {
 		return nil, mapError(err)
-	}
-	datas := make([][]byte, 0, len(objs))
-	for _, o := range objs {
-		datas = append(datas, o.Data)
-	}
-	return exportICS(datas, c.DisplayName, r)
-}
-
-// exportICS merges calendar objects into the one iCalendar stream a GET
-// of their collection answers.
-func exportICS(datas [][]byte, name string, r *dav.Resource) ([]byte, error) {
-	out, err := ical.Merge(datas, name)
-	if err != nil {
-		return nil, err
 	}
 	r.ContentType = calendarExportType
 	return out, nil
@@ -806,6 +791,9 @@ func davError(err error, path string) *dav.Error {
 	switch {
 	case errors.As(err, &fe):
 		return needPrivileges(fe, path, err)
+	case errors.Is(err, domain.ErrInvalidSyncToken):
+		return &dav.Error{Status: http.StatusForbidden, Condition: dav.Name("valid-sync-token"),
+			Msg: strings.TrimPrefix(err.Error(), domain.ErrInvalidSyncToken.Error()+": "), Err: err}
 	case errors.Is(err, domain.ErrNotFound):
 		return &dav.Error{Status: http.StatusNotFound, Err: err}
 	case errors.Is(err, domain.ErrPrecondition):

@@ -251,15 +251,12 @@ func (t *Tree) patchVirtual(ctx context.Context, r *dav.Resource, v *domain.VCVi
 // exportVirtual answers GET on a view with what it shows as one iCalendar
 // stream, as a calendar's GET does.
 func (t *Tree) exportVirtual(ctx context.Context, v *domain.VCView, r *dav.Resource) ([]byte, error) {
-	objs, err := t.svc.VCObjects(ctx, v, nil)
+	out, err := t.svc.ExportVC(ctx, v)
 	if err != nil {
 		return nil, mapError(err)
 	}
-	datas := make([][]byte, 0, len(objs))
-	for _, o := range objs {
-		datas = append(datas, o.Data)
-	}
-	return exportICS(datas, v.DisplayName(), r)
+	r.ContentType = calendarExportType
+	return out, nil
 }
 
 // MayLock implements dav.LockPermitter: a lock is a write, so read-only

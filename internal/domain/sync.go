@@ -1,0 +1,149 @@
+package domain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"koyomi.dev/koyomi/internal/ical"
+	"koyomi.dev/koyomi/internal/store"
+)
+
+// ErrInvalidSyncToken: a sync token that does not belong to the
+// collection, or that is newer than it (RFC 6578 3.2: valid-sync-token).
+var ErrInvalidSyncToken = errors.New("invalid sync token")
+
+// SyncToken is a collection's sync token (and ctag) at its current
+// revision.
+func SyncToken(c *store.Collection) string {
+	return fmt.Sprintf("urn:koyomi:sync:%d:%d", c.ID, c.Revision)
+}
+
+// parseSyncToken returns the revision a token names for collection id.
+func parseSyncToken(token string, id int64) (rev int64, ok bool) {
+	rest, found := strings.CutPrefix(token, "urn:koyomi:sync:")
+	if !found {
+		return 0, false
+	}
+	idStr, revStr, found := strings.Cut(rest, ":")
+	if !found || idStr != strconv.FormatInt(id, 10) {
+		return 0, false
+	}
+	rev, err := strconv.ParseInt(revStr, 10, 64)
+	return rev, err == nil && rev >= 0
+}
+
+// SyncResult is what changed in a collection since a sync token: each
+// name's latest change (Object nil for a removal), at most limit of them,
+// and the token to continue from.
+type SyncResult struct {
+	Changes   []SyncChange
+	Token     string
+	Truncated bool
+}
+
+// SyncChange is one name in a SyncResult.
+type SyncChange struct {
+	Name   string
+	Href   string // the client's spelling of Name (see store.Object.Href)
+	Object *store.Object
+}
+
+// SyncCollection answers sync-collection on c from its change log: since
+// token ("" for an initial sync), at most limit changes (0: all). A
+// free-busy sharee's objects are their busy blocks.
+func (s *Service) SyncCollection(ctx context.Context, c *store.Collection, token string, limit int) (*SyncResult, error) {
+	var since int64
+	if token != "" {
+		rev, ok := parseSyncToken(token, c.ID)
+		if !ok {
+			return nil, fmt.Errorf("%w: the sync token does not belong to this collection", ErrInvalidSyncToken)
+		}
+		since = rev
+	}
+	if _, err := s.authorizeColl(ctx, c, ActFreeBusy); err != nil {
+		return nil, err
+	}
+	changes, err := s.Changes(ctx, c, since)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("%w: the sync token is newer than the collection", ErrInvalidSyncToken)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The token to return is the collection's revision unless the answer
+	// is truncated, in which case it is the last revision included.
+	newRev := c.Revision
+	for _, ch := range changes {
+		newRev = max(newRev, ch.Revision)
+	}
+	truncated := false
+	if limit > 0 && len(changes) > limit {
+		changes = changes[:limit]
+		newRev = changes[limit-1].Revision
+		truncated = true
+	}
+	var live []string
+	for _, ch := range changes {
+		if !ch.Deleted {
+			live = append(live, ch.Name)
+		}
+	}
+	// sync-collection serves properties but never calendar or address
+	// data, so an initial sync, which names every object, lists their
+	// metadata (from an index) rather than reading all their data.
+	var objs []*store.Object
+	if since == 0 {
+		objs, err = s.ListObjects(ctx, c, false)
+	} else {
+		objs, err = s.Objects(ctx, c, live)
+	}
+	if err != nil {
+		return nil, err
+	}
+	byName := make(map[string]*store.Object, len(objs))
+	for _, o := range objs {
+		byName[o.Name] = o
+	}
+	out := &SyncResult{Changes: make([]SyncChange, 0, len(changes)), Truncated: truncated}
+	for _, ch := range changes {
+		sc := SyncChange{Name: ch.Name, Href: ch.Href}
+		if o, ok := byName[ch.Name]; ok && !ch.Deleted {
+			sc.Object = o
+		}
+		out.Changes = append(out.Changes, sc)
+	}
+	tok := *c
+	tok.Revision = newRev
+	out.Token = SyncToken(&tok)
+	return out, nil
+}
+
+// ExportCalendar is a calendar's objects as one iCalendar stream (what a
+// GET of the calendar answers), as the context may see them.
+func (s *Service) ExportCalendar(ctx context.Context, c *store.Collection) ([]byte, error) {
+	objs, err := s.ListObjects(ctx, c, true)
+	if err != nil {
+		return nil, err
+	}
+	datas := make([][]byte, 0, len(objs))
+	for _, o := range objs {
+		datas = append(datas, o.Data)
+	}
+	return ical.Merge(datas, c.DisplayName)
+}
+
+// ExportVC is a view's objects as one iCalendar stream.
+func (s *Service) ExportVC(ctx context.Context, v *VCView) ([]byte, error) {
+	objs, err := s.VCObjects(ctx, v, nil)
+	if err != nil {
+		return nil, err
+	}
+	datas := make([][]byte, 0, len(objs))
+	for _, o := range objs {
+		datas = append(datas, o.Data)
+	}
+	return ical.Merge(datas, v.DisplayName())
+}
