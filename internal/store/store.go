@@ -614,6 +614,8 @@ type Sharing interface {
 	// PutShareSettings creates or replaces them; the collection and user
 	// must exist (ErrNotFound).
 	PutShareSettings(ctx context.Context, s *ShareSettings) error
+	// UserShareSettings lists user's settings, ordered by CollectionID.
+	UserShareSettings(ctx context.Context, user string) ([]*ShareSettings, error)
 
 	// PutDelegate creates or replaces (Owner, Delegate); both users must
 	// exist (ErrNotFound). Delegates lists an owner's, ordered by

@@ -69,6 +69,12 @@ var txMethods = map[string]string{
 	"AddConnectorConflict": "connector conflicts", "ConnectorConflicts": "connector conflicts",
 	"SetConnectorPermission": "connector permissions", "DeleteConnectorPermission": "connector permissions",
 	"ConnectorPermissions": "connector permissions",
+
+	"PutGrant": "grants", "DeleteGrant": "grants", "Grants": "grants", "GrantsTo": "grants",
+	"GetShareSettings": "share settings", "PutShareSettings": "share settings", "UserShareSettings": "share settings",
+	"PutDelegate": "delegates", "DeleteDelegate": "delegates", "Delegates": "delegates", "DelegatorsOf": "delegates",
+	"CreatePublicLink": "public links", "GetPublicLink": "public links", "PublicLinks": "public links",
+	"DeletePublicLink": "public links",
 }
 
 func TestEveryTxMethodIsAccountedFor(t *testing.T) {
@@ -104,14 +110,15 @@ var day = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 // (with a view sync log, which a copy leaves behind), app passwords (with a gap and a last use),
 // connectors (one deleted, for a gap) with a sealed secret, items, runs
 // of two connectors interleaved, conflicts (one whose run left the
-// history) and permissions.
+// history) and permissions, and sharing (see fillSharing). Carol has a
+// phone number.
 func fillAll(t *testing.T, st store.Store, sealed []byte) {
 	t.Helper()
 	fill(t, st)
 	ctx := context.Background()
 	err := st.Update(ctx, func(tx store.Tx) error {
 		if err := tx.CreateUser(ctx, &store.User{Name: "carol", DisplayName: "Carol", Email: "carol@example.org",
-			PasswordHash: "$argon2id$y", Created: day.Add(-time.Hour)}); err != nil {
+			Phone: "+1 555 0100", PasswordHash: "$argon2id$y", Created: day.Add(-time.Hour)}); err != nil {
 			return err
 		}
 		if err := tx.CreateGroup(ctx, &store.Group{Name: "team", DisplayName: "The team", KeepPast: true, Created: day}); err != nil {
@@ -248,11 +255,61 @@ func fillAll(t *testing.T, st store.Store, sealed []byte) {
 				return err
 			}
 		}
-		return nil
+		return fillSharing(ctx, tx, work, mine.ID, team.ID)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// fillSharing writes grants on both users' work calendars (one replaced,
+// one deleted), sharees' settings, delegates both ways, and public links
+// of two users on calendars and on two virtual calendars, one of them a
+// group's (and one link revoked).
+func fillSharing(ctx context.Context, tx store.Tx, work map[string]int64, mine, team int64) error {
+	for _, g := range []*store.Grant{
+		{CollectionID: work["alice"], Grantee: "user:bob", Level: "read"},
+		{CollectionID: work["alice"], Grantee: "group:team", Level: "free-busy"},
+		{CollectionID: work["alice"], Grantee: "*", Level: "free-busy"},
+		{CollectionID: work["bob"], Grantee: "user:alice", Level: "admin"},
+		{CollectionID: work["bob"], Grantee: "user:carol", Level: "read"},
+		{CollectionID: work["alice"], Grantee: "user:bob", Level: "read-write"},
+	} {
+		if err := tx.PutGrant(ctx, g); err != nil {
+			return err
+		}
+	}
+	if err := tx.DeleteGrant(ctx, work["bob"], "user:carol"); err != nil {
+		return err
+	}
+	for _, s := range []*store.ShareSettings{
+		{CollectionID: work["alice"], User: "bob", DisplayName: "Alice at work", Color: "#0000FFFF", Order: 2},
+		{CollectionID: work["alice"], User: "carol", Hidden: true},
+		{CollectionID: work["bob"], User: "alice", Order: -1},
+	} {
+		if err := tx.PutShareSettings(ctx, s); err != nil {
+			return err
+		}
+	}
+	for _, d := range []*store.Delegate{
+		{Owner: "alice", Delegate: "bob", Write: true}, {Owner: "alice", Delegate: "carol"}, {Owner: "bob", Delegate: "alice"},
+	} {
+		if err := tx.PutDelegate(ctx, d); err != nil {
+			return err
+		}
+	}
+	for _, l := range []*store.PublicLink{
+		{Token: "revoked", Owner: "alice", CollectionID: work["alice"]},
+		{Token: "work", Owner: "alice", CollectionID: work["alice"]},
+		{Token: "mine", Owner: "alice", VCID: mine},
+		{Token: "team", Owner: "alice", VCID: team},
+		{Token: "bob", Owner: "bob", CollectionID: work["bob"]},
+	} {
+		if err := tx.CreatePublicLink(ctx, l); err != nil {
+			return err
+		}
+	}
+	return tx.DeletePublicLink(ctx, "revoked")
 }
 
 // snapshot is a store's whole content, as the contract returns it, with
@@ -268,6 +325,13 @@ type snapshot struct {
 	VCs          []*store.VirtualCalendar
 	Subs         []*store.ViewSubscription
 	SubVCs       []string // each subscription's virtual calendar, owner/name
+	Grants       []*store.Grant
+	GrantColls   []string // each grant's collection, owner/name
+	Settings     []*store.ShareSettings
+	SettingColls []string // each sharee's settings' collection, owner/name
+	Delegates    []*store.Delegate
+	Links        []*store.PublicLink
+	LinkTargets  []string // each public link's collection or virtual calendar, owner/name
 	AppPasswords []*store.AppPassword
 	Connectors   []*store.Connector
 	Calendars    []string // each connector's calendar, owner/name
@@ -316,6 +380,15 @@ func takeSnapshot(t *testing.T, st store.Store) *snapshot {
 					full.CollectionID, full.Modified = 0, time.Time{}
 					s.Objects = append(s.Objects, full)
 				}
+				grants, err := tx.Grants(ctx, c.ID)
+				if err != nil {
+					return err
+				}
+				for _, g := range grants {
+					g.CollectionID, g.Created = 0, time.Time{}
+					s.GrantColls = append(s.GrantColls, c.Owner+"/"+c.Name)
+				}
+				s.Grants = append(s.Grants, grants...)
 				c.ID, c.Revision, c.Created, c.Modified = 0, 0, time.Time{}, time.Time{}
 				s.Collections = append(s.Collections, c)
 			}
@@ -326,6 +399,9 @@ func takeSnapshot(t *testing.T, st store.Store) *snapshot {
 			for _, p := range pws {
 				p.Created = time.Time{}
 				s.AppPasswords = append(s.AppPasswords, p)
+			}
+			if err := s.addSharing(ctx, tx, u.Name); err != nil {
+				return err
 			}
 		}
 		if s.Groups, err = tx.ListGroups(ctx); err != nil {
@@ -405,6 +481,69 @@ func takeSnapshot(t *testing.T, st store.Store) *snapshot {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// addSharing adds user's settings, ordered by their collection, delegates,
+// and public links, ordered by token: a copy gives links new Created
+// times.
+func (s *snapshot) addSharing(ctx context.Context, tx store.Tx, user string) error {
+	name := func(id int64) (string, error) {
+		c, err := tx.GetCollectionByID(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		return c.Owner + "/" + c.Name, nil
+	}
+	settings, err := tx.UserShareSettings(ctx, user)
+	if err != nil {
+		return err
+	}
+	names := map[*store.ShareSettings]string{}
+	for _, ss := range settings {
+		if names[ss], err = name(ss.CollectionID); err != nil {
+			return err
+		}
+	}
+	slices.SortFunc(settings, func(a, b *store.ShareSettings) int { return strings.Compare(names[a], names[b]) })
+	for _, ss := range settings {
+		s.SettingColls = append(s.SettingColls, names[ss])
+		ss.CollectionID = 0
+	}
+	s.Settings = append(s.Settings, settings...)
+
+	delegates, err := tx.Delegates(ctx, user)
+	if err != nil {
+		return err
+	}
+	for _, d := range delegates {
+		d.Created = time.Time{}
+	}
+	s.Delegates = append(s.Delegates, delegates...)
+
+	links, err := tx.PublicLinks(ctx, user)
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(links, func(a, b *store.PublicLink) int { return strings.Compare(a.Token, b.Token) })
+	for _, l := range links {
+		var target string
+		if l.CollectionID != 0 {
+			if target, err = name(l.CollectionID); err != nil {
+				return err
+			}
+			target = "collection " + target
+		} else {
+			vc, err := tx.GetVirtualCalendarByID(ctx, l.VCID)
+			if err != nil {
+				return err
+			}
+			target = "virtual calendar " + vc.Owner + "/" + vc.Name
+		}
+		s.LinkTargets = append(s.LinkTargets, target)
+		l.CollectionID, l.VCID, l.Created = 0, 0, time.Time{}
+	}
+	s.Links = append(s.Links, links...)
+	return nil
 }
 
 func (s *snapshot) addProps(ctx context.Context, tx store.Tx, path string) error {
@@ -680,6 +819,33 @@ func TestSummaryNamesEachKindThatDiffers(t *testing.T) {
 			}
 			return tx.PutViewSubscription(ctx, &store.ViewSubscription{VC: vc.ID, Viewer: "alice", Subscribed: true})
 		}},
+		{"grants", func(tx store.Tx) error {
+			c, err := tx.GetCollection(ctx, "alice", "work")
+			if err != nil {
+				return err
+			}
+			return tx.PutGrant(ctx, &store.Grant{CollectionID: c.ID, Grantee: "group:team", Level: "read"})
+		}},
+		{"share settings", func(tx store.Tx) error {
+			c, err := tx.GetCollection(ctx, "alice", "work")
+			if err != nil {
+				return err
+			}
+			return tx.PutShareSettings(ctx, &store.ShareSettings{CollectionID: c.ID, User: "carol"})
+		}},
+		{"delegates", func(tx store.Tx) error {
+			return tx.PutDelegate(ctx, &store.Delegate{Owner: "alice", Delegate: "carol", Write: true})
+		}},
+		{"public links", func(tx store.Tx) error {
+			team, err := tx.GetVirtualCalendar(ctx, "group:team", "team")
+			if err != nil {
+				return err
+			}
+			if err := tx.DeletePublicLink(ctx, "mine"); err != nil {
+				return err
+			}
+			return tx.CreatePublicLink(ctx, &store.PublicLink{Token: "mine", Owner: "alice", VCID: team.ID})
+		}},
 		{"app passwords", func(tx store.Tx) error {
 			pws, err := tx.AppPasswords(ctx, "bob")
 			if err != nil || len(pws) == 0 {
@@ -767,6 +933,25 @@ func (subscriptionLosingTx) PutViewSubscription(context.Context, *store.ViewSubs
 	return nil
 }
 
+type grantLosingTx struct{ store.Tx }
+
+func (grantLosingTx) PutGrant(context.Context, *store.Grant) error { return nil }
+
+// linkRetargetingTx points every public link at the first virtual
+// calendar of its owner's, as a copy that mixed up the IDs of collections
+// and virtual calendars would.
+type linkRetargetingTx struct{ store.Tx }
+
+func (t linkRetargetingTx) CreatePublicLink(ctx context.Context, l *store.PublicLink) error {
+	vcs, err := t.ListVirtualCalendars(ctx)
+	if err != nil || len(vcs) == 0 {
+		return fmt.Errorf("no virtual calendar: %v", err)
+	}
+	wrong := *l
+	wrong.CollectionID, wrong.VCID = 0, vcs[0].ID
+	return t.Tx.CreatePublicLink(ctx, &wrong)
+}
+
 type leaverForgettingTx struct{ store.Tx }
 
 func (t leaverForgettingTx) PutMembership(ctx context.Context, m *store.Membership) error {
@@ -783,6 +968,8 @@ func TestCopyFailsLoudlyOnALoss(t *testing.T) {
 		{"connector items", func(tx store.Tx) store.Tx { return itemLosingTx{tx} }},
 		{"memberships", func(tx store.Tx) store.Tx { return leaverForgettingTx{tx} }},
 		{"view subscriptions", func(tx store.Tx) store.Tx { return subscriptionLosingTx{tx} }},
+		{"grants", func(tx store.Tx) store.Tx { return grantLosingTx{tx} }},
+		{"public links", func(tx store.Tx) store.Tx { return linkRetargetingTx{tx} }},
 	} {
 		t.Run(strings.ReplaceAll(tc.kind, " ", "_"), func(t *testing.T) {
 			src := openSQLite(t)

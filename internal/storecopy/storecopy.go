@@ -5,7 +5,8 @@
 // It copies everything the store contract keeps: users, groups and their
 // memberships (past ones included), collections with their objects (client
 // bytes and index fields), dead properties, virtual calendars with
-// their viewers' subscriptions, app passwords, connectors with their item
+// their viewers' subscriptions, sharing (grants, sharees' settings,
+// delegates and public links), app passwords, connectors with their item
 // mappings, run history and conflicts, and connector permissions. WebDAV
 // locks and job leases are runtime state of a running server and are not
 // copied. Nor are viewers' sync logs of virtual calendars: they are
@@ -27,6 +28,10 @@
 //     every ETag and sync token a client derived from the source changes.
 //     Subscriptions follow their virtual calendar to its ID in the
 //     destination.
+//   - Grants, sharees' settings and public links follow their collection
+//     or virtual calendar to its ID in the destination. Grants, delegates
+//     and public links get new Created times; tokens are kept, so every
+//     public link still works.
 //   - Runs and conflicts get new IDs, assigned oldest first so that the
 //     newest-first order survives; a conflict follows its run to its new ID,
 //     or names no run (0) when its run had already left the history.
@@ -71,7 +76,8 @@ func Copy(ctx context.Context, src, dst store.Store, l Layout) (Summary, error) 
 		c.stx = stx
 		// In an order that creates everything before what refers to it.
 		for _, step := range []func() error{
-			c.users, c.groups, c.virtualCalendars, c.viewSubscriptions, c.appPasswords, c.connectors, c.permissions,
+			c.users, c.groups, c.virtualCalendars, c.viewSubscriptions, c.sharing, c.appPasswords, c.connectors,
+			c.permissions,
 		} {
 			if err := step(); err != nil {
 				return err
@@ -415,6 +421,100 @@ func (c *copier) viewSubscriptions() error {
 	})
 	if err != nil {
 		return fmt.Errorf("storecopy: %w", err)
+	}
+	return nil
+}
+
+// sharing copies, after the collections, virtual calendars and users they
+// name, every grant and sharee's settings (each onto its collection's ID
+// in the destination), every delegate, and every public link (onto its
+// collection's or virtual calendar's ID), in one transaction.
+func (c *copier) sharing() error {
+	ctx := c.ctx
+	users, err := c.stx.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	err = c.dst.Update(ctx, func(dtx store.Tx) error {
+		for _, u := range users {
+			if err := c.userSharing(dtx, u.Name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storecopy: %w", err)
+	}
+	return nil
+}
+
+// userSharing copies the grants on user's collections, user's own
+// settings for collections shared with them, user's delegates and user's
+// public links.
+func (c *copier) userSharing(dtx store.Tx, user string) error {
+	ctx := c.ctx
+	colls, err := c.stx.ListCollections(ctx, user)
+	if err != nil {
+		return err
+	}
+	for _, sc := range colls {
+		grants, err := c.stx.Grants(ctx, sc.ID)
+		if err != nil {
+			return err
+		}
+		for _, g := range grants {
+			ng := *g
+			ng.CollectionID = c.collIDs[sc.ID]
+			if err := dtx.PutGrant(ctx, &ng); err != nil {
+				return fmt.Errorf("grant on %s/%s to %s: %w", sc.Owner, sc.Name, g.Grantee, err)
+			}
+		}
+	}
+	settings, err := c.stx.UserShareSettings(ctx, user)
+	if err != nil {
+		return err
+	}
+	for _, s := range settings {
+		coll, ok := c.collIDs[s.CollectionID]
+		if !ok {
+			return fmt.Errorf("share settings of %s: their collection %d was not copied", user, s.CollectionID)
+		}
+		ns := *s
+		ns.CollectionID = coll
+		if err := dtx.PutShareSettings(ctx, &ns); err != nil {
+			return fmt.Errorf("share settings of %s for collection %d: %w", user, s.CollectionID, err)
+		}
+	}
+	delegates, err := c.stx.Delegates(ctx, user)
+	if err != nil {
+		return err
+	}
+	for _, d := range delegates {
+		nd := *d
+		if err := dtx.PutDelegate(ctx, &nd); err != nil {
+			return fmt.Errorf("delegate %s of %s: %w", d.Delegate, user, err)
+		}
+	}
+	// Oldest first, so that the new Created times keep their order.
+	links, err := c.stx.PublicLinks(ctx, user)
+	if err != nil {
+		return err
+	}
+	for _, l := range links {
+		nl := *l
+		var ok bool
+		if l.CollectionID != 0 {
+			nl.CollectionID, ok = c.collIDs[l.CollectionID]
+		} else {
+			nl.VCID, ok = c.vcIDs[l.VCID]
+		}
+		if !ok {
+			return fmt.Errorf("public link of %s: its calendar was not copied", user)
+		}
+		if err := dtx.CreatePublicLink(ctx, &nl); err != nil {
+			return fmt.Errorf("public link of %s: %w", user, err)
+		}
 	}
 	return nil
 }

@@ -22,14 +22,17 @@ type Summary struct {
 	Users, Groups, Memberships                int
 	Collections, Objects, Properties          int
 	VirtualCalendars, ViewSubscriptions       int
+	Grants, ShareSettings                     int
+	Delegates, PublicLinks                    int
 	AppPasswords                              int
 	Connectors, ConnectorItems, ConnectorRuns int
 	ConnectorConflicts, ConnectorPermissions  int
 	// Checksum covers every kind in a canonical order; equal checksums
 	// mean equal content. It leaves out only what a copy cannot keep (see
 	// the package comment), and stands for references by ID with what
-	// they name (a connector's calendar and a subscription's virtual
-	// calendar by owner and name, a conflict's run by its place in the
+	// they name (the calendar of a connector, a grant or a sharee's
+	// settings, the virtual calendar of a subscription and either of a
+	// public link by owner and name, a conflict's run by its place in the
 	// history).
 	Checksum string
 	// Checksums holds one checksum per kind, keyed by the kind's name in
@@ -53,6 +56,8 @@ func (s *Summary) kinds() []counted {
 		{"users", &s.Users}, {"groups", &s.Groups}, {"memberships", &s.Memberships},
 		{"collections", &s.Collections}, {"objects", &s.Objects}, {"properties", &s.Properties},
 		{"virtual calendars", &s.VirtualCalendars}, {"view subscriptions", &s.ViewSubscriptions},
+		{"grants", &s.Grants}, {"share settings", &s.ShareSettings},
+		{"delegates", &s.Delegates}, {"public links", &s.PublicLinks},
 		{"app passwords", &s.AppPasswords},
 		{"connectors", &s.Connectors}, {"connector items", &s.ConnectorItems},
 		{"connector runs", &s.ConnectorRuns}, {"connector conflicts", &s.ConnectorConflicts},
@@ -144,6 +149,10 @@ var (
 	skipObject     = []string{"CollectionID", "Modified"}
 	skipVC         = []string{"ID", "Version", "Created", "Modified"}
 	skipSub        = []string{"VC"}
+	skipGrant      = []string{"CollectionID", "Created"}
+	skipSettings   = []string{"CollectionID"}
+	skipDelegate   = []string{"Created"}
+	skipLink       = []string{"CollectionID", "VCID", "Created"}
 	skipAppPass    = []string{"ID", "Created"}
 	skipConnector  = []string{"ID", "CollectionID", "Created", "Modified"}
 	skipItem       = []string{"ConnectorID"}
@@ -229,7 +238,7 @@ func Summarize(ctx context.Context, st store.Store, l Layout) (Summary, error) {
 	t := &tally{counts: map[string]int{}, hashes: map[string]hash.Hash{}}
 	err := st.View(ctx, func(tx store.Tx) error {
 		for _, step := range []func(context.Context, store.Tx, *tally, Layout) error{
-			tallyUsers, tallyGroups, tallyVirtualCalendars, tallyViewSubscriptions, tallyConnectors,
+			tallyUsers, tallyGroups, tallyVirtualCalendars, tallyViewSubscriptions, tallySharing, tallyConnectors,
 		} {
 			if err := step(ctx, tx, t, l); err != nil {
 				return err
@@ -383,6 +392,98 @@ func tallyViewSubscriptions(ctx context.Context, tx store.Tx, t *tally, _ Layout
 		sort.Slice(subs, func(i, j int) bool { return names[subs[i]] < names[subs[j]] })
 		for _, s := range subs {
 			if err := t.add("view subscriptions", s, skipSub, names[s]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// tallySharing covers, user by user, the grants on their collections,
+// their settings for collections shared with them, their delegates and
+// their public links. Collections and virtual calendars stand for
+// themselves by owner and name, as a copy gives them new IDs; settings
+// are ordered by their collection's name and links by token, as a copy
+// gives links new Created times.
+func tallySharing(ctx context.Context, tx store.Tx, t *tally, _ Layout) error {
+	users, err := tx.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	sort.Slice(users, func(i, j int) bool { return users[i].Name < users[j].Name })
+	collName := func(id int64) (string, error) {
+		c, err := tx.GetCollectionByID(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		return c.Owner + "/" + c.Name, nil
+	}
+	for _, u := range users {
+		colls, err := tx.ListCollections(ctx, u.Name)
+		if err != nil {
+			return err
+		}
+		sort.Slice(colls, func(i, j int) bool { return colls[i].Name < colls[j].Name })
+		for _, c := range colls {
+			grants, err := tx.Grants(ctx, c.ID)
+			if err != nil {
+				return err
+			}
+			for _, g := range grants {
+				if err := t.add("grants", g, skipGrant, c.Owner+"/"+c.Name); err != nil {
+					return err
+				}
+			}
+		}
+
+		settings, err := tx.UserShareSettings(ctx, u.Name)
+		if err != nil {
+			return err
+		}
+		names := make(map[*store.ShareSettings]string, len(settings))
+		for _, s := range settings {
+			if names[s], err = collName(s.CollectionID); err != nil {
+				return fmt.Errorf("share settings of %s: collection: %w", u.Name, err)
+			}
+		}
+		sort.Slice(settings, func(i, j int) bool { return names[settings[i]] < names[settings[j]] })
+		for _, s := range settings {
+			if err := t.add("share settings", s, skipSettings, names[s]); err != nil {
+				return err
+			}
+		}
+
+		delegates, err := tx.Delegates(ctx, u.Name)
+		if err != nil {
+			return err
+		}
+		for _, d := range delegates {
+			if err := t.add("delegates", d, skipDelegate); err != nil {
+				return err
+			}
+		}
+
+		links, err := tx.PublicLinks(ctx, u.Name)
+		if err != nil {
+			return err
+		}
+		sort.Slice(links, func(i, j int) bool { return links[i].Token < links[j].Token })
+		for _, l := range links {
+			var target string
+			if l.CollectionID != 0 {
+				name, err := collName(l.CollectionID)
+				if err != nil {
+					return fmt.Errorf("public link of %s: collection: %w", u.Name, err)
+				}
+				target = "collection " + name
+			} else {
+				vc, err := tx.GetVirtualCalendarByID(ctx, l.VCID)
+				if err != nil {
+					return fmt.Errorf("public link of %s: virtual calendar: %w", u.Name, err)
+				}
+				target = "virtual calendar " + vc.Owner + "/" + vc.Name
+			}
+			if err := t.add("public links", l, skipLink, target); err != nil {
 				return err
 			}
 		}

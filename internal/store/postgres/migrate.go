@@ -3,9 +3,10 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"koyomi.dev/koyomi/internal/store/sqlshared"
 
 	"github.com/jackc/pgx/v5"
+
+	"koyomi.dev/koyomi/internal/store/sqlshared"
 )
 
 // migrationLock is the key of the transaction-scoped advisory lock Migrate
@@ -353,6 +354,15 @@ ALTER TABLE changes ADD COLUMN href text NOT NULL DEFAULT '';
 		// user profiles for the directory. The DDL is shared with the other
 		// store (sqlshared.Schema).
 		sqlshared.Schema("bigint"),
+		// 12: the sharing tables' names and tokens in the "C" collation,
+		// as every other name here: step 11 left them in the database's
+		// default, which ordered grants, delegates and public links.
+		`
+ALTER TABLE grants ALTER COLUMN grantee TYPE text COLLATE "C";
+ALTER TABLE share_settings ALTER COLUMN username TYPE text COLLATE "C";
+ALTER TABLE delegates ALTER COLUMN owner TYPE text COLLATE "C", ALTER COLUMN delegate TYPE text COLLATE "C";
+ALTER TABLE public_links ALTER COLUMN token TYPE text COLLATE "C", ALTER COLUMN owner TYPE text COLLATE "C";
+`,
 	}
 }
 

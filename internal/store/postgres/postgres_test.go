@@ -84,6 +84,33 @@ func TestConcurrentMigrations(t *testing.T) {
 	}
 }
 
+// TestIndexedNamesOrderByBytes holds every text column in an index to the
+// "C" collation, as migrate.go promises: in the database's default, a
+// server set up with a linguistic locale would order names unlike the
+// SQLite store (the test server's default may well be C, which hides it).
+func TestIndexedNamesOrderByBytes(t *testing.T) {
+	db := open(t, freshDatabase(t))
+	defer db.Close()
+	rows, err := db.pool.Query(t.Context(), `SELECT DISTINCT c.relname || '.' || a.attname
+		FROM pg_index i
+		JOIN pg_class c ON c.oid = i.indrelid
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY (i.indkey)
+		WHERE n.nspname = current_schema() AND a.atttypid = 'text'::regtype
+			AND a.attcollation <> (SELECT oid FROM pg_collation WHERE collname = 'C')
+		ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	columns, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(columns) > 0 {
+		t.Errorf("indexed text columns not in the C collation: %v", columns)
+	}
+}
+
 func TestRefusesNewerSchema(t *testing.T) {
 	dsn := freshDatabase(t)
 	db := open(t, dsn)

@@ -150,16 +150,20 @@ func (t Tx) GrantsTo(ctx context.Context, grantees []string) ([]*store.Grant, er
 	return gs, nil
 }
 
-// GetShareSettings implements store.Sharing.
-func (t Tx) GetShareSettings(ctx context.Context, collectionID int64, user string) (*store.ShareSettings, error) {
-	ss, err := collect(ctx, t, func(r Rows) (*store.ShareSettings, error) {
+func (t Tx) shareSettings(ctx context.Context, where string, args ...any) ([]*store.ShareSettings, error) {
+	return collect(ctx, t, func(r Rows) (*store.ShareSettings, error) {
 		var s store.ShareSettings
 		var hidden int
 		err := r.Scan(&s.CollectionID, &s.User, &s.DisplayName, &s.Color, &s.Order, &hidden)
 		s.Hidden = hidden != 0
 		return &s, err
 	}, `SELECT collection_id, username, display_name, color, sort_order, hidden
-		FROM share_settings WHERE collection_id = ? AND username = ?`, collectionID, user)
+		FROM share_settings WHERE `+where+` ORDER BY collection_id`, args...)
+}
+
+// GetShareSettings implements store.Sharing.
+func (t Tx) GetShareSettings(ctx context.Context, collectionID int64, user string) (*store.ShareSettings, error) {
+	ss, err := t.shareSettings(ctx, `collection_id = ? AND username = ?`, collectionID, user)
 	if err != nil {
 		return nil, t.errorf("share settings of %s for %d: %w", user, collectionID, err)
 	}
@@ -167,6 +171,15 @@ func (t Tx) GetShareSettings(ctx context.Context, collectionID int64, user strin
 		return nil, t.errorf("share settings of %s for %d: %w", user, collectionID, store.ErrNotFound)
 	}
 	return ss[0], nil
+}
+
+// UserShareSettings implements store.Sharing.
+func (t Tx) UserShareSettings(ctx context.Context, user string) ([]*store.ShareSettings, error) {
+	ss, err := t.shareSettings(ctx, `username = ?`, user)
+	if err != nil {
+		return nil, t.errorf("share settings of %s: %w", user, err)
+	}
+	return ss, nil
 }
 
 // PutShareSettings implements store.Sharing.

@@ -11,7 +11,7 @@ import (
 
 func testUsers(t *testing.T, s store.Store) {
 	created := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
-	alice := &store.User{Name: "alice", DisplayName: "Alice", Email: "alice@example.org",
+	alice := &store.User{Name: "alice", DisplayName: "Alice", Email: "alice@example.org", Phone: "+81 3-1234-5678",
 		PasswordHash: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", Created: created}
 	update(t, s, func(ctx context.Context, tx store.Tx) error {
 		if err := tx.CreateUser(ctx, alice); err != nil {
@@ -45,6 +45,9 @@ func testUsers(t *testing.T, s store.Store) {
 		names := []string{}
 		for _, u := range users {
 			names = append(names, u.Name)
+			if u.Name == "alice" && *u != *alice {
+				t.Errorf("ListUsers has %+v, want %+v", u, alice)
+			}
 		}
 		slices.Sort(names)
 		if !slices.Equal(names, []string{"alice", "bob"}) {
@@ -62,7 +65,8 @@ func testUsers(t *testing.T, s store.Store) {
 	wantErr(t, "DeleteUser(missing)", err, store.ErrNotFound)
 
 	update(t, s, func(ctx context.Context, tx store.Tx) error {
-		return tx.UpdateUser(ctx, &store.User{Name: "alice", DisplayName: "Alice A.", Email: "a@example.org", PasswordHash: "new"})
+		return tx.UpdateUser(ctx, &store.User{Name: "alice", DisplayName: "Alice A.", Email: "a@example.org",
+			Phone: "+81 90-0000-0000", PasswordHash: "new"})
 	})
 	update(t, s, func(ctx context.Context, tx store.Tx) error { return tx.DeleteUser(ctx, "bob") })
 	view(t, s, func(ctx context.Context, tx store.Tx) error {
@@ -70,12 +74,20 @@ func testUsers(t *testing.T, s store.Store) {
 		if err != nil {
 			return err
 		}
-		want := store.User{Name: "alice", DisplayName: "Alice A.", Email: "a@example.org", PasswordHash: "new", Created: created}
+		want := store.User{Name: "alice", DisplayName: "Alice A.", Email: "a@example.org", Phone: "+81 90-0000-0000",
+			PasswordHash: "new", Created: created}
 		if *got != want {
 			t.Errorf("after UpdateUser: %+v, want %+v (Created must not change)", got, want)
 		}
 		_, err = tx.GetUser(ctx, "bob")
 		wantErr(t, "GetUser(deleted)", err, store.ErrNotFound)
+		all, err := tx.ListUsers(ctx)
+		if err != nil {
+			return err
+		}
+		if len(all) != 1 || *all[0] != want {
+			t.Errorf("ListUsers after UpdateUser = %+v, want only %+v", all, want)
+		}
 		return nil
 	})
 }
