@@ -184,7 +184,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/.well-known/carddav", s.wellKnown)
 	mux.HandleFunc("/healthz", s.health)
 	mux.Handle(tree.Prefix, s.forUsers(s.dav))
-	mux.Handle("/api/", s.forUsers(api.New(s.svc, s.conns, s.opts.Logger, s.opts.Admins)))
+	mux.Handle("/api/", s.forUsers(api.New(s.svc, s.conns, s.opts.Logger, s.opts.Admins, tree.VCPath)))
 	mux.Handle("/dav", http.RedirectHandler(tree.Prefix, http.StatusMovedPermanently))
 	mux.HandleFunc("/", s.root)
 	return s.logRequests(s.recoverPanics(mux))
