@@ -162,7 +162,7 @@ func newConnectors(st store.Store, svc *domain.Service, opts Options) (*connecto
 		return nil, err
 	}
 	return connector.New(connector.Options{Store: st, Domain: svc, Box: box, Logger: opts.Logger, Clock: opts.Clock,
-		Node: opts.NodeName, HTTPClient: opts.ConnectorHTTPClient, ObjectPath: tree.ObjectPath,
+		Node: opts.NodeName, HTTPClient: opts.ConnectorHTTPClient,
 		MinInterval: opts.ConnectorMinInterval, DefaultAllowed: opts.ConnectorsDefaultAllowed,
 		Hooks: opts.Hooks.Connectors}), nil
 }
@@ -356,10 +356,10 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 
 // ensureHomes gives a user their default calendar and address book.
 func (s *Server) ensureHomes(ctx context.Context, user string) error {
-	if err := s.svc.EnsureHome(ctx, user, tree.HomePath(user), store.KindCalendar); err != nil {
+	if err := s.svc.EnsureHome(ctx, user, store.KindCalendar); err != nil {
 		return err
 	}
-	return s.svc.EnsureHome(ctx, user, tree.BookHomePath(user), store.KindAddressBook)
+	return s.svc.EnsureHome(ctx, user, store.KindAddressBook)
 }
 
 // tooManyFailures refuses a login attempt for wait, in words that do not say

@@ -22,7 +22,6 @@ import (
 	"koyomi.dev/koyomi/internal/domain"
 	"koyomi.dev/koyomi/internal/ical"
 	"koyomi.dev/koyomi/internal/store"
-	"koyomi.dev/koyomi/internal/storecopy"
 )
 
 // Layout of the namespace, below Prefix.
@@ -138,16 +137,6 @@ func HomePath(user string) string { return homesPath + user + "/" }
 
 // BookHomePath returns a user's address book home URL path.
 func BookHomePath(user string) string { return bookHomesPath + user + "/" }
-
-// UserPaths returns the paths of a user's principal and homes.
-func UserPaths(user string) []string {
-	return []string{PrincipalPath(user), HomePath(user), BookHomePath(user)}
-}
-
-// StoreLayout tells storecopy where dead properties live in this namespace.
-func StoreLayout() storecopy.Layout {
-	return storecopy.Layout{UserPaths: UserPaths, CollectionPath: CollectionPath, ObjectPath: ObjectPath}
-}
 
 // inBookHome reports whether a collection kind lives in the address book
 // home (the others live in the calendar home). Collection names are unique
@@ -510,9 +499,9 @@ func (t *Tree) Put(ctx context.Context, p, href string, body []byte, contentType
 func (t *Tree) Delete(ctx context.Context, r *dav.Resource, cond dav.Conditions) error {
 	switch d := r.Data.(type) {
 	case *Object:
-		return mapError(t.svc.DeleteObject(ctx, d.Coll, d.Name, cond.IfMatch, r.Path))
+		return mapError(t.svc.DeleteObject(ctx, d.Coll, d.Name, cond.IfMatch))
 	case *Collection:
-		return mapError(t.svc.DeleteCollection(ctx, d.Collection, r.Path))
+		return mapError(t.svc.DeleteCollection(ctx, d.Collection))
 	case *Virtual, *VirtualObject:
 		return t.deleteVirtual(ctx, r, cond)
 	}
@@ -571,7 +560,7 @@ func (t *Tree) Mkcol(ctx context.Context, p string, types []xml.Name, ops []dav.
 	if err != nil {
 		return err
 	}
-	if err := t.svc.CreateCollection(ctx, c, p, dead); err != nil {
+	if err := t.svc.CreateCollection(ctx, c, dead); err != nil {
 		if errors.Is(err, domain.ErrForbidden) && c.Kind == store.KindCalendar {
 			return dav.Precondition(http.StatusForbidden, xml.Name{Space: dav.NSCalDAV, Local: "calendar-collection-location-ok"}, err.Error())
 		}
@@ -621,19 +610,40 @@ func (t *Tree) Patch(ctx context.Context, r *dav.Resource, ops []dav.PropOp) err
 		if err != nil {
 			return err
 		}
-		return mapError(t.svc.PatchCollection(ctx, &c, r.Path, dead))
+		return mapError(t.svc.PatchCollection(ctx, &c, dead))
 	case *Virtual:
-		return t.patchVirtual(ctx, r, d.View, ops)
+		return t.patchVirtual(ctx, d.View, ops)
 	}
-	owner := ownerOf(r)
-	if owner == "" {
+	k, ok := propKey(r)
+	if !ok {
 		return dav.Errorf(http.StatusForbidden, "properties of %s cannot be changed", r.Path)
 	}
 	dead, err := t.applyOps(nil, ops)
 	if err != nil {
 		return err
 	}
-	return mapError(t.svc.PatchProperties(ctx, owner, r.Path, dead))
+	return mapError(t.svc.PatchProperties(ctx, k, dead))
+}
+
+// propKey returns the key of r's dead properties; false for a resource
+// that has none. A view's are its viewer's own.
+func propKey(r *dav.Resource) (domain.PropKey, bool) {
+	switch d := r.Data.(type) {
+	case *Principal:
+		return domain.PrincipalKey(d.User.Name), true
+	case *Home:
+		if d.Books {
+			return domain.HomeKey(d.User, store.KindAddressBook), true
+		}
+		return domain.HomeKey(d.User, store.KindCalendar), true
+	case *Collection:
+		return domain.CollectionKey(d.Collection), true
+	case *Object:
+		return domain.ObjectKey(d.Coll, d.Name), true
+	case *Virtual:
+		return domain.VCKey(d.View.VC.ID, d.View.Viewer), true
+	}
+	return domain.PropKey{}, false
 }
 
 func ownerOf(r *dav.Resource) string {
@@ -652,14 +662,11 @@ func ownerOf(r *dav.Resource) string {
 
 // DeadProperties implements dav.Backend.
 func (t *Tree) DeadProperties(ctx context.Context, r *dav.Resource) ([]dav.RawElement, error) {
-	owner := ownerOf(r)
-	if v, ok := r.Data.(*Virtual); ok {
-		owner = v.View.Viewer // the viewer's own properties of the view
-	}
-	if owner == "" {
+	k, ok := propKey(r)
+	if !ok {
 		return nil, nil
 	}
-	props, err := t.svc.Properties(ctx, owner, r.Path)
+	props, err := t.svc.Properties(ctx, k)
 	if err != nil {
 		return nil, mapError(err)
 	}
@@ -678,7 +685,7 @@ func (t *Tree) CopyMove(ctx context.Context, src *dav.Resource, dst, dstHref str
 		if err != nil {
 			return false, err
 		}
-		created, err := t.svc.CopyMoveObject(ctx, d.Coll, d.Name, dc, name, spelling(dst, dstHref), src.Path, dst, move, overwrite)
+		created, err := t.svc.CopyMoveObject(ctx, d.Coll, d.Name, dc, name, spelling(dst, dstHref), move, overwrite)
 		if err != nil {
 			return false, mapObjectError(err, dc)
 		}
@@ -688,7 +695,7 @@ func (t *Tree) CopyMove(ctx context.Context, src *dav.Resource, dst, dstHref str
 		if !ok || owner != d.Owner || books != inBookHome(d.Kind) {
 			return false, dav.Errorf(http.StatusForbidden, "collections can only be copied or moved within their home")
 		}
-		created, err := t.svc.CopyMoveCollection(ctx, d.Collection, name, src.Path, dst, move, overwrite)
+		created, err := t.svc.CopyMoveCollection(ctx, d.Collection, name, move, overwrite)
 		if err != nil {
 			if errors.Is(err, domain.ErrConflict) {
 				return false, dav.Errorf(http.StatusConflict, "%v", err)

@@ -353,6 +353,9 @@ ALTER TABLE changes ADD COLUMN href text NOT NULL DEFAULT '';
 		// user profiles for the directory. The DDL is shared with the other
 		// store (sqlshared.Schema).
 		sqlshared.Schema("bigint"),
+		// 12: dead properties keyed by IDs instead of URL paths (as
+		// SQLite's migration 13).
+		sqlshared.PropertyKeys(`text COLLATE "C"`),
 	}
 }
 

@@ -1,0 +1,68 @@
+package domain
+
+import (
+	"strconv"
+
+	"koyomi.dev/koyomi/internal/store"
+)
+
+// PropKey names what a set of dead properties belongs to. Keys are built
+// from IDs and names the store keeps, never from URLs, so that renaming or
+// moving a collection changes no key and nothing below the protocol layer
+// knows URL paths. Their forms, segments separated by "/" so that the
+// store's prefix operations (DeleteProperties) take what lies below a key
+// with it:
+//
+//	u:USER/principal      a user's principal
+//	u:USER/calendars      their calendar home
+//	u:USER/addressbooks   their address book home
+//	c:ID                  a collection
+//	c:ID/NAME             an object of collection ID
+//	v:ID/VIEWER           a viewer's own properties of virtual calendar ID
+//
+// A key also carries whose properties they are, for the access check.
+type PropKey struct {
+	owner string
+	key   string
+}
+
+// String returns the key as the store keeps it.
+func (k PropKey) String() string { return k.key }
+
+func userPrefix(user string) string    { return "u:" + user }
+func collectionPrefix(id int64) string { return "c:" + strconv.FormatInt(id, 10) }
+func vcPrefix(id int64) string         { return "v:" + strconv.FormatInt(id, 10) }
+
+// PrincipalKey is the key of a user's principal.
+func PrincipalKey(user string) PropKey {
+	return PropKey{owner: user, key: userPrefix(user) + "/principal"}
+}
+
+// HomeKey is the key of the home of a user holding collections of kind:
+// the address book home for address books, the calendar home otherwise.
+func HomeKey(user string, kind store.Kind) PropKey {
+	if kind == store.KindAddressBook {
+		return PropKey{owner: user, key: userPrefix(user) + "/addressbooks"}
+	}
+	return PropKey{owner: user, key: userPrefix(user) + "/calendars"}
+}
+
+// UserKeys are the keys of a user's principal and homes.
+func UserKeys(user string) []PropKey {
+	return []PropKey{PrincipalKey(user), HomeKey(user, store.KindCalendar), HomeKey(user, store.KindAddressBook)}
+}
+
+// CollectionKey is the key of collection c; its objects' keys lie below it.
+func CollectionKey(c *store.Collection) PropKey {
+	return PropKey{owner: c.Owner, key: collectionPrefix(c.ID)}
+}
+
+// ObjectKey is the key of the object name of collection c.
+func ObjectKey(c *store.Collection, name string) PropKey {
+	return PropKey{owner: c.Owner, key: collectionPrefix(c.ID) + "/" + name}
+}
+
+// VCKey is the key of viewer's own properties of virtual calendar id.
+func VCKey(id int64, viewer string) PropKey {
+	return PropKey{owner: viewer, key: vcPrefix(id) + "/" + viewer}
+}
