@@ -7,8 +7,8 @@
 // It turns HTTP and JSON into calls of the domain and connector services
 // and their errors into statuses; it holds no rules of its own. It knows nothing of how
 // callers authenticate (the server puts the principal in the request's
-// context before a request gets here) nor of WebDAV, beyond the URL path
-// under which a view appears to clients.
+// context before a request gets here) nor of WebDAV: the URL path under
+// which a view appears to clients is the server's to say (ViewPath).
 package api
 
 import (
@@ -32,13 +32,18 @@ const Prefix = "/api/v1/"
 // small, and anything larger is a mistake or an attack.
 const maxBody = 1 << 20
 
+// ViewPath returns the URL path under which viewer's clients find virtual
+// calendar id.
+type ViewPath func(viewer string, id int64) string
+
 // Handler serves the JSON API.
 type Handler struct {
-	svc    *domain.Service
-	conns  *connector.Manager
-	admins map[string]bool
-	logger *slog.Logger
-	mux    *http.ServeMux
+	svc      *domain.Service
+	conns    *connector.Manager
+	admins   map[string]bool
+	logger   *slog.Logger
+	viewPath ViewPath
+	mux      *http.ServeMux
 }
 
 // New returns the API handler over svc and conns (without conns, nil, the
@@ -47,12 +52,12 @@ type Handler struct {
 // without one are refused.
 //
 // admins are the users who may call the administrative endpoints under
-// /api/v1/admin/.
-func New(svc *domain.Service, conns *connector.Manager, logger *slog.Logger, admins []string) *Handler {
+// /api/v1/admin/; viewPath gives the URL of each view the API describes.
+func New(svc *domain.Service, conns *connector.Manager, logger *slog.Logger, admins []string, viewPath ViewPath) *Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{svc: svc, conns: conns, logger: logger, mux: http.NewServeMux(), admins: map[string]bool{}}
+	h := &Handler{svc: svc, conns: conns, logger: logger, viewPath: viewPath, mux: http.NewServeMux(), admins: map[string]bool{}}
 	for _, a := range admins {
 		h.admins[a] = true
 	}

@@ -10,7 +10,6 @@ import (
 
 	"koyomi.dev/koyomi/internal/domain"
 	"koyomi.dev/koyomi/internal/store"
-	"koyomi.dev/koyomi/internal/tree"
 )
 
 type memberJSON struct {
@@ -41,7 +40,7 @@ func (h *Handler) groupsOf(ctx context.Context, me string, groups []*store.Group
 	}
 	urls := map[string]string{} // owner → view path of the group calendar
 	for _, v := range views {
-		urls[v.VC.Owner] = tree.VCPath(me, v.VC.ID)
+		urls[v.VC.Owner] = h.viewPath(me, v.VC.ID)
 	}
 	out := []groupJSON{}
 	for _, g := range groups {

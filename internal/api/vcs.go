@@ -10,7 +10,6 @@ import (
 	"koyomi.dev/koyomi/internal/connector"
 	"koyomi.dev/koyomi/internal/domain"
 	"koyomi.dev/koyomi/internal/store"
-	"koyomi.dev/koyomi/internal/tree"
 )
 
 // vcJSON is a virtual calendar as its owner sees it in the API.
@@ -69,7 +68,7 @@ func (h *Handler) feeds(r *http.Request, owner string, def domain.VCNode) ([]con
 	return out, nil
 }
 
-func toVCJSON(caller string, vc *store.VirtualCalendar) vcJSON {
+func (h *Handler) toVCJSON(caller string, vc *store.VirtualCalendar) vcJSON {
 	spec := domain.SpecOf(vc)
 	shared := spec.SharedWith
 	if shared == nil {
@@ -77,7 +76,7 @@ func toVCJSON(caller string, vc *store.VirtualCalendar) vcJSON {
 	}
 	return vcJSON{ID: vc.ID, Name: vc.Name, DisplayName: vc.DisplayName, Color: vc.Color, Version: vc.Version,
 		Definition: spec.Definition, SharedWith: shared, WriteTarget: spec.WriteTarget,
-		URL: tree.VCPath(caller, vc.ID), Modified: vc.Modified}
+		URL: h.viewPath(caller, vc.ID), Modified: vc.Modified}
 }
 
 // caller is the authenticated user (ServeHTTP refuses requests without).
@@ -91,7 +90,7 @@ func (h *Handler) listVCs(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]vcJSON, 0, len(vcs))
 	for _, vc := range vcs {
-		out = append(out, toVCJSON(me, vc))
+		out = append(out, h.toVCJSON(me, vc))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -118,7 +117,7 @@ func (h *Handler) createVC(w http.ResponseWriter, r *http.Request) error {
 		return bodyError(err)
 	}
 	w.Header().Set("Location", Prefix+"vcs/"+vc.Name)
-	writeJSON(w, http.StatusCreated, toVCJSON(me, vc))
+	writeJSON(w, http.StatusCreated, h.toVCJSON(me, vc))
 	return nil
 }
 
@@ -128,7 +127,7 @@ func (h *Handler) getVC(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := toVCJSON(me, vc)
+	out := h.toVCJSON(me, vc)
 	if out.Feeds, err = h.feeds(r, me, out.Definition); err != nil {
 		return err
 	}
@@ -155,7 +154,7 @@ func (h *Handler) updateVC(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return bodyError(err)
 	}
-	writeJSON(w, http.StatusOK, toVCJSON(me, vc))
+	writeJSON(w, http.StatusOK, h.toVCJSON(me, vc))
 	return nil
 }
 
@@ -220,9 +219,9 @@ type visibleJSON struct {
 	Writable    bool   `json:"writable"`
 }
 
-func toVisibleJSON(v *domain.VCView) visibleJSON {
+func (h *Handler) toVisibleJSON(v *domain.VCView) visibleJSON {
 	return visibleJSON{ID: v.VC.ID, Owner: v.VC.Owner, Name: v.VC.Name, DisplayName: v.DisplayName(), Color: v.Color(),
-		Order: v.Order(), Hidden: v.Hidden(), Subscribed: v.Subscribed(), URL: tree.VCPath(v.Viewer, v.VC.ID), Writable: v.Writable()}
+		Order: v.Order(), Hidden: v.Hidden(), Subscribed: v.Subscribed(), URL: h.viewPath(v.Viewer, v.VC.ID), Writable: v.Writable()}
 }
 
 func (h *Handler) visible(w http.ResponseWriter, r *http.Request) error {
@@ -232,7 +231,7 @@ func (h *Handler) visible(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]visibleJSON, 0, len(views))
 	for _, v := range views {
-		out = append(out, toVisibleJSON(v))
+		out = append(out, h.toVisibleJSON(v))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -256,7 +255,7 @@ func (h *Handler) visibleOne(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toVisibleJSON(v))
+	writeJSON(w, http.StatusOK, h.toVisibleJSON(v))
 	return nil
 }
 
@@ -275,6 +274,6 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toVisibleJSON(v))
+	writeJSON(w, http.StatusOK, h.toVisibleJSON(v))
 	return nil
 }

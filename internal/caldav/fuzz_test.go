@@ -55,7 +55,7 @@ func newTestHandler(t testing.TB) http.Handler {
 	Register(h, tr)
 	asAlice := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := domain.WithPrincipal(r.Context(), "alice")
-		if err := svc.EnsureHome(ctx, "alice", tree.HomePath("alice"), store.KindCalendar); err != nil {
+		if err := svc.EnsureHome(ctx, "alice", store.KindCalendar); err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}

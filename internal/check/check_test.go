@@ -81,7 +81,7 @@ func newFixture(t *testing.T, backend string) *fixture {
 	f.ab = &store.Collection{Owner: "alice", Name: "contacts", Kind: store.KindAddressBook}
 	plain := &store.Collection{Owner: "alice", Name: "files", Kind: store.KindPlain}
 	for _, c := range []*store.Collection{f.cal, f.ab, plain} {
-		if err := svc.CreateCollection(ctx, c, "/dav/"+c.Name+"/", nil); err != nil {
+		if err := svc.CreateCollection(ctx, c, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -99,7 +99,7 @@ func newFixture(t *testing.T, backend string) *fixture {
 	put(f.cal, "single.ics", event("single", "LOCATION:here\r\n"))
 	put(f.ab, "someone.vcf", card("card-1"))
 	put(plain, "notes.txt", "anything at all")
-	if err := svc.DeleteObject(ctx, f.cal, "gone.ics", "", "/dav/cal/gone.ics"); err != nil {
+	if err := svc.DeleteObject(ctx, f.cal, "gone.ics", ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := svc.CreateGroup(ctx, "team", "Team", false); err != nil {

@@ -36,7 +36,6 @@ import (
 	"koyomi.dev/koyomi/internal/store/postgres"
 	"koyomi.dev/koyomi/internal/store/sqlite"
 	"koyomi.dev/koyomi/internal/storecopy"
-	"koyomi.dev/koyomi/internal/tree"
 )
 
 // Env is what a command may touch of the outside world.
@@ -286,7 +285,7 @@ func storeCopy(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("destination: %w", err)
 	}
 	defer dst.Close()
-	sum, err := storecopy.Copy(ctx, src, dst, tree.StoreLayout())
+	sum, err := storecopy.Copy(ctx, src, dst)
 	if err != nil {
 		return err
 	}
@@ -445,7 +444,7 @@ func userCommand(ctx context.Context, env Env, sub string, args []string) error 
 		if err != nil {
 			return err
 		}
-		if err := svc.DeleteUser(ctx, name, tree.UserPaths(name)); err != nil {
+		if err := svc.DeleteUser(ctx, name); err != nil {
 			if errors.Is(err, domain.ErrNotFound) {
 				return fmt.Errorf("no user %s", name)
 			}
@@ -532,7 +531,7 @@ func ensureCalendarHome(ctx context.Context, svc *domain.Service, user string) e
 		}
 		return err
 	}
-	return svc.EnsureHome(ctx, user, tree.HomePath(user), store.KindCalendar)
+	return svc.EnsureHome(ctx, user, store.KindCalendar)
 }
 
 // vcFlags are the flags of "koyomi vc".

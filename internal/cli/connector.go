@@ -22,7 +22,6 @@ import (
 	"koyomi.dev/koyomi/internal/domain"
 	"koyomi.dev/koyomi/internal/secret"
 	"koyomi.dev/koyomi/internal/store"
-	"koyomi.dev/koyomi/internal/tree"
 )
 
 // optString is a string flag that remembers whether it was given, so that
@@ -305,7 +304,7 @@ func openConnectors(ctx context.Context, cfg config.Config, needKey bool) (*conn
 		return nil, nil, nil, err
 	}
 	mgr := connector.New(connector.Options{Store: st, Domain: svc, Box: box, Node: cfg.Node(),
-		ObjectPath: tree.ObjectPath, DefaultAllowed: cfg.ConnectorsAllowed()})
+		DefaultAllowed: cfg.ConnectorsAllowed()})
 	return mgr, svc, st, nil
 }
 

@@ -98,9 +98,6 @@ type Options struct {
 	Node string
 	// HTTPClient reaches remote servers; nil: a client with a 60 s timeout.
 	HTTPClient *http.Client
-	// ObjectPath gives the URL path of a local object (for its dead
-	// properties when it is deleted).
-	ObjectPath func(c *store.Collection, name string) string
 	// MinInterval is the shortest interval accepted (MinInterval when zero;
 	// tests lower it).
 	MinInterval time.Duration
@@ -157,9 +154,6 @@ func New(opts Options) *Manager {
 	}
 	if opts.LeaseTTL <= 0 {
 		opts.LeaseTTL = 2 * time.Minute
-	}
-	if opts.ObjectPath == nil {
-		opts.ObjectPath = func(c *store.Collection, name string) string { return "" }
 	}
 	return &Manager{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1), running: map[int64]bool{}}
 }

@@ -84,7 +84,7 @@ func newLocalOn(t testing.TB, st store.Store, clk *clock) *local {
 		t.Fatal(err)
 	}
 	col := &store.Collection{Owner: "alice", Name: "work", Kind: store.KindCalendar}
-	if err := svc.CreateCollection(ctx, col, "/dav/calendars/alice/work/", nil); err != nil {
+	if err := svc.CreateCollection(ctx, col, nil); err != nil {
 		t.Fatal(err)
 	}
 	key := make([]byte, secret.KeySize)
@@ -137,7 +137,7 @@ func (l *local) del(t *testing.T, uid string) {
 	objs, _ := l.svc.ListObjects(context.Background(), l.col, false)
 	for _, o := range objs {
 		if o.UID == uid {
-			if err := l.svc.DeleteObject(context.Background(), l.col, o.Name, "", ""); err != nil {
+			if err := l.svc.DeleteObject(context.Background(), l.col, o.Name, ""); err != nil {
 				t.Fatal(err)
 			}
 			return

@@ -580,7 +580,7 @@ func (r *syncRun) push(lo *store.Object, href, etag string) error {
 var errChangedHere = errors.New("changed here during the run; left for the next run")
 
 func (r *syncRun) deleteLocal(o *store.Object) error {
-	err := r.m.opts.Domain.DeleteObject(r.ctx, r.col, o.Name, o.ETag, r.m.opts.ObjectPath(r.col, o.Name))
+	err := r.m.opts.Domain.DeleteObject(r.ctx, r.col, o.Name, o.ETag)
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
 	case errors.Is(err, domain.ErrPrecondition):

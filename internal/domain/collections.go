@@ -28,25 +28,27 @@ var provisionMarker = store.Property{Namespace: "urn:koyomi:internal", Local: "p
 // per home (recorded as a property of the home), so a user who deletes the
 // default collection does not get it back. Nodes racing to provision one
 // home are fine: the loser retries and finds the work done.
-func (s *Service) EnsureHome(ctx context.Context, user, homePath string, kind store.Kind) error {
-	if _, ok := s.homes.Load(homePath); ok {
+func (s *Service) EnsureHome(ctx context.Context, user string, kind store.Kind) error {
+	home := HomeKey(user, kind)
+	if _, ok := s.homes.Load(home.key); ok {
 		return nil
 	}
 	var err error
 	for range 2 {
-		if err = s.store.Update(ctx, func(tx store.Tx) error { return provision(ctx, tx, user, homePath, kind) }); !errors.Is(err, store.ErrExists) {
+		if err = s.store.Update(ctx, func(tx store.Tx) error { return provision(ctx, tx, user, kind) }); !errors.Is(err, store.ErrExists) {
 			break
 		}
 	}
 	if err != nil {
 		return mapStoreErr(err)
 	}
-	s.homes.Store(homePath, true)
+	s.homes.Store(home.key, true)
 	return nil
 }
 
-func provision(ctx context.Context, tx store.Tx, user, homePath string, kind store.Kind) error {
-	props, err := tx.Properties(ctx, homePath)
+func provision(ctx context.Context, tx store.Tx, user string, kind store.Kind) error {
+	home := HomeKey(user, kind)
+	props, err := tx.Properties(ctx, home.key)
 	if err != nil {
 		return err
 	}
@@ -76,7 +78,7 @@ func provision(ctx context.Context, tx store.Tx, user, homePath string, kind sto
 			return err
 		}
 	}
-	return tx.SetProperty(ctx, homePath, provisionMarker.Namespace, provisionMarker.Local,
+	return tx.SetProperty(ctx, home.key, provisionMarker.Namespace, provisionMarker.Local,
 		[]byte(`<provisioned xmlns="urn:koyomi:internal">1</provisioned>`))
 }
 
@@ -138,10 +140,10 @@ func (s *Service) Collection(ctx context.Context, owner, name string) (*store.Co
 	return c, mapStoreErr(err)
 }
 
-// CreateCollection creates c (with dead properties set at path) after
-// checking its name and place: a nested collection needs an existing plain
-// parent; calendars and address books hold no collections.
-func (s *Service) CreateCollection(ctx context.Context, c *store.Collection, path string, dead []PropChange) error {
+// CreateCollection creates c with dead properties after checking its name
+// and place: a nested collection needs an existing plain parent; calendars
+// and address books hold no collections.
+func (s *Service) CreateCollection(ctx context.Context, c *store.Collection, dead []PropChange) error {
 	if err := authorize(ctx, c.Owner); err != nil {
 		return err
 	}
@@ -167,7 +169,7 @@ func (s *Service) CreateCollection(ctx context.Context, c *store.Collection, pat
 		if err := tx.CreateCollection(ctx, c); err != nil {
 			return err
 		}
-		return applyDead(ctx, tx, path, dead)
+		return applyDead(ctx, tx, CollectionKey(c), dead)
 	}))
 }
 
@@ -180,8 +182,8 @@ type PropChange struct {
 }
 
 // PatchCollection stores c's descriptive fields and applies dead property
-// changes at path, atomically.
-func (s *Service) PatchCollection(ctx context.Context, c *store.Collection, path string, changes []PropChange) error {
+// changes to it, atomically.
+func (s *Service) PatchCollection(ctx context.Context, c *store.Collection, changes []PropChange) error {
 	if _, err := s.authorizeColl(ctx, c, ActManage); err != nil {
 		return err
 	}
@@ -191,28 +193,28 @@ func (s *Service) PatchCollection(ctx context.Context, c *store.Collection, path
 				return err
 			}
 		}
-		return applyDead(ctx, tx, path, changes)
+		return applyDead(ctx, tx, CollectionKey(c), changes)
 	}))
 }
 
-// PatchProperties applies dead property changes to any resource path owned
-// by owner.
-func (s *Service) PatchProperties(ctx context.Context, owner, path string, changes []PropChange) error {
-	if err := authorize(ctx, owner); err != nil {
+// PatchProperties applies dead property changes to what k names, for its
+// owner.
+func (s *Service) PatchProperties(ctx context.Context, k PropKey, changes []PropChange) error {
+	if err := authorize(ctx, k.owner); err != nil {
 		return err
 	}
 	return mapStoreErr(s.store.Update(ctx, func(tx store.Tx) error {
-		return applyDead(ctx, tx, path, changes)
+		return applyDead(ctx, tx, k, changes)
 	}))
 }
 
-func applyDead(ctx context.Context, tx store.Properties, path string, changes []PropChange) error {
+func applyDead(ctx context.Context, tx store.Properties, k PropKey, changes []PropChange) error {
 	for _, c := range changes {
 		var err error
 		if c.Remove {
-			err = tx.RemoveProperty(ctx, path, c.Namespace, c.Local)
+			err = tx.RemoveProperty(ctx, k.key, c.Namespace, c.Local)
 		} else {
-			err = tx.SetProperty(ctx, path, c.Namespace, c.Local, c.XML)
+			err = tx.SetProperty(ctx, k.key, c.Namespace, c.Local, c.XML)
 		}
 		if err != nil {
 			return err
@@ -221,27 +223,33 @@ func applyDead(ctx context.Context, tx store.Properties, path string, changes []
 	return nil
 }
 
-// CollectionProperties returns the client-visible dead properties of
-// path, a collection c or one of its objects, to whoever may read c.
-func (s *Service) CollectionProperties(ctx context.Context, c *store.Collection, path string) ([]store.Property, error) {
+// CollectionProperties returns the client-visible dead properties of a
+// collection c, or of its object name when name is set, to whoever may
+// read c.
+func (s *Service) CollectionProperties(ctx context.Context, c *store.Collection, name string) ([]store.Property, error) {
 	if _, err := s.authorizeColl(ctx, c, ActFreeBusy); err != nil {
 		return nil, err
 	}
-	return s.properties(ctx, path)
+	k := CollectionKey(c)
+	if name != "" {
+		k = ObjectKey(c, name)
+	}
+	return s.properties(ctx, k)
 }
 
-// Properties returns the client-visible dead properties of path.
-func (s *Service) Properties(ctx context.Context, owner, path string) ([]store.Property, error) {
-	if err := authorize(ctx, owner); err != nil {
+// Properties returns the client-visible dead properties of what k names,
+// to its owner.
+func (s *Service) Properties(ctx context.Context, k PropKey) ([]store.Property, error) {
+	if err := authorize(ctx, k.owner); err != nil {
 		return nil, err
 	}
-	return s.properties(ctx, path)
+	return s.properties(ctx, k)
 }
 
-func (s *Service) properties(ctx context.Context, path string) ([]store.Property, error) {
+func (s *Service) properties(ctx context.Context, k PropKey) ([]store.Property, error) {
 	var props []store.Property
 	err := s.store.View(ctx, func(tx store.Tx) error {
-		all, err := tx.Properties(ctx, path)
+		all, err := tx.Properties(ctx, k.key)
 		for _, p := range all {
 			if !IsInternalProperty(p.Namespace) {
 				props = append(props, p)
@@ -268,18 +276,18 @@ func nested(ctx context.Context, tx store.Collections, c *store.Collection) ([]*
 	return out, nil
 }
 
-// DeleteCollection removes c, the collections below it and the dead
-// properties under path.
-func (s *Service) DeleteCollection(ctx context.Context, c *store.Collection, path string) error {
+// DeleteCollection removes c and the collections below it, with their
+// objects and dead properties.
+func (s *Service) DeleteCollection(ctx context.Context, c *store.Collection) error {
 	if _, err := s.authorizeColl(ctx, c, ActManage); err != nil {
 		return err
 	}
 	return mapStoreErr(s.store.Update(ctx, func(tx store.Tx) error {
-		return deleteCollectionTx(ctx, tx, c, path)
+		return deleteCollectionTx(ctx, tx, c)
 	}))
 }
 
-func deleteCollectionTx(ctx context.Context, tx store.Tx, c *store.Collection, path string) error {
+func deleteCollectionTx(ctx context.Context, tx store.Tx, c *store.Collection) error {
 	colls, err := nested(ctx, tx, c)
 	if err != nil {
 		return err
@@ -288,14 +296,18 @@ func deleteCollectionTx(ctx context.Context, tx store.Tx, c *store.Collection, p
 		if err := tx.DeleteCollection(ctx, colls[i].ID); err != nil {
 			return err
 		}
+		if err := tx.DeleteProperties(ctx, store.CollectionKey(colls[i].ID)); err != nil {
+			return err
+		}
 	}
-	return tx.DeleteProperties(ctx, path)
+	return nil
 }
 
 // CopyMoveCollection copies or moves c (and what is below it) to owner's
 // collection dstName, replacing an existing one when overwrite is set.
-// srcPath and dstPath are the URL paths keying dead properties.
-func (s *Service) CopyMoveCollection(ctx context.Context, c *store.Collection, dstName, srcPath, dstPath string, move, overwrite bool) (created bool, err error) {
+// Dead properties go with what they belong to: a move keeps the
+// collections' IDs and so their keys; a copy copies them to the new ones.
+func (s *Service) CopyMoveCollection(ctx context.Context, c *store.Collection, dstName string, move, overwrite bool) (created bool, err error) {
 	if _, err := s.authorizeColl(ctx, c, ActManage); err != nil {
 		return false, err
 	}
@@ -318,7 +330,7 @@ func (s *Service) CopyMoveCollection(ctx context.Context, c *store.Collection, d
 			if !overwrite {
 				return fmt.Errorf("%w: destination exists", ErrPrecondition)
 			}
-			if err := deleteCollectionTx(ctx, tx, existing, dstPath); err != nil {
+			if err := deleteCollectionTx(ctx, tx, existing); err != nil {
 				return err
 			}
 		case isNotFound(err):
@@ -343,6 +355,9 @@ func (s *Service) CopyMoveCollection(ctx context.Context, c *store.Collection, d
 			if err := tx.CreateCollection(ctx, &nc); err != nil {
 				return err
 			}
+			if err := tx.CopyProperties(ctx, CollectionKey(sc).key, CollectionKey(&nc).key); err != nil {
+				return err
+			}
 			objs, err := tx.ListObjects(ctx, sc.ID, true)
 			if err != nil {
 				return err
@@ -356,40 +371,12 @@ func (s *Service) CopyMoveCollection(ctx context.Context, c *store.Collection, d
 				if _, err := tx.PutObject(ctx, full, store.PutOptions{}); err != nil {
 					return err
 				}
+				if err := tx.CopyProperties(ctx, ObjectKey(sc, o.Name).key, ObjectKey(&nc, o.Name).key); err != nil {
+					return err
+				}
 			}
 		}
-		if move {
-			return tx.MoveProperties(ctx, srcPath, dstPath)
-		}
-		return copyPropertiesTree(ctx, tx, srcPath, dstPath, colls, c)
+		return nil
 	})
 	return created, mapStoreErr(err)
-}
-
-// copyPropertiesTree copies the dead properties of a collection tree: the
-// collection paths themselves (member objects' properties are copied by the
-// object copy path in the tree walk of the caller when needed).
-func copyPropertiesTree(ctx context.Context, tx store.Tx, srcPath, dstPath string, colls []*store.Collection, root *store.Collection) error {
-	for _, sc := range colls {
-		rel := strings.TrimPrefix(sc.Name, root.Name)
-		from := srcPath + strings.TrimPrefix(rel, "/")
-		to := dstPath + strings.TrimPrefix(rel, "/")
-		if rel != "" {
-			from += "/"
-			to += "/"
-		}
-		if err := tx.CopyProperties(ctx, from, to); err != nil {
-			return err
-		}
-		objs, err := tx.ListObjects(ctx, sc.ID, false)
-		if err != nil {
-			return err
-		}
-		for _, o := range objs {
-			if err := tx.CopyProperties(ctx, from+o.Name, to+o.Name); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }

@@ -254,8 +254,17 @@ func (s *Service) DeleteGroup(ctx context.Context, name string) error {
 		if _, err := openGroup(ctx, tx, name, needAdmin, "delete it"); err != nil {
 			return err
 		}
+		vcs, err := ownedVCIDs(ctx, tx, GroupOwner(name))
+		if err != nil {
+			return err
+		}
 		if err := tx.DeleteGroup(ctx, name); err != nil {
 			return err
+		}
+		for _, id := range vcs {
+			if err := tx.DeleteProperties(ctx, store.VCKeyPrefix(id)); err != nil {
+				return err
+			}
 		}
 		return unshare(ctx, tx, "group:"+name)
 	}))

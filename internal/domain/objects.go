@@ -232,8 +232,8 @@ func keepsUID(ctx context.Context, tx store.Objects, o *store.Object) error {
 	return nil
 }
 
-// DeleteObject removes an object (and its dead properties at path).
-func (s *Service) DeleteObject(ctx context.Context, c *store.Collection, name, ifMatch, path string) error {
+// DeleteObject removes an object with its dead properties.
+func (s *Service) DeleteObject(ctx context.Context, c *store.Collection, name, ifMatch string) error {
 	if _, err := s.authorizeColl(ctx, c, ActWrite); err != nil {
 		return err
 	}
@@ -241,14 +241,14 @@ func (s *Service) DeleteObject(ctx context.Context, c *store.Collection, name, i
 		if err := tx.DeleteObject(ctx, c.ID, name, ifMatch); err != nil {
 			return err
 		}
-		return tx.DeleteProperties(ctx, path)
+		return tx.DeleteProperties(ctx, ObjectKey(c, name).key)
 	}))
 }
 
 // CopyMoveObject copies or moves an object between collections of one
-// owner, validating it for the destination. An existing destination is
-// replaced only when overwrite is set.
-func (s *Service) CopyMoveObject(ctx context.Context, src *store.Collection, srcName string, dst *store.Collection, dstName, dstHref, srcPath, dstPath string, move, overwrite bool) (created bool, err error) {
+// owner, validating it for the destination, with its dead properties. An
+// existing destination is replaced only when overwrite is set.
+func (s *Service) CopyMoveObject(ctx context.Context, src *store.Collection, srcName string, dst *store.Collection, dstName, dstHref string, move, overwrite bool) (created bool, err error) {
 	srcNeeds := ActRead
 	if move {
 		srcNeeds = ActWrite
@@ -282,13 +282,17 @@ func (s *Service) CopyMoveObject(ctx context.Context, src *store.Collection, src
 		if err != nil {
 			return err
 		}
-		if err := tx.DeleteProperties(ctx, dstPath); err != nil {
+		from, to := ObjectKey(src, srcName).key, ObjectKey(dst, dstName).key
+		if err := tx.DeleteProperties(ctx, to); err != nil {
+			return err
+		}
+		if err := tx.CopyProperties(ctx, from, to); err != nil {
 			return err
 		}
 		if move {
-			return tx.MoveProperties(ctx, srcPath, dstPath)
+			return tx.DeleteProperties(ctx, from)
 		}
-		return tx.CopyProperties(ctx, srcPath, dstPath)
+		return nil
 	})
 	return created, mapStoreErr(err)
 }

@@ -72,25 +72,89 @@ func (s *Service) SetDisplayName(ctx context.Context, name, displayName string) 
 	}))
 }
 
-// DeleteUser removes a user and everything they own.
-func (s *Service) DeleteUser(ctx context.Context, name string, homePaths []string) error {
+// DeleteUser removes a user and everything they own, dead properties
+// included.
+func (s *Service) DeleteUser(ctx context.Context, name string) error {
 	if err := authorize(ctx, name); err != nil {
 		return err
 	}
-	return mapStoreErr(s.store.Update(ctx, func(tx store.Tx) error {
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		// What the store deletes with the user, listed first: the dead
+		// properties keyed by their IDs go by hand.
+		keys, err := userPropertyPrefixes(ctx, tx, name)
+		if err != nil {
+			return err
+		}
 		if err := tx.DeleteUser(ctx, name); err != nil {
 			return err
 		}
 		if err := unshare(ctx, tx, "user:"+name); err != nil {
 			return err
 		}
-		for _, p := range homePaths {
-			if err := tx.DeleteProperties(ctx, p); err != nil {
+		for _, k := range keys {
+			if err := tx.DeleteProperties(ctx, k); err != nil {
 				return err
 			}
 		}
 		return nil
-	}))
+	})
+	if err != nil {
+		return mapStoreErr(err)
+	}
+	// The homes' provisioning marks went with their properties: a user
+	// made again under the name is provisioned again.
+	for _, k := range UserKeys(name) {
+		s.homes.Delete(k.key)
+	}
+	return nil
+}
+
+// userPropertyPrefixes returns the keys under which the dead properties of
+// everything a user has lie: their principal and homes, their collections
+// (with the objects), their virtual calendars (with every viewer's
+// properties) and their own properties of the virtual calendars they see.
+func userPropertyPrefixes(ctx context.Context, tx store.Tx, name string) ([]string, error) {
+	keys := []string{store.UserKeyPrefix(name)}
+	colls, err := tx.ListCollections(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range colls {
+		keys = append(keys, store.CollectionKey(c.ID))
+	}
+	vcs, err := ownedVCIDs(ctx, tx, name)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range vcs {
+		keys = append(keys, store.VCKeyPrefix(id))
+	}
+	// A viewer's own properties of a virtual calendar are set with their
+	// subscription to it (see the tree's PROPPATCH of a view).
+	subs, err := tx.ViewSubscriptions(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	for _, sub := range subs {
+		keys = append(keys, VCKey(sub.VC, name).key)
+	}
+	return keys, nil
+}
+
+// ownedVCIDs returns the IDs of the virtual calendars of owner (a user
+// name or GroupOwner).
+func ownedVCIDs(ctx context.Context, tx store.Tx, owner string) ([]int64, error) {
+	all, err := tx.ListVirtualCalendars(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, vc := range all {
+		if vc.Owner == owner {
+			ids = append(ids, vc.ID)
+		}
+	}
+	return ids, nil
 }
 
 // Users lists all accounts.

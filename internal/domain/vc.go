@@ -675,7 +675,11 @@ func (s *Service) DeleteVC(ctx context.Context, owner, name string) error {
 		if err != nil {
 			return err
 		}
-		return tx.DeleteVirtualCalendar(ctx, vc.ID)
+		if err := tx.DeleteVirtualCalendar(ctx, vc.ID); err != nil {
+			return err
+		}
+		// Every viewer's own properties of it.
+		return tx.DeleteProperties(ctx, store.VCKeyPrefix(vc.ID))
 	}))
 }
 
@@ -1411,9 +1415,8 @@ func (s *Service) PutThroughVC(ctx context.Context, v *VCView, name string, data
 }
 
 // DeleteThroughVC deletes what a writable view shows under name from its
-// write target; pathOf gives the path of the target's object, whose dead
-// properties go with it.
-func (s *Service) DeleteThroughVC(ctx context.Context, v *VCView, name, ifMatch string, pathOf func(*store.Collection, string) string) error {
+// write target, with the dead properties of the target's object.
+func (s *Service) DeleteThroughVC(ctx context.Context, v *VCView, name, ifMatch string) error {
 	if err := authorize(ctx, v.Viewer); err != nil {
 		return err
 	}
@@ -1428,7 +1431,7 @@ func (s *Service) DeleteThroughVC(ctx context.Context, v *VCView, name, ifMatch 
 		if err := tx.DeleteObject(ctx, v.target.ID, target, ifMatch); err != nil {
 			return err
 		}
-		return tx.DeleteProperties(ctx, pathOf(v.target, target))
+		return tx.DeleteProperties(ctx, ObjectKey(v.target, target).key)
 	}))
 }
 

@@ -164,7 +164,7 @@ func newConnectors(st store.Store, svc *domain.Service, opts Options) (*connecto
 		return nil, err
 	}
 	return connector.New(connector.Options{Store: st, Domain: svc, Box: box, Logger: opts.Logger, Clock: opts.Clock,
-		Node: opts.NodeName, HTTPClient: opts.ConnectorHTTPClient, ObjectPath: tree.ObjectPath,
+		Node: opts.NodeName, HTTPClient: opts.ConnectorHTTPClient,
 		MinInterval: opts.ConnectorMinInterval, DefaultAllowed: opts.ConnectorsDefaultAllowed,
 		Hooks: opts.Hooks.Connectors}), nil
 }
@@ -186,7 +186,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/.well-known/carddav", s.wellKnown)
 	mux.HandleFunc("/healthz", s.health)
 	mux.Handle(tree.Prefix, s.forUsers(s.dav))
-	mux.Handle("/api/", s.forUsers(api.New(s.svc, s.conns, s.opts.Logger, s.opts.Admins)))
+	mux.Handle("/api/", s.forUsers(api.New(s.svc, s.conns, s.opts.Logger, s.opts.Admins, tree.VCPath)))
 	mux.Handle("/dav", http.RedirectHandler(tree.Prefix, http.StatusMovedPermanently))
 	mux.HandleFunc("/", s.root)
 	return s.logRequests(s.recoverPanics(mux))
@@ -358,10 +358,10 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 
 // ensureHomes gives a user their default calendar and address book.
 func (s *Server) ensureHomes(ctx context.Context, user string) error {
-	if err := s.svc.EnsureHome(ctx, user, tree.HomePath(user), store.KindCalendar); err != nil {
+	if err := s.svc.EnsureHome(ctx, user, store.KindCalendar); err != nil {
 		return err
 	}
-	return s.svc.EnsureHome(ctx, user, tree.BookHomePath(user), store.KindAddressBook)
+	return s.svc.EnsureHome(ctx, user, store.KindAddressBook)
 }
 
 // tooManyFailures refuses a login attempt for wait, in words that do not say

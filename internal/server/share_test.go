@@ -209,7 +209,7 @@ func TestDelegates(t *testing.T) {
 		if err := srv.Service().SetDelegate(ctx, "boss", "colleague", false); err != nil {
 			t.Fatal(err)
 		}
-		if err := srv.Service().CreateCollection(ctx, &store.Collection{Owner: "boss", Name: "private-book", Kind: store.KindAddressBook}, "/dav/addressbooks/boss/private-book/", nil); err != nil {
+		if err := srv.Service().CreateCollection(ctx, &store.Collection{Owner: "boss", Name: "private-book", Kind: store.KindAddressBook}, nil); err != nil {
 			t.Fatal(err)
 		}
 		mount := "/dav/calendars/assistant/default_shared_by_boss/"

@@ -28,7 +28,7 @@ func newVCBenchEnv(b *testing.B, sources, n int) (*benchEnv, string) {
 	for s := range sources {
 		name := fmt.Sprintf("src%d", s)
 		c := &store.Collection{Owner: "alice", Name: name, Kind: store.KindCalendar}
-		if err := env.srv.Service().CreateCollection(ctx, c, "/dav/calendars/alice/"+name+"/", nil); err != nil {
+		if err := env.srv.Service().CreateCollection(ctx, c, nil); err != nil {
 			b.Fatal(err)
 		}
 		rng := rand.New(rand.NewPCG(uint64(s), uint64(n)))

@@ -217,7 +217,7 @@ func TestSharesDieWithTheUser(t *testing.T) {
 	if views, _ := svc.VisibleVCs(domain.WithPrincipal(ctx, "bob"), "bob"); len(views) != 1 {
 		t.Fatalf("bob sees %d views before, want 1", len(views))
 	}
-	if err := svc.DeleteUser(ctx, "bob", nil); err != nil {
+	if err := svc.DeleteUser(ctx, "bob"); err != nil {
 		t.Fatal(err)
 	}
 	if err := svc.CreateUser(ctx, "bob", "bob-pw", ""); err != nil {

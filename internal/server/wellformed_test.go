@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"koyomi.dev/koyomi/internal/domain"
 	"koyomi.dev/koyomi/internal/store"
 	"koyomi.dev/koyomi/internal/xmltest"
 )
@@ -71,12 +72,17 @@ func testStoredDataWellFormed(t *testing.T, srv *Server) {
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
-		if err := tx.SetProperty(ctx, cal, "urn:example:x", "note",
+		calendar, err := tx.GetCollection(ctx, "alice", "default")
+		if err != nil {
+			return err
+		}
+		key := domain.CollectionKey(calendar).String()
+		if err := tx.SetProperty(ctx, key, "urn:example:x", "note",
 			[]byte(`<note xmlns="urn:example:x">`+storedText+`</note>`)); err != nil {
 			return err
 		}
 		// xml:lang as dead properties were stored before it kept its prefix.
-		return tx.SetProperty(ctx, cal, "urn:example:x", "greeting",
+		return tx.SetProperty(ctx, key, "urn:example:x", "greeting",
 			[]byte(`<greeting xmlns="urn:example:x" xmlns:a0="http://www.w3.org/XML/1998/namespace" a0:lang="fr">Bonjour</greeting>`))
 	})
 	if err != nil {

@@ -235,17 +235,21 @@ type Objects interface {
 	Changes(ctx context.Context, collectionID int64, since int64) ([]Change, error)
 }
 
-// Properties are the dead properties, on any resource path. The value is
-// the property's XML element, stored as-is (namespaces included).
+// Properties are the dead properties, under an opaque key naming what
+// they belong to (the domain builds keys from IDs). Keys are compared byte
+// by byte; "/" separates a key's segments. The value is the property's
+// XML element, stored as-is (namespaces included).
 type Properties interface {
-	SetProperty(ctx context.Context, path, namespace, local string, xml []byte) error
-	RemoveProperty(ctx context.Context, path, namespace, local string) error
-	// Properties returns the dead properties of path.
-	Properties(ctx context.Context, path string) ([]Property, error)
-	// MoveProperties re-keys every dead property under oldPrefix (the path
-	// itself and anything below it) to newPrefix; DeleteProperties drops them.
-	MoveProperties(ctx context.Context, oldPrefix, newPrefix string) error
-	CopyProperties(ctx context.Context, fromPath, toPath string) error
+	SetProperty(ctx context.Context, key, namespace, local string, xml []byte) error
+	RemoveProperty(ctx context.Context, key, namespace, local string) error
+	// Properties returns the dead properties under key.
+	Properties(ctx context.Context, key string) ([]Property, error)
+	// CopyProperties sets under toKey every dead property fromKey has,
+	// replacing one of the same name; toKey's others stay.
+	CopyProperties(ctx context.Context, fromKey, toKey string) error
+	// DeleteProperties drops the dead properties under prefix and under
+	// every key below it (prefix + "/" + anything); a trailing "/" on
+	// prefix is ignored.
 	DeleteProperties(ctx context.Context, prefix string) error
 }
 

@@ -4,13 +4,14 @@
 //
 // It copies everything the store contract keeps: users, groups and their
 // memberships (past ones included), collections with their objects (client
-// bytes and index fields), dead properties, virtual calendars with
-// their viewers' subscriptions, sharing (grants, sharees' settings,
-// delegates and public links), app passwords, connectors with their item
-// mappings, run history and conflicts, and connector permissions. WebDAV
-// locks and job leases are runtime state of a running server and are not
-// copied. Nor are viewers' sync logs of virtual calendars: they are
-// derived from the sources, and a viewer's next sync rebuilds theirs.
+// bytes and index fields), dead properties, virtual calendars with their
+// viewers' subscriptions and own properties, sharing (grants, sharees'
+// settings, delegates and public links), app passwords, connectors with
+// their item mappings, run history and conflicts, and connector
+// permissions. WebDAV locks and job leases are runtime state of a running
+// server and are not copied. Nor are viewers' sync logs of virtual
+// calendars: they are derived from the sources, and a viewer's next sync
+// rebuilds theirs.
 //
 // The contract lets a store assign IDs and some timestamps itself. A copy
 // keeps every other field, and of those:
@@ -36,12 +37,16 @@
 //     newest-first order survives; a conflict follows its run to its new ID,
 //     or names no run (0) when its run had already left the history.
 //   - Users, groups and memberships keep all their times.
+//   - Dead properties are keyed by IDs (string): those of a
+//     collection, its objects and a virtual calendar follow them to their
+//     IDs in the destination.
 //
 // Sealed connector secrets are copied as they are: the destination's
 // servers need the source's secret key file to open them.
 //
-// It works through the store contract only; where dead properties live is
-// told by a Layout, so it knows nothing of URLs itself.
+// It works through the store contract only, and takes the keys of dead
+// properties from the store (store.CollectionKey and the rest); it knows
+// nothing of URLs.
 package storecopy
 
 import (
@@ -53,25 +58,15 @@ import (
 	"koyomi.dev/koyomi/internal/store"
 )
 
-// Layout names the resource paths that may carry dead properties.
-type Layout struct {
-	// UserPaths returns the paths of a user's principal and homes.
-	UserPaths func(user string) []string
-	// CollectionPath and ObjectPath return the paths of collections and
-	// their members.
-	CollectionPath func(c *store.Collection) string
-	ObjectPath     func(c *store.Collection, name string) string
-}
-
 // Copy copies everything in src into dst, which must be empty, then
 // verifies that both summarise identically; the error names every kind
 // that does not. The Summary returned is the destination's, with the
 // copy's Warnings.
-func Copy(ctx context.Context, src, dst store.Store, l Layout) (Summary, error) {
+func Copy(ctx context.Context, src, dst store.Store) (Summary, error) {
 	if err := requireEmpty(ctx, dst); err != nil {
 		return Summary{}, err
 	}
-	c := &copier{ctx: ctx, dst: dst, layout: l, collIDs: map[int64]int64{}, vcIDs: map[int64]int64{}}
+	c := &copier{ctx: ctx, dst: dst, collIDs: map[int64]int64{}, vcIDs: map[int64]int64{}}
 	err := src.View(ctx, func(stx store.Tx) error {
 		c.stx = stx
 		// In an order that creates everything before what refers to it.
@@ -88,11 +83,11 @@ func Copy(ctx context.Context, src, dst store.Store, l Layout) (Summary, error) 
 	if err != nil {
 		return Summary{}, err
 	}
-	want, err := Summarize(ctx, src, l)
+	want, err := Summarize(ctx, src)
 	if err != nil {
 		return Summary{}, fmt.Errorf("storecopy: summarise the source: %w", err)
 	}
-	got, err := Summarize(ctx, dst, l)
+	got, err := Summarize(ctx, dst)
 	if err != nil {
 		return Summary{}, fmt.Errorf("storecopy: summarise the destination: %w", err)
 	}
@@ -146,7 +141,6 @@ type copier struct {
 	ctx     context.Context
 	stx     store.Tx
 	dst     store.Store
-	layout  Layout
 	collIDs map[int64]int64 // source collection ID → destination's
 	vcIDs   map[int64]int64 // source virtual calendar ID → destination's
 	// collFloor is the highest collection ID of the source; every
@@ -182,13 +176,13 @@ func (c *copier) users() error {
 }
 
 func (c *copier) user(dtx store.Tx, u *store.User) error {
-	ctx, l := c.ctx, c.layout
+	ctx := c.ctx
 	nu := *u
 	if err := dtx.CreateUser(ctx, &nu); err != nil {
 		return err
 	}
-	for _, p := range l.UserPaths(u.Name) {
-		if err := c.props(dtx, p); err != nil {
+	for _, k := range store.UserKeys(u.Name) {
+		if err := c.props(dtx, k, k); err != nil {
 			return err
 		}
 	}
@@ -216,7 +210,7 @@ func (c *copier) user(dtx store.Tx, u *store.User) error {
 			c.warnings = append(c.warnings, fmt.Sprintf("collection %s/%s: ID %d was in use in the source, "+
 				"so clients may take their old sync tokens for it as valid", sc.Owner, sc.Name, nc.ID))
 		}
-		if err := c.props(dtx, l.CollectionPath(sc)); err != nil {
+		if err := c.props(dtx, store.CollectionKey(sc.ID), store.CollectionKey(nc.ID)); err != nil {
 			return err
 		}
 		objs, err := c.stx.ListObjects(ctx, sc.ID, false)
@@ -232,7 +226,7 @@ func (c *copier) user(dtx store.Tx, u *store.User) error {
 			if _, err := dtx.PutObject(ctx, full, store.PutOptions{IfNoneMatch: true}); err != nil {
 				return fmt.Errorf("object %s/%s: %w", sc.Name, o.Name, err)
 			}
-			if err := c.props(dtx, l.ObjectPath(sc, o.Name)); err != nil {
+			if err := c.props(dtx, store.ObjectKey(sc.ID, o.Name), store.ObjectKey(nc.ID, o.Name)); err != nil {
 				return err
 			}
 		}
@@ -270,13 +264,15 @@ func (c *copier) raiseCollectionIDs(dtx store.Tx, owner string, colls []*store.C
 	}
 }
 
-func (c *copier) props(dtx store.Tx, path string) error {
-	props, err := c.stx.Properties(c.ctx, path)
+// props copies the dead properties under from in the source to to in the
+// destination.
+func (c *copier) props(dtx store.Tx, from, to string) error {
+	props, err := c.stx.Properties(c.ctx, from)
 	if err != nil {
 		return err
 	}
 	for _, p := range props {
-		if err := dtx.SetProperty(c.ctx, path, p.Namespace, p.Local, p.XML); err != nil {
+		if err := dtx.SetProperty(c.ctx, to, p.Namespace, p.Local, p.XML); err != nil {
 			return err
 		}
 	}
@@ -392,7 +388,8 @@ func (c *copier) virtualCalendars() error {
 
 // viewSubscriptions copies every viewer's subscriptions, after the
 // virtual calendars they belong to, each onto its calendar's ID in the
-// destination.
+// destination, with the viewer's own properties of the calendar (which
+// exist only with a subscription).
 func (c *copier) viewSubscriptions() error {
 	ctx := c.ctx
 	users, err := c.stx.ListUsers(ctx)
@@ -414,6 +411,9 @@ func (c *copier) viewSubscriptions() error {
 				ns.VC = vc
 				if err := dtx.PutViewSubscription(ctx, &ns); err != nil {
 					return fmt.Errorf("subscription of %s to virtual calendar %d: %w", s.Viewer, s.VC, err)
+				}
+				if err := c.props(dtx, store.VCKey(s.VC, s.Viewer), store.VCKey(vc, s.Viewer)); err != nil {
+					return fmt.Errorf("properties of %s of virtual calendar %d: %w", s.Viewer, s.VC, err)
 				}
 			}
 		}

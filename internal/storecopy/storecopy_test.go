@@ -11,12 +11,6 @@ import (
 	"koyomi.dev/koyomi/internal/store/sqlite"
 )
 
-var layout = Layout{
-	UserPaths:      func(u string) []string { return []string{"/p/" + u + "/", "/h/" + u + "/"} },
-	CollectionPath: func(c *store.Collection) string { return "/h/" + c.Owner + "/" + c.Name + "/" },
-	ObjectPath:     func(c *store.Collection, n string) string { return "/h/" + c.Owner + "/" + c.Name + "/" + n },
-}
-
 // clock stands still, so that two stores filled alike hold equal data.
 func clock() time.Time { return time.Date(2026, 2, 1, 8, 0, 0, 0, time.UTC) }
 
@@ -31,7 +25,8 @@ func openSQLite(t *testing.T) store.Store {
 }
 
 // fill writes two users with calendars, a nested plain collection, objects
-// (one with indexed occurrences) and dead properties.
+// (one with indexed occurrences) and dead properties (of a home, of each
+// collection and of one object in each).
 func fill(t *testing.T, st store.Store) {
 	t.Helper()
 	ctx := context.Background()
@@ -41,7 +36,7 @@ func fill(t *testing.T, st store.Store) {
 			if err := tx.CreateUser(ctx, &store.User{Name: u, Email: u + "@example.org", PasswordHash: "$argon2id$x"}); err != nil {
 				return err
 			}
-			if err := tx.SetProperty(ctx, "/h/"+u+"/", "urn:x", "me", []byte(`<me xmlns="urn:x">`+u+`</me>`)); err != nil {
+			if err := tx.SetProperty(ctx, store.HomeKey(u, store.KindCalendar), "urn:x", "me", []byte(`<me xmlns="urn:x">`+u+`</me>`)); err != nil {
 				return err
 			}
 			for _, name := range []string{"work", "plain", "plain/inner"} {
@@ -53,7 +48,7 @@ func fill(t *testing.T, st store.Store) {
 				if err := tx.CreateCollection(ctx, c); err != nil {
 					return err
 				}
-				if err := tx.SetProperty(ctx, layout.CollectionPath(c), "urn:x", "color", []byte(`<color xmlns="urn:x">red</color>`)); err != nil {
+				if err := tx.SetProperty(ctx, store.CollectionKey(c.ID), "urn:x", "color", []byte(`<color xmlns="urn:x">red</color>`)); err != nil {
 					return err
 				}
 				for i := range 5 {
@@ -66,6 +61,11 @@ func fill(t *testing.T, st store.Store) {
 					}
 					if _, err := tx.PutObject(ctx, o, store.PutOptions{}); err != nil {
 						return err
+					}
+					if i == 1 {
+						if err := tx.SetProperty(ctx, store.ObjectKey(c.ID, o.Name), "urn:x", "seen", []byte(`<seen xmlns="urn:x"/>`)); err != nil {
+							return err
+						}
 					}
 				}
 			}
@@ -81,11 +81,11 @@ func TestCopyMovesEverythingAndVerifies(t *testing.T) {
 	ctx := context.Background()
 	src, dst := openSQLite(t), openSQLite(t)
 	fill(t, src)
-	sum, err := Copy(ctx, src, dst, layout)
+	sum, err := Copy(ctx, src, dst)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Users != 2 || sum.Collections != 6 || sum.Objects != 30 || sum.Properties != 8 {
+	if sum.Users != 2 || sum.Collections != 6 || sum.Objects != 30 || sum.Properties != 14 {
 		t.Fatalf("summary = %v", sum)
 	}
 	// The occurrence index came along: a range query finds the recurring
@@ -117,7 +117,7 @@ func TestCopyRefusesANonEmptyDestination(t *testing.T) {
 	src, dst := openSQLite(t), openSQLite(t)
 	fill(t, src)
 	fill(t, dst)
-	if _, err := Copy(ctx, src, dst, layout); err == nil || !strings.Contains(err.Error(), "empty store") {
+	if _, err := Copy(ctx, src, dst); err == nil || !strings.Contains(err.Error(), "empty store") {
 		t.Fatalf("err = %v, want refusal of a non-empty destination", err)
 	}
 }
@@ -142,7 +142,7 @@ func TestSummaryDetectsADifference(t *testing.T) {
 	a, b := openSQLite(t), openSQLite(t)
 	fill(t, a)
 	fill(t, b)
-	sa, err := Summarize(ctx, a, layout)
+	sa, err := Summarize(ctx, a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestSummaryDetectsADifference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb, err := Summarize(ctx, b, layout)
+	sb, err := Summarize(ctx, b)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -234,13 +234,13 @@ func encodeValue(w *bytes.Buffer, v reflect.Value) error {
 }
 
 // Summarize reads a whole store in one transaction and summarises it.
-func Summarize(ctx context.Context, st store.Store, l Layout) (Summary, error) {
+func Summarize(ctx context.Context, st store.Store) (Summary, error) {
 	t := &tally{counts: map[string]int{}, hashes: map[string]hash.Hash{}}
 	err := st.View(ctx, func(tx store.Tx) error {
-		for _, step := range []func(context.Context, store.Tx, *tally, Layout) error{
+		for _, step := range []func(context.Context, store.Tx, *tally) error{
 			tallyUsers, tallyGroups, tallyVirtualCalendars, tallyViewSubscriptions, tallySharing, tallyConnectors,
 		} {
-			if err := step(ctx, tx, t, l); err != nil {
+			if err := step(ctx, tx, t); err != nil {
 				return err
 			}
 		}
@@ -254,7 +254,7 @@ func Summarize(ctx context.Context, st store.Store, l Layout) (Summary, error) {
 
 // tallyUsers covers users with their dead properties, collections,
 // objects and app passwords.
-func tallyUsers(ctx context.Context, tx store.Tx, t *tally, l Layout) error {
+func tallyUsers(ctx context.Context, tx store.Tx, t *tally) error {
 	users, err := tx.ListUsers(ctx)
 	if err != nil {
 		return err
@@ -264,8 +264,10 @@ func tallyUsers(ctx context.Context, tx store.Tx, t *tally, l Layout) error {
 		if err := t.add("users", u, skipNone); err != nil {
 			return err
 		}
-		if err := tallyProps(ctx, tx, t, l.UserPaths(u.Name)...); err != nil {
-			return err
+		for _, k := range store.UserKeys(u.Name) {
+			if err := tallyProps(ctx, tx, t, k, k); err != nil {
+				return err
+			}
 		}
 		colls, err := tx.ListCollections(ctx, u.Name)
 		if err != nil {
@@ -276,7 +278,7 @@ func tallyUsers(ctx context.Context, tx store.Tx, t *tally, l Layout) error {
 			if err := t.add("collections", c, skipCollection); err != nil {
 				return err
 			}
-			if err := tallyProps(ctx, tx, t, l.CollectionPath(c)); err != nil {
+			if err := tallyProps(ctx, tx, t, store.CollectionKey(c.ID), "collection", c.Owner, c.Name); err != nil {
 				return err
 			}
 			objs, err := tx.ListObjects(ctx, c.ID, false)
@@ -292,7 +294,7 @@ func tallyUsers(ctx context.Context, tx store.Tx, t *tally, l Layout) error {
 				if err := t.add("objects", full, skipObject); err != nil {
 					return err
 				}
-				if err := tallyProps(ctx, tx, t, l.ObjectPath(c, o.Name)); err != nil {
+				if err := tallyProps(ctx, tx, t, store.ObjectKey(c.ID, o.Name), "object", c.Owner, c.Name, o.Name); err != nil {
 					return err
 				}
 			}
@@ -311,28 +313,28 @@ func tallyUsers(ctx context.Context, tx store.Tx, t *tally, l Layout) error {
 	return nil
 }
 
-func tallyProps(ctx context.Context, tx store.Tx, t *tally, paths ...string) error {
-	for _, p := range paths {
-		props, err := tx.Properties(ctx, p)
-		if err != nil {
-			return err
+// tallyProps covers the dead properties under k, each with names, which
+// say what they belong to without the IDs a copy changes.
+func tallyProps(ctx context.Context, tx store.Tx, t *tally, k string, names ...string) error {
+	props, err := tx.Properties(ctx, k)
+	if err != nil {
+		return err
+	}
+	sort.Slice(props, func(i, j int) bool {
+		if props[i].Namespace != props[j].Namespace {
+			return props[i].Namespace < props[j].Namespace
 		}
-		sort.Slice(props, func(i, j int) bool {
-			if props[i].Namespace != props[j].Namespace {
-				return props[i].Namespace < props[j].Namespace
-			}
-			return props[i].Local < props[j].Local
-		})
-		for _, pr := range props {
-			if err := t.add("properties", &pr, skipNone, p); err != nil {
-				return err
-			}
+		return props[i].Local < props[j].Local
+	})
+	for _, pr := range props {
+		if err := t.add("properties", &pr, skipNone, names...); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func tallyGroups(ctx context.Context, tx store.Tx, t *tally, _ Layout) error {
+func tallyGroups(ctx context.Context, tx store.Tx, t *tally) error {
 	groups, err := tx.ListGroups(ctx)
 	if err != nil {
 		return err
@@ -354,7 +356,7 @@ func tallyGroups(ctx context.Context, tx store.Tx, t *tally, _ Layout) error {
 	return nil
 }
 
-func tallyVirtualCalendars(ctx context.Context, tx store.Tx, t *tally, _ Layout) error {
+func tallyVirtualCalendars(ctx context.Context, tx store.Tx, t *tally) error {
 	vcs, err := tx.ListVirtualCalendars(ctx)
 	if err != nil {
 		return err
@@ -368,9 +370,10 @@ func tallyVirtualCalendars(ctx context.Context, tx store.Tx, t *tally, _ Layout)
 }
 
 // tallyViewSubscriptions covers every viewer's subscriptions, each with
-// its virtual calendar's owner and name, in that order: a copy may have
-// to give a virtual calendar a new ID.
-func tallyViewSubscriptions(ctx context.Context, tx store.Tx, t *tally, _ Layout) error {
+// its virtual calendar's owner and name, in that order (a copy may have
+// to give a virtual calendar a new ID), and the viewer's own properties of
+// it.
+func tallyViewSubscriptions(ctx context.Context, tx store.Tx, t *tally) error {
 	users, err := tx.ListUsers(ctx)
 	if err != nil {
 		return err
@@ -394,6 +397,9 @@ func tallyViewSubscriptions(ctx context.Context, tx store.Tx, t *tally, _ Layout
 			if err := t.add("view subscriptions", s, skipSub, names[s]); err != nil {
 				return err
 			}
+			if err := tallyProps(ctx, tx, t, store.VCKey(s.VC, s.Viewer), "view", names[s], s.Viewer); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -405,7 +411,7 @@ func tallyViewSubscriptions(ctx context.Context, tx store.Tx, t *tally, _ Layout
 // themselves by owner and name, as a copy gives them new IDs; settings
 // are ordered by their collection's name and links by token, as a copy
 // gives links new Created times.
-func tallySharing(ctx context.Context, tx store.Tx, t *tally, _ Layout) error {
+func tallySharing(ctx context.Context, tx store.Tx, t *tally) error {
 	users, err := tx.ListUsers(ctx)
 	if err != nil {
 		return err
@@ -493,7 +499,7 @@ func tallySharing(ctx context.Context, tx store.Tx, t *tally, _ Layout) error {
 
 // tallyConnectors covers connectors in ID order (which a copy keeps) with
 // their items, runs and conflicts, then the permissions.
-func tallyConnectors(ctx context.Context, tx store.Tx, t *tally, _ Layout) error {
+func tallyConnectors(ctx context.Context, tx store.Tx, t *tally) error {
 	conns, err := tx.ListConnectors(ctx, "")
 	if err != nil {
 		return err

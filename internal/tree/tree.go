@@ -22,7 +22,6 @@ import (
 	"koyomi.dev/koyomi/internal/dav"
 	"koyomi.dev/koyomi/internal/domain"
 	"koyomi.dev/koyomi/internal/store"
-	"koyomi.dev/koyomi/internal/storecopy"
 )
 
 // Layout of the namespace, below Prefix.
@@ -175,16 +174,6 @@ func HomePath(user string) string { return homesPath + user + "/" }
 
 // BookHomePath returns a user's address book home URL path.
 func BookHomePath(user string) string { return bookHomesPath + user + "/" }
-
-// UserPaths returns the paths of a user's principal and homes.
-func UserPaths(user string) []string {
-	return []string{PrincipalPath(user), HomePath(user), BookHomePath(user)}
-}
-
-// StoreLayout tells storecopy where dead properties live in this namespace.
-func StoreLayout() storecopy.Layout {
-	return storecopy.Layout{UserPaths: UserPaths, CollectionPath: CollectionPath, ObjectPath: ObjectPath}
-}
 
 // inBookHome reports whether a collection kind lives in the address book
 // home (the others live in the calendar home). Collection names are unique
@@ -543,14 +532,14 @@ func (t *Tree) Put(ctx context.Context, p, href string, body []byte, contentType
 func (t *Tree) Delete(ctx context.Context, r *dav.Resource, cond dav.Conditions) error {
 	switch d := r.Data.(type) {
 	case *Object:
-		return mapErrorAt(t.svc.DeleteObject(ctx, d.Coll, d.Name, cond.IfMatch, ObjectPath(d.Coll, d.Name)), r.Path)
+		return mapErrorAt(t.svc.DeleteObject(ctx, d.Coll, d.Name, cond.IfMatch), r.Path)
 	case *Collection:
 		if d.Share != nil {
 			// A sharee removes a share from their home by giving up the
 			// grant made to them.
 			return mapErrorAt(t.svc.Unshare(ctx, d.Share.Coll, "user:"+domain.Principal(ctx)), r.Path)
 		}
-		return mapErrorAt(t.svc.DeleteCollection(ctx, d.Collection, r.Path), r.Path)
+		return mapErrorAt(t.svc.DeleteCollection(ctx, d.Collection), r.Path)
 	case *Virtual, *VirtualObject:
 		return t.deleteVirtual(ctx, r, cond)
 	}
@@ -609,7 +598,7 @@ func (t *Tree) Mkcol(ctx context.Context, p string, types []xml.Name, ops []dav.
 	if err != nil {
 		return err
 	}
-	if err := t.svc.CreateCollection(ctx, c, p, dead); err != nil {
+	if err := t.svc.CreateCollection(ctx, c, dead); err != nil {
 		if errors.Is(err, domain.ErrForbidden) && c.Kind == store.KindCalendar {
 			return dav.Precondition(http.StatusForbidden, xml.Name{Space: dav.NSCalDAV, Local: "calendar-collection-location-ok"}, err.Error())
 		}
@@ -662,24 +651,45 @@ func (t *Tree) Patch(ctx context.Context, r *dav.Resource, ops []dav.PropOp) err
 		if d.Share != nil {
 			return t.patchShare(ctx, r, d, &c, dead)
 		}
-		return mapErrorAt(t.svc.PatchCollection(ctx, &c, r.Path, dead), r.Path)
+		return mapErrorAt(t.svc.PatchCollection(ctx, &c, dead), r.Path)
 	case *Virtual:
-		return t.patchVirtual(ctx, r, d.View, ops)
+		return t.patchVirtual(ctx, d.View, ops)
 	case *ProxyGroup:
 		return t.patchProxy(ctx, r, d, ops)
 	}
-	owner := ownerOf(r)
-	if p := domain.Principal(ctx); owner != "" && p != "" && p != owner {
+	if owner, p := ownerOf(r), domain.Principal(ctx); owner != "" && p != "" && p != owner {
 		return mapErrorAt(&domain.ForbiddenError{Action: domain.ActManage, What: r.Path}, r.Path)
 	}
-	if owner == "" {
+	k, ok := propKey(r)
+	if !ok {
 		return dav.Errorf(http.StatusForbidden, "properties of %s cannot be changed", r.Path)
 	}
 	dead, err := t.applyOps(nil, ops)
 	if err != nil {
 		return err
 	}
-	return mapError(t.svc.PatchProperties(ctx, owner, r.Path, dead))
+	return mapError(t.svc.PatchProperties(ctx, k, dead))
+}
+
+// propKey returns the key of r's dead properties; false for a resource
+// that has none. A view's are its viewer's own.
+func propKey(r *dav.Resource) (domain.PropKey, bool) {
+	switch d := r.Data.(type) {
+	case *Principal:
+		return domain.PrincipalKey(d.User.Name), true
+	case *Home:
+		if d.Books {
+			return domain.HomeKey(d.User, store.KindAddressBook), true
+		}
+		return domain.HomeKey(d.User, store.KindCalendar), true
+	case *Collection:
+		return domain.CollectionKey(d.Collection), true
+	case *Object:
+		return domain.ObjectKey(d.Coll, d.Name), true
+	case *Virtual:
+		return domain.VCKey(d.View.VC.ID, d.View.Viewer), true
+	}
+	return domain.PropKey{}, false
 }
 
 // OwnerOf is the user who owns the resource r describes, "" for none.
@@ -705,17 +715,18 @@ func (t *Tree) DeadProperties(ctx context.Context, r *dav.Resource) ([]dav.RawEl
 	var err error
 	switch d := r.Data.(type) {
 	case *Collection:
-		props, err = t.svc.CollectionProperties(ctx, d.Collection, CollectionPath(d.Collection))
+		props, err = t.svc.CollectionProperties(ctx, d.Collection, "")
 	case *Object:
-		props, err = t.svc.CollectionProperties(ctx, d.Coll, ObjectPath(d.Coll, d.Name))
-	case *Virtual:
-		props, err = t.svc.Properties(ctx, d.View.Viewer, r.Path) // the viewer's own properties of the view
+		props, err = t.svc.CollectionProperties(ctx, d.Coll, d.Name)
 	default:
-		owner := ownerOf(r)
-		if p := domain.Principal(ctx); owner == "" || p != "" && p != owner {
+		if owner, p := ownerOf(r), domain.Principal(ctx); owner != "" && p != "" && p != owner {
+			return nil, nil // another user's principal: their properties are theirs
+		}
+		k, ok := propKey(r)
+		if !ok {
 			return nil, nil
 		}
-		props, err = t.svc.Properties(ctx, owner, r.Path)
+		props, err = t.svc.Properties(ctx, k)
 	}
 	if err != nil {
 		return nil, mapError(err)
@@ -735,8 +746,7 @@ func (t *Tree) CopyMove(ctx context.Context, src *dav.Resource, dst, dstHref str
 		if err != nil {
 			return false, err
 		}
-		created, err := t.svc.CopyMoveObject(ctx, d.Coll, d.Name, dc.Collection, name, spelling(dst, dstHref),
-			ObjectPath(d.Coll, d.Name), ObjectPath(dc.Collection, name), move, overwrite)
+		created, err := t.svc.CopyMoveObject(ctx, d.Coll, d.Name, dc.Collection, name, spelling(dst, dstHref), move, overwrite)
 		if err != nil {
 			return false, t.mapObjectError(err, dc, dst)
 		}
@@ -749,7 +759,7 @@ func (t *Tree) CopyMove(ctx context.Context, src *dav.Resource, dst, dstHref str
 		if !ok || owner != d.Owner || books != inBookHome(d.Kind) {
 			return false, dav.Errorf(http.StatusForbidden, "collections can only be copied or moved within their home")
 		}
-		created, err := t.svc.CopyMoveCollection(ctx, d.Collection, name, src.Path, dst, move, overwrite)
+		created, err := t.svc.CopyMoveCollection(ctx, d.Collection, name, move, overwrite)
 		if err != nil {
 			if errors.Is(err, domain.ErrConflict) {
 				return false, dav.Errorf(http.StatusConflict, "%v", err)

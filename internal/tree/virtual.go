@@ -202,7 +202,7 @@ func (t *Tree) deleteVirtual(ctx context.Context, r *dav.Resource, cond dav.Cond
 		if !d.View.Writable() {
 			return dav.Precondition(http.StatusForbidden, dav.Name("need-privileges"), "this virtual calendar is read-only for you")
 		}
-		err := t.svc.DeleteThroughVC(ctx, d.View, d.Name, cond.IfMatch, ObjectPath)
+		err := t.svc.DeleteThroughVC(ctx, d.View, d.Name, cond.IfMatch)
 		if err != nil {
 			return t.mapViewWriteError(err, d.View)
 		}
@@ -214,7 +214,7 @@ func (t *Tree) deleteVirtual(ctx context.Context, r *dav.Resource, cond dav.Cond
 // patchVirtual changes the viewer's own settings of a view: display name,
 // colour and order through the same setters as a calendar's, anything else
 // as the viewer's dead properties.
-func (t *Tree) patchVirtual(ctx context.Context, r *dav.Resource, v *domain.VCView, ops []dav.PropOp) error {
+func (t *Tree) patchVirtual(ctx context.Context, v *domain.VCView, ops []dav.PropOp) error {
 	c := store.Collection{Kind: store.KindCalendar, DisplayName: v.DisplayName(), Color: v.Color(), Order: v.Order()}
 	before := c
 	dead, err := t.applyOps(&c, ops)
@@ -245,7 +245,7 @@ func (t *Tree) patchVirtual(ctx context.Context, r *dav.Resource, v *domain.VCVi
 	if _, err := t.svc.SetSubscription(ctx, v.Viewer, v.VC.ID, change); err != nil {
 		return mapError(err)
 	}
-	return mapError(t.svc.PatchProperties(ctx, v.Viewer, r.Path, dead))
+	return mapError(t.svc.PatchProperties(ctx, domain.VCKey(v.VC.ID, v.Viewer), dead))
 }
 
 // exportVirtual answers GET on a view with what it shows as one iCalendar

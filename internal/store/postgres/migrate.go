@@ -363,6 +363,9 @@ ALTER TABLE share_settings ALTER COLUMN username TYPE text COLLATE "C";
 ALTER TABLE delegates ALTER COLUMN owner TYPE text COLLATE "C", ALTER COLUMN delegate TYPE text COLLATE "C";
 ALTER TABLE public_links ALTER COLUMN token TYPE text COLLATE "C", ALTER COLUMN owner TYPE text COLLATE "C";
 `,
+		// 13: dead properties keyed by IDs instead of URL paths (as
+		// SQLite's migration 13).
+		sqlshared.PropertyKeys(`text COLLATE "C"`),
 	}
 }
 

@@ -337,8 +337,8 @@ INSERT INTO occurrences (object_id, collection_id, start_us, end_us)
 	SELECT id, collection_id, span_start + w * 604800000000, span_start + w * 604800000000 + 1800000000
 	FROM objects, generate_series(0, 9) w WHERE recurring AND has_span;
 INSERT INTO changes (collection_id, name, revision) SELECT collection_id, name, id FROM objects;
-INSERT INTO properties (path, namespace, local, xml)
-	SELECT '/dav/alice/cal' || c || '/o' || i || '.ics', 'urn:x', 'p', 'x' FROM generate_series(1, 50) c, generate_series(1, 100) i;
+INSERT INTO properties (key, namespace, local, xml)
+	SELECT 'c:' || c || '/o' || i || '.ics', 'urn:x', 'p', 'x' FROM generate_series(1, 50) c, generate_series(1, 100) i;
 ANALYZE;`
 	if _, err := db.pool.Exec(ctx, fill); err != nil {
 		t.Fatal(err)
@@ -347,7 +347,7 @@ ANALYZE;`
 	// Most occurrences start before March: a range lookup unbounded below
 	// would read them all.
 	lateStart, lateEnd := rangeBounds(at(2026, 3, 1), at(2026, 3, 2))
-	base, lo, hi := subtree("/dav/alice/cal7")
+	base, lo, hi := subtree("c:7")
 	queries := []struct {
 		name    string
 		query   string
@@ -727,5 +727,47 @@ func TestRangeMigrationFillsExistingRows(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestPropertyKeyMigration builds a database as schema version 12 left it,
+// dead properties under URL paths, and checks that migrating it keys them
+// by IDs as the domain does, dropping those that name nothing.
+func TestPropertyKeyMigration(t *testing.T) {
+	const before = 12
+	dsn := freshDatabase(t)
+	ctx := t.Context()
+	raw, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill, want := storetest.PathKeyedProperties()
+	stmts := []string{`CREATE TABLE schema_version (version integer PRIMARY KEY, applied bigint NOT NULL)`}
+	for v, step := range migrations()[:before] {
+		stmts = append(stmts, step, fmt.Sprintf(`INSERT INTO schema_version VALUES (%d, 0)`, v+1))
+	}
+	for _, s := range append(stmts, fill...) {
+		if _, err := raw.Exec(ctx, s); err != nil {
+			raw.Close(ctx)
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	if err := raw.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	db := open(t, dsn)
+	defer db.Close()
+	rows, err := db.pool.Query(ctx, `SELECT key || '=' || convert_from(xml, 'UTF8') FROM properties`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("properties after the migration:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

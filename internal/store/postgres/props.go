@@ -10,11 +10,11 @@ import (
 	"koyomi.dev/koyomi/internal/store"
 )
 
-// subtree returns the bounds that select a path and everything below it
-// without LIKE (whose wildcards would misfire on paths containing % or _):
-// base itself, and every path p with base+"/" <= p < base+"0" ('0' follows
-// '/' in byte order, which the "C" collation of the path column follows). A
-// trailing slash on prefix is ignored, so "/a/b" and "/a/b/" name the same
+// subtree returns the bounds that select a key and every key below it
+// without LIKE (whose wildcards would misfire on keys containing % or _):
+// base itself, and every key k with base+"/" <= k < base+"0" ('0' follows
+// '/' in byte order, which the "C" collation of the key column follows). A
+// trailing slash on prefix is ignored, so "c:1" and "c:1/" name the same
 // subtree.
 func subtree(prefix string) (base, lo, hi string) {
 	base = strings.TrimSuffix(prefix, "/")
@@ -22,40 +22,40 @@ func subtree(prefix string) (base, lo, hi string) {
 }
 
 // inSubtree selects the rows of a subtree; $1, $2, $3 are subtree's results.
-const inSubtree = `(path = $1 OR (path >= $2 AND path < $3))`
+const inSubtree = `(key = $1 OR (key >= $2 AND key < $3))`
 
-func (t *tx) SetProperty(ctx context.Context, path, namespace, local string, xml []byte) error {
+func (t *tx) SetProperty(ctx context.Context, key, namespace, local string, xml []byte) error {
 	if err := t.writable(); err != nil {
 		return err
 	}
 	if xml == nil {
 		xml = []byte{}
 	}
-	_, err := t.tx.Exec(ctx, `INSERT INTO properties (path, namespace, local, xml) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (path, namespace, local) DO UPDATE SET xml = excluded.xml`, path, namespace, local, xml)
+	_, err := t.tx.Exec(ctx, `INSERT INTO properties (key, namespace, local, xml) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (key, namespace, local) DO UPDATE SET xml = excluded.xml`, key, namespace, local, xml)
 	if err != nil {
-		return fmt.Errorf("postgres: set property {%s}%s on %s: %w", namespace, local, path, err)
+		return fmt.Errorf("postgres: set property {%s}%s on %s: %w", namespace, local, key, err)
 	}
 	return nil
 }
 
-func (t *tx) RemoveProperty(ctx context.Context, path, namespace, local string) error {
+func (t *tx) RemoveProperty(ctx context.Context, key, namespace, local string) error {
 	if err := t.writable(); err != nil {
 		return err
 	}
-	_, err := t.tx.Exec(ctx, `DELETE FROM properties WHERE path = $1 AND namespace = $2 AND local = $3`,
-		path, namespace, local)
+	_, err := t.tx.Exec(ctx, `DELETE FROM properties WHERE key = $1 AND namespace = $2 AND local = $3`,
+		key, namespace, local)
 	if err != nil {
-		return fmt.Errorf("postgres: remove property {%s}%s on %s: %w", namespace, local, path, err)
+		return fmt.Errorf("postgres: remove property {%s}%s on %s: %w", namespace, local, key, err)
 	}
 	return nil
 }
 
-func (t *tx) Properties(ctx context.Context, path string) ([]store.Property, error) {
-	rows, err := t.tx.Query(ctx, `SELECT namespace, local, xml FROM properties WHERE path = $1
-		ORDER BY namespace, local`, path)
+func (t *tx) Properties(ctx context.Context, key string) ([]store.Property, error) {
+	rows, err := t.tx.Query(ctx, `SELECT namespace, local, xml FROM properties WHERE key = $1
+		ORDER BY namespace, local`, key)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: properties of %s: %w", path, err)
+		return nil, fmt.Errorf("postgres: properties of %s: %w", key, err)
 	}
 	var p store.Property
 	var props []store.Property
@@ -64,45 +64,20 @@ func (t *tx) Properties(ctx context.Context, path string) ([]store.Property, err
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: properties of %s: %w", path, err)
+		return nil, fmt.Errorf("postgres: properties of %s: %w", key, err)
 	}
 	return props, nil
 }
 
-func (t *tx) MoveProperties(ctx context.Context, oldPrefix, newPrefix string) error {
+func (t *tx) CopyProperties(ctx context.Context, fromKey, toKey string) error {
 	if err := t.writable(); err != nil {
 		return err
 	}
-	base, lo, hi := subtree(oldPrefix)
-	newBase := strings.TrimSuffix(newPrefix, "/")
-	// Properties already at the destination give way, as the resource they
-	// described is being overwritten; then the subtree is re-keyed. Two
-	// statements, because a unique index is checked row by row.
-	_, err := t.tx.Exec(ctx, `DELETE FROM properties d USING properties s
-		WHERE (s.path = $1 OR (s.path >= $2 AND s.path < $3))
-		  AND d.path = $4::text || substr(s.path, length($1) + 1)
-		  AND d.namespace = s.namespace AND d.local = s.local
-		  AND NOT (d.path = $1 OR (d.path >= $2 AND d.path < $3))`, base, lo, hi, newBase)
+	_, err := t.tx.Exec(ctx, `INSERT INTO properties (key, namespace, local, xml)
+		SELECT $1, namespace, local, xml FROM properties WHERE key = $2
+		ON CONFLICT (key, namespace, local) DO UPDATE SET xml = excluded.xml`, toKey, fromKey)
 	if err != nil {
-		return fmt.Errorf("postgres: move properties %s to %s: %w", oldPrefix, newPrefix, err)
-	}
-	_, err = t.tx.Exec(ctx, `UPDATE properties SET path = $4::text || substr(path, length($1) + 1)
-		WHERE `+inSubtree, base, lo, hi, newBase)
-	if err != nil {
-		return fmt.Errorf("postgres: move properties %s to %s: %w", oldPrefix, newPrefix, err)
-	}
-	return nil
-}
-
-func (t *tx) CopyProperties(ctx context.Context, fromPath, toPath string) error {
-	if err := t.writable(); err != nil {
-		return err
-	}
-	_, err := t.tx.Exec(ctx, `INSERT INTO properties (path, namespace, local, xml)
-		SELECT $1, namespace, local, xml FROM properties WHERE path = $2
-		ON CONFLICT (path, namespace, local) DO UPDATE SET xml = excluded.xml`, toPath, fromPath)
-	if err != nil {
-		return fmt.Errorf("postgres: copy properties %s to %s: %w", fromPath, toPath, err)
+		return fmt.Errorf("postgres: copy properties %s to %s: %w", fromKey, toKey, err)
 	}
 	return nil
 }

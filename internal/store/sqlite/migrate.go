@@ -355,6 +355,9 @@ CREATE INDEX objects_list ON objects (collection_id, name, id, etag, content_typ
 		// user profiles for the directory. The DDL is shared with the other
 		// store (sqlshared.Schema).
 		sqlshared.Schema("INTEGER"),
+		// 13: dead properties keyed by IDs instead of URL paths (see
+		// sqlshared.PropertyKeys); the path column becomes key.
+		sqlshared.PropertyKeys("TEXT"),
 	}
 }
 

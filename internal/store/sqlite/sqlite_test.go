@@ -358,3 +358,54 @@ func TestRangeMigrationFillsExistingRows(t *testing.T) {
 		}
 	}
 }
+
+// TestPropertyKeyMigration builds a database as schema version 12 left it,
+// dead properties under URL paths, and checks that migrating it keys them
+// by IDs as the domain does, dropping those that name nothing.
+func TestPropertyKeyMigration(t *testing.T) {
+	const before = 12
+	dir := t.TempDir()
+	ctx := t.Context()
+	raw, err := sql.Open("sqlite", dsn(filepath.Join(dir, FileName), time.Second, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill, want := storetest.PathKeyedProperties()
+	stmts := []string{`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)`}
+	for v, step := range migrations()[:before] {
+		stmts = append(stmts, step, fmt.Sprintf(`INSERT INTO schema_version VALUES (%d, 0)`, v+1))
+	}
+	for _, s := range append(stmts, fill...) {
+		if _, err := raw.ExecContext(ctx, s); err != nil {
+			raw.Close()
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db := openTemp(t, dir)
+	defer db.Close()
+	rows, err := db.writer.QueryContext(ctx, `SELECT key, xml FROM properties`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var key string
+		var xml []byte
+		if err := rows.Scan(&key, &xml); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, key+"="+string(xml))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("properties after the migration:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -10,19 +10,19 @@ import (
 
 const nsApple = "http://apple.com/ns/ical/"
 
-// propertyPaths lists, for every path in the store, the local names of its
+// propertyState lists, for each of keys, the local names and values of its
 // properties, so whole-store states compare in one line.
-func propertyState(t *testing.T, s store.Store, paths []string) map[string][]string {
+func propertyState(t *testing.T, s store.Store, keys []string) map[string][]string {
 	t.Helper()
 	state := map[string][]string{}
 	view(t, s, func(ctx context.Context, tx store.Tx) error {
-		for _, p := range paths {
-			props, err := tx.Properties(ctx, p)
+		for _, k := range keys {
+			props, err := tx.Properties(ctx, k)
 			if err != nil {
 				return err
 			}
 			for _, prop := range props {
-				state[p] = append(state[p], prop.Local+"="+string(prop.XML))
+				state[k] = append(state[k], prop.Local+"="+string(prop.XML))
 			}
 		}
 		return nil
@@ -30,21 +30,26 @@ func propertyState(t *testing.T, s store.Store, paths []string) map[string][]str
 	return state
 }
 
+// Keys are opaque to the store; these have the forms the domain builds
+// (domain.PropKey): "c:ID" for a collection, "c:ID/NAME" for its objects,
+// "u:USER/…" for a user's principal and homes, "v:ID/VIEWER" for a viewer
+// of a virtual calendar.
+
 func testProperties(t *testing.T, s store.Store) {
-	const path = "/dav/calendars/alice/cal/"
+	const key = "c:1"
 	colorXML := []byte(`<x:calendar-color xmlns:x="http://apple.com/ns/ical/">#FF0000FF</x:calendar-color>`)
 	update(t, s, func(ctx context.Context, tx store.Tx) error {
-		if err := tx.SetProperty(ctx, path, nsApple, "calendar-color", colorXML); err != nil {
+		if err := tx.SetProperty(ctx, key, nsApple, "calendar-color", colorXML); err != nil {
 			return err
 		}
-		if err := tx.SetProperty(ctx, path, "urn:x", "a", []byte(`<a xmlns="urn:x">1</a>`)); err != nil {
+		if err := tx.SetProperty(ctx, key, "urn:x", "a", []byte(`<a xmlns="urn:x">1</a>`)); err != nil {
 			return err
 		}
 		// Same local name, other namespace: a different property.
-		return tx.SetProperty(ctx, path, "urn:y", "a", []byte(`<a xmlns="urn:y">2</a>`))
+		return tx.SetProperty(ctx, key, "urn:y", "a", []byte(`<a xmlns="urn:y">2</a>`))
 	})
 	view(t, s, func(ctx context.Context, tx store.Tx) error {
-		props, err := tx.Properties(ctx, path)
+		props, err := tx.Properties(ctx, key)
 		if err != nil {
 			return err
 		}
@@ -55,25 +60,28 @@ func testProperties(t *testing.T, s store.Store) {
 		if i < 0 || props[i].Local != "calendar-color" || string(props[i].XML) != string(colorXML) {
 			t.Errorf("calendar-color not kept as sent: %+v", props)
 		}
-		props, err = tx.Properties(ctx, "/nowhere")
-		if err != nil || len(props) != 0 {
-			t.Errorf("Properties(/nowhere) = %v, %v", props, err)
+		// Nor below the key, nor beside it.
+		for _, other := range []string{"c:9", "c:1/x.ics", "c:10"} {
+			props, err = tx.Properties(ctx, other)
+			if err != nil || len(props) != 0 {
+				t.Errorf("Properties(%s) = %v, %v", other, props, err)
+			}
 		}
 		return nil
 	})
 
 	update(t, s, func(ctx context.Context, tx store.Tx) error {
-		if err := tx.SetProperty(ctx, path, "urn:x", "a", []byte(`<a xmlns="urn:x">one</a>`)); err != nil {
+		if err := tx.SetProperty(ctx, key, "urn:x", "a", []byte(`<a xmlns="urn:x">one</a>`)); err != nil {
 			return err
 		}
-		if err := tx.RemoveProperty(ctx, path, "urn:y", "a"); err != nil {
+		if err := tx.RemoveProperty(ctx, key, "urn:y", "a"); err != nil {
 			return err
 		}
 		// Removing what is not there is not an error (PROPPATCH remove).
-		return tx.RemoveProperty(ctx, path, "urn:y", "missing")
+		return tx.RemoveProperty(ctx, key, "urn:y", "missing")
 	})
 	view(t, s, func(ctx context.Context, tx store.Tx) error {
-		props, err := tx.Properties(ctx, path)
+		props, err := tx.Properties(ctx, key)
 		if err != nil {
 			return err
 		}
@@ -91,99 +99,104 @@ func testProperties(t *testing.T, s store.Store) {
 		return nil
 	})
 
+	// A copy replaces what the target has of the same name and keeps the
+	// rest, and leaves the source as it was.
+	const target = "c:2"
 	update(t, s, func(ctx context.Context, tx store.Tx) error {
-		if err := tx.SetProperty(ctx, "/copy/target", "urn:x", "stale", []byte("<stale/>")); err != nil {
+		if err := tx.SetProperty(ctx, target, "urn:x", "stale", []byte("<stale/>")); err != nil {
 			return err
 		}
-		return tx.CopyProperties(ctx, path, "/copy/target")
+		if err := tx.SetProperty(ctx, target, "urn:x", "a", []byte(`<a xmlns="urn:x">old</a>`)); err != nil {
+			return err
+		}
+		return tx.CopyProperties(ctx, key, target)
 	})
-	got := propertyState(t, s, []string{path, "/copy/target"})
-	if len(got[path]) != 2 || !slices.Equal(got["/copy/target"][:2], got[path]) {
+	got := propertyState(t, s, []string{key, target})
+	want := append(slices.Clone(got[key]), "stale=<stale/>")
+	if len(got[key]) != 2 || !slices.Equal(got[target], want) {
 		t.Errorf("after CopyProperties: %v", got)
 	}
 }
 
 func testPropertyPrefixes(t *testing.T, s store.Store) {
-	// Paths with LIKE wildcards and case variants: a prefix operation must
-	// treat them literally.
-	paths := []string{
-		"/c/a%b", "/c/a%b/x.ics", "/c/a%b/sub/y.ics",
-		"/c/aXb", "/c/aXb/x.ics", // would match a%b as a LIKE pattern
-		"/c/a_c/", "/c/a_c/z.ics",
-		"/c/abc/z.ics",  // would match a_c as a LIKE pattern
-		"/c/A%B/x.ics",  // would match a%b under case-insensitive LIKE
-		"/c/a%bc/x.ics", // shares a string prefix but is a sibling
+	// Keys with LIKE wildcards and case variants (object names may hold
+	// any of them, user names _): a prefix operation must treat them
+	// literally, and a prefix ends at a segment.
+	keys := []string{
+		"c:1", "c:1/x.ics", "c:1/a%b.ics", "c:1/A_B.ics", "c:1/aXb.ics",
+		"c:12", "c:12/x.ics", // shares a string prefix with c:1 but is a sibling
+		"c:1.ics", // sorts just before c:1/
+		"u:a_c/principal", "u:a_c/calendars",
+		"u:abc/principal", // would match u:a_c as a LIKE pattern
+		"u:A_C/principal", // would match u:a_c under case-insensitive LIKE
+		"v:3/alice", "v:3/bob", "v:30/alice",
 	}
 	setAll := func() {
 		update(t, s, func(ctx context.Context, tx store.Tx) error {
-			if err := tx.DeleteProperties(ctx, "/"); err != nil {
-				return err
-			}
-			for _, p := range paths {
-				if err := tx.SetProperty(ctx, p, "urn:x", "p", []byte(p)); err != nil {
+			for _, k := range keys {
+				if err := tx.DeleteProperties(ctx, k); err != nil {
+					return err
+				}
+				if err := tx.SetProperty(ctx, k, "urn:x", "p", []byte(k)); err != nil {
 					return err
 				}
 			}
 			return nil
 		})
 	}
-	all := append(slices.Clone(paths), "/d/n", "/d/n/x.ics", "/d/n/sub/y.ics", "/d/m/", "/d/m/z.ics")
-	present := func() []string {
-		state := propertyState(t, s, all)
-		var ps []string
-		for p := range state {
-			ps = append(ps, p)
+	// without returns keys but the ones named.
+	without := func(gone ...string) []string {
+		var out []string
+		for _, k := range keys {
+			if !slices.Contains(gone, k) {
+				out = append(out, k)
+			}
 		}
-		slices.Sort(ps)
-		return ps
+		slices.Sort(out)
+		return out
+	}
+	present := func() []string {
+		state := propertyState(t, s, keys)
+		var ks []string
+		for k := range state {
+			ks = append(ks, k)
+		}
+		slices.Sort(ks)
+		return ks
 	}
 
 	tests := []struct {
-		name string
-		op   func(ctx context.Context, tx store.Tx) error
-		want []string
+		name   string
+		prefix string
+		want   []string
 	}{
-		{
-			"move percent", func(ctx context.Context, tx store.Tx) error { return tx.MoveProperties(ctx, "/c/a%b", "/d/n") },
-			[]string{"/c/A%B/x.ics", "/c/a%bc/x.ics", "/c/aXb", "/c/aXb/x.ics", "/c/a_c/", "/c/a_c/z.ics", "/c/abc/z.ics",
-				"/d/n", "/d/n/sub/y.ics", "/d/n/x.ics"},
-		},
-		{
-			"move underscore with trailing slash", func(ctx context.Context, tx store.Tx) error { return tx.MoveProperties(ctx, "/c/a_c/", "/d/m/") },
-			[]string{"/c/A%B/x.ics", "/c/a%b", "/c/a%b/sub/y.ics", "/c/a%b/x.ics", "/c/a%bc/x.ics", "/c/aXb", "/c/aXb/x.ics",
-				"/c/abc/z.ics", "/d/m/", "/d/m/z.ics"},
-		},
-		{
-			"delete percent", func(ctx context.Context, tx store.Tx) error { return tx.DeleteProperties(ctx, "/c/a%b") },
-			[]string{"/c/A%B/x.ics", "/c/a%bc/x.ics", "/c/aXb", "/c/aXb/x.ics", "/c/a_c/", "/c/a_c/z.ics", "/c/abc/z.ics"},
-		},
-		{
-			"delete underscore", func(ctx context.Context, tx store.Tx) error { return tx.DeleteProperties(ctx, "/c/a_c/") },
-			[]string{"/c/A%B/x.ics", "/c/a%b", "/c/a%b/sub/y.ics", "/c/a%b/x.ics", "/c/a%bc/x.ics", "/c/aXb", "/c/aXb/x.ics",
-				"/c/abc/z.ics"},
-		},
-		{
-			"move single object", func(ctx context.Context, tx store.Tx) error {
-				return tx.MoveProperties(ctx, "/c/aXb/x.ics", "/d/n/x.ics")
-			},
-			[]string{"/c/A%B/x.ics", "/c/a%b", "/c/a%b/sub/y.ics", "/c/a%b/x.ics", "/c/a%bc/x.ics", "/c/aXb", "/c/a_c/",
-				"/c/a_c/z.ics", "/c/abc/z.ics", "/d/n/x.ics"},
-		},
+		{"collection with its objects", "c:1", without("c:1", "c:1/x.ics", "c:1/a%b.ics", "c:1/A_B.ics", "c:1/aXb.ics")},
+		{"trailing slash ignored", "c:1/", without("c:1", "c:1/x.ics", "c:1/a%b.ics", "c:1/A_B.ics", "c:1/aXb.ics")},
+		{"object with percent", "c:1/a%b.ics", without("c:1/a%b.ics")},
+		{"object with underscore", "c:1/A_B.ics", without("c:1/A_B.ics")},
+		{"user with underscore", "u:a_c", without("u:a_c/principal", "u:a_c/calendars")},
+		{"one home", "u:a_c/calendars", without("u:a_c/calendars")},
+		{"virtual calendar with every viewer", "v:3", without("v:3/alice", "v:3/bob")},
+		{"one viewer", "v:3/alice", without("v:3/alice")},
+		{"nothing there", "c:7", without()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			setAll()
-			update(t, s, tt.op)
+			update(t, s, func(ctx context.Context, tx store.Tx) error { return tx.DeleteProperties(ctx, tt.prefix) })
 			if got := present(); !slices.Equal(got, tt.want) {
-				t.Errorf("paths with properties = %v\nwant %v", got, tt.want)
+				t.Errorf("keys with properties = %v\nwant %v", got, tt.want)
 			}
 		})
 	}
 
-	// Moved values travel with their keys.
+	// Copied values travel to their new key, the source keeps its own.
 	setAll()
-	update(t, s, func(ctx context.Context, tx store.Tx) error { return tx.MoveProperties(ctx, "/c/a%b", "/d/n") })
-	if got := propertyState(t, s, []string{"/d/n/sub/y.ics"}); !slices.Equal(got["/d/n/sub/y.ics"], []string{"p=/c/a%b/sub/y.ics"}) {
-		t.Errorf("moved property value = %v", got)
+	update(t, s, func(ctx context.Context, tx store.Tx) error {
+		return tx.CopyProperties(ctx, "c:1/a%b.ics", "c:12/y.ics")
+	})
+	got := propertyState(t, s, []string{"c:1/a%b.ics", "c:12/y.ics"})
+	if !slices.Equal(got["c:12/y.ics"], []string{"p=c:1/a%b.ics"}) || !slices.Equal(got["c:1/a%b.ics"], []string{"p=c:1/a%b.ics"}) {
+		t.Errorf("copied property values = %v", got)
 	}
 }

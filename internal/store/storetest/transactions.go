@@ -27,7 +27,7 @@ func testRollbackOnError(t *testing.T, s store.Store) {
 		if err := tx.DeleteObject(ctx, c.ID, "keep.ics", ""); err != nil {
 			return err
 		}
-		if err := tx.SetProperty(ctx, "/ghost", "urn:x", "p", []byte("<p/>")); err != nil {
+		if err := tx.SetProperty(ctx, "u:ghost/principal", "urn:x", "p", []byte("<p/>")); err != nil {
 			return err
 		}
 		return fmt.Errorf("failing on purpose: %w", errBoom)
@@ -42,7 +42,7 @@ func testRollbackOnError(t *testing.T, s store.Store) {
 		if _, err := tx.GetObject(ctx, c.ID, "keep.ics"); err != nil {
 			t.Errorf("rolled back delete took effect: %v", err)
 		}
-		props, err := tx.Properties(ctx, "/ghost")
+		props, err := tx.Properties(ctx, "u:ghost/principal")
 		if err != nil || len(props) != 0 {
 			t.Errorf("rolled back property: %v, %v", props, err)
 		}
@@ -98,11 +98,10 @@ func testWritesInViewFail(t *testing.T, s store.Store) {
 			return err
 		}},
 		{"DeleteObject", func(tx store.Tx) error { return tx.DeleteObject(ctx, c.ID, "a.ics", "") }},
-		{"SetProperty", func(tx store.Tx) error { return tx.SetProperty(ctx, "/p", "urn:x", "p", []byte("<p/>")) }},
-		{"RemoveProperty", func(tx store.Tx) error { return tx.RemoveProperty(ctx, "/p", "urn:x", "p") }},
-		{"MoveProperties", func(tx store.Tx) error { return tx.MoveProperties(ctx, "/p", "/q") }},
-		{"CopyProperties", func(tx store.Tx) error { return tx.CopyProperties(ctx, "/p", "/q") }},
-		{"DeleteProperties", func(tx store.Tx) error { return tx.DeleteProperties(ctx, "/p") }},
+		{"SetProperty", func(tx store.Tx) error { return tx.SetProperty(ctx, "c:1", "urn:x", "p", []byte("<p/>")) }},
+		{"RemoveProperty", func(tx store.Tx) error { return tx.RemoveProperty(ctx, "c:1", "urn:x", "p") }},
+		{"CopyProperties", func(tx store.Tx) error { return tx.CopyProperties(ctx, "c:1", "c:2") }},
+		{"DeleteProperties", func(tx store.Tx) error { return tx.DeleteProperties(ctx, "c:1") }},
 		{"AcquireLease", func(tx store.Tx) error {
 			_, err := tx.AcquireLease(ctx, "job", "node", time.Minute, at(3, 1, 0, 0))
 			return err
