@@ -206,13 +206,18 @@ func (rp *reportProps) getter() map[xml.Name]func(*dav.Resource) ([]byte, error)
 				if err != nil {
 					return nil, err
 				}
-				if len(ad.props) > 0 {
-					if out, err = vcard.Select(out, card, ad.props); err != nil {
+				// Convert first: the properties named are those of the
+				// version asked for, and Convert works from a whole card.
+				if ad.version != "" && ad.version != card.Version {
+					if out, err = vcard.Convert(out, card, ad.version); err != nil {
+						return nil, err
+					}
+					if card, err = vcard.Parse(out); err != nil {
 						return nil, err
 					}
 				}
-				if ad.version != "" && ad.version != card.Version {
-					if out, err = vcard.Convert(out, card, ad.version); err != nil {
+				if len(ad.props) > 0 {
+					if out, err = vcard.Select(out, card, ad.props); err != nil {
 						return nil, err
 					}
 				}
