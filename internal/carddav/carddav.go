@@ -47,6 +47,8 @@ func Register(h *dav.Handler, t *tree.Tree) {
 			return d.Kind == store.KindAddressBook
 		case *tree.Object:
 			return d.Coll.Kind == store.KindAddressBook
+		case *tree.Directory, *tree.DirectoryCard:
+			return true
 		}
 		return false
 	}
@@ -60,12 +62,16 @@ func Register(h *dav.Handler, t *tree.Tree) {
 	}, Serve: c.addressbookMultiget})
 }
 
-func bookOf(r *dav.Resource) (*store.Collection, bool) {
-	d, ok := r.Data.(*tree.Collection)
-	if !ok || d.Kind != store.KindAddressBook {
-		return nil, false
+// bookOf tells whether r is an address book, stored or the directory,
+// and its description and the description's language.
+func bookOf(r *dav.Resource) (description, lang string, ok bool) {
+	switch d := r.Data.(type) {
+	case *tree.Collection:
+		return d.Description, d.DescriptionLang, d.Kind == store.KindAddressBook
+	case *tree.Directory:
+		return domain.DirectoryDescription, "", true
 	}
-	return d.Collection, true
+	return "", "", false
 }
 
 func (c *handler) registerProperties() {
@@ -77,19 +83,26 @@ func (c *handler) registerProperties() {
 			}
 			return nil, dav.ErrNoProperty
 		}})
+	// directory-gateway (an early CardDAV draft's, kept by Apple's clients
+	// and servers) names the directory every user reads.
+	h.RegisterProperty(dav.Property{Name: CR("directory-gateway"), Protected: true,
+		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
+			if p, ok := r.Data.(*tree.Principal); ok {
+				return []byte("<D:href>" + dav.Href(tree.DirectoryPath(p.User.Name)) + "</D:href>"), nil
+			}
+			return nil, dav.ErrNoProperty
+		}})
 	h.RegisterProperty(dav.Property{Name: CR("addressbook-description"),
 		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
-			b, ok := bookOf(r)
-			if !ok || b.Description == "" {
+			desc, _, ok := bookOf(r)
+			if !ok || desc == "" {
 				return nil, dav.ErrNoProperty
 			}
-			return []byte(dav.EscapeText(b.Description)), nil
+			return []byte(dav.EscapeText(desc)), nil
 		},
 		Lang: func(r *dav.Resource) string {
-			if b, ok := bookOf(r); ok {
-				return b.DescriptionLang
-			}
-			return ""
+			_, lang, _ := bookOf(r)
+			return lang
 		}})
 	t.RegisterSetter(CR("addressbook-description"), func(col *store.Collection, op dav.PropOp) error {
 		if op.Remove {
@@ -105,7 +118,7 @@ func (c *handler) registerProperties() {
 	})
 	static := func(v string) func(context.Context, *dav.Resource) ([]byte, error) {
 		return func(ctx context.Context, r *dav.Resource) ([]byte, error) {
-			if _, ok := bookOf(r); !ok {
+			if _, _, ok := bookOf(r); !ok {
 				return nil, dav.ErrNoProperty
 			}
 			return []byte(v), nil
@@ -197,23 +210,27 @@ func (rp *reportProps) getter() map[xml.Name]func(*dav.Resource) ([]byte, error)
 	ad := rp.data
 	return map[xml.Name]func(*dav.Resource) ([]byte, error){
 		CR("address-data"): func(r *dav.Resource) ([]byte, error) {
-			o, ok := r.Data.(*tree.Object)
-			if !ok || o.Coll.Kind != store.KindAddressBook {
+			out, ok := cardData(r)
+			if !ok {
 				return nil, dav.ErrNoProperty
 			}
-			out := o.Data
 			if ad.version != "" || len(ad.props) > 0 {
 				card, err := vcard.Parse(out)
 				if err != nil {
 					return nil, err
 				}
-				if len(ad.props) > 0 {
-					if out, err = vcard.Select(out, card, ad.props); err != nil {
+				// Convert first: the properties named are those of the
+				// version asked for, and Convert works from a whole card.
+				if ad.version != "" && ad.version != card.Version {
+					if out, err = vcard.Convert(out, card, ad.version); err != nil {
+						return nil, err
+					}
+					if card, err = vcard.Parse(out); err != nil {
 						return nil, err
 					}
 				}
-				if ad.version != "" && ad.version != card.Version {
-					if out, err = vcard.Convert(out, card, ad.version); err != nil {
+				if len(ad.props) > 0 {
+					if out, err = vcard.Select(out, card, ad.props); err != nil {
 						return nil, err
 					}
 				}
@@ -221,6 +238,18 @@ func (rp *reportProps) getter() map[xml.Name]func(*dav.Resource) ([]byte, error)
 			return []byte(dav.EscapeText(string(out))), nil
 		},
 	}
+}
+
+// cardData returns the vCard of an address object resource, stored or of
+// the directory.
+func cardData(r *dav.Resource) ([]byte, bool) {
+	switch d := r.Data.(type) {
+	case *tree.Object:
+		return d.Data, d.Coll.Kind == store.KindAddressBook
+	case *tree.DirectoryCard:
+		return d.Data, true
+	}
+	return nil, false
 }
 
 func supportedFilter(msg string) error {
@@ -385,8 +414,24 @@ func (c *handler) addressbookQuery(ctx context.Context, w http.ResponseWriter, r
 		for _, o := range objs {
 			resources = append(resources, data.ObjectResource(o))
 		}
-	case *tree.Object:
-		card, err := vcard.Parse(data.Data)
+	case *tree.Directory:
+		if depth == 0 {
+			break
+		}
+		book, err := c.t.LoadDirectory(ctx, data)
+		if err != nil {
+			return err
+		}
+		cards := book.Query(filter)
+		if limit > 0 && len(cards) > limit {
+			cards, truncated = cards[:limit], true
+		}
+		for _, card := range cards {
+			resources = append(resources, tree.DirectoryCardResource(data.User, card))
+		}
+	case *tree.Object, *tree.DirectoryCard:
+		body, _ := cardData(r)
+		card, err := vcard.Parse(body)
 		if err == nil && card.Match(filter) {
 			resources = append(resources, r)
 		}

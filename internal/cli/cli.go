@@ -59,11 +59,12 @@ const usage = `Usage: koyomi <command> [flags]
 
 Commands:
   serve                  run the CalDAV server
-  user add NAME [--email ADDR] [--display TEXT]
+  user add NAME [--email ADDR] [--display TEXT] [--phone NUMBER]
                          create a user (password from stdin, or prompted)
   user passwd NAME       change a user's password
-  user set NAME --display TEXT
-                         change the name a user is shown by
+  user set NAME [--display TEXT] [--phone NUMBER]
+                         change the name a user is shown by, or the phone
+                         number on their card in the directory address book
   user del NAME          delete a user and all their data
   user list              list users
   user app-password add USER LABEL
@@ -361,14 +362,35 @@ func serve(ctx context.Context, env Env, args []string) error {
 	})
 }
 
+// setProfile changes what of a user's profile was given: the display name
+// unless empty, the phone number unless nil.
+func setProfile(ctx context.Context, env Env, svc *domain.Service, name, display string, phone *string) error {
+	if display != "" {
+		if err := svc.SetDisplayName(ctx, name, display); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "display name of %s is now %s\n", name, display)
+	}
+	if phone != nil {
+		if err := svc.SetPhone(ctx, name, *phone); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "phone number of %s is now %q\n", name, *phone)
+	}
+	return nil
+}
+
 func userCommand(ctx context.Context, env Env, sub string, args []string) error {
 	var email, display string
+	var phone *string // nil: not given; "" removes the number
 	cfg, pos, err := resolve(env, "user "+sub, args, func(fs *flag.FlagSet) {
 		if sub == "add" {
 			fs.StringVar(&email, "email", "", "the user's e-mail `address`")
 		}
 		if sub == "add" || sub == "set" {
 			fs.StringVar(&display, "display", "", "the `name` the user is shown by (in labels of their busy time)")
+			fs.Func("phone", "the telephone `number` on the user's card in the directory address book (\"\" removes it)",
+				func(s string) error { phone = &s; return nil })
 		}
 	})
 	if err != nil {
@@ -407,22 +429,26 @@ func userCommand(ctx context.Context, env Env, sub string, args []string) error 
 				return err
 			}
 		}
+		if phone != nil {
+			if err := svc.SetPhone(ctx, name, *phone); err != nil {
+				return err
+			}
+		}
 		fmt.Fprintf(env.Stdout, "user %s created\n", name)
 	case "set":
 		name, err := needName()
 		if err != nil {
 			return err
 		}
-		if display == "" {
-			return errors.New("user set: nothing to change (use --display TEXT)")
+		if display == "" && phone == nil {
+			return errors.New("user set: nothing to change (use --display TEXT or --phone NUMBER)")
 		}
-		if err := svc.SetDisplayName(ctx, name, display); err != nil {
+		if err := setProfile(ctx, env, svc, name, display, phone); err != nil {
 			if errors.Is(err, domain.ErrNotFound) {
 				return fmt.Errorf("no user %s", name)
 			}
 			return err
 		}
-		fmt.Fprintf(env.Stdout, "display name of %s is now %s\n", name, display)
 	case "passwd":
 		name, err := needName()
 		if err != nil {

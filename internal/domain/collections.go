@@ -150,6 +150,9 @@ func (s *Service) CreateCollection(ctx context.Context, c *store.Collection, dea
 	if !ValidCollectionName(c.Name) {
 		return fmt.Errorf("%w: collection name %q", ErrInvalidName, c.Name)
 	}
+	if err := checkReservedName(c.Kind, c.Name); err != nil {
+		return err
+	}
 	if err := CheckCollectionText(nil, c); err != nil {
 		return err
 	}
@@ -313,6 +316,9 @@ func (s *Service) CopyMoveCollection(ctx context.Context, c *store.Collection, d
 	}
 	if !ValidCollectionName(dstName) {
 		return false, fmt.Errorf("%w: collection name %q", ErrInvalidName, dstName)
+	}
+	if err := checkReservedName(c.Kind, dstName); err != nil {
+		return false, err
 	}
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		if i := strings.LastIndexByte(dstName, '/'); i >= 0 {

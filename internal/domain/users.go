@@ -72,6 +72,25 @@ func (s *Service) SetDisplayName(ctx context.Context, name, displayName string) 
 	}))
 }
 
+// SetPhone changes the telephone number a user's card in the directory
+// address book shows ("" removes it), by the user or the system.
+func (s *Service) SetPhone(ctx context.Context, name, phone string) error {
+	if err := authorize(ctx, name); err != nil {
+		return err
+	}
+	if err := CheckLabel("phone", phone); err != nil {
+		return err
+	}
+	return mapStoreErr(s.store.Update(ctx, func(tx store.Tx) error {
+		u, err := tx.GetUser(ctx, name)
+		if err != nil {
+			return err
+		}
+		u.Phone = phone
+		return tx.UpdateUser(ctx, u)
+	}))
+}
+
 // DeleteUser removes a user and everything they own, dead properties
 // included.
 func (s *Service) DeleteUser(ctx context.Context, name string) error {

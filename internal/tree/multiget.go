@@ -29,7 +29,13 @@ func (t *Tree) Multiget(ctx context.Context, w http.ResponseWriter, h *dav.Handl
 		name, found := strings.CutPrefix(p, r.Path)
 		return prefetch && found && name != "" && !strings.Contains(name, "/")
 	}
-	if prefetch {
+	if dir, ok := r.Data.(*Directory); ok && kind == store.KindAddressBook {
+		cards, err := t.directoryPrefetch(ctx, dir)
+		if err != nil {
+			return err
+		}
+		prefetched, prefetch = cards, true
+	} else if prefetch {
 		var names []string
 		for _, href := range hrefs {
 			if p, ok := dav.HrefPath(href); ok && member(p) {
@@ -74,6 +80,10 @@ func (t *Tree) Multiget(ctx context.Context, w http.ResponseWriter, h *dav.Handl
 					}
 				case *VirtualObject:
 					if kind == store.KindCalendar {
+						res = rr
+					}
+				case *DirectoryCard:
+					if kind == store.KindAddressBook {
 						res = rr
 					}
 				}

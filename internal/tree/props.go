@@ -55,6 +55,8 @@ func (t *Tree) Register(h *dav.Handler) {
 				return []byte(dav.EscapeText(d.DisplayName)), nil
 			case *Virtual:
 				return []byte(dav.EscapeText(d.View.DisplayName())), nil
+			case *Directory:
+				return []byte(dav.EscapeText(domain.DirectoryDisplayName)), nil
 			}
 			return nil, dav.ErrNoProperty
 		}})
@@ -91,7 +93,13 @@ func (t *Tree) Register(h *dav.Handler) {
 		return nil, dav.ErrNoProperty
 	}
 	h.RegisterProperty(dav.Property{Name: dav.Name("sync-token"), Protected: true, Get: syncToken})
-	h.RegisterProperty(dav.Property{Name: xmlName(dav.NSCalServer, "getctag"), Protected: true, Get: syncToken})
+	h.RegisterProperty(dav.Property{Name: xmlName(dav.NSCalServer, "getctag"), Protected: true,
+		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
+			if d, ok := r.Data.(*Directory); ok {
+				return t.directoryCTag(ctx, d) // a ctag but no sync token: see directory.go
+			}
+			return syncToken(ctx, r)
+		}})
 	h.RegisterProperty(dav.Property{Name: dav.Name("quota-used-bytes"), Protected: true,
 		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
 			d, ok := r.Data.(*Collection)

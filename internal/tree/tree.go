@@ -158,6 +158,11 @@ func (t *Tree) Negotiate(ctx context.Context, r *dav.Resource, body []byte, acce
 			return fn(ctx, r, body, accept)
 		}
 	}
+	if _, ok := r.Data.(*DirectoryCard); ok {
+		if fn, ok := t.negotiators[store.KindAddressBook]; ok {
+			return fn(ctx, r, body, accept)
+		}
+	}
 	return body, r.ContentType, nil
 }
 
@@ -264,6 +269,11 @@ func (t *Tree) Resolve(ctx context.Context, p string) (*dav.Resource, error) {
 				return res, err
 			}
 		}
+		if books {
+			if res, handled, err := t.resolveDirectory(ctx, user, segs[2:], trailing); handled {
+				return res, err
+			}
+		}
 		name := strings.Join(segs[2:], "/")
 		if c, err := t.svc.Collection(ctx, user, name); err == nil {
 			if inBookHome(c.Kind) != books {
@@ -367,9 +377,14 @@ func (t *Tree) Children(ctx context.Context, r *dav.Resource) ([]*dav.Resource, 
 				out = append(out, t.virtualResource(v))
 			}
 		}
+		if d.Books {
+			out = append(out, t.directoryResource(d.User))
+		}
 		return out, nil
 	case *Virtual:
 		return t.virtualChildren(ctx, d.View)
+	case *Directory:
+		return t.directoryChildren(ctx, d)
 	case *Collection:
 		var out []*dav.Resource
 		if d.Kind == store.KindPlain {
@@ -408,6 +423,8 @@ func (t *Tree) Content(ctx context.Context, r *dav.Resource) ([]byte, error) {
 	case *Object:
 		return d.Data, nil
 	case *VirtualObject:
+		return d.Data, nil
+	case *DirectoryCard:
 		return d.Data, nil
 	case *Virtual:
 		return t.exportVirtual(ctx, d.View, r)
@@ -459,6 +476,9 @@ func (t *Tree) exportCalendar(ctx context.Context, c *store.Collection, r *dav.R
 func (t *Tree) parentOf(ctx context.Context, p string) (*Collection, string, error) {
 	if err := t.checkHome(ctx, p); err != nil {
 		return nil, "", err
+	}
+	if inDirectory(p) {
+		return nil, "", refuseDirectoryWrite(domain.ActWrite, p)
 	}
 	i := strings.LastIndexByte(strings.TrimSuffix(p, "/"), '/')
 	parentPath, name := p[:i+1], strings.TrimSuffix(p[i+1:], "/")
@@ -542,6 +562,10 @@ func (t *Tree) Delete(ctx context.Context, r *dav.Resource, cond dav.Conditions)
 		return mapErrorAt(t.svc.DeleteCollection(ctx, d.Collection), r.Path)
 	case *Virtual, *VirtualObject:
 		return t.deleteVirtual(ctx, r, cond)
+	case *Directory:
+		return refuseDirectoryWrite(domain.ActManage, r.Path)
+	case *DirectoryCard:
+		return refuseDirectoryWrite(domain.ActWrite, r.Path)
 	}
 	return dav.Errorf(http.StatusForbidden, "%s cannot be deleted", r.Path)
 }
@@ -575,6 +599,9 @@ func (t *Tree) Mkcol(ctx context.Context, p string, types []xml.Name, ops []dav.
 	owner, name, books, ok := homeAndName(p)
 	if !ok {
 		return dav.Errorf(http.StatusForbidden, "collections can only be created inside a home")
+	}
+	if inDirectory(p) {
+		return refuseDirectoryWrite(domain.ActWrite, p)
 	}
 	c := &store.Collection{Owner: owner, Name: name, Kind: store.KindPlain}
 	for _, typ := range types {
@@ -656,6 +683,8 @@ func (t *Tree) Patch(ctx context.Context, r *dav.Resource, ops []dav.PropOp) err
 		return t.patchVirtual(ctx, d.View, ops)
 	case *ProxyGroup:
 		return t.patchProxy(ctx, r, d, ops)
+	case *Directory, *DirectoryCard:
+		return refuseDirectoryWrite(domain.ActManage, r.Path)
 	}
 	if owner, p := ownerOf(r), domain.Principal(ctx); owner != "" && p != "" && p != owner {
 		return mapErrorAt(&domain.ForbiddenError{Action: domain.ActManage, What: r.Path}, r.Path)
@@ -740,6 +769,12 @@ func (t *Tree) DeadProperties(ctx context.Context, r *dav.Resource) ([]dav.RawEl
 
 // CopyMove implements dav.Backend.
 func (t *Tree) CopyMove(ctx context.Context, src *dav.Resource, dst, dstHref string, move, overwrite bool) (bool, error) {
+	if inDirectory(dst) {
+		if err := t.checkHome(ctx, dst); err != nil {
+			return false, err
+		}
+		return false, refuseDirectoryWrite(domain.ActWrite, dst)
+	}
 	switch d := src.Data.(type) {
 	case *Object:
 		dc, name, err := t.parentOf(ctx, dst)
@@ -767,6 +802,10 @@ func (t *Tree) CopyMove(ctx context.Context, src *dav.Resource, dst, dstHref str
 			return false, mapError(err)
 		}
 		return created, nil
+	case *Directory, *DirectoryCard:
+		if move {
+			return false, refuseDirectoryWrite(domain.ActWrite, src.Path)
+		}
 	}
 	return false, dav.Errorf(http.StatusForbidden, "%s cannot be copied or moved", src.Path)
 }

@@ -268,6 +268,8 @@ func (t *Tree) MayLock(ctx context.Context, r *dav.Resource) error {
 		v = d.View
 	case *VirtualObject:
 		v = d.View
+	case *Directory, *DirectoryCard:
+		return refuseDirectoryWrite(domain.ActWrite, r.Path)
 	default:
 		return nil
 	}

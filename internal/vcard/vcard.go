@@ -7,8 +7,9 @@
 // partial address-data (section 10.4.2).
 //
 // It parses to index and never re-encodes the bytes a client stored: only
-// Convert builds new vCard text. It does no I/O and knows nothing of HTTP,
-// XML or storage beyond filling the index fields of a store.Object.
+// Convert, and Builder for cards Koyomi makes itself, write new vCard text.
+// It does no I/O and knows nothing of HTTP, XML or storage beyond filling
+// the index fields of a store.Object.
 package vcard
 
 import (

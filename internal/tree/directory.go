@@ -1,0 +1,147 @@
+package tree
+
+import (
+	"context"
+	"encoding/xml"
+	"strings"
+
+	"koyomi.dev/koyomi/internal/dav"
+	"koyomi.dev/koyomi/internal/domain"
+	"koyomi.dev/koyomi/internal/store"
+)
+
+// The directory address book (see domain.Directory) appears in every
+// user's address book home under domain.DirectoryName, because clients
+// (Apple Contacts, Thunderbird, DAVx5) follow only the home the principal
+// names. It is read-only: every write in it is refused with need-privileges.
+//
+// Its resourcetype adds CARDDAV:directory to CARDDAV:addressbook, and the
+// principal's CARDDAV:directory-gateway names it, as Apple's Calendar and
+// Contacts Server and sabre/dav present a server's directory: that is
+// where Apple Contacts, which syncs one address book per account, looks
+// for a directory to search. Other clients ignore the extra element.
+//
+// It offers no sync-collection (CalendarServer's directory does not
+// either): its cards are built from profiles, with no change log from
+// which to tell a client what was removed since a token. Without the
+// report in supported-report-set, and without a DAV:sync-token, clients
+// fall back to comparing getctag and the members' ETags, which finds
+// removals too.
+
+type (
+	// Directory is the directory address book in User's home. The cards
+	// are read once per request, on first need.
+	Directory struct {
+		User string
+		book *domain.Directory
+	}
+	// DirectoryCard is one card of the directory.
+	DirectoryCard struct {
+		*domain.DirectoryCard
+		User string // whose home it is served in
+	}
+)
+
+// DirectoryPath returns the path of the directory in user's address book
+// home.
+func DirectoryPath(user string) string { return BookHomePath(user) + domain.DirectoryName + "/" }
+
+// LoadDirectory returns the directory's cards, read on first need.
+func (t *Tree) LoadDirectory(ctx context.Context, d *Directory) (*domain.Directory, error) {
+	if d.book == nil {
+		book, err := t.svc.Directory(ctx)
+		if err != nil {
+			return nil, mapError(err)
+		}
+		d.book = book
+	}
+	return d.book, nil
+}
+
+func (t *Tree) directoryResource(user string) *dav.Resource {
+	r := &dav.Resource{Path: DirectoryPath(user), Collection: true, Data: &Directory{User: user}}
+	for _, k := range t.kinds {
+		if k.Kind == store.KindAddressBook {
+			r.Types = append(r.Types, k.Type, xml.Name{Space: dav.NSCardDAV, Local: "directory"})
+		}
+	}
+	return r
+}
+
+// DirectoryCardResource describes a card of the directory in user's home.
+func DirectoryCardResource(user string, c *domain.DirectoryCard) *dav.Resource {
+	return &dav.Resource{Path: DirectoryPath(user) + c.Name, ETag: c.ETag, ContentType: "text/vcard; charset=utf-8",
+		Size: int64(len(c.Data)), Data: &DirectoryCard{DirectoryCard: c, User: user}}
+}
+
+// resolveDirectory resolves a path below user's address book home that
+// names the directory or a card in it; handled is false for other paths.
+func (t *Tree) resolveDirectory(ctx context.Context, user string, segs []string, trailing bool) (res *dav.Resource, handled bool, err error) {
+	if segs[0] != domain.DirectoryName {
+		return nil, false, nil
+	}
+	if _, err := t.svc.User(ctx, user); err != nil {
+		return nil, true, mapError(err) // another user's home
+	}
+	switch {
+	case len(segs) == 1:
+		return t.directoryResource(user), true, nil
+	case len(segs) == 2 && !trailing:
+		c, err := t.svc.DirectoryCard(ctx, segs[1])
+		if err != nil {
+			return nil, true, mapError(err)
+		}
+		return DirectoryCardResource(user, c), true, nil
+	}
+	return nil, true, notFound()
+}
+
+// directoryChildren lists the cards.
+func (t *Tree) directoryChildren(ctx context.Context, d *Directory) ([]*dav.Resource, error) {
+	book, err := t.LoadDirectory(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*dav.Resource, 0, len(book.Cards))
+	for _, c := range book.Cards {
+		out = append(out, DirectoryCardResource(d.User, c))
+	}
+	return out, nil
+}
+
+// directoryPrefetch returns the cards of the directory d by path, for a
+// multiget.
+func (t *Tree) directoryPrefetch(ctx context.Context, d *Directory) (map[string]*dav.Resource, error) {
+	cards, err := t.directoryChildren(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*dav.Resource, len(cards))
+	for _, c := range cards {
+		out[c.Path] = c
+	}
+	return out, nil
+}
+
+// directoryCTag is the directory's getctag.
+func (t *Tree) directoryCTag(ctx context.Context, d *Directory) ([]byte, error) {
+	book, err := t.LoadDirectory(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(dav.EscapeText(book.CTag)), nil
+}
+
+// inDirectory reports whether p is the directory of an address book home
+// or lies inside it.
+func inDirectory(p string) bool {
+	_, name, books, ok := homeAndName(p)
+	first, _, _ := strings.Cut(name, "/")
+	return ok && books && first == domain.DirectoryName
+}
+
+// refuseDirectoryWrite is the answer to act on the directory at p, or on
+// something at p inside it: need-privileges.
+func refuseDirectoryWrite(act domain.Action, p string) error {
+	return mapErrorAt(domain.DirectoryReadOnly(act), p)
+}
