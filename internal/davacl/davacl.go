@@ -123,10 +123,16 @@ func (a *acl) registerProperties() {
 		}})
 	h.RegisterProperty(dav.Property{Name: CS("allowed-sharing-modes"), Protected: true,
 		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
-			if d, ok := r.Data.(*tree.Collection); ok && shareable(d.Collection) {
-				return []byte("<CS:can-be-shared/>"), nil
+			d, ok := r.Data.(*tree.Collection)
+			if !ok || !shareable(d.Collection) {
+				return nil, dav.ErrNoProperty
 			}
-			return nil, dav.ErrNoProperty
+			// A sharee below admin may not share on: Apple Calendar
+			// offers sharing where it reads can-be-shared.
+			if d.Share != nil && d.Share.Level < domain.LevelAdmin {
+				return nil, nil
+			}
+			return []byte("<CS:can-be-shared/>"), nil
 		}})
 	h.RegisterProperty(dav.Property{Name: CS("shared-url"), Protected: true,
 		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
