@@ -172,7 +172,7 @@ func (a *acl) aclProp(ctx context.Context, r *dav.Resource) ([]byte, error) {
 	}
 	grants, err := a.svc.Grants(ctx, c)
 	if err != nil {
-		return nil, err
+		return nil, tree.MapErrorAt(err, r.Path)
 	}
 	var b strings.Builder
 	b.WriteString("<D:ace><D:principal>" + href(tree.PrincipalPath(c.Owner)) + "</D:principal><D:grant>" + privileges(domain.LevelOwner) + "</D:grant><D:protected/></D:ace>")

@@ -53,6 +53,12 @@ func TestAppleSharingAndDelegation(t *testing.T) {
 			!strings.Contains(body, "allowed-sharing-modes") {
 			t.Errorf("allowed-sharing-modes of a read-write sharee's mount: %s", body)
 		}
+		// DAV:acl is the owner's and admins' to read; the refusal names
+		// the resource asked about.
+		if _, body := as(t, srv, "bob", "PROPFIND", bobsMount, appleHomeProps, "Depth", "0"); !strings.Contains(body,
+			"<D:need-privileges><D:resource><D:href>"+bobsMount+"</D:href><D:privilege><CS:share/>") {
+			t.Errorf("a sharee's PROPFIND of DAV:acl: %s", body)
+		}
 		_, body = as(t, srv, "alice", "PROPFIND", aliceWork, appleHomeProps, "Depth", "0")
 		if !strings.Contains(body, "<CS:can-be-shared/>") {
 			t.Errorf("alice's calendar cannot be shared: %s", body)
