@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the interoperability scenarios (litmus, python3-caldav, vdirsyncer,
-# CardDAV over raw HTTP, vdirsyncer with contacts, virtual calendars with
-# python3-caldav)
+# CardDAV over raw HTTP, vdirsyncer with contacts, virtual calendars and
+# sharing with python3-caldav)
 # against a freshly started server on a free loopback port.
 #
 #   interop/run.sh [koyomi|radicale]
@@ -14,7 +14,7 @@
 # Environment:
 #   KOYOMI_BIN      koyomi binary to use (default: built into a temp dir)
 #   INTEROP_ONLY    space-separated subset of: litmus caldav vdirsyncer
-#                   carddav vdirsyncer-contacts vc
+#                   carddav vdirsyncer-contacts vc share
 #   INTEROP_KEEP=1  keep the temp dir (data, logs) for inspection
 set -euo pipefail
 
@@ -110,8 +110,9 @@ start_koyomi() {
 	printf '%s\n' "$PASS2" | "$bin" user add "$USER2" --data "$data"
 	"$bin" serve --listen "127.0.0.1:$PORT" --data "$data" >"$SERVER_LOG" 2>&1 &
 	SERVER_PID=$!
-	# The vc scenario sets up users, groups and virtual calendars with the
-	# command line on the same data directory; the server is told nothing.
+	# The vc and share scenarios set up users, groups, virtual calendars
+	# and shares with the command line on the same data directory; the
+	# server is told nothing.
 	export INTEROP_KOYOMI_BIN=$bin INTEROP_KOYOMI_DATA=$data
 	export DAV_URL=$BASE/dav/
 	export DAV_PRINCIPAL_URL=$BASE/dav/principals/$USER1/
@@ -222,7 +223,7 @@ export DAV_AB_DEFAULT=contacts
 export INTEROP_WORK=$WORK
 export PYTHON=$PY
 
-read -r -a scenarios <<<"${INTEROP_ONLY:-litmus caldav vdirsyncer carddav vdirsyncer-contacts vc}"
+read -r -a scenarios <<<"${INTEROP_ONLY:-litmus caldav vdirsyncer carddav vdirsyncer-contacts vc share}"
 passed=() failed=()
 run_scenario() {
 	local name=$1
@@ -255,6 +256,16 @@ for s in "${scenarios[@]}"; do
 		else
 			echo
 			echo "== interop: vc skipped ($SERVER has no virtual calendars)"
+		fi
+		;;
+	share)
+		# Sharing and delegation as Apple Calendar does them: Radicale has
+		# neither.
+		if [[ $SERVER == koyomi ]]; then
+			run_scenario share "$PY" "$HERE/share_scenario.py"
+		else
+			echo
+			echo "== interop: share skipped ($SERVER has no sharing)"
 		fi
 		;;
 	*)

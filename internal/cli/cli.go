@@ -93,6 +93,15 @@ Commands:
                          record that a member left
   group member list GROUP
                          list members, past ones included
+  share add OWNER COLLECTION GRANTEE [--level LEVEL]
+                         share a calendar or address book with user:NAME,
+                         group:NAME or '*' (every signed-in user) at a
+                         level (free-busy, read, read-write, admin;
+                         default read), as its owner would
+  share del OWNER COLLECTION GRANTEE
+                         take a share back
+  share list OWNER COLLECTION
+                         list who a collection is shared with
   vc add OWNER NAME --definition JSON|--file FILE [--share user:X|group:G ...]
          [--write-target CAL [--writer user:X|group:G ...]] [--display TEXT]
          [--color #RRGGBB]
@@ -174,6 +183,8 @@ func run(ctx context.Context, env Env) error {
 		return groupCommand(ctx, env, args)
 	case "vc":
 		return vcCommand(ctx, env, args)
+	case "share":
+		return shareCommand(ctx, env, args)
 	case "connector":
 		return connectorCommand(ctx, env, args)
 	case "store":

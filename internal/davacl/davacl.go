@@ -123,10 +123,16 @@ func (a *acl) registerProperties() {
 		}})
 	h.RegisterProperty(dav.Property{Name: CS("allowed-sharing-modes"), Protected: true,
 		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
-			if d, ok := r.Data.(*tree.Collection); ok && shareable(d.Collection) {
-				return []byte("<CS:can-be-shared/>"), nil
+			d, ok := r.Data.(*tree.Collection)
+			if !ok || !shareable(d.Collection) {
+				return nil, dav.ErrNoProperty
 			}
-			return nil, dav.ErrNoProperty
+			// A sharee below admin may not share on: Apple Calendar
+			// offers sharing where it reads can-be-shared.
+			if d.Share != nil && d.Share.Level < domain.LevelAdmin {
+				return nil, nil
+			}
+			return []byte("<CS:can-be-shared/>"), nil
 		}})
 	h.RegisterProperty(dav.Property{Name: CS("shared-url"), Protected: true,
 		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
@@ -166,7 +172,7 @@ func (a *acl) aclProp(ctx context.Context, r *dav.Resource) ([]byte, error) {
 	}
 	grants, err := a.svc.Grants(ctx, c)
 	if err != nil {
-		return nil, err
+		return nil, tree.MapErrorAt(err, r.Path)
 	}
 	var b strings.Builder
 	b.WriteString("<D:ace><D:principal>" + href(tree.PrincipalPath(c.Owner)) + "</D:principal><D:grant>" + privileges(domain.LevelOwner) + "</D:grant><D:protected/></D:ace>")

@@ -47,7 +47,22 @@ func TestAppleSharingAndDelegation(t *testing.T) {
 		if code, body := as(t, srv, "bob", http.MethodPost, bobsMount, shareBob, xml...); code != http.StatusForbidden || !strings.Contains(body, "need-privileges") {
 			t.Errorf("a read-write sharee shares on: %d %s", code, body)
 		}
+		// Apple Calendar offers sharing where it reads can-be-shared: on
+		// the owner's calendar, not on a sharee's mount of it.
+		if _, body := as(t, srv, "bob", "PROPFIND", bobsMount, appleHomeProps, "Depth", "0"); strings.Contains(body, "can-be-shared") ||
+			!strings.Contains(body, "allowed-sharing-modes") {
+			t.Errorf("allowed-sharing-modes of a read-write sharee's mount: %s", body)
+		}
+		// DAV:acl is the owner's and admins' to read; the refusal names
+		// the resource asked about.
+		if _, body := as(t, srv, "bob", "PROPFIND", bobsMount, appleHomeProps, "Depth", "0"); !strings.Contains(body,
+			"<D:need-privileges><D:resource><D:href>"+bobsMount+"</D:href><D:privilege><CS:share/>") {
+			t.Errorf("a sharee's PROPFIND of DAV:acl: %s", body)
+		}
 		_, body = as(t, srv, "alice", "PROPFIND", aliceWork, appleHomeProps, "Depth", "0")
+		if !strings.Contains(body, "<CS:can-be-shared/>") {
+			t.Errorf("alice's calendar cannot be shared: %s", body)
+		}
 		if !strings.Contains(body, "<CS:user><D:href>/dav/principals/bob/</D:href>") || !strings.Contains(body, "<CS:read-write/>") ||
 			!strings.Contains(body, "<D:ace><D:principal><D:href>/dav/principals/bob/</D:href>") {
 			t.Errorf("alice's invite and acl: %s", body)

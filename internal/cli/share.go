@@ -1,0 +1,92 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+
+	"koyomi.dev/koyomi/internal/domain"
+)
+
+// shareCommand runs `share add|del|list`: grants on a user's calendar or
+// address book, made as its owner would make them. It is the one way to
+// grant a level CalendarServer's CS:share cannot express (free-busy,
+// admin) or to grant a group or everyone.
+func shareCommand(ctx context.Context, env Env, args []string) error {
+	if len(args) == 0 {
+		return errors.New("share: expected add, del or list")
+	}
+	sub, args := args[0], args[1:]
+	level := domain.LevelRead.String()
+	cfg, pos, err := resolve(env, "share "+sub, args, func(fs *flag.FlagSet) {
+		if sub == "add" {
+			fs.StringVar(&level, "level", level, "what the grantee may do: free-busy, read, read-write or `admin`")
+		}
+	})
+	if err != nil {
+		return err
+	}
+	wantArgs := map[string]int{"add": 3, "del": 3, "list": 2}
+	n, ok := wantArgs[sub]
+	if !ok {
+		return fmt.Errorf("share: unknown subcommand %q (add, del, list)", sub)
+	}
+	if len(pos) != n {
+		if n == 2 {
+			return fmt.Errorf("share %s: expected OWNER COLLECTION", sub)
+		}
+		return fmt.Errorf("share %s: expected OWNER COLLECTION GRANTEE (user:NAME, group:NAME or '*')", sub)
+	}
+	svc, st, err := openService(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	owner, name := pos[0], pos[1]
+	// The default calendar exists before its owner's first login, so that
+	// it can be shared at once.
+	if err := ensureCalendarHome(ctx, svc, owner); err != nil {
+		return err
+	}
+	c, err := svc.Collection(ctx, owner, name)
+	if errors.Is(err, domain.ErrNotFound) {
+		return fmt.Errorf("%s has no calendar or address book %q", owner, name)
+	}
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "add":
+		l, err := domain.ParseGrantLevel(level)
+		if err != nil {
+			return err
+		}
+		g, err := svc.Share(ctx, c, pos[2], l)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "%s/%s is shared with %s at %s\n", owner, name, g.Grantee, g.Level)
+	case "del":
+		if err := svc.Unshare(ctx, c, pos[2]); err != nil {
+			if errors.Is(err, domain.ErrNotFound) {
+				return fmt.Errorf("%s/%s is not shared with %s", owner, name, pos[2])
+			}
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "%s/%s is no longer shared with %s\n", owner, name, pos[2])
+	case "list":
+		grants, err := svc.Grants(ctx, c)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "GRANTEE\tLEVEL\tCREATED")
+		for _, g := range grants {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", g.Grantee, g.Level, g.Created.Format("2006-01-02"))
+		}
+		return tw.Flush()
+	}
+	return nil
+}
