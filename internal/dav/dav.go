@@ -74,20 +74,20 @@ func Precondition(status int, cond xml.Name, msg string) *Error {
 // ErrNotFound is the plain 404 answer.
 var ErrNotFound = &Error{Status: http.StatusNotFound}
 
-func asError(err error) *Error { return (*Handler)(nil).asError(err) }
+func asError(err error) *Error { return (*Handler)(nil).asError(err, "") }
 
 // AsError is err's own *Error, or a 500 carrying err.
 func AsError(err error) *Error { return asError(err) }
 
 // asError is the answer to err: its own *Error, the backend's answer
 // (MapError), or 500.
-func (h *Handler) asError(err error) *Error {
+func (h *Handler) asError(err error, path string) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
 	}
 	if h != nil && h.MapError != nil {
-		if e := h.MapError(err); e != nil {
+		if e := h.MapError(err, path); e != nil {
 			return e
 		}
 	}

@@ -163,7 +163,9 @@ type Handler struct {
 	// MapError, when set, is the backend's one translation of its own
 	// errors into answers, asked for every error that reaches the engine
 	// as no *Error; nil from it means a failure of the server (500).
-	MapError func(err error) *Error
+	// path is the resource the error is about, named in the answer where
+	// the protocol says so (need-privileges).
+	MapError func(err error, path string) *Error
 
 	props   map[xml.Name]*Property
 	order   []xml.Name
@@ -269,7 +271,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		return
 	}
-	e := h.asError(err)
+	e := h.asError(err, CleanPath(r.URL.Path))
 	if e.Status == http.StatusInternalServerError && h.Unavailable != nil && h.Unavailable(r.Context()) {
 		e = &Error{Status: http.StatusServiceUnavailable, Msg: "storage unavailable, try again shortly", Err: err}
 		w.Header().Set("Retry-After", "5")
@@ -474,7 +476,7 @@ func conditions(r *http.Request) Conditions {
 func (h *Handler) resolveOptional(ctx context.Context, p string) (*Resource, error) {
 	res, err := h.Backend.Resolve(ctx, p)
 	if err != nil {
-		if e := h.asError(err); e.Status == http.StatusNotFound {
+		if e := h.asError(err, ""); e.Status == http.StatusNotFound {
 			return nil, nil
 		}
 		return nil, err

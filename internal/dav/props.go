@@ -131,7 +131,7 @@ func (h *Handler) PropStats(ctx context.Context, res *Resource, pr PropRequest, 
 			return nil
 		}
 		if err != nil {
-			if de := h.asError(err); de.Status != http.StatusInternalServerError {
+			if de := h.asError(err, res.Path); de.Status != http.StatusInternalServerError {
 				failed = append(failed, PropStat{Status: de.Status, Props: []PropValue{{Name: name}}, Error: de})
 				return nil
 			}

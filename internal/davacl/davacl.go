@@ -77,10 +77,9 @@ func granteeHref(grantee string) string {
 
 // privileges are the RFC 3744 privileges a level grants.
 func privileges(level domain.Level) string {
+	// A free-busy grantee reads too: what they read is busy blocks (as
+	// current-user-privilege-set tells them).
 	p := "<D:privilege><D:read/></D:privilege><D:privilege><C:read-free-busy/></D:privilege>"
-	if level == domain.LevelFreeBusy {
-		p = "<D:privilege><C:read-free-busy/></D:privilege>"
-	}
 	if level >= domain.LevelReadWrite {
 		p += "<D:privilege><D:write/></D:privilege>"
 	}

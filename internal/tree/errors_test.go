@@ -83,13 +83,13 @@ func TestEveryDomainErrorHasAnAnswer(t *testing.T) {
 			continue
 		}
 		for _, err := range []error{want.err, fmt.Errorf("wrapped: %w", want.err)} {
-			got := MapError(err)
+			got := MapError(err, "/x")
 			if got == nil || got.Status != want.status {
 				t.Errorf("domain.%s (%v) is answered %+v, want status %d", name, err, got, want.status)
 			}
 		}
 	}
-	if MapError(errors.New("disk on fire")) != nil {
+	if MapError(errors.New("disk on fire"), "/x") != nil {
 		t.Error("an error the domain does not name is answered as if it were one")
 	}
 }

@@ -832,7 +832,7 @@ func mapErrorAt(err error, path string) error {
 // MapError is the DAV answer to a domain error, or nil for an error the
 // domain does not name (a failure of the server). The engine asks it for
 // every error that reaches it unanswered (dav.Handler.MapError).
-func MapError(err error) *dav.Error { return davError(err, "") }
+func MapError(err error, path string) *dav.Error { return davError(err, path) }
 
 // davError is the one table from domain errors to DAV answers.
 func davError(err error, path string) *dav.Error {
