@@ -93,7 +93,7 @@ var importRules = []importRule{
 		why:  "the generic WebDAV engine knows no calendars, contacts, rules, storage or namespace",
 	},
 	{
-		pkgs:  []string{"internal/tree", "internal/caldav", "internal/carddav"},
+		pkgs:  []string{"internal/tree", "internal/caldav", "internal/carddav", "internal/davacl"},
 		never: join([]string{"internal/api", "internal/server", "internal/bench", "internal/connector/..."}, storeImpls, wiring),
 		why:   "the DAV protocol layer knows no other protocol, no wiring and no particular store",
 	},
@@ -148,6 +148,16 @@ var importerRules = []importerRule{
 		pkgs:   []string{"internal/cli"},
 		onlyBy: []string{"cmd/..."},
 		why:    "the commands are the CLI's only users",
+	},
+	{
+		pkgs:   []string{"internal/tree"},
+		onlyBy: []string{"internal/caldav", "internal/carddav", "internal/davacl", "internal/server"},
+		why:    "URL paths are the DAV namespace's alone: storage is keyed by IDs, so nothing else needs them",
+	},
+	{
+		pkgs:   []string{"internal/storecopy"},
+		onlyBy: wiring,
+		why:    "copying a store is an operator's command",
 	},
 }
 
