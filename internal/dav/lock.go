@@ -90,7 +90,7 @@ func (h *Handler) checkLocks(r *http.Request, path string, infinite bool) error 
 // the lock's root would tell them what another user has and where.
 func (h *Handler) lockedError(ctx context.Context, root, cond string) error {
 	if _, err := h.Backend.Resolve(ctx, root); err != nil {
-		if asError(err).Status == http.StatusNotFound {
+		if h.asError(err, root).Status == http.StatusNotFound {
 			return ErrNotFound
 		}
 		return err
