@@ -165,10 +165,7 @@ func (a *acl) aclProp(ctx context.Context, r *dav.Resource) ([]byte, error) {
 	if !ok || !shareable(d.Collection) {
 		return nil, dav.ErrNoProperty
 	}
-	c := d.Collection
-	if d.Share != nil {
-		c = d.Share.Coll
-	}
+	c := d.Stored()
 	grants, err := a.svc.Grants(ctx, c)
 	if err != nil {
 		return nil, tree.MapErrorAt(err, r.Path)
@@ -284,10 +281,7 @@ func (a *acl) invite(ctx context.Context, r *dav.Resource) ([]byte, error) {
 	if !ok || !shareable(d.Collection) {
 		return nil, dav.ErrNoProperty
 	}
-	c := d.Collection
-	if d.Share != nil {
-		c = d.Share.Coll
-	}
+	c := d.Stored()
 	owner, err := a.svc.Profile(ctx, c.Owner)
 	if err != nil {
 		return nil, err

@@ -45,10 +45,7 @@ func (a *acl) post(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c := d.Collection
-	if d.Share != nil {
-		c = d.Share.Coll
-	}
+	c := d.Stored()
 	switch root.Name {
 	case CS("share"):
 		changes, err := a.readShare(r, dec)

@@ -66,6 +66,15 @@ type (
 	}
 )
 
+// Stored is the collection as its owner keeps it: for a share, with the
+// owner's name, colour and order rather than the sharee's.
+func (c *Collection) Stored() *store.Collection {
+	if c.Share != nil {
+		return c.Share.Coll
+	}
+	return c.Collection
+}
+
 // Path is the collection's URL path as served: its owner's, or the
 // sharee's mount.
 func (c *Collection) Path() string { return c.path }
