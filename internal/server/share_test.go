@@ -261,3 +261,24 @@ func TestVirtualCalendarOverAShare(t *testing.T) {
 		}
 	})
 }
+
+// A lock is a write: a reader of a share cannot lock it or anything in it
+// (which would keep its owner from writing), a read-write sharee can.
+func TestShareLocks(t *testing.T) {
+	onEveryStore(t, func(t *testing.T, srv *Server) {
+		provision(t, srv, "alice", "bob")
+		putEvent(t, srv, "alice", aliceWork+"budget.ics", budget)
+		shareAs(t, srv, "alice", "default", "user:bob", domain.LevelRead)
+		lock := `<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>`
+		for _, p := range []string{bobsMount, bobsMount + "budget.ics", bobsMount + "new.ics"} {
+			if code, body := as(t, srv, "bob", "LOCK", p, lock); code != http.StatusForbidden {
+				t.Errorf("a reader locks %s: %d %s", p, code, body)
+			}
+		}
+		putEvent(t, srv, "alice", aliceWork+"budget.ics", budget)
+		shareAs(t, srv, "alice", "default", "user:bob", domain.LevelReadWrite)
+		if code, body := as(t, srv, "bob", "LOCK", bobsMount+"budget.ics", lock); code != http.StatusOK {
+			t.Errorf("a writer locks: %d %s", code, body)
+		}
+	})
+}
