@@ -231,6 +231,16 @@ func (s *Service) Access(ctx context.Context, c *store.Collection) (Level, error
 	return level, mapStoreErr(err)
 }
 
+// Authorize asks the authorizer whether the context's principal may do act
+// on c: nil; ErrNotFound when they may not see c at all; a
+// *ForbiddenError otherwise. Protocol layers ask it before they act on the
+// answer themselves: before taking a lock, before evaluating a request's
+// preconditions.
+func (s *Service) Authorize(ctx context.Context, c *store.Collection, act Action) error {
+	_, err := s.authorizeColl(ctx, c, act)
+	return err
+}
+
 // authorizeColl asks the authorizer whether the context may do act on c,
 // and returns its level.
 func (s *Service) authorizeColl(ctx context.Context, c *store.Collection, act Action) (Level, error) {

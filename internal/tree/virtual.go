@@ -261,8 +261,9 @@ func (t *Tree) exportVirtual(ctx context.Context, v *domain.VCView, r *dav.Resou
 	return exportICS(datas, v.DisplayName(), r)
 }
 
-// MayLock implements dav.LockPermitter: a lock is a write, so read-only
-// views and their objects cannot be locked.
+// MayLock implements dav.LockPermitter: a lock is a write (RFC 3744
+// appendix B: LOCK needs write-content), so read-only views, collections
+// shared read-only and their objects cannot be locked.
 func (t *Tree) MayLock(ctx context.Context, r *dav.Resource) error {
 	var v *domain.VCView
 	switch d := r.Data.(type) {
@@ -270,6 +271,10 @@ func (t *Tree) MayLock(ctx context.Context, r *dav.Resource) error {
 		v = d.View
 	case *VirtualObject:
 		v = d.View
+	case *Collection:
+		return mapErrorAt(t.svc.Authorize(ctx, d.Collection, domain.ActWrite), r.Path)
+	case *Object:
+		return mapErrorAt(t.svc.Authorize(ctx, d.Coll, domain.ActWrite), r.Path)
 	default:
 		return nil
 	}
