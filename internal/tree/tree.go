@@ -560,8 +560,15 @@ func (t *Tree) Delete(ctx context.Context, r *dav.Resource, cond dav.Conditions)
 	case *Collection:
 		if d.Share != nil {
 			// A sharee removes a share from their home by giving up the
-			// grant made to them.
-			return mapErrorAt(t.svc.Unshare(ctx, d.Share.Coll, "user:"+domain.Principal(ctx)), r.Path)
+			// grant made to them. A share held through delegation, a
+			// group or everyone is no grant of theirs: it stays, so the
+			// DELETE is refused rather than answered as done or as missing
+			// (RFC 4918 9.6.1).
+			err := t.svc.Unshare(ctx, d.Share.Coll, "user:"+domain.Principal(ctx))
+			if errors.Is(err, domain.ErrNotFound) {
+				return dav.Errorf(http.StatusForbidden, "%s is shared with you through delegation, a group or everyone: only its owner can take it away", r.Path)
+			}
+			return mapErrorAt(err, r.Path)
 		}
 		return mapErrorAt(t.svc.DeleteCollection(ctx, d.Collection, r.Path), r.Path)
 	case *Virtual, *VirtualObject:
