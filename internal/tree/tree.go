@@ -552,6 +552,27 @@ func (t *Tree) Put(ctx context.Context, p, href string, body []byte, contentType
 	return c.ObjectResource(o), created, nil
 }
 
+// MayWrite implements dav.WritePermitter: a write of an object needs a
+// collection to go into and the write privilege on it. Collections and
+// views are left to the write itself.
+func (t *Tree) MayWrite(ctx context.Context, p string, existing *dav.Resource) error {
+	if existing != nil {
+		if o, ok := existing.Data.(*Object); ok {
+			return mapErrorAt(t.svc.Authorize(ctx, o.Coll, domain.ActWrite), p)
+		}
+		return nil
+	}
+	c, _, err := t.parentOf(ctx, p)
+	var vp errVirtualParent
+	if errors.As(err, &vp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return mapErrorAt(t.svc.Authorize(ctx, c.Collection, domain.ActWrite), p)
+}
+
 // Delete implements dav.Backend.
 func (t *Tree) Delete(ctx context.Context, r *dav.Resource, cond dav.Conditions) error {
 	switch d := r.Data.(type) {
