@@ -77,8 +77,14 @@ func (t *Tree) SyncChanges(ctx context.Context, r *dav.Resource, token string, l
 	}
 	out := make([]dav.SyncChange, 0, len(changes))
 	for _, ch := range changes {
+		o, shown := byName[ch.Name]
+		if !ch.Deleted && !shown {
+			// Not shown to this principal (a free-busy sharee sees no
+			// tasks), or gone since the change log was read.
+			continue
+		}
 		sc := dav.SyncChange{Path: d.path + ch.Name, Href: objectHref(d.path, ch.Href)}
-		if o, ok := byName[ch.Name]; ok && !ch.Deleted {
+		if !ch.Deleted {
 			sc.Resource = d.ObjectResource(o)
 		}
 		out = append(out, sc)
