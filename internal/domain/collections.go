@@ -222,9 +222,20 @@ func applyDead(ctx context.Context, tx store.Properties, path string, changes []
 }
 
 // CollectionProperties returns the client-visible dead properties of
-// path, a collection c or one of its objects, to whoever may read c.
+// path, a collection c, to whoever may see c.
 func (s *Service) CollectionProperties(ctx context.Context, c *store.Collection, path string) ([]store.Property, error) {
 	if _, err := s.authorizeColl(ctx, c, ActFreeBusy); err != nil {
+		return nil, err
+	}
+	return s.properties(ctx, path)
+}
+
+// ObjectProperties returns the client-visible dead properties of path, one
+// of c's objects, to whoever reads c: a free-busy sharee sees busy blocks,
+// not what clients keep beside the objects, and gets none.
+func (s *Service) ObjectProperties(ctx context.Context, c *store.Collection, path string) ([]store.Property, error) {
+	level, err := s.authorizeColl(ctx, c, ActFreeBusy)
+	if err != nil || level < LevelRead {
 		return nil, err
 	}
 	return s.properties(ctx, path)

@@ -745,7 +745,7 @@ func (t *Tree) DeadProperties(ctx context.Context, r *dav.Resource) ([]dav.RawEl
 	case *Collection:
 		props, err = t.svc.CollectionProperties(ctx, d.Collection, CollectionPath(d.Collection))
 	case *Object:
-		props, err = t.svc.CollectionProperties(ctx, d.Coll, ObjectPath(d.Coll, d.Name))
+		props, err = t.svc.ObjectProperties(ctx, d.Coll, ObjectPath(d.Coll, d.Name))
 	case *Virtual:
 		props, err = t.svc.Properties(ctx, d.View.Viewer, r.Path) // the viewer's own properties of the view
 	default:
