@@ -71,6 +71,15 @@ type LockPermitter interface {
 	MayLock(ctx context.Context, r *Resource) error
 }
 
+// WritePermitter is implemented by backends that decide who may write
+// where. The engine asks before it evaluates If-Match and If-None-Match,
+// so that a write refused, or without a collection to go into, is answered
+// as such and not as a failed precondition (RFC 9110 13.2.1). existing is
+// the resource at p, nil when there is none.
+type WritePermitter interface {
+	MayWrite(ctx context.Context, p string, existing *Resource) error
+}
+
 // PropError reports which property made a PROPPATCH fail.
 type PropError struct {
 	Name xml.Name
@@ -460,6 +469,16 @@ func checkIfMatch(r *http.Request, res *Resource) error {
 	return nil
 }
 
+// mayWrite asks a WritePermitter, when the request carries If-Match or
+// If-None-Match, for the answer the write would get without them.
+func (h *Handler) mayWrite(r *http.Request, p string, existing *Resource) error {
+	wp, ok := h.Backend.(WritePermitter)
+	if !ok || r.Header.Get("If-Match") == "" && r.Header.Get("If-None-Match") == "" {
+		return nil
+	}
+	return wp.MayWrite(r.Context(), p, existing)
+}
+
 // conditions turns If-Match/If-None-Match into backend conditions for an
 // atomic check.
 func conditions(r *http.Request) Conditions {
@@ -503,6 +522,9 @@ func (h *Handler) put(w http.ResponseWriter, r *http.Request) error {
 	if existing != nil && existing.Collection {
 		w.Header().Set("Allow", h.allowed(existing, p))
 		return Errorf(http.StatusMethodNotAllowed, "cannot PUT to a collection")
+	}
+	if err := h.mayWrite(r, p, existing); err != nil {
+		return err
 	}
 	if err := checkIfMatch(r, existing); err != nil {
 		return err
@@ -548,6 +570,9 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request) error {
 	// to survive, so it is refused rather than obeyed halfway or wholly.
 	if d := strings.TrimSpace(r.Header.Get("Depth")); res.Collection && d != "" && !strings.EqualFold(d, "infinity") {
 		return Errorf(http.StatusBadRequest, "DELETE of a collection takes no Depth but infinity")
+	}
+	if err := h.mayWrite(r, res.Path, res); err != nil {
+		return err
 	}
 	if err := checkIfMatch(r, res); err != nil {
 		return err

@@ -231,6 +231,16 @@ func (s *Service) Access(ctx context.Context, c *store.Collection) (Level, error
 	return level, mapStoreErr(err)
 }
 
+// Authorize asks the authorizer whether the context's principal may do act
+// on c: nil; ErrNotFound when they may not see c at all; a
+// *ForbiddenError otherwise. Protocol layers ask it before they act on the
+// answer themselves: before taking a lock, before evaluating a request's
+// preconditions.
+func (s *Service) Authorize(ctx context.Context, c *store.Collection, act Action) error {
+	_, err := s.authorizeColl(ctx, c, act)
+	return err
+}
+
 // authorizeColl asks the authorizer whether the context may do act on c,
 // and returns its level.
 func (s *Service) authorizeColl(ctx context.Context, c *store.Collection, act Action) (Level, error) {
@@ -250,8 +260,10 @@ func authorizeCollTx(ctx context.Context, tx store.Tx, c *store.Collection, act 
 	return level, check(level, act, c)
 }
 
-// busyChain is what a free-busy sharee sees of a calendar: busy blocks.
-var busyChain = []*vcal.Filter{{Default: vcal.Busy}}
+// busyChain is what a free-busy sharee sees of a calendar: busy blocks,
+// and nothing of the occurrences that leave its owner free (RFC 4791
+// 7.10).
+var busyChain = []*vcal.Filter{{Default: vcal.Busy, Rules: []vcal.Rule{{Level: vcal.Hidden, Transp: "TRANSPARENT"}}}}
 
 // busyOnly renders o as a free-busy sharee sees it: its busy blocks only,
 // with an ETag of its own and no modification time, so that nothing served
@@ -264,6 +276,9 @@ func (s *Service) busyOnly(c *store.Collection, o *store.Object) (*store.Object,
 	parsed, err := ical.Parse(o.Data)
 	if err != nil {
 		return nil, err
+	}
+	if parsed.Component != "VEVENT" {
+		return nil, nil // tasks and journal entries are no busy time
 	}
 	now := s.Now()
 	out, err := vcal.Apply(parsed, o.Data, sourceID(c), busyChain, vcal.Options{Window: evaluationWindow(now), Now: now})

@@ -240,6 +240,17 @@ func (s *Service) CollectionProperties(ctx context.Context, c *store.Collection,
 	return s.properties(ctx, k)
 }
 
+// ObjectProperties returns the client-visible dead properties of c's
+// object name to whoever reads c: a free-busy sharee sees busy blocks, not
+// what clients keep beside the objects, and gets none.
+func (s *Service) ObjectProperties(ctx context.Context, c *store.Collection, name string) ([]store.Property, error) {
+	level, err := s.authorizeColl(ctx, c, ActFreeBusy)
+	if err != nil || level < LevelRead {
+		return nil, err
+	}
+	return s.properties(ctx, ObjectKey(c, name))
+}
+
 // Properties returns the client-visible dead properties of what k names,
 // to its owner.
 func (s *Service) Properties(ctx context.Context, k PropKey) ([]store.Property, error) {

@@ -109,8 +109,14 @@ func (s *Service) SyncCollection(ctx context.Context, c *store.Collection, token
 	}
 	out := &SyncResult{Changes: make([]SyncChange, 0, len(changes)), Truncated: truncated}
 	for _, ch := range changes {
+		o, shown := byName[ch.Name]
+		if !ch.Deleted && !shown {
+			// Not shown to this principal (a free-busy sharee sees no
+			// tasks), or gone since the change log was read.
+			continue
+		}
 		sc := SyncChange{Name: ch.Name, Href: ch.Href}
-		if o, ok := byName[ch.Name]; ok && !ch.Deleted {
+		if !ch.Deleted {
 			sc.Object = o
 		}
 		out.Changes = append(out.Changes, sc)

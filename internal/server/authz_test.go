@@ -143,16 +143,20 @@ func (w *world) snapshot(t *testing.T) string {
 	return b.String()
 }
 
-// leaks returns the markers found in a response, leaving out those the
-// request itself carried (a client may be told back what it sent).
-func leaks(r reply, request string) []string {
+// leaks returns alice's markers found in a response, leaving out those
+// the request itself carried (a client may be told back what it sent).
+func leaks(r reply, request string) []string { return markersIn(r, request, aliceMarkers) }
+
+// markersIn returns the markers (lower case) found in a response's body
+// or headers and not in the request.
+func markersIn(r reply, request string, markers []string) []string {
 	var all strings.Builder
 	all.WriteString(strings.ToLower(r.body))
 	for k, vs := range r.header {
 		all.WriteString("\n" + strings.ToLower(k) + ": " + strings.ToLower(strings.Join(vs, ", ")))
 	}
 	var found []string
-	for _, m := range aliceMarkers {
+	for _, m := range markers {
 		if strings.Contains(all.String(), m) && !strings.Contains(strings.ToLower(request), m) {
 			found = append(found, m)
 		}

@@ -557,6 +557,27 @@ func (t *Tree) Put(ctx context.Context, p, href string, body []byte, contentType
 	return c.ObjectResource(o), created, nil
 }
 
+// MayWrite implements dav.WritePermitter: a write of an object needs a
+// collection to go into and the write privilege on it. Collections and
+// views are left to the write itself.
+func (t *Tree) MayWrite(ctx context.Context, p string, existing *dav.Resource) error {
+	if existing != nil {
+		if o, ok := existing.Data.(*Object); ok {
+			return mapErrorAt(t.svc.Authorize(ctx, o.Coll, domain.ActWrite), p)
+		}
+		return nil
+	}
+	c, _, err := t.parentOf(ctx, p)
+	var vp errVirtualParent
+	if errors.As(err, &vp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return mapErrorAt(t.svc.Authorize(ctx, c.Collection, domain.ActWrite), p)
+}
+
 // Delete implements dav.Backend.
 func (t *Tree) Delete(ctx context.Context, r *dav.Resource, cond dav.Conditions) error {
 	switch d := r.Data.(type) {
@@ -565,8 +586,15 @@ func (t *Tree) Delete(ctx context.Context, r *dav.Resource, cond dav.Conditions)
 	case *Collection:
 		if d.Share != nil {
 			// A sharee removes a share from their home by giving up the
-			// grant made to them.
-			return mapErrorAt(t.svc.Unshare(ctx, d.Share.Coll, "user:"+domain.Principal(ctx)), r.Path)
+			// grant made to them. A share held through delegation, a
+			// group or everyone is no grant of theirs: it stays, so the
+			// DELETE is refused rather than answered as done or as missing
+			// (RFC 4918 9.6.1).
+			err := t.svc.Unshare(ctx, d.Share.Coll, "user:"+domain.Principal(ctx))
+			if errors.Is(err, domain.ErrNotFound) {
+				return dav.Errorf(http.StatusForbidden, "%s is shared with you through delegation, a group or everyone: only its owner can take it away", r.Path)
+			}
+			return mapErrorAt(err, r.Path)
 		}
 		return mapErrorAt(t.svc.DeleteCollection(ctx, d.Collection), r.Path)
 	case *Virtual, *VirtualObject:
@@ -755,7 +783,7 @@ func (t *Tree) DeadProperties(ctx context.Context, r *dav.Resource) ([]dav.RawEl
 	case *Collection:
 		props, err = t.svc.CollectionProperties(ctx, d.Collection, "")
 	case *Object:
-		props, err = t.svc.CollectionProperties(ctx, d.Coll, d.Name)
+		props, err = t.svc.ObjectProperties(ctx, d.Coll, d.Name)
 	default:
 		if owner, p := ownerOf(r), domain.Principal(ctx); owner != "" && p != "" && p != owner {
 			return nil, nil // another user's principal: their properties are theirs

@@ -259,18 +259,9 @@ func (t *Tree) exportVirtual(ctx context.Context, v *domain.VCView, r *dav.Resou
 	return out, nil
 }
 
-// mayLockShare refuses a lock on a share, or in one, to a sharee who may
-// not write there: a lock is a write, and a reader's lock would keep the
-// owner from writing.
-func mayLockShare(sh *domain.Share, path string) error {
-	if sh == nil || sh.Level >= domain.LevelReadWrite {
-		return nil
-	}
-	return mapErrorAt(&domain.ForbiddenError{Action: domain.ActWrite, What: path}, path)
-}
-
-// MayLock implements dav.LockPermitter: a lock is a write, so read-only
-// views and their objects cannot be locked.
+// MayLock implements dav.LockPermitter: a lock is a write (RFC 3744
+// appendix B: LOCK needs write-content), so read-only views, collections
+// shared read-only and their objects cannot be locked.
 func (t *Tree) MayLock(ctx context.Context, r *dav.Resource) error {
 	var v *domain.VCView
 	switch d := r.Data.(type) {
@@ -281,12 +272,9 @@ func (t *Tree) MayLock(ctx context.Context, r *dav.Resource) error {
 	case *Directory, *DirectoryCard:
 		return refuseDirectoryWrite(domain.ActWrite, r.Path)
 	case *Collection:
-		return mayLockShare(d.Share, r.Path)
+		return mapErrorAt(t.svc.Authorize(ctx, d.Collection, domain.ActWrite), r.Path)
 	case *Object:
-		if d.Parent != nil {
-			return mayLockShare(d.Parent.Share, r.Path)
-		}
-		return nil
+		return mapErrorAt(t.svc.Authorize(ctx, d.Coll, domain.ActWrite), r.Path)
 	default:
 		return nil
 	}
