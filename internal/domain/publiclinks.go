@@ -225,6 +225,9 @@ func (s *Service) RevokePublicLink(ctx context.Context, token string) error {
 				return err
 			}
 			if _, err := authorizeCollTx(ctx, tx, c, ActShare); err != nil {
+				if errors.Is(err, ErrNotFound) {
+					return errNoPublicLink // not "alice's collection": whose it is is not theirs to learn
+				}
 				return err
 			}
 		}

@@ -186,10 +186,15 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/.well-known/carddav", s.wellKnown)
 	mux.HandleFunc("/healthz", s.health)
 	mux.Handle(tree.Prefix, s.forUsers(s.dav))
-	mux.Handle("/api/", s.forUsers(api.New(s.svc, s.conns, s.opts.Logger, s.opts.Admins, tree.VCPath)))
+	mux.Handle("/api/", s.forUsers(api.New(s.svc, s.conns, s.opts.Logger, s.opts.Admins, tree.VCPath, sharePath)))
 	mux.Handle("/dav", http.RedirectHandler(tree.Prefix, http.StatusMovedPermanently))
 	mux.HandleFunc("/", s.root)
 	return s.logRequests(s.recoverPanics(mux))
+}
+
+// sharePath is where a collection shared with user appears in their home.
+func sharePath(user string, sh *domain.Share) string {
+	return tree.CollectionPath(&store.Collection{Owner: user, Name: sh.Mount, Kind: sh.Coll.Kind})
 }
 
 // forUsers serves h to authenticated users, within their concurrency
