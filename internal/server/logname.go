@@ -2,7 +2,10 @@ package server
 
 import (
 	"strconv"
+	"strings"
 	"unicode/utf8"
+
+	"koyomi.dev/koyomi/internal/publiclink"
 )
 
 // maxLoggedName is how much of a user name a client sent goes into a log
@@ -28,4 +31,19 @@ func loggedName(name string) string {
 		q += "... (" + strconv.Itoa(utf8.RuneCountInString(name)) + " characters)"
 	}
 	return q
+}
+
+// loggedPrefix is how much of a public link's token is logged.
+const loggedPrefix = 4
+
+// loggedPath returns a request path as it is logged. A public link's
+// token is a credential (whoever holds it reads the calendar), and logs
+// are read by more people and kept longer than links live: only its
+// first characters are kept, enough to tell links apart.
+func loggedPath(p string) string {
+	rest, ok := strings.CutPrefix(p, publiclink.Prefix)
+	if !ok || len(rest) <= loggedPrefix {
+		return p
+	}
+	return publiclink.Prefix + rest[:loggedPrefix] + "..."
 }
