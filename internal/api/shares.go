@@ -238,8 +238,8 @@ func (h *Handler) leaveShared(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// delegateJSON is one of the caller's delegates: with write, a member of
-// their calendar-proxy-write group, otherwise of calendar-proxy-read.
+// delegateJSON is one of the caller's delegates, who reads all of their
+// calendars and, with write, changes them.
 type delegateJSON struct {
 	Delegate string    `json:"delegate"`
 	Write    bool      `json:"write"`
