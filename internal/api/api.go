@@ -194,7 +194,11 @@ func (h *Handler) handle(fn handlerFunc) http.Handler {
 		}
 		status, body := statusOf(err)
 		if status >= http.StatusInternalServerError {
-			h.logger.ErrorContext(r.Context(), "api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			path := r.URL.Path
+			if r.PathValue("token") != "" {
+				path = r.Pattern // a public link's token is a credential, kept out of logs
+			}
+			h.logger.ErrorContext(r.Context(), "api request failed", "method", r.Method, "path", path, "err", err)
 		}
 		writeJSON(w, status, body)
 	})

@@ -117,7 +117,7 @@ func TestSharingLifecycle(t *testing.T) {
 		{name: "bob still sees it through the family", user: "bob", method: "GET", path: shared, status: 200,
 			want: []string{`"level":"free-busy"`}},
 		{name: "which he cannot give up by name", user: "bob", method: "DELETE", path: shared, status: 409,
-			want: []string{"hide it instead"}},
+			want: []string{"mark it hidden"}},
 		{name: "revoke", method: "DELETE", path: "/api/v1/collections/default/grants/group:family", status: 204},
 		{name: "revoke again", method: "DELETE", path: "/api/v1/collections/default/grants/group:family", status: 404},
 		{name: "gone for bob", user: "bob", method: "GET", path: shared, status: 404},

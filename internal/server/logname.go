@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"koyomi.dev/koyomi/internal/api"
 	"koyomi.dev/koyomi/internal/publiclink"
 )
 
@@ -36,14 +37,19 @@ func loggedName(name string) string {
 // loggedPrefix is how much of a public link's token is logged.
 const loggedPrefix = 4
 
+// tokenPaths are the paths that end in a public link's token: the link
+// itself, and the API's for revoking it.
+var tokenPaths = []string{publiclink.Prefix, api.Prefix + "links/"}
+
 // loggedPath returns a request path as it is logged. A public link's
 // token is a credential (whoever holds it reads the calendar), and logs
 // are read by more people and kept longer than links live: only its
 // first characters are kept, enough to tell links apart.
 func loggedPath(p string) string {
-	rest, ok := strings.CutPrefix(p, publiclink.Prefix)
-	if !ok || len(rest) <= loggedPrefix {
-		return p
+	for _, prefix := range tokenPaths {
+		if rest, ok := strings.CutPrefix(p, prefix); ok && len(rest) > loggedPrefix {
+			return prefix + rest[:loggedPrefix] + "..."
+		}
 	}
-	return publiclink.Prefix + rest[:loggedPrefix] + "..."
+	return p
 }

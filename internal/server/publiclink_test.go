@@ -245,7 +245,7 @@ func TestPublicLinkOfAView(t *testing.T) {
 }
 
 // A token is a credential: the request log keeps only its first
-// characters.
+// characters, of a link's requests and of its revocation.
 func TestPublicLinkTokenIsNotLogged(t *testing.T) {
 	var logs bytes.Buffer
 	st := backends[0].open(t)
@@ -262,7 +262,8 @@ func TestPublicLinkTokenIsNotLogged(t *testing.T) {
 	for _, p := range []string{path, "/public/" + token + "x.ics"} {
 		anonymous(srv, http.MethodGet, p)
 	}
-	if !strings.Contains(logs.String(), "/public/"+token[:4]+"...") {
+	as(t, srv, "alice", http.MethodDelete, "/api/v1/links/"+token, "")
+	if !strings.Contains(logs.String(), "/public/"+token[:4]+"...") || !strings.Contains(logs.String(), "/api/v1/links/"+token[:4]+"...") {
 		t.Errorf("no request of the link logged:\n%s", logs.String())
 	}
 	if strings.Contains(logs.String(), token) {
