@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"koyomi.dev/koyomi/internal/ical"
 	"koyomi.dev/koyomi/internal/store"
 )
 
@@ -28,8 +29,9 @@ import (
 // for every source, CLASS caps included (the owner's own events are not
 // shown whole, as they are to the owner), written through by no one, and
 // drawn from the owner's own calendars only. Calendars of others that reach
-// the view through a group or a view shared with its owner contribute
-// nothing: they were shared with the owner, not with the public.
+// the view (shared with its owner, through a group or a view shared with
+// them) contribute nothing: they were shared with the owner, not with the
+// public.
 
 // publicTokenBytes is the randomness of a token: 192 bits, far beyond
 // guessing, in 32 URL-safe characters.
@@ -236,11 +238,11 @@ func (s *Service) RevokePublicLink(ctx context.Context, token string) error {
 	return mapStoreErr(err)
 }
 
-// PublicFeed is what a public link shows: Objects, to be served as one
-// calendar named Name.
+// PublicFeed is what a public link shows.
 type PublicFeed struct {
-	Name    string
-	Objects [][]byte
+	// Data is the calendar or view as one iCalendar stream, as a GET of
+	// it answers its owner.
+	Data []byte
 	// Modified is when the calendar last changed. It is zero for a
 	// virtual calendar: its sources change where it hides them too, and a
 	// date would tell the public when.
@@ -273,11 +275,13 @@ func (s *Service) OpenPublicLink(ctx context.Context, token string) (*PublicFeed
 			if err != nil {
 				return err
 			}
-			feed = &PublicFeed{Name: c.DisplayName, Modified: c.Modified, Objects: make([][]byte, 0, len(objs))}
+			datas := make([][]byte, 0, len(objs))
 			for _, o := range objs {
-				feed.Objects = append(feed.Objects, o.Data)
+				datas = append(datas, o.Data)
 			}
-			return nil
+			data, err := ical.Merge(datas, c.DisplayName)
+			feed = &PublicFeed{Data: data, Modified: c.Modified}
+			return err
 		}
 		vc, err := tx.GetVirtualCalendarByID(ctx, l.VCID)
 		if err != nil {
@@ -300,15 +304,11 @@ func (s *Service) OpenPublicLink(ctx context.Context, token string) (*PublicFeed
 	if view == nil {
 		return feed, nil
 	}
-	objs, err := s.VCObjects(ctx, view, nil)
+	data, err := s.ExportVC(ctx, view)
 	if err != nil {
 		return nil, err
 	}
-	feed = &PublicFeed{Name: view.DisplayName(), Objects: make([][]byte, 0, len(objs))}
-	for _, o := range objs {
-		feed.Objects = append(feed.Objects, o.Data)
-	}
-	return feed, nil
+	return &PublicFeed{Data: data}, nil
 }
 
 // publicView is vc as its link shows it (see the comment at the top): a

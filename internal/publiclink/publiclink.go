@@ -18,7 +18,6 @@ import (
 	"strings"
 
 	"koyomi.dev/koyomi/internal/domain"
-	"koyomi.dev/koyomi/internal/ical"
 )
 
 // Prefix is the URL path under which public links are served.
@@ -79,13 +78,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		notFound(w)
 		return
 	}
-	body, err := ical.Merge(feed.Objects, feed.Name)
-	if err != nil {
-		h.logger.ErrorContext(r.Context(), "public link export failed", "err", err)
-		hdr.Set("Cache-Control", "no-store")
-		http.Error(w, "internal server error", http.StatusInternalServerError)
-		return
-	}
+	body := feed.Data
 	sum := sha256.Sum256(body)
 	hdr.Set("Content-Type", "text/calendar; charset=utf-8")
 	hdr.Set("ETag", `"`+hex.EncodeToString(sum[:16])+`"`)

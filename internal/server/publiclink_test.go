@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"koyomi.dev/koyomi/internal/domain"
+	"koyomi.dev/koyomi/internal/store"
 )
 
 // anonymous sends a request with no credentials.
@@ -170,8 +171,9 @@ func TestPublicLinkOthersCannotRevoke(t *testing.T) {
 
 // A view's link shows what the view shows to nobody in particular: its
 // filter strips details, a private event is a busy block even though the
-// owner would see it whole, and a group member's calendar, shared with
-// the owner and not with the public, shows nothing.
+// owner would see it whole, and others' calendars (a group member's, one
+// shared with the owner), shared with the owner and not with the public,
+// show nothing.
 func TestPublicLinkOfAView(t *testing.T) {
 	onEveryStore(t, func(t *testing.T, srv *Server) {
 		ctx := context.Background()
@@ -184,6 +186,12 @@ func TestPublicLinkOfAView(t *testing.T) {
 			"DTEND:20260122T210000Z", "SUMMARY:SECRET-PRIVATE-TITLE", "CLASS:PRIVATE", "END:VEVENT"))
 		putEvent(t, srv, "bob", "/dav/calendars/bob/default/bobs.ics", ics("BEGIN:VEVENT", "UID:bobs", "DTSTART:20260123T090000Z",
 			"DTEND:20260123T100000Z", "SUMMARY:BOBS-OWN-EVENT", "END:VEVENT"))
+		if err := svc.CreateCollection(ctx, &store.Collection{Owner: "bob", Name: "club", Kind: store.KindCalendar}, nil); err != nil {
+			t.Fatal(err)
+		}
+		putEvent(t, srv, "bob", "/dav/calendars/bob/club/match.ics", ics("BEGIN:VEVENT", "UID:match", "DTSTART:20260124T090000Z",
+			"DTEND:20260124T100000Z", "SUMMARY:BOBS-SHARED-EVENT", "END:VEVENT"))
+		shareAs(t, srv, "bob", "club", "user:alice", domain.LevelRead)
 		if err := svc.CreateGroup(ctx, "family", "Family", false, "alice"); err != nil {
 			t.Fatal(err)
 		}
@@ -198,6 +206,7 @@ func TestPublicLinkOfAView(t *testing.T) {
 				{Filter: &domain.FilterDef{Default: "summary", Zone: "UTC", Rules: []domain.RuleDef{{Level: "full", From: "17:00", To: "24:00"}}},
 					Of: &domain.VCNode{Calendar: "default"}},
 				{Group: "family"},
+				{Calendar: "club", Owner: "bob"},
 			}}}
 		mustCreateVC(t, srv, "alice", evenings)
 		_, path := publish(t, srv, "alice", "/api/v1/vcs/evenings/links")
@@ -212,7 +221,7 @@ func TestPublicLinkOfAView(t *testing.T) {
 				t.Errorf("the view's link lacks %q:\n%s", want, body)
 			}
 		}
-		for _, hidden := range []string{secretWord, "SECRET-PRIVATE-TITLE", "BOBS-OWN-EVENT", "UID:bobs"} {
+		for _, hidden := range []string{secretWord, "SECRET-PRIVATE-TITLE", "BOBS-OWN-EVENT", "UID:bobs", "BOBS-SHARED-EVENT", "UID:match"} {
 			if strings.Contains(body, hidden) {
 				t.Errorf("the view's link shows %q:\n%s", hidden, body)
 			}
@@ -231,7 +240,8 @@ func TestPublicLinkOfAView(t *testing.T) {
 		// What alice sees of her own view holds her private event whole
 		// and bob's events: the link is not her view.
 		code, own := as(t, srv, "alice", http.MethodGet, "/api/v1/vcs/evenings/preview?start=2026-01-19&end=2026-01-25", "")
-		if code != http.StatusOK || !strings.Contains(own, "BOBS-OWN-EVENT") || !strings.Contains(own, "SECRET-PRIVATE-TITLE") {
+		if code != http.StatusOK || !strings.Contains(own, "BOBS-OWN-EVENT") || !strings.Contains(own, "BOBS-SHARED-EVENT") ||
+			!strings.Contains(own, "SECRET-PRIVATE-TITLE") {
 			t.Errorf("alice's preview of her view: %d %s", code, own)
 		}
 
