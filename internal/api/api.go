@@ -1,14 +1,17 @@
 // Package api serves Koyomi's JSON API under /api/v1/: the caller's virtual
 // calendars (define, change, delete, preview as another viewer), the views
 // others share with them, the groups they belong to or run (members,
-// administrators, settings), and their sync connectors (settings, runs,
-// history, conflicts).
+// administrators, settings), sharing (grants on their collections, the
+// collections others share with them and their own settings of those,
+// their delegates, public links of their calendars and views), and their
+// sync connectors (settings, runs, history, conflicts).
 //
 // It turns HTTP and JSON into calls of the domain and connector services
 // and their errors into statuses; it holds no rules of its own. It knows nothing of how
 // callers authenticate (the server puts the principal in the request's
-// context before a request gets here) nor of WebDAV: the URL path under
-// which a view appears to clients is the server's to say (ViewPath).
+// context before a request gets here) nor of WebDAV: the URL paths under
+// which views and shared collections appear to clients are the server's
+// to say (ViewPath, SharePath).
 package api
 
 import (
@@ -36,14 +39,19 @@ const maxBody = 1 << 20
 // calendar id.
 type ViewPath func(viewer string, id int64) string
 
+// SharePath returns the URL path under which user's clients find a
+// collection shared with them.
+type SharePath func(user string, sh *domain.Share) string
+
 // Handler serves the JSON API.
 type Handler struct {
-	svc      *domain.Service
-	conns    *connector.Manager
-	admins   map[string]bool
-	logger   *slog.Logger
-	viewPath ViewPath
-	mux      *http.ServeMux
+	svc       *domain.Service
+	conns     *connector.Manager
+	admins    map[string]bool
+	logger    *slog.Logger
+	viewPath  ViewPath
+	sharePath SharePath
+	mux       *http.ServeMux
 }
 
 // New returns the API handler over svc and conns (without conns, nil, the
@@ -52,12 +60,14 @@ type Handler struct {
 // without one are refused.
 //
 // admins are the users who may call the administrative endpoints under
-// /api/v1/admin/; viewPath gives the URL of each view the API describes.
-func New(svc *domain.Service, conns *connector.Manager, logger *slog.Logger, admins []string, viewPath ViewPath) *Handler {
+// /api/v1/admin/; viewPath and sharePath give the URL of each view and
+// shared collection the API describes.
+func New(svc *domain.Service, conns *connector.Manager, logger *slog.Logger, admins []string, viewPath ViewPath,
+	sharePath SharePath) *Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{svc: svc, conns: conns, logger: logger, viewPath: viewPath, mux: http.NewServeMux(), admins: map[string]bool{}}
+	h := &Handler{svc: svc, conns: conns, logger: logger, viewPath: viewPath, sharePath: sharePath, mux: http.NewServeMux(), admins: map[string]bool{}}
 	for _, a := range admins {
 		h.admins[a] = true
 	}
@@ -72,6 +82,18 @@ func New(svc *domain.Service, conns *connector.Manager, logger *slog.Logger, adm
 	h.route("groups/{group}/members", methods{http.MethodPost: h.addMember})
 	h.route("groups/{group}/members/{user}", methods{http.MethodPut: h.setMember, http.MethodDelete: h.removeMember})
 	h.route("groups/{group}/contribution", methods{http.MethodPut: h.putContribution})
+	for prefix, find := range map[string]collectionFunc{"collections/{name}": h.ownCollection, "shared/{id}": h.sharedCollection} {
+		h.route(prefix+"/grants", methods{http.MethodGet: h.listGrants(find)})
+		h.route(prefix+"/grants/{grantee}", methods{http.MethodPut: h.putGrant(find), http.MethodDelete: h.deleteGrant(find)})
+		h.route(prefix+"/links", methods{http.MethodGet: h.collectionLinks(find), http.MethodPost: h.createCollectionLink(find)})
+	}
+	h.route("shared", methods{http.MethodGet: h.listShared})
+	h.route("shared/{id}", methods{http.MethodGet: h.getShared, http.MethodPatch: h.patchShared, http.MethodDelete: h.leaveShared})
+	h.route("delegates", methods{http.MethodGet: h.listDelegates})
+	h.route("delegates/{user}", methods{http.MethodPut: h.putDelegate, http.MethodDelete: h.deleteDelegate})
+	h.route("links", methods{http.MethodGet: h.listLinks})
+	h.route("links/{token}", methods{http.MethodDelete: h.revokeLink})
+	h.route("vcs/{name}/links", methods{http.MethodGet: h.vcLinks, http.MethodPost: h.createVCLink})
 	if conns != nil {
 		h.route("connectors", methods{http.MethodGet: h.listConnectors, http.MethodPost: h.createConnector})
 		h.route("connectors/discover", methods{http.MethodPost: h.discoverCalendars})
@@ -97,7 +119,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// clients; here a request without a principal would act as the
 	// system, so it is refused outright.
 	if domain.Principal(r.Context()) == "" {
-		writeJSON(w, http.StatusUnauthorized, errorBody{"authentication required"})
+		writeJSON(w, http.StatusUnauthorized, errorBody{Error: "authentication required"})
 		return
 	}
 	h.mux.ServeHTTP(w, r)
@@ -155,6 +177,12 @@ func badRequest(err error) error {
 
 type errorBody struct {
 	Error string `json:"error"`
+	// Field names the part of the request at fault, for a refusal of
+	// one field (a *domain.InvalidError).
+	Field string `json:"field,omitempty"`
+	// Privilege names the right an action refused for the lack of one
+	// needs (a *domain.ForbiddenError), as WebDAV names it.
+	Privilege string `json:"privilege,omitempty"`
 }
 
 // handle is the one boundary where errors become responses.
@@ -164,35 +192,57 @@ func (h *Handler) handle(fn handlerFunc) http.Handler {
 		if err == nil {
 			return
 		}
-		status, msg := statusOf(err)
+		status, body := statusOf(err)
 		if status >= http.StatusInternalServerError {
-			h.logger.ErrorContext(r.Context(), "api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			path := r.URL.Path
+			if r.PathValue("token") != "" {
+				path = r.Pattern // a public link's token is a credential, kept out of logs
+			}
+			h.logger.ErrorContext(r.Context(), "api request failed", "method", r.Method, "path", path, "err", err)
 		}
-		writeJSON(w, status, errorBody{msg})
+		writeJSON(w, status, body)
 	})
 }
 
-// statusOf maps an error to the status and message the client sees. The
+// statusOf maps an error to the status and body the client sees. The
 // domain's messages are meant for users (they name the level, share or
 // cycle at fault); an unexpected error's text is not shown.
-func statusOf(err error) (int, string) {
+//
+// A refusal of one field is the request's fault (a grantee who does not
+// exist is a bad request, not a missing resource), so *domain.InvalidError
+// is looked for before the domain's sentinels; it is a conflict only when
+// the field clashes with what is stored (granting the owner a share of
+// their own calendar).
+func statusOf(err error) (int, errorBody) {
 	var e *Error
 	if errors.As(err, &e) {
-		return e.Status, e.Msg
+		return e.Status, errorBody{Error: e.Msg}
+	}
+	var invalid *domain.InvalidError
+	if errors.As(err, &invalid) {
+		status := http.StatusBadRequest
+		if errors.Is(invalid, domain.ErrConflict) {
+			status = http.StatusConflict
+		}
+		return status, errorBody{Error: err.Error(), Field: invalid.Field}
+	}
+	var forbidden *domain.ForbiddenError
+	if errors.As(err, &forbidden) {
+		return http.StatusForbidden, errorBody{Error: err.Error(), Privilege: forbidden.Action.Privilege()}
 	}
 	switch {
 	case errors.Is(err, domain.ErrInvalidName):
-		return http.StatusBadRequest, err.Error()
+		return http.StatusBadRequest, errorBody{Error: err.Error()}
 	case errors.Is(err, domain.ErrForbidden):
-		return http.StatusForbidden, err.Error()
+		return http.StatusForbidden, errorBody{Error: err.Error()}
 	case errors.Is(err, domain.ErrNotFound):
-		return http.StatusNotFound, err.Error()
+		return http.StatusNotFound, errorBody{Error: err.Error()}
 	case errors.Is(err, domain.ErrConflict), errors.Is(err, domain.ErrExists), errors.Is(err, domain.ErrPrecondition):
-		return http.StatusConflict, err.Error()
+		return http.StatusConflict, errorBody{Error: err.Error()}
 	case errors.Is(err, domain.ErrTooLarge):
-		return http.StatusRequestEntityTooLarge, err.Error()
+		return http.StatusRequestEntityTooLarge, errorBody{Error: err.Error()}
 	}
-	return http.StatusInternalServerError, "internal error"
+	return http.StatusInternalServerError, errorBody{Error: "internal error"}
 }
 
 // decode reads a request body of at most maxBody bytes into v, refusing

@@ -103,6 +103,11 @@ var importRules = []importRule{
 		why:   "the JSON API stands beside the DAV protocols, not on them, and knows no wiring or particular store",
 	},
 	{
+		pkgs: []string{"internal/publiclink"},
+		only: join(leaves, []string{"internal/domain", "internal/store"}),
+		why:  "public links are read through the domain alone, with no login, protocol or wiring",
+	},
+	{
 		pkgs:  []string{"internal/connector"},
 		never: join([]string{"internal/dav", "internal/tree", "internal/caldav", "internal/carddav", "internal/api", "internal/server", "internal/bench"}, storeImpls, wiring),
 		why:   "connectors work through the domain, not through Koyomi's own protocol layer",

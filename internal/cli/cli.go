@@ -102,6 +102,19 @@ Commands:
                          take a share back
   share list OWNER COLLECTION
                          list who a collection is shared with
+  share mine USER        list what others share with USER, as USER sees it
+  delegate add OWNER DELEGATE --write|--read
+                         let DELEGATE read (and with --write, change) all of
+                         OWNER's calendars, which appear in DELEGATE's home
+  delegate list OWNER    list OWNER's delegates
+  delegate del OWNER DELEGATE
+                         take DELEGATE's access to OWNER's calendars away
+  link add OWNER CALENDAR | link add OWNER --vc NAME
+                         publish a calendar, or a virtual calendar as it
+                         shows to nobody in particular, at a secret URL that
+                         reads it without signing in (/public/TOKEN.ics)
+  link list OWNER        list the public links of OWNER's calendars and views
+  link del TOKEN         revoke a public link at once
   vc add OWNER NAME --definition JSON|--file FILE [--share user:X|group:G ...]
          [--write-target CAL [--writer user:X|group:G ...]] [--display TEXT]
          [--color #RRGGBB]
@@ -187,6 +200,10 @@ func run(ctx context.Context, env Env) error {
 		return shareCommand(ctx, env, args)
 	case "connector":
 		return connectorCommand(ctx, env, args)
+	case "delegate":
+		return delegateCommand(ctx, env, args)
+	case "link":
+		return linkCommand(ctx, env, args)
 	case "store":
 		if len(args) == 0 || args[0] != "copy" {
 			return errors.New("store: expected copy")

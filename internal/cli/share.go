@@ -13,10 +13,11 @@ import (
 // shareCommand runs `share add|del|list`: grants on a user's calendar or
 // address book, made as its owner would make them. It is the one way to
 // grant a level CalendarServer's CS:share cannot express (free-busy,
-// admin) or to grant a group or everyone.
+// admin) or to grant a group or everyone. `share mine USER` lists what
+// others share with USER.
 func shareCommand(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 {
-		return errors.New("share: expected add, del or list")
+		return errors.New("share: expected add, del, list or mine")
 	}
 	sub, args := args[0], args[1:]
 	level := domain.LevelRead.String()
@@ -28,13 +29,16 @@ func shareCommand(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	wantArgs := map[string]int{"add": 3, "del": 3, "list": 2}
+	wantArgs := map[string]int{"add": 3, "del": 3, "list": 2, "mine": 1}
 	n, ok := wantArgs[sub]
 	if !ok {
-		return fmt.Errorf("share: unknown subcommand %q (add, del, list)", sub)
+		return fmt.Errorf("share: unknown subcommand %q (add, del, list, mine)", sub)
 	}
 	if len(pos) != n {
-		if n == 2 {
+		switch n {
+		case 1:
+			return errors.New("share mine: expected USER")
+		case 2:
 			return fmt.Errorf("share %s: expected OWNER COLLECTION", sub)
 		}
 		return fmt.Errorf("share %s: expected OWNER COLLECTION GRANTEE (user:NAME, group:NAME or '*')", sub)
@@ -44,6 +48,9 @@ func shareCommand(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	if sub == "mine" {
+		return sharedWith(ctx, env, svc, pos[0])
+	}
 	owner, name := pos[0], pos[1]
 	// The default calendar exists before its owner's first login, so that
 	// it can be shared at once.
@@ -89,4 +96,29 @@ func shareCommand(ctx context.Context, env Env, args []string) error {
 		return tw.Flush()
 	}
 	return nil
+}
+
+// sharedWith lists what others share with user, as user sees it.
+func sharedWith(ctx context.Context, env Env, svc *domain.Service, user string) error {
+	if _, err := svc.User(ctx, user); err != nil {
+		if errors.Is(err, domain.ErrNotFound) {
+			return fmt.Errorf("no user %s", user)
+		}
+		return err
+	}
+	shares, err := svc.SharedWith(ctx, user)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "COLLECTION\tKIND\tLEVEL\tVIA\tIN THEIR HOME AS\tDISPLAY\tHIDDEN")
+	for _, sh := range shares {
+		via := "grant"
+		if sh.Delegated {
+			via = "delegate"
+		}
+		fmt.Fprintf(tw, "%s/%s\t%s\t%s\t%s\t%s\t%s\t%t\n", sh.Coll.Owner, sh.Coll.Name, sh.Coll.Kind, sh.Level, via, sh.Mount,
+			sh.DisplayName(), sh.Hidden())
+	}
+	return tw.Flush()
 }

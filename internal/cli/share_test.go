@@ -40,3 +40,17 @@ func TestShareCommands(t *testing.T) {
 			stdout: []string{"user:carol"}, noStdout: []string{"user:bob"}},
 	})
 }
+
+func TestShareMine(t *testing.T) {
+	data, _ := seed(t)
+	runCLISteps(t, data, []cliStep{
+		{name: "share", args: []string{"share", "add", "alice", "default", "user:bob", "--level", "read-write"}, stdout: []string{"at read-write"}},
+		{name: "everyone", args: []string{"share", "add", "alice", "default", "*", "--level", "free-busy"}, stdout: []string{"at free-busy"}},
+		{name: "bob's", args: []string{"share", "mine", "bob"},
+			stdout: []string{"COLLECTION", "alice/default", "calendar", "read-write", "grant", "default_shared_by_alice", "false"}},
+		{name: "carol's, through everyone", args: []string{"share", "mine", "carol"}, stdout: []string{"alice/default", "free-busy"}},
+		{name: "alice's own are not shared with her", args: []string{"share", "mine", "alice"}, noStdout: []string{"alice/default"}},
+		{name: "nobody", args: []string{"share", "mine", "nobody"}, code: 1, stderr: []string{"no user nobody"}},
+		{name: "arguments", args: []string{"share", "mine"}, code: 1, stderr: []string{"expected USER"}},
+	})
+}

@@ -478,7 +478,8 @@ func (r *resolver) vc(vc *store.VirtualCalendar, chain []*vcal.Filter) ([]vcSour
 
 // VCView is a virtual calendar as one viewer sees it.
 type VCView struct {
-	VC      *store.VirtualCalendar
+	VC *store.VirtualCalendar
+	// Viewer is who sees it; "" for the public, through a public link.
 	Viewer  string
 	sources []vcSource
 	key     string // hash of what the view depends on besides source contents

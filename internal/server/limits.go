@@ -112,3 +112,27 @@ func (s *Server) perUser(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// perLink bounds the requests in flight for one public link as perUser
+// does for one user (under a key no user name can be: user names hold no
+// ":"). Nobody signs in to read a link, so this is what keeps a link
+// passed around widely, or fetched in a loop, from taking the server:
+// every request of one exports the whole calendar or view.
+func (s *Server) perLink(next http.Handler) http.Handler {
+	l := s.users
+	if l == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		release, ok := l.acquire(r.Context(), "link:"+r.URL.Path)
+		if !ok {
+			s.opts.Logger.WarnContext(r.Context(), "too many concurrent requests for a public link",
+				"path", loggedPath(r.URL.Path), "limit", l.max)
+			w.Header().Set("Retry-After", strconv.Itoa(int(max(1, l.wait/time.Second))))
+			http.Error(w, "too many requests in progress for this link; try again shortly", http.StatusServiceUnavailable)
+			return
+		}
+		defer release()
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,6 +1,6 @@
 // Package server wires Koyomi's HTTP surface: authentication, discovery
 // redirects, health checks, the DAV engine with CalDAV plugged in, the JSON
-// API and the connector service behind it. It is the one place where the
+// API and the connector service behind it, and public links. It is the one place where the
 // pieces are assembled; it holds no protocol or domain rules of its own.
 package server
 
@@ -27,6 +27,7 @@ import (
 	"koyomi.dev/koyomi/internal/davacl"
 	"koyomi.dev/koyomi/internal/davlock"
 	"koyomi.dev/koyomi/internal/domain"
+	"koyomi.dev/koyomi/internal/publiclink"
 	"koyomi.dev/koyomi/internal/secret"
 	"koyomi.dev/koyomi/internal/store"
 	"koyomi.dev/koyomi/internal/tree"
@@ -186,10 +187,16 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/.well-known/carddav", s.wellKnown)
 	mux.HandleFunc("/healthz", s.health)
 	mux.Handle(tree.Prefix, s.forUsers(s.dav))
-	mux.Handle("/api/", s.forUsers(api.New(s.svc, s.conns, s.opts.Logger, s.opts.Admins, tree.VCPath)))
+	mux.Handle("/api/", s.forUsers(api.New(s.svc, s.conns, s.opts.Logger, s.opts.Admins, tree.VCPath, sharePath)))
+	mux.Handle(publiclink.Prefix, s.perLink(publiclink.New(s.svc, s.opts.Logger)))
 	mux.Handle("/dav", http.RedirectHandler(tree.Prefix, http.StatusMovedPermanently))
 	mux.HandleFunc("/", s.root)
 	return s.logRequests(s.recoverPanics(mux))
+}
+
+// sharePath is where a collection shared with user appears in their home.
+func sharePath(user string, sh *domain.Share) string {
+	return tree.CollectionPath(&store.Collection{Owner: user, Name: sh.Mount, Kind: sh.Coll.Kind})
 }
 
 // forUsers serves h to authenticated users, within their concurrency
@@ -222,7 +229,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			if v == http.ErrAbortHandler {
 				panic(v) // a deliberate abort: net/http ends the response quietly
 			}
-			s.opts.Logger.ErrorContext(r.Context(), "request panicked", "method", r.Method, "path", r.URL.Path,
+			s.opts.Logger.ErrorContext(r.Context(), "request panicked", "method", r.Method, "path", loggedPath(r.URL.Path),
 				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			if rec.status != 0 {
 				panic(http.ErrAbortHandler)
@@ -408,7 +415,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		}
 		user, _, _ := r.BasicAuth()
 		s.opts.Logger.LogAttrs(r.Context(), slog.LevelDebug, "request",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.String("method", r.Method), slog.String("path", loggedPath(r.URL.Path)),
 			slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
 			slog.String("user", loggedName(user)), slog.Duration("took", time.Since(start)))
 	})

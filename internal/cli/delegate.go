@@ -1,0 +1,92 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+
+	"koyomi.dev/koyomi/internal/domain"
+)
+
+// delegateCommand runs `delegate add|list|del`: the members of a user's
+// calendar proxy groups, who read (or also change) all of their
+// calendars.
+func delegateCommand(ctx context.Context, env Env, args []string) error {
+	if len(args) == 0 {
+		return errors.New("delegate: expected add, list or del")
+	}
+	sub, args := args[0], args[1:]
+	var write, read bool
+	cfg, pos, err := resolve(env, "delegate "+sub, args, func(fs *flag.FlagSet) {
+		if sub == "add" {
+			fs.BoolVar(&write, "write", false, "the delegate reads and changes all of the owner's calendars")
+			fs.BoolVar(&read, "read", false, "the delegate reads all of the owner's calendars")
+		}
+	})
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "add", "del":
+		if len(pos) != 2 {
+			return fmt.Errorf("delegate %s: expected OWNER DELEGATE", sub)
+		}
+	case "list":
+		if len(pos) != 1 {
+			return errors.New("delegate list: expected OWNER")
+		}
+	default:
+		return fmt.Errorf("delegate: unknown subcommand %q (add, list, del)", sub)
+	}
+	if sub == "add" && write == read {
+		return errors.New("delegate add: give --write or --read")
+	}
+	svc, st, err := openService(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	owner := pos[0]
+	if _, err := svc.User(ctx, owner); err != nil {
+		if errors.Is(err, domain.ErrNotFound) {
+			return fmt.Errorf("no user %s", owner)
+		}
+		return err
+	}
+	switch sub {
+	case "add":
+		if err := svc.SetDelegate(ctx, owner, pos[1], write); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "%s %s %s's calendars as a delegate\n", pos[1], delegateAccess(write), owner)
+	case "del":
+		if err := svc.RemoveDelegate(ctx, owner, pos[1]); err != nil {
+			if errors.Is(err, domain.ErrNotFound) {
+				return fmt.Errorf("%s is not a delegate of %s", pos[1], owner)
+			}
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "%s is no longer a delegate of %s\n", pos[1], owner)
+	case "list":
+		ds, err := svc.Delegates(ctx, owner)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "DELEGATE\tACCESS\tSINCE")
+		for _, d := range ds {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", d.Delegate, delegateAccess(d.Write), d.Created.Format("2006-01-02"))
+		}
+		return tw.Flush()
+	}
+	return nil
+}
+
+func delegateAccess(write bool) string {
+	if write {
+		return "reads and writes"
+	}
+	return "reads"
+}
