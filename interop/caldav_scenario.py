@@ -12,34 +12,26 @@ DAV_HOME_URL DAV_HOME2_URL DAV_USER DAV_PASS DAV_USER2 DAV_PASS2
 INTEROP_SERVER.
 """
 
-import os
+import functools
 import re
 import sys
-import time
-import traceback
-import uuid
-import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta, timezone
-from urllib.parse import urljoin, urlsplit
+from datetime import datetime, timedelta
+from urllib.parse import urljoin
 
 import caldav
-import requests
 from caldav.lib import error as caldav_error
 
-ENV = os.environ
-SERVER = ENV.get("INTEROP_SERVER", "koyomi")
-BASE = ENV["DAV_BASE_URL"].rstrip("/")
-DAV_URL = ENV["DAV_URL"]
+import scenario_lib
+from scenario_lib import (BASE, DAV_URL, ENV, PASS, PASS2, RUN, SERVER, TIMEOUT, USER, USER2, UTC, Scenario,
+                          caldav_version, components, exchange, expect_status, http, multistatus, path_of,
+                          prop, report, same_path, sync_collection, unfold)
+
 PRINCIPAL_URL = ENV["DAV_PRINCIPAL_URL"]
 HOME_URL = ENV["DAV_HOME_URL"]
 HOME2_URL = ENV["DAV_HOME2_URL"]
-USER, PASS = ENV["DAV_USER"], ENV["DAV_PASS"]
-USER2, PASS2 = ENV["DAV_USER2"], ENV["DAV_PASS2"]
-TIMEOUT = 20
+scenario_lib.SHOWN_BODY = 1200
 
 NS = {"d": "DAV:", "c": "urn:ietf:params:xml:ns:caldav"}
-UTC = timezone.utc
-RUN = uuid.uuid4().hex[:8]  # keeps calendar names unique if a data dir is reused
 
 
 def utc(*a):
@@ -48,12 +40,7 @@ def utc(*a):
 
 # ---------------------------------------------------------------- ical data
 
-PRODID = "PRODID:-//Koyomi interop//python-caldav scenario//EN"
-
-
-def vcal(*components):
-    body = "\r\n".join(c.strip("\n").replace("\n", "\r\n") for c in components)
-    return f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n{PRODID}\r\n{body}\r\nEND:VCALENDAR\r\n"
+vcal = functools.partial(scenario_lib.vcal, prodid="-//Koyomi interop//python-caldav scenario//EN")
 
 
 def vevent(uid, summary, start, end, extra=""):
@@ -153,77 +140,6 @@ def uid_of(key):
 # ------------------------------------------------------------------ helpers
 
 
-def unfold(text):
-    return re.sub(r"\r?\n[ \t]", "", text).replace("\r\n", "\n")
-
-
-def components(text, name):
-    """Returns the property lines of each top-level-or-nested component name."""
-    out, cur = [], None
-    for line in unfold(text).split("\n"):
-        if line == f"BEGIN:{name}":
-            cur = []
-        elif line == f"END:{name}" and cur is not None:
-            out.append(cur)
-            cur = None
-        elif cur is not None:
-            cur.append(line)
-    return out
-
-
-def prop(lines, name):
-    for line in lines:
-        key = line.split(":", 1)[0].split(";", 1)[0]
-        if key.upper() == name:
-            return line.split(":", 1)[1]
-    return None
-
-
-def http(method, url, user=USER, password=PASS, body=None, headers=None, redirects=False):
-    h = dict(headers or {})
-    if body is not None and "Content-Type" not in h:
-        h["Content-Type"] = "application/xml; charset=utf-8"
-    return requests.request(
-        method,
-        url,
-        data=body.encode() if isinstance(body, str) else body,
-        headers=h,
-        auth=(user, password) if user else None,
-        allow_redirects=redirects,
-        timeout=TIMEOUT,
-    )
-
-
-def exchange(r):
-    """A short transcript of a response (and its request) for failure messages."""
-    req = r.request
-    body = req.body.decode(errors="replace") if isinstance(req.body, bytes) else (req.body or "")
-    return (
-        f"\n  > {req.method} {req.url}\n  > "
-        + "\n  > ".join(f"{k}: {v}" for k, v in req.headers.items() if k.lower() != "authorization")
-        + (f"\n  > {body[:1500]}" if body else "")
-        + f"\n  < {r.status_code} {r.reason}\n  < "
-        + "\n  < ".join(f"{k}: {v}" for k, v in r.headers.items())
-        + f"\n  < {r.text[:1200]}"
-    )
-
-
-def expect_status(r, allowed, what):
-    assert r.status_code in allowed, f"{what}: expected HTTP {allowed}, got {r.status_code}{exchange(r)}"
-
-
-def multistatus(r):
-    expect_status(r, (207,), "multistatus")
-    try:
-        return ET.fromstring(r.content)
-    except ET.ParseError as e:
-        raise AssertionError(f"response is not XML: {e}{exchange(r)}")
-
-
-def report(url, body, depth="1"):
-    return http("REPORT", url, body=body, headers={"Depth": depth})
-
-
 def calendar_query(url, start, end, expand, comp="VEVENT"):
     data = (
         f'<c:calendar-data><c:expand start="{start}" end="{end}"/></c:calendar-data>'
@@ -247,29 +163,14 @@ def calendar_query(url, start, end, expand, comp="VEVENT"):
     return found, r
 
 
-def path_of(url):
-    return urlsplit(str(url)).path
-
-
-def same_path(a, b):
-    return path_of(a).rstrip("/") == path_of(b).rstrip("/")
-
-
 def client(user=USER, password=PASS, url=None):
     return caldav.DAVClient(url or DAV_URL, username=user, password=password, timeout=TIMEOUT)
 
 
 # -------------------------------------------------------------------- steps
 
-STEPS = []
-
-
-def step(name, xfail=()):
-    def deco(fn):
-        STEPS.append((name, fn, set(xfail)))
-        return fn
-
-    return deco
+SCENARIO = Scenario("caldav", expected_failures=True)
+step = SCENARIO.step
 
 
 class State:
@@ -733,23 +634,6 @@ def _():
     assert not found, f"deleted all-day event still matches a time range: {sorted(found)}"
 
 
-def sync_collection(url, token):
-    body = (
-        '<?xml version="1.0" encoding="utf-8"?>'
-        '<d:sync-collection xmlns:d="DAV:">'
-        f"<d:sync-token>{token}</d:sync-token><d:sync-level>1</d:sync-level>"
-        "<d:prop><d:getetag/></d:prop></d:sync-collection>"
-    )
-    r = report(url, body, depth="0")
-    root = multistatus(r)
-    out = {}
-    for resp in root.findall("d:response", NS):
-        href = path_of(resp.findtext("d:href", namespaces=NS))
-        status = " ".join(s.text or "" for s in resp.iter("{DAV:}status"))
-        out[href] = "deleted" if "404" in status else "changed"
-    return out, root.findtext("d:sync-token", namespaces=NS), r
-
-
 @step("sync tokens: initial sync, then exactly the changes")
 def _():
     cal = S.cal_events
@@ -964,46 +848,10 @@ def _():
 # --------------------------------------------------------------------- main
 
 
-def caldav_version():
-    try:
-        from importlib.metadata import version
-
-        return version("caldav")
-    except Exception:  # the version is only informative
-        return "unknown"
-
-
 def main():
-    print(f"caldav scenario against {SERVER}: {DAV_URL} as {USER} (python-caldav {caldav_version()})")
-    counts = {"PASS": 0, "FAIL": 0, "XFAIL": 0, "XPASS": 0}
-    failures = []
-    for i, (name, fn, xfail) in enumerate(STEPS, 1):
-        expected = SERVER in xfail
-        t0 = time.monotonic()
-        try:
-            fn()
-        except Exception as e:  # one step's failure must not stop the others
-            if isinstance(e, AssertionError):
-                msg = str(e) or traceback.format_exc(limit=2)
-            else:
-                msg = f"{type(e).__name__}: {e}\n" + traceback.format_exc(limit=4)
-            verdict = "XFAIL" if expected else "FAIL"
-            counts[verdict] += 1
-            print(f"[{verdict}] {i:2}. {name} ({time.monotonic() - t0:.1f}s)")
-            print("        " + msg.strip().replace("\n", "\n        "))
-            if not expected:
-                failures.append(name)
-        else:
-            verdict = "XPASS" if expected else "PASS"
-            counts[verdict] += 1
-            print(f"[{verdict}] {i:2}. {name} ({time.monotonic() - t0:.1f}s)")
-    print(
-        f"caldav scenario: {counts['PASS']} passed, {counts['FAIL']} failed, "
-        f"{counts['XFAIL']} expected failures, {counts['XPASS']} unexpectedly passed"
+    return SCENARIO.run(
+        f"caldav scenario against {SERVER}: {DAV_URL} as {USER} (python-caldav {caldav_version()})"
     )
-    for f in failures:
-        print(f"caldav scenario: FAILED: {f}")
-    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -15,35 +15,28 @@ DAV_PASS2 INTEROP_SERVER.
 """
 
 import base64
-import os
 import re
 import struct
 import sys
-import time
-import traceback
 import uuid
 import xml.etree.ElementTree as ET
 import zlib
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
 
-ENV = os.environ
-SERVER = ENV.get("INTEROP_SERVER", "koyomi")
-BASE = ENV["DAV_BASE_URL"].rstrip("/")
-DAV_URL = ENV["DAV_URL"]
+from scenario_lib import (BASE, DAV_URL, ENV, PASS, PASS2, RUN, SERVER, USER, USER2, Scenario, exchange,
+                          expect_status, http, multistatus, path_of, report, same_path, sync_collection,
+                          unfold)
+
 PRINCIPAL_URL = ENV["DAV_PRINCIPAL_URL"]
 AB_HOME_URL = ENV["DAV_AB_HOME_URL"]
 AB_HOME2_URL = ENV["DAV_AB_HOME2_URL"]
 DEFAULT_BOOK = ENV.get("DAV_AB_DEFAULT", "contacts")
-USER, PASS = ENV["DAV_USER"], ENV["DAV_PASS"]
-USER2, PASS2 = ENV["DAV_USER2"], ENV["DAV_PASS2"]
-TIMEOUT = 20
 
 D, CR, CS = "DAV:", "urn:ietf:params:xml:ns:carddav", "http://calendarserver.org/ns/"
 NS = {"d": D, "cr": CR, "cs": CS}
 XMLNS = f'xmlns:d="{D}" xmlns:cr="{CR}" xmlns:cs="{CS}"'
-RUN = uuid.uuid4().hex[:8]  # keeps names unique if a data dir is reused
 VCARD_CT = {"Content-Type": "text/vcard; charset=utf-8"}
 
 
@@ -164,12 +157,6 @@ CARDS = {
 # ------------------------------------------------------------------ helpers
 
 
-def unfold(text):
-    if isinstance(text, bytes):
-        text = text.decode()
-    return re.sub(r"\r?\n[ \t]", "", text).replace("\r\n", "\n")
-
-
 def props(text, name):
     """Returns (params, value) of every property NAME of a vCard text."""
     out = []
@@ -192,55 +179,6 @@ def props(text, name):
 def value(text, name):
     p = props(text, name)
     return p[0][1] if p else None
-
-
-def http(method, url, user=USER, password=PASS, body=None, headers=None, redirects=False):
-    h = dict(headers or {})
-    if body is not None and "Content-Type" not in h:
-        h["Content-Type"] = "application/xml; charset=utf-8"
-    return requests.request(
-        method,
-        url,
-        data=body.encode() if isinstance(body, str) else body,
-        headers=h,
-        auth=(user, password) if user else None,
-        allow_redirects=redirects,
-        timeout=TIMEOUT,
-    )
-
-
-def exchange(r):
-    """A short transcript of a response (and its request) for failure messages."""
-    req = r.request
-    body = req.body.decode(errors="replace") if isinstance(req.body, bytes) else (req.body or "")
-    return (
-        f"\n  > {req.method} {req.url}\n  > "
-        + "\n  > ".join(f"{k}: {v}" for k, v in req.headers.items() if k.lower() != "authorization")
-        + (f"\n  > {body[:1500]}" if body else "")
-        + f"\n  < {r.status_code} {r.reason}\n  < "
-        + "\n  < ".join(f"{k}: {v}" for k, v in r.headers.items())
-        + f"\n  < {r.text[:1500]}"
-    )
-
-
-def expect_status(r, allowed, what):
-    assert r.status_code in allowed, f"{what}: expected HTTP {allowed}, got {r.status_code}{exchange(r)}"
-
-
-def multistatus(r):
-    expect_status(r, (207,), "multistatus")
-    try:
-        return ET.fromstring(r.content)
-    except ET.ParseError as e:
-        raise AssertionError(f"response is not XML: {e}{exchange(r)}")
-
-
-def path_of(url):
-    return urlsplit(str(url)).path
-
-
-def same_path(a, b):
-    return path_of(a).rstrip("/") == path_of(b).rstrip("/")
 
 
 def propfind(url, prop_xml, depth="0", user=USER, password=PASS):
@@ -266,10 +204,6 @@ def found_prop(resp, tag):
             if el is not None:
                 return el
     return None
-
-
-def report(url, body, depth="1", user=USER, password=PASS):
-    return http("REPORT", url, user=user, password=password, body=body, headers={"Depth": depth})
 
 
 def query(filter_xml, test=None, limit=None, data="<cr:address-data/>", url=None):
@@ -323,31 +257,10 @@ def decode_data_uri(v):
     return m.group(1), base64.b64decode(m.group(3))
 
 
-def sync_collection(url, token):
-    body = (
-        f'<?xml version="1.0" encoding="utf-8"?><d:sync-collection {XMLNS}>'
-        f"<d:sync-token>{token}</d:sync-token><d:sync-level>1</d:sync-level>"
-        "<d:prop><d:getetag/></d:prop></d:sync-collection>"
-    )
-    r = report(url, body, depth="0")
-    root = multistatus(r)
-    out = {}
-    for href, (status, _) in responses(root).items():
-        out[href] = "deleted" if "404" in status else "changed"
-    return out, root.findtext("d:sync-token", namespaces=NS), r
-
-
 # -------------------------------------------------------------------- steps
 
-STEPS = []
-
-
-def step(name, xfail=()):
-    def deco(fn):
-        STEPS.append((name, fn, set(xfail)))
-        return fn
-
-    return deco
+SCENARIO = Scenario("carddav", expected_failures=True)
+step = SCENARIO.step
 
 
 class State:
@@ -872,36 +785,7 @@ def _():
 
 
 def main():
-    print(f"carddav scenario against {SERVER}: {DAV_URL} as {USER} (requests {requests.__version__})")
-    counts = {"PASS": 0, "FAIL": 0, "XFAIL": 0, "XPASS": 0}
-    failures = []
-    for i, (name, fn, xfail) in enumerate(STEPS, 1):
-        expected = SERVER in xfail
-        t0 = time.monotonic()
-        try:
-            fn()
-        except Exception as e:  # one step's failure must not stop the others
-            if isinstance(e, AssertionError):
-                msg = str(e) or traceback.format_exc(limit=2)
-            else:
-                msg = f"{type(e).__name__}: {e}\n" + traceback.format_exc(limit=4)
-            verdict = "XFAIL" if expected else "FAIL"
-            counts[verdict] += 1
-            print(f"[{verdict}] {i:2}. {name} ({time.monotonic() - t0:.1f}s)")
-            print("        " + msg.strip().replace("\n", "\n        "))
-            if not expected:
-                failures.append(name)
-        else:
-            verdict = "XPASS" if expected else "PASS"
-            counts[verdict] += 1
-            print(f"[{verdict}] {i:2}. {name} ({time.monotonic() - t0:.1f}s)")
-    print(
-        f"carddav scenario: {counts['PASS']} passed, {counts['FAIL']} failed, "
-        f"{counts['XFAIL']} expected failures, {counts['XPASS']} unexpectedly passed"
-    )
-    for f in failures:
-        print(f"carddav scenario: FAILED: {f}")
-    return 1 if failures else 0
+    return SCENARIO.run(f"carddav scenario against {SERVER}: {DAV_URL} as {USER} (requests {requests.__version__})")
 
 
 if __name__ == "__main__":

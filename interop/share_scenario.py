@@ -43,36 +43,23 @@ Environment (set by run.sh): DAV_BASE_URL DAV_URL DAV_USER DAV_PASS
 DAV_USER2 DAV_PASS2 INTEROP_KOYOMI_BIN INTEROP_KOYOMI_DATA INTEROP_SERVER.
 """
 
-import os
 import re
-import subprocess
 import sys
-import time
-import traceback
-import uuid
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
 import caldav
-import requests
 from caldav.elements import dav, ical
 from caldav.lib import error as caldav_error
 
-ENV = os.environ
-SERVER = ENV.get("INTEROP_SERVER", "koyomi")
-DAV_URL = ENV["DAV_URL"]
-BASE_URL = ENV["DAV_BASE_URL"]
-ALICE = (ENV["DAV_USER"], ENV["DAV_PASS"])
-BOB = (ENV["DAV_USER2"], ENV["DAV_PASS2"])
-KOYOMI = ENV.get("INTEROP_KOYOMI_BIN", "")
-DATA = ENV.get("INTEROP_KOYOMI_DATA", "")
-TIMEOUT = 20
+import scenario_lib
+from scenario_lib import (ALICE, BASE, BOB, DAV_URL, MONDAY, RUN, SERVER, SYNC_BODY, TODAY, WEEK_END, WEEK_START,
+                          Scenario, caldav_version, calendars_by_name, client, components, day, events_in,
+                          exchange, expect_commands, ics_time, koyomi, prop, stamp, text_of, unfold)
+from scenario_lib import http_as as http
 
-UTC = timezone.utc
-RUN = uuid.uuid4().hex[:8]  # keeps names unique if a data dir is reused
-NOW = datetime.now(UTC)
-TODAY = NOW.date()
+scenario_lib.SHOWN_BODY = 2500
 
 CAROL = ("carol", "carol-secret-3")
 # Neither the e-mail address nor the display name starts like the user
@@ -85,45 +72,9 @@ C = "{urn:ietf:params:xml:ns:caldav}"
 CS = "{http://calendarserver.org/ns/}"
 ICAL = "{http://apple.com/ns/ical/}"
 
-# ------------------------------------------------------------ command line
-
-
-def koyomi(*args, stdin=None, check=True):
-    """Runs the koyomi binary on the server's data directory."""
-    cmd = [KOYOMI, *args, "--data", DATA]
-    r = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=TIMEOUT)
-    if check and r.returncode != 0:
-        raise AssertionError(
-            f"$ {' '.join(cmd)}\n  exit {r.returncode}\n  stdout: {r.stdout.strip()}\n"
-            f"  stderr: {r.stderr.strip()}"
-        )
-    return r
-
-
-def help_text():
-    r = subprocess.run([KOYOMI, "help"], capture_output=True, text=True, timeout=TIMEOUT)
-    return r.stdout + r.stderr
-
-
 # ------------------------------------------------------------ iCalendar data
-
-
-def stamp(d, hh, mm=0):
-    return datetime(d.year, d.month, d.day, hh, mm, tzinfo=UTC)
-
-
-def ics_time(t):
-    return t.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-# Next week, Monday to Sunday.
-MONDAY = TODAY + timedelta(days=7 - TODAY.weekday() + 7)
-WEEK_START = stamp(MONDAY, 0)
-WEEK_END = WEEK_START + timedelta(days=7)
-
-
-def day(n):
-    return MONDAY + timedelta(days=n)
+# The plan's week is next week, Monday to Sunday (scenario_lib's MONDAY,
+# WEEK_START, WEEK_END, day).
 
 
 class Ev:
@@ -174,57 +125,14 @@ PLAN_EVENTS = {
 # ------------------------------------------------------------------ helpers
 
 
-def unfold(text):
-    return re.sub(r"\r?\n[ \t]", "", text).replace("\r\n", "\n")
-
-
-def components(text, name):
-    """The property lines of each component called name."""
-    out, stack = [], []
-    for line in unfold(text).split("\n"):
-        if line == f"BEGIN:{name}":
-            stack.append([])
-        elif line == f"END:{name}" and stack:
-            out.append(stack.pop())
-        elif stack:
-            stack[-1].append(line)
-    return out
-
-
-def prop(lines, name):
-    for line in lines:
-        key = line.split(":", 1)[0].split(";", 1)[0]
-        if key.upper() == name and ":" in line:
-            return line.split(":", 1)[1]
-    return None
-
-
 def path_of(url):
     return unquote(urlsplit(str(url)).path)
-
-
-def text_of(obj):
-    d = obj.data
-    return d.decode() if isinstance(d, bytes) else str(d)
-
-
-def client(user):
-    return caldav.DAVClient(DAV_URL, username=user[0], password=user[1], timeout=TIMEOUT)
-
-
-def calendars_by_name(user):
-    """Discovery as user: principal, home, calendars, keyed by display name."""
-    p = client(user).principal()
-    out = {}
-    for c in p.calendars():
-        out.setdefault(c.get_display_name(), []).append(c)
-    return out
 
 
 def find_calendar(user, displayname, path):
     """The one calendar called displayname in user's list, which must be at
     path."""
-    cals = calendars_by_name(user)
+    _, cals = calendars_by_name(user)
     found = cals.get(displayname, [])
     assert len(found) == 1 and path_of(found[0].url) == path, (
         f"{user[0]}: expected one calendar named {displayname!r} at {path}; the list is "
@@ -234,45 +142,12 @@ def find_calendar(user, displayname, path):
 
 
 def calendar_paths(user):
-    return {path_of(c.url) for cs in calendars_by_name(user).values() for c in cs}
-
-
-def events_in(texts):
-    """uid -> list of VEVENT property lists, across many calendar texts."""
-    out = {}
-    for t in texts:
-        for ev in components(t, "VEVENT"):
-            out.setdefault(prop(ev, "UID"), []).append(ev)
-    return out
+    return {path_of(c.url) for cs in calendars_by_name(user)[1].values() for c in cs}
 
 
 def instance_starts(texts):
     """uid -> sorted DTSTARTs of the VEVENTs in texts."""
     return {uid: sorted(prop(c, "DTSTART") for c in comps) for uid, comps in events_in(texts).items()}
-
-
-def exchange(r):
-    """A short transcript of a response and its request for failure messages."""
-    req = r.request
-    body = req.body.decode(errors="replace") if isinstance(req.body, bytes) else (req.body or "")
-    return (
-        f"\n  > {req.method} {req.url}\n  > "
-        + "\n  > ".join(f"{k}: {v}" for k, v in req.headers.items() if k.lower() != "authorization")
-        + (f"\n  > {body[:1500]}" if body else "")
-        + f"\n  < {r.status_code} {r.reason}\n  < "
-        + "\n  < ".join(f"{k}: {v}" for k, v in r.headers.items())
-        + f"\n  < {r.text[:2500]}"
-    )
-
-
-def http(user, method, url, body=None, headers=None):
-    """One raw request as user, when the exact status and body matter (the
-    library turns refusals into exceptions without them)."""
-    if url.startswith("/"):
-        url = BASE_URL + url
-    if isinstance(body, str):
-        body = body.encode()
-    return requests.request(method, url, data=body, headers=headers or {}, auth=user, timeout=TIMEOUT)
 
 
 XML = {"Content-Type": "application/xml; charset=utf-8"}
@@ -385,12 +260,6 @@ def refused(r, what):
 
 WRITES = {"write", "write-content", "bind", "unbind", "all"}
 
-SYNC_BODY = (
-    '<?xml version="1.0" encoding="utf-8"?>'
-    '<d:sync-collection xmlns:d="DAV:"><d:sync-token>{}</d:sync-token>'
-    "<d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>"
-)
-
 
 def raw_sync(user, url, token):
     return http(user, "REPORT", str(url), SYNC_BODY.format(token), {"Depth": "0", **XML})
@@ -502,15 +371,8 @@ def check_busy_only(texts, where, keys=None):
 
 # -------------------------------------------------------------------- steps
 
-STEPS = []
-
-
-def step(name):
-    def deco(fn):
-        STEPS.append((name, fn))
-        return fn
-
-    return deco
+SCENARIO = Scenario("share")
+step = SCENARIO.step
 
 
 class State:
@@ -522,10 +384,7 @@ S = State()
 
 @step("the command line has user add --email/--display and share add")
 def _():
-    assert KOYOMI and DATA, "INTEROP_KOYOMI_BIN and INTEROP_KOYOMI_DATA must be set (run.sh does)"
-    h = help_text()
-    for cmd in ("user add NAME [--email ADDR] [--display TEXT]", "share add", "share del"):
-        assert cmd in h, f"`koyomi help` lacks {cmd!r}:\n{h}"
+    expect_commands("user add NAME [--email ADDR] [--display TEXT]", "share add", "share del")
 
 
 @step("carol is created with the CLI (e-mail, display name); alice, bob and carol log in")
@@ -537,7 +396,8 @@ def _():
     assert re.search(rf"^{CAROL[0]}\s+{re.escape(CAROL_EMAIL)}\s.*{CAROL_DISPLAY}$", listed, re.M), listed
     for u in (ALICE, BOB, CAROL):
         # The first authenticated request provisions the default calendar.
-        assert calendars_by_name(u), f"{u[0]} has no calendar after discovery"
+        _, cals = calendars_by_name(u)
+        assert cals, f"{u[0]} has no calendar after discovery"
 
 
 @step("alice's plan: a calendar with a standup and a daily review (python-caldav), her name and colour")
@@ -557,7 +417,7 @@ def _():
 
 
 def alice_plan():
-    return caldav.Calendar(client=client(ALICE), url=BASE_URL + S.plan_path)
+    return caldav.Calendar(client=client(ALICE), url=BASE + S.plan_path)
 
 
 # ------------------------------------------------- part 1: a read share
@@ -1165,40 +1025,11 @@ def _():
 # --------------------------------------------------------------------- main
 
 
-def caldav_version():
-    try:
-        from importlib.metadata import version
-
-        return version("caldav")
-    except Exception:  # the version is only informative
-        return "unknown"
-
-
 def main():
-    print(f"share scenario against {SERVER}: {DAV_URL} (python-caldav {caldav_version()})")
-    print(f"share scenario: today is {TODAY} (UTC); the plan's week starts {MONDAY}")
-    counts = {"PASS": 0, "FAIL": 0}
-    failures = []
-    for i, (name, fn) in enumerate(STEPS, 1):
-        t0 = time.monotonic()
-        try:
-            fn()
-        except Exception as e:  # one step's failure must not stop the others
-            if isinstance(e, AssertionError):
-                msg = str(e) or traceback.format_exc(limit=2)
-            else:
-                msg = f"{type(e).__name__}: {e}\n" + traceback.format_exc(limit=4)
-            counts["FAIL"] += 1
-            failures.append(name)
-            print(f"[FAIL] {i:2}. {name} ({time.monotonic() - t0:.1f}s)")
-            print("        " + msg.strip().replace("\n", "\n        "))
-        else:
-            counts["PASS"] += 1
-            print(f"[PASS] {i:2}. {name} ({time.monotonic() - t0:.1f}s)")
-    print(f"share scenario: {counts['PASS']} passed, {counts['FAIL']} failed")
-    for f in failures:
-        print(f"share scenario: FAILED: {f}")
-    return 1 if failures else 0
+    return SCENARIO.run(
+        f"share scenario against {SERVER}: {DAV_URL} (python-caldav {caldav_version()})",
+        f"share scenario: today is {TODAY} (UTC); the plan's week starts {MONDAY}",
+    )
 
 
 if __name__ == "__main__":

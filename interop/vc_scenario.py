@@ -36,37 +36,24 @@ Environment (set by run.sh): DAV_BASE_URL DAV_URL DAV_USER DAV_PASS
 DAV_USER2 DAV_PASS2 INTEROP_KOYOMI_BIN INTEROP_KOYOMI_DATA INTEROP_SERVER.
 """
 
+import functools
 import json
-import os
 import re
-import subprocess
 import sys
-import time
-import traceback
-import uuid
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta, timezone
-from urllib.parse import unquote, urlsplit
+from datetime import datetime, timedelta
+from urllib.parse import unquote
 
 import caldav
-import requests
 from caldav.elements import dav, ical
 from caldav.lib import error as caldav_error
 
-ENV = os.environ
-SERVER = ENV.get("INTEROP_SERVER", "koyomi")
-DAV_URL = ENV["DAV_URL"]
-BASE_URL = ENV["DAV_BASE_URL"]
-ALICE = (ENV["DAV_USER"], ENV["DAV_PASS"])
-BOB = (ENV["DAV_USER2"], ENV["DAV_PASS2"])
-KOYOMI = ENV.get("INTEROP_KOYOMI_BIN", "")
-DATA = ENV.get("INTEROP_KOYOMI_DATA", "")
-TIMEOUT = 20
-
-UTC = timezone.utc
-RUN = uuid.uuid4().hex[:8]  # keeps names unique if a data dir is reused
-NOW = datetime.now(UTC)
-TODAY = NOW.date()
+import scenario_lib
+from scenario_lib import (ALICE, BASE, BOB, DAV_URL, MONDAY, NOW, RUN, SERVER, SYNC_BODY, TIMEOUT, TODAY, UTC,
+                          WEEK_END, WEEK_START, Scenario, caldav_version, calendars_by_name, client, components, day,
+                          events_in, exchange, expect_commands, ics_time, koyomi, path_of, prop, stamp, text_of,
+                          unfold)
+from scenario_lib import http_as as http
 
 FAMILY = ("family1", "family1-secret")
 COLLEAGUE = ("colleague1", "colleague1-secret")
@@ -75,45 +62,14 @@ FRIEND = ("friend1", "friend1-secret")
 # ------------------------------------------------------------ command line
 
 
-def koyomi(*args, stdin=None, check=True):
-    """Runs the koyomi binary on the server's data directory."""
-    cmd = [KOYOMI, *args, "--data", DATA]
-    r = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=TIMEOUT)
-    if check and r.returncode != 0:
-        raise AssertionError(
-            f"$ {' '.join(cmd)}\n  exit {r.returncode}\n  stdout: {r.stdout.strip()}\n"
-            f"  stderr: {r.stderr.strip()}"
-        )
-    return r
-
-
 def add_user(user, password):
     r = koyomi("user", "add", user, stdin=password + "\n", check=False)
     assert r.returncode == 0 or "already exists" in r.stderr, f"user add {user}: {r.stderr}"
 
 
-def help_text():
-    r = subprocess.run([KOYOMI, "help"], capture_output=True, text=True, timeout=TIMEOUT)
-    return r.stdout + r.stderr
-
-
 # ------------------------------------------------------------ iCalendar data
 
-
-def stamp(d, hh, mm=0):
-    return datetime(d.year, d.month, d.day, hh, mm, tzinfo=UTC)
-
-
-def ics_time(t):
-    return t.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def vcal(*components):
-    body = "\r\n".join(c.strip("\n").replace("\n", "\r\n") for c in components)
-    return (
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Koyomi interop//vc scenario//EN\r\n"
-        f"{body}\r\nEND:VCALENDAR\r\n"
-    )
+vcal = functools.partial(scenario_lib.vcal, prodid="-//Koyomi interop//vc scenario//EN")
 
 
 class Ev:
@@ -168,60 +124,6 @@ class Ev:
 # ------------------------------------------------------------------ helpers
 
 
-def unfold(text):
-    return re.sub(r"\r?\n[ \t]", "", text).replace("\r\n", "\n")
-
-
-def components(text, name):
-    """The property lines of each component called name (sub-components'
-    lines are included in their parent's list)."""
-    out, stack = [], []
-    for line in unfold(text).split("\n"):
-        if line == f"BEGIN:{name}":
-            stack.append([])
-        elif line == f"END:{name}" and stack:
-            out.append(stack.pop())
-        elif stack:
-            stack[-1].append(line)
-    return out
-
-
-def props(lines, name):
-    out = []
-    for line in lines:
-        key = line.split(":", 1)[0].split(";", 1)[0]
-        if key.upper() == name and ":" in line:
-            out.append(line.split(":", 1)[1])
-    return out
-
-
-def prop(lines, name):
-    p = props(lines, name)
-    return p[0] if p else None
-
-
-def path_of(url):
-    return urlsplit(str(url)).path
-
-
-def text_of(obj):
-    d = obj.data
-    return d.decode() if isinstance(d, bytes) else str(d)
-
-
-def client(user):
-    return caldav.DAVClient(DAV_URL, username=user[0], password=user[1], timeout=TIMEOUT)
-
-
-def calendars_by_name(user):
-    """Discovery as user: principal, home, calendars, keyed by display name."""
-    p = client(user).principal()
-    out = {}
-    for c in p.calendars():
-        out.setdefault(c.get_display_name(), []).append(c)
-    return p, out
-
-
 def find_view(user, displayname):
     """The view called displayname in user's home (a vc-ID collection)."""
     _, cals = calendars_by_name(user)
@@ -237,22 +139,6 @@ def week_search(cal, start, end, expand):
     return cal.search(start=start, end=end, event=True, expand=expand)
 
 
-def events_in(texts):
-    """uid -> list of VEVENT property lists, across many calendar texts."""
-    out = {}
-    for t in texts:
-        for ev in components(t, "VEVENT"):
-            out.setdefault(prop(ev, "UID"), []).append(ev)
-    return out
-
-
-SYNC_BODY = (
-    '<?xml version="1.0" encoding="utf-8"?>'
-    '<d:sync-collection xmlns:d="DAV:"><d:sync-token>{}</d:sync-token>'
-    "<d:sync-level>1</d:sync-level><d:prop><d:getetag/></d:prop></d:sync-collection>"
-)
-
-
 def raw_sync(cal, token):
     """A sync-collection on python-caldav's own session and credentials, but
     keeping the whole response: the library raises on a 403 and drops the
@@ -265,20 +151,6 @@ def raw_sync(cal, token):
         headers={"Depth": "0", "Content-Type": "application/xml; charset=utf-8"},
         auth=c.auth,
         timeout=TIMEOUT,
-    )
-
-
-def exchange(r):
-    """A short transcript of a response and its request for failure messages."""
-    req = r.request
-    body = req.body.decode(errors="replace") if isinstance(req.body, bytes) else (req.body or "")
-    return (
-        f"\n  > {req.method} {req.url}\n  > "
-        + "\n  > ".join(f"{k}: {v}" for k, v in req.headers.items() if k.lower() != "authorization")
-        + (f"\n  > {body[:1500]}" if body else "")
-        + f"\n  < {r.status_code} {r.reason}\n  < "
-        + "\n  < ".join(f"{k}: {v}" for k, v in r.headers.items())
-        + f"\n  < {r.text[:1500]}"
     )
 
 
@@ -311,16 +183,6 @@ def sync_report(r):
         status = resp.findtext(DAV_NS + "status") or resp.findtext(f"{DAV_NS}propstat/{DAV_NS}status") or ""
         out[href] = int(status.split()[1])
     return out
-
-
-def http(user, method, url, body=None, headers=None):
-    """One raw request as user, when the exact status and body matter (the
-    library turns refusals into exceptions without them)."""
-    if url.startswith("/"):
-        url = BASE_URL + url
-    if isinstance(body, str):
-        body = body.encode()
-    return requests.request(method, url, data=body, headers=headers or {}, auth=user, timeout=TIMEOUT)
 
 
 PRIVILEGES_BODY = (
@@ -382,15 +244,8 @@ def vc_show(owner, name):
 
 # -------------------------------------------------------------------- steps
 
-STEPS = []
-
-
-def step(name):
-    def deco(fn):
-        STEPS.append((name, fn))
-        return fn
-
-    return deco
+SCENARIO = Scenario("vc")
+step = SCENARIO.step
 
 
 class State:
@@ -402,10 +257,7 @@ S = State()
 
 @step("the command line has the group and vc commands")
 def _():
-    assert KOYOMI and DATA, "INTEROP_KOYOMI_BIN and INTEROP_KOYOMI_DATA must be set (run.sh does)"
-    h = help_text()
-    for cmd in ("group add", "group member add", "group member del", "vc add", "vc set"):
-        assert cmd in h, f"`koyomi help` lacks {cmd!r}:\n{h}"
+    expect_commands("group add", "group member add", "group member del", "vc add", "vc set")
 
 
 @step("users family1, colleague1, friend1 are created with the CLI and can log in")
@@ -420,15 +272,7 @@ def _():
 
 # ------------------------------------------------- part 1: three audiences
 
-# Next week, Monday to Sunday, far enough from today that "now" plays no part.
-MONDAY = TODAY + timedelta(days=7 - TODAY.weekday() + 7)
-WEEK_START = stamp(MONDAY, 0)
-WEEK_END = WEEK_START + timedelta(days=7)
-
-
-def day(n):
-    return MONDAY + timedelta(days=n)
-
+# Next week, Monday to Sunday (scenario_lib's MONDAY, WEEK_START, WEEK_END, day).
 
 AUDIENCE_EVENTS = {
     # Working hours, in alice's work calendar.
@@ -1368,11 +1212,11 @@ def _():
         listed = views_listed(user)
         paths = [p for p, name in listed.items() if name == bob_view_display(S.drop)]
         for p in paths:
-            cal = caldav.Calendar(client=client(user), url=BASE_URL + p)
+            cal = caldav.Calendar(client=client(user), url=BASE + p)
             got = instances(cal)
             assert not got, f"{user[0]} still gets {sorted(got)} through bob's view of {S.drop}"
             blob = "\n".join(text_of(o) for o in cal.objects_by_sync_token(load_objects=True))
-            r = http(user, "GET", BASE_URL + p)
+            r = http(user, "GET", BASE + p)
             blob += r.text
             leaked = [u for u in uids if u in blob]
             assert not leaked, f"{user[0]} gets {leaked} through bob's view of {S.drop}"
@@ -1403,40 +1247,11 @@ def _():
 # --------------------------------------------------------------------- main
 
 
-def caldav_version():
-    try:
-        from importlib.metadata import version
-
-        return version("caldav")
-    except Exception:  # the version is only informative
-        return "unknown"
-
-
 def main():
-    print(f"vc scenario against {SERVER}: {DAV_URL} (python-caldav {caldav_version()})")
-    print(f"vc scenario: today is {TODAY} (UTC); audience week starts {MONDAY}")
-    counts = {"PASS": 0, "FAIL": 0}
-    failures = []
-    for i, (name, fn) in enumerate(STEPS, 1):
-        t0 = time.monotonic()
-        try:
-            fn()
-        except Exception as e:  # one step's failure must not stop the others
-            if isinstance(e, AssertionError):
-                msg = str(e) or traceback.format_exc(limit=2)
-            else:
-                msg = f"{type(e).__name__}: {e}\n" + traceback.format_exc(limit=4)
-            counts["FAIL"] += 1
-            failures.append(name)
-            print(f"[FAIL] {i:2}. {name} ({time.monotonic() - t0:.1f}s)")
-            print("        " + msg.strip().replace("\n", "\n        "))
-        else:
-            counts["PASS"] += 1
-            print(f"[PASS] {i:2}. {name} ({time.monotonic() - t0:.1f}s)")
-    print(f"vc scenario: {counts['PASS']} passed, {counts['FAIL']} failed")
-    for f in failures:
-        print(f"vc scenario: FAILED: {f}")
-    return 1 if failures else 0
+    return SCENARIO.run(
+        f"vc scenario against {SERVER}: {DAV_URL} (python-caldav {caldav_version()})",
+        f"vc scenario: today is {TODAY} (UTC); audience week starts {MONDAY}",
+    )
 
 
 if __name__ == "__main__":
