@@ -31,7 +31,11 @@ The parts, in order; each states what it leaves for the next:
      calendars (free-busy and read-write): every answer well-formed, each
      share with its privileges, its owner's URL and its invite;
   8. principal-property-search as Apple's autocomplete sends it (display
-     name starts-with, e-mail), and principal-search-property-set.
+     name starts-with, e-mail), and principal-search-property-set;
+  9. the directory address book: in bob's own home, read-only, carol found
+     by name and e-mail with the phone her profile gives;
+ 10. a public link of alice's plan: read without signing in, with a strong
+     ETag and 304, a guessed token 404, revoked at once.
 
 A new part is a new section of steps appended before main(); steps run in
 order and share the state S.
@@ -1020,6 +1024,87 @@ def _():
     assert want <= names, f"searchable: {sorted(names)}" + exchange(r)
     props = apple(BOB, principal(CAROL[0]), APPLE_PRINCIPAL, "0")[principal(CAROL[0])]
     assert found(props, D + "displayname").text == CAROL_DISPLAY, props
+
+
+# ------------------------------------ part 9: the directory address book
+# Leaves: carol's profile with a phone number.
+
+CARDDAV = "{urn:ietf:params:xml:ns:carddav}"
+
+
+def directory(user):
+    return f"/dav/addressbooks/{user[0]}/directory/"
+
+
+def card_query(match_prop, text):
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<CR:addressbook-query xmlns:D="DAV:" xmlns:CR="urn:ietf:params:xml:ns:carddav">'
+        "<D:prop><D:getetag/><CR:address-data/></D:prop>"
+        f'<CR:filter><CR:prop-filter name="{match_prop}"><CR:text-match match-type="contains">{text}</CR:text-match>'
+        "</CR:prop-filter></CR:filter></CR:addressbook-query>"
+    )
+
+
+@step("the directory address book is in bob's own address-book home, read-only")
+def _():
+    r = http(BOB, "PROPFIND", f"/dav/addressbooks/{BOB[0]}/", propfind_body(D + "resourcetype", D + "current-user-privilege-set"),
+             {"Depth": "1", **XML})
+    props = multistatus(r, "bob's address-book home").get(directory(BOB))
+    assert props is not None, "no directory in bob's address-book home" + exchange(r)
+    types = {t.tag for t in found(props, D + "resourcetype")}
+    assert CARDDAV + "addressbook" in types, types
+    privs = {p.tag for p in found(props, D + "current-user-privilege-set").iter() if p.tag != D + "privilege"}
+    assert D + "read" in privs and D + "write" not in privs and D + "write-content" not in privs, privs
+
+
+@step("bob finds carol in the directory by name and by e-mail (addressbook-query); her phone is there")
+def _():
+    koyomi("user", "set", CAROL[0], "--phone", "+81 3 1234 5678")
+    for prop_name, text in (("FN", "Danvers"), ("EMAIL", CAROL_EMAIL.split("@")[0])):
+        r = http(BOB, "REPORT", directory(BOB), card_query(prop_name, text), {"Depth": "1", **XML})
+        answers = multistatus(r, f"directory query on {prop_name}")
+        cards = [el.text for p in answers.values() if (el := found(p, CARDDAV + "address-data")) is not None]
+        assert len(cards) == 1, f"{prop_name} contains {text!r}: {len(cards)} cards" + exchange(r)
+        card = unfold(cards[0])
+        assert f"FN:{CAROL_DISPLAY}" in card and CAROL_EMAIL in card and "+81 3 1234 5678" in card, card
+
+
+@step("the directory refuses bob's PUT and DELETE with need-privileges")
+def _():
+    vcard = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:intruder\r\nFN:Intruder\r\nEND:VCARD\r\n"
+    r = http(BOB, "PUT", directory(BOB) + "intruder.vcf", vcard, {"Content-Type": "text/vcard"})
+    assert r.status_code == 403 and "need-privileges" in r.text, "PUT into the directory" + exchange(r)
+    r = http(BOB, "DELETE", directory(BOB))
+    assert r.status_code == 403, "DELETE of the directory" + exchange(r)
+
+
+# ---------------------------------------------------- part 10: public links
+# Leaves: nothing (the link is revoked).
+
+
+@step("alice publishes her plan: anyone reads it without signing in, conditionally")
+def _():
+    out = koyomi("link", "add", ALICE[0], S.plan_name).stdout
+    m = re.search(r"/public/([A-Za-z0-9_-]+)\.ics", out)
+    assert m, f"no link in: {out}"
+    S.link = f"/public/{m.group(1)}.ics"
+    r = scenario_lib.send("GET", BASE + S.link, None, None, None)
+    assert r.status_code == 200 and r.headers.get("Content-Type", "").startswith("text/calendar"), "GET of the link" + exchange(r)
+    assert PLAN_EVENTS["standup"].title in r.text, "the link does not show alice's plan" + exchange(r)
+    etag = r.headers.get("ETag")
+    assert etag, "no ETag on the link" + exchange(r)
+    again = scenario_lib.send("GET", BASE + S.link, None, None, {"If-None-Match": etag})
+    assert again.status_code == 304, "conditional GET of the link" + exchange(again)
+    wrong = scenario_lib.send("GET", BASE + S.link.replace(m.group(1), m.group(1)[:-2] + "xx"), None, None, None)
+    assert wrong.status_code == 404, "a guessed link" + exchange(wrong)
+
+
+@step("alice revokes the link: the next request answers 404")
+def _():
+    koyomi("link", "del", S.link.rsplit("/", 1)[1][: -len(".ics")])
+    r = scenario_lib.send("GET", BASE + S.link, None, None, None)
+    assert r.status_code == 404, "GET of a revoked link" + exchange(r)
 
 
 # --------------------------------------------------------------------- main
