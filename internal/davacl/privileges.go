@@ -27,8 +27,9 @@ const (
 		"<D:privilege><D:write-content/></D:privilege>"
 )
 
-// sharePrivileges is what a sharee at level holds on a share and its
-// objects. A free-busy sharee reads the busy blocks the share shows them.
+// sharePrivileges is what a sharee at level holds on a share. A free-busy
+// sharee reads the busy blocks the share shows them; write-properties is
+// their own name, colour and order of it.
 func sharePrivileges(level domain.Level) string {
 	p := "<D:privilege><D:read/></D:privilege><D:privilege><D:read-current-user-privilege-set/></D:privilege>" +
 		"<D:privilege><C:read-free-busy/></D:privilege><D:privilege><D:write-properties/></D:privilege>"
@@ -38,6 +39,18 @@ func sharePrivileges(level domain.Level) string {
 	}
 	if level >= domain.LevelAdmin {
 		p += "<D:privilege><D:read-acl/></D:privilege>"
+	}
+	return p
+}
+
+// shareObjectPrivileges is what a sharee at level holds on an object of a
+// share: reading it, and with read-write replacing and deleting it; the
+// properties of the owner's objects stay the owner's.
+func shareObjectPrivileges(level domain.Level) string {
+	p := "<D:privilege><D:read/></D:privilege><D:privilege><D:read-current-user-privilege-set/></D:privilege>" +
+		"<D:privilege><C:read-free-busy/></D:privilege>"
+	if level >= domain.LevelReadWrite {
+		p += "<D:privilege><D:write-content/></D:privilege>"
 	}
 	return p
 }
@@ -58,7 +71,7 @@ func (a *acl) registerPrivileges() {
 				}
 			case *tree.Object:
 				if d.Parent != nil && d.Parent.Share != nil {
-					return []byte(sharePrivileges(d.Parent.Share.Level)), nil
+					return []byte(shareObjectPrivileges(d.Parent.Share.Level)), nil
 				}
 			case *tree.Virtual:
 				if d.View.Writable() {

@@ -251,3 +251,24 @@ func TestReadOnlyViewRefusesLocksAndUnknownShares(t *testing.T) {
 		}
 	}
 }
+
+// A collection cannot take a name where virtual calendars appear: the
+// view would hide it (MKCOL, MKCALENDAR and MOVE alike).
+func TestViewNamesAreReserved(t *testing.T) {
+	srv := newTestServer(t)
+	provision(t, srv, "alice")
+	for _, m := range []string{"MKCOL", "MKCALENDAR"} {
+		if code, body := as(t, srv, "alice", m, "/dav/calendars/alice/vc-5/", ""); code != http.StatusForbidden {
+			t.Errorf("%s vc-5: %d %s", m, code, body)
+		}
+	}
+	if code, body := as(t, srv, "alice", "MKCALENDAR", "/dav/calendars/alice/work/", ""); code != http.StatusCreated {
+		t.Fatalf("MKCALENDAR work: %d %s", code, body)
+	}
+	if code, body := as(t, srv, "alice", "MOVE", "/dav/calendars/alice/work/", "", "Destination", "/dav/calendars/alice/vc-7/"); code != http.StatusForbidden {
+		t.Errorf("MOVE to vc-7: %d %s", code, body)
+	}
+	if code, _ := as(t, srv, "alice", "MKCOL", "/dav/calendars/alice/vc-notes/", ""); code != http.StatusCreated {
+		t.Errorf("MKCOL vc-notes (no id): %d", code)
+	}
+}

@@ -628,6 +628,16 @@ func InCalendarHome(p string) bool {
 	return ok && !books
 }
 
+// viewName refuses a collection name in the calendar home that is where
+// a virtual calendar appears ("vc-" and an id): the view would hide it.
+func viewName(name string, books bool) error {
+	first, _, _ := strings.Cut(name, "/")
+	if _, isView := vcID(first); isView && !books {
+		return dav.Errorf(http.StatusForbidden, "names like %q are where virtual calendars appear; choose another name", first)
+	}
+	return nil
+}
+
 // Mkcol implements dav.Backend.
 func (t *Tree) Mkcol(ctx context.Context, p string, types []xml.Name, ops []dav.PropOp) error {
 	if err := t.checkHome(ctx, p); err != nil {
@@ -639,6 +649,9 @@ func (t *Tree) Mkcol(ctx context.Context, p string, types []xml.Name, ops []dav.
 	}
 	if inDirectory(p) {
 		return refuseDirectoryWrite(domain.ActWrite, p)
+	}
+	if err := viewName(name, books); err != nil {
+		return err
 	}
 	c := &store.Collection{Owner: owner, Name: name, Kind: store.KindPlain}
 	for _, typ := range types {
@@ -830,6 +843,9 @@ func (t *Tree) CopyMove(ctx context.Context, src *dav.Resource, dst, dstHref str
 		owner, name, books, ok := homeAndName(dst)
 		if !ok || owner != d.Owner || books != inBookHome(d.Kind) {
 			return false, dav.Errorf(http.StatusForbidden, "collections can only be copied or moved within their home")
+		}
+		if err := viewName(name, books); err != nil {
+			return false, err
 		}
 		created, err := t.svc.CopyMoveCollection(ctx, d.Collection, name, move, overwrite)
 		if err != nil {
