@@ -631,9 +631,8 @@ func InCalendarHome(p string) bool {
 // viewName refuses a collection name in the calendar home that is where
 // a virtual calendar appears ("vc-" and an id): the view would hide it.
 func viewName(name string, books bool) error {
-	first, _, _ := strings.Cut(name, "/")
-	if _, isView := vcID(first); isView && !books {
-		return dav.Errorf(http.StatusForbidden, "names like %q are where virtual calendars appear; choose another name", first)
+	if _, isView := vcID(name); isView && !books {
+		return dav.Errorf(http.StatusForbidden, "names like %q are where virtual calendars appear; choose another name", name)
 	}
 	return nil
 }
