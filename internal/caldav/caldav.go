@@ -71,12 +71,10 @@ func Register(h *dav.Handler, t *tree.Tree, limits ...Limits) {
 	h.RegisterMethod(dav.Method{Name: "MKCALENDAR", Serve: c.mkcalendar, Allowed: mkcalendarAllowed})
 	isCal := func(r *dav.Resource) bool {
 		switch d := r.Data.(type) {
-		case *tree.Collection:
-			return d.Kind == store.KindCalendar
+		case tree.Container:
+			return d.Target().Kind() == store.KindCalendar
 		case *tree.Object:
-			return d.Coll.Kind == store.KindCalendar
-		case *tree.Virtual, *tree.VirtualObject:
-			return true
+			return d.Kind() == store.KindCalendar
 		}
 		return false
 	}
@@ -109,11 +107,8 @@ func mkcalendarAllowed(r *dav.Resource, path string) bool {
 
 // isCalendarCollection reports whether r is a calendar or a virtual one.
 func isCalendarCollection(r *dav.Resource) bool {
-	if _, ok := r.Data.(*tree.Virtual); ok {
-		return true
-	}
-	_, ok := calendarOf(r)
-	return ok
+	c, ok := r.Data.(tree.Container)
+	return ok && c.Target().Kind() == store.KindCalendar
 }
 
 // viewComponents are the components a virtual calendar may hold.

@@ -336,17 +336,11 @@ func (c *handler) calendarDataGetter(rp *reportProps, floating func(*store.Colle
 		C("calendar-data"): func(r *dav.Resource) ([]byte, error) {
 			var data []byte
 			zone := time.UTC
-			switch o := r.Data.(type) {
-			case *tree.Object:
-				if o.Coll.Kind != store.KindCalendar {
-					return nil, dav.ErrNoProperty
-				}
-				data, zone = o.Data, floating(o.Coll)
-			case *tree.VirtualObject:
-				data, zone = o.Data, floating(o.Source)
-			default:
+			o, ok := r.Data.(*tree.Object)
+			if !ok || o.Kind() != store.KindCalendar {
 				return nil, dav.ErrNoProperty
 			}
+			data, zone = o.Data, floating(o.Source)
 			out := data
 			if !rp.data.IsIdentity() {
 				p := parsed[r.Path]
@@ -417,29 +411,22 @@ func (c *handler) calendarQuery(ctx context.Context, w http.ResponseWriter, req 
 	var resources []*dav.Resource
 	parsed := map[string]*ical.Object{}
 	switch data := r.Data.(type) {
-	case *tree.Collection:
+	case tree.Container:
 		if depth == 0 {
 			break
 		}
 		// Parsed forms are kept only where calendar-data is rendered
 		// from them rather than served as stored.
-		var objs []*store.Object
-		var ps []*ical.Object
-		var err error
-		if rp.wantData && !rp.data.IsIdentity() {
-			objs, ps, err = c.svc.QueryCalendar(ctx, data.Collection, filter, floating(data.Collection))
-		} else {
-			objs, err = c.svc.QueryCalendarObjects(ctx, data.Collection, filter, floating(data.Collection))
-		}
+		items, ps, err := data.Target().QueryCalendar(ctx, filter, floating, rp.wantData && !rp.data.IsIdentity())
 		if err != nil {
 			if errors.Is(err, ical.ErrUnsupportedCollation) {
 				return dav.Precondition(http.StatusForbidden, C("supported-collation"), err.Error())
 			}
 			return err
 		}
-		for i, o := range objs {
-			res := data.ObjectResource(o)
-			if ps != nil && ps[i] != nil {
+		for i, it := range items {
+			res := tree.ItemResource(data, it)
+			if i < len(ps) && ps[i] != nil {
 				parsed[res.Path] = ps[i]
 			}
 			resources = append(resources, res)
@@ -449,29 +436,13 @@ func (c *handler) calendarQuery(ctx context.Context, w http.ResponseWriter, req 
 		if err != nil {
 			return err
 		}
-		ok, err := p.Match(filter, floating(data.Coll))
+		ok, err := p.Match(filter, floating(data.Source))
 		if err != nil {
 			return err
 		}
 		if ok {
 			parsed[r.Path] = p
 			resources = append(resources, r)
-		}
-	case *tree.Virtual:
-		if depth == 0 {
-			break
-		}
-		objs, ps, err := c.svc.QueryVC(ctx, data.View, filter, floating)
-		if err != nil {
-			if errors.Is(err, ical.ErrUnsupportedCollation) {
-				return dav.Precondition(http.StatusForbidden, C("supported-collation"), err.Error())
-			}
-			return err
-		}
-		for i, o := range objs {
-			res := tree.VirtualObjectResource(data.View, o)
-			parsed[res.Path] = ps[i]
-			resources = append(resources, res)
 		}
 	}
 	getters := c.calendarDataGetter(&rp, floating, parsed)
@@ -562,13 +533,13 @@ func (c *handler) freeBusyQuery(ctx context.Context, w http.ResponseWriter, req 
 	if tr == nil || tr.Start.IsZero() || tr.End.IsZero() {
 		return dav.Errorf(http.StatusBadRequest, "free-busy-query needs a time-range with start and end")
 	}
-	objs, floating, err := c.busyObjects(ctx, r, tr)
+	objs, err := c.busyObjects(ctx, r, tr)
 	if err != nil {
 		return err
 	}
 	var periods []ical.BusyPeriod
 	for _, o := range objs {
-		ps, err := o.BusyPeriods(*tr, floating)
+		ps, err := o.BusyPeriods(*tr, o.floating)
 		if err != nil {
 			continue
 		}
@@ -582,31 +553,33 @@ func (c *handler) freeBusyQuery(ctx context.Context, w http.ResponseWriter, req 
 	return err
 }
 
+// busyObject is an object that may contribute busy time, parsed, with the
+// zone of its floating times.
+type busyObject struct {
+	*ical.Object
+	floating *time.Location
+}
+
 // busyObjects returns the objects of a calendar or a virtual one that may
-// contribute busy time to tr, parsed, with the zone for floating times.
-func (c *handler) busyObjects(ctx context.Context, r *dav.Resource, tr *ical.TimeRange) ([]*ical.Object, *time.Location, error) {
-	if v, ok := r.Data.(*tree.Virtual); ok {
-		filter := &ical.CompFilter{Name: "VCALENDAR", Comps: []ical.CompFilter{{Name: "VEVENT", TimeRange: tr}}}
-		_, out, err := c.svc.QueryVC(ctx, v.View, filter, func(*store.Collection) *time.Location { return time.UTC })
-		return out, time.UTC, err
-	}
-	col, _ := calendarOf(r)
-	floating := floatingZone("", col)
-	var out []*ical.Object
+// contribute busy time to tr.
+func (c *handler) busyObjects(ctx context.Context, r *dav.Resource, tr *ical.TimeRange) ([]busyObject, error) {
+	target := r.Data.(tree.Container).Target()
+	floating := func(col *store.Collection) *time.Location { return floatingZone("", col) }
+	var out []busyObject
 	for _, comp := range []string{"VEVENT", "VFREEBUSY"} {
 		filter := &ical.CompFilter{Name: "VCALENDAR", Comps: []ical.CompFilter{{Name: comp, TimeRange: tr}}}
-		stored, objs, err := c.svc.QueryCalendar(ctx, col, filter, floating)
+		items, parsed, err := target.QueryCalendar(ctx, filter, floating, true)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		for i, p := range objs {
+		for i, p := range parsed {
 			if p == nil { // matched by its index alone
-				if p, err = ical.Parse(stored[i].Data); err != nil {
+				if p, err = ical.Parse(items[i].Data); err != nil {
 					continue
 				}
 			}
-			out = append(out, p)
+			out = append(out, busyObject{p, floating(items[i].Source)})
 		}
 	}
-	return out, floating, nil
+	return out, nil
 }

@@ -43,12 +43,10 @@ func Register(h *dav.Handler, t *tree.Tree) {
 	c.registerProperties()
 	isBook := func(r *dav.Resource) bool {
 		switch d := r.Data.(type) {
-		case *tree.Collection:
-			return d.Kind == store.KindAddressBook
+		case tree.Container:
+			return d.Target().Kind() == store.KindAddressBook
 		case *tree.Object:
-			return d.Coll.Kind == store.KindAddressBook
-		case *tree.Directory, *tree.DirectoryCard:
-			return true
+			return d.Kind() == store.KindAddressBook
 		}
 		return false
 	}
@@ -243,10 +241,7 @@ func (rp *reportProps) getter() map[xml.Name]func(*dav.Resource) ([]byte, error)
 // cardData returns the vCard of an address object resource, stored or of
 // the directory.
 func cardData(r *dav.Resource) ([]byte, bool) {
-	switch d := r.Data.(type) {
-	case *tree.Object:
-		return d.Data, d.Coll.Kind == store.KindAddressBook
-	case *tree.DirectoryCard:
+	if d, ok := r.Data.(*tree.Object); ok && d.Kind() == store.KindAddressBook {
 		return d.Data, true
 	}
 	return nil, false
@@ -400,36 +395,21 @@ func (c *handler) addressbookQuery(ctx context.Context, w http.ResponseWriter, r
 	var resources []*dav.Resource
 	truncated := false
 	switch data := r.Data.(type) {
-	case *tree.Collection:
+	case tree.Container:
 		if depth == 0 {
 			break
 		}
-		objs, err := c.svc.QueryAddressBook(ctx, data.Collection, filter)
+		items, err := data.Target().QueryCards(ctx, filter)
 		if err != nil {
 			return err
 		}
-		if limit > 0 && len(objs) > limit {
-			objs, truncated = objs[:limit], true
+		if limit > 0 && len(items) > limit {
+			items, truncated = items[:limit], true
 		}
-		for _, o := range objs {
-			resources = append(resources, data.ObjectResource(o))
+		for _, it := range items {
+			resources = append(resources, tree.ItemResource(data, it))
 		}
-	case *tree.Directory:
-		if depth == 0 {
-			break
-		}
-		book, err := c.t.LoadDirectory(ctx, data)
-		if err != nil {
-			return err
-		}
-		cards := book.Query(filter)
-		if limit > 0 && len(cards) > limit {
-			cards, truncated = cards[:limit], true
-		}
-		for _, card := range cards {
-			resources = append(resources, tree.DirectoryCardResource(data.User, card))
-		}
-	case *tree.Object, *tree.DirectoryCard:
+	case *tree.Object:
 		body, _ := cardData(r)
 		card, err := vcard.Parse(body)
 		if err == nil && card.Match(filter) {

@@ -109,9 +109,14 @@ func (a Action) Privilege() string {
 type ForbiddenError struct {
 	Action Action
 	What   string
+	// Reason, when set, says why in words of its own.
+	Reason string
 }
 
 func (e *ForbiddenError) Error() string {
+	if e.Reason != "" {
+		return "forbidden: " + e.Reason
+	}
 	return fmt.Sprintf("forbidden: %s needs the %s privilege", e.What, e.Action.Privilege())
 }
 

@@ -1326,7 +1326,7 @@ func (v *VCView) WriteTarget() *store.Collection { return v.target }
 // object's name in the target, and whether it exists.
 func (s *Service) writableObject(ctx context.Context, tx store.Tx, v *VCView, name string) (string, bool, error) {
 	if v.target == nil {
-		return "", false, fmt.Errorf("%w: this virtual calendar is read-only for you", ErrForbidden)
+		return "", false, &ForbiddenError{Action: ActWrite, Reason: "this virtual calendar is read-only for you"}
 	}
 	vo, err := s.lookupVCObject(ctx, tx, v, name)
 	if err != nil {
@@ -1336,17 +1336,17 @@ func (s *Service) writableObject(ctx context.Context, tx store.Tx, v *VCView, na
 		// Nothing visible by that name: a new object in the target, unless
 		// the target holds one the viewer does not see.
 		if _, err := tx.GetObject(ctx, v.target.ID, name); err == nil {
-			return "", false, fmt.Errorf("%w: %s cannot be written through this view", ErrForbidden, name)
+			return "", false, &ForbiddenError{Action: ActWrite, Reason: name + " cannot be written through this view"}
 		} else if !isNotFound(err) {
 			return "", false, err
 		}
 		return name, false, nil
 	}
 	if vo.Source.ID != v.target.ID {
-		return "", false, fmt.Errorf("%w: %s belongs to a calendar this view does not write into", ErrForbidden, name)
+		return "", false, &ForbiddenError{Action: ActWrite, Reason: name + " belongs to a calendar this view does not write into"}
 	}
 	if !vo.Full {
-		return "", false, fmt.Errorf("%w: %s is shown to you reduced; changing it would overwrite what you cannot see", ErrForbidden, name)
+		return "", false, &ForbiddenError{Action: ActWrite, Reason: name + " is shown to you reduced; changing it would overwrite what you cannot see"}
 	}
 	return vo.SourceName, true, nil
 }
@@ -1374,7 +1374,7 @@ func (s *Service) uidFreeInView(ctx context.Context, tx store.Tx, v *VCView, uid
 		if exists && src.coll.ID == v.target.ID && vo.SourceName == target {
 			return nil
 		}
-		return fmt.Errorf("%w: %s", store.ErrUIDConflict, "another event this view shows has that UID")
+		return fmt.Errorf("another event this view shows has that UID: %w", &store.UIDConflictError{UID: uid})
 	}
 	return nil
 }
@@ -1387,7 +1387,7 @@ func (s *Service) PutThroughVC(ctx context.Context, v *VCView, name string, data
 		return nil, false, err
 	}
 	if v.target == nil {
-		return nil, false, fmt.Errorf("%w: this virtual calendar is read-only for you", ErrForbidden)
+		return nil, false, &ForbiddenError{Action: ActWrite, Reason: "this virtual calendar is read-only for you"}
 	}
 	o, err := s.prepare(v.target, name, data, contentType)
 	if err != nil {

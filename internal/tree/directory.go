@@ -28,50 +28,30 @@ import (
 // fall back to comparing getctag and the members' ETags, which finds
 // removals too.
 
-type (
-	// Directory is the directory address book in User's home. The cards
-	// are read once per request, on first need.
-	Directory struct {
-		User string
-		book *domain.Directory
-	}
-	// DirectoryCard is one card of the directory.
-	DirectoryCard struct {
-		*domain.DirectoryCard
-		User string // whose home it is served in
-	}
-)
+// Directory is the directory address book in User's home.
+type Directory struct {
+	User   string
+	target domain.Target
+}
+
+// Target implements Container.
+func (d *Directory) Target() domain.Target { return d.target }
+
+// Path implements Container.
+func (d *Directory) Path() string { return DirectoryPath(d.User) }
 
 // DirectoryPath returns the path of the directory in user's address book
 // home.
 func DirectoryPath(user string) string { return BookHomePath(user) + domain.DirectoryName + "/" }
 
-// LoadDirectory returns the directory's cards, read on first need.
-func (t *Tree) LoadDirectory(ctx context.Context, d *Directory) (*domain.Directory, error) {
-	if d.book == nil {
-		book, err := t.svc.Directory(ctx)
-		if err != nil {
-			return nil, mapError(err)
-		}
-		d.book = book
-	}
-	return d.book, nil
-}
-
 func (t *Tree) directoryResource(user string) *dav.Resource {
-	r := &dav.Resource{Path: DirectoryPath(user), Collection: true, Data: &Directory{User: user}}
+	r := &dav.Resource{Path: DirectoryPath(user), Collection: true, Data: &Directory{User: user, target: t.svc.DirectoryTarget()}}
 	for _, k := range t.kinds {
 		if k.Kind == store.KindAddressBook {
 			r.Types = append(r.Types, k.Type, xml.Name{Space: dav.NSCardDAV, Local: "directory"})
 		}
 	}
 	return r
-}
-
-// DirectoryCardResource describes a card of the directory in user's home.
-func DirectoryCardResource(user string, c *domain.DirectoryCard) *dav.Resource {
-	return &dav.Resource{Path: DirectoryPath(user) + c.Name, ETag: c.ETag, ContentType: "text/vcard; charset=utf-8",
-		Size: int64(len(c.Data)), Data: &DirectoryCard{DirectoryCard: c, User: user}}
 }
 
 // resolveDirectory resolves a path below user's address book home that
@@ -83,51 +63,22 @@ func (t *Tree) resolveDirectory(ctx context.Context, user string, segs []string,
 	if _, err := t.svc.User(ctx, user); err != nil {
 		return nil, true, mapError(err) // another user's home
 	}
+	dir := t.directoryResource(user)
 	switch {
 	case len(segs) == 1:
-		return t.directoryResource(user), true, nil
+		return dir, true, nil
 	case len(segs) == 2 && !trailing:
-		c, err := t.svc.DirectoryCard(ctx, segs[1])
-		if err != nil {
-			return nil, true, mapError(err)
-		}
-		return DirectoryCardResource(user, c), true, nil
+		res, err := t.resolveItem(ctx, dir.Data.(*Directory), segs[1])
+		return res, true, err
 	}
 	return nil, true, notFound()
 }
 
-// directoryChildren lists the cards.
-func (t *Tree) directoryChildren(ctx context.Context, d *Directory) ([]*dav.Resource, error) {
-	book, err := t.LoadDirectory(ctx, d)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*dav.Resource, 0, len(book.Cards))
-	for _, c := range book.Cards {
-		out = append(out, DirectoryCardResource(d.User, c))
-	}
-	return out, nil
-}
-
-// directoryPrefetch returns the cards of the directory d by path, for a
-// multiget.
-func (t *Tree) directoryPrefetch(ctx context.Context, d *Directory) (map[string]*dav.Resource, error) {
-	cards, err := t.directoryChildren(ctx, d)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]*dav.Resource, len(cards))
-	for _, c := range cards {
-		out[c.Path] = c
-	}
-	return out, nil
-}
-
 // directoryCTag is the directory's getctag.
 func (t *Tree) directoryCTag(ctx context.Context, d *Directory) ([]byte, error) {
-	book, err := t.LoadDirectory(ctx, d)
+	book, err := domain.DirectoryBook(ctx, d.target)
 	if err != nil {
-		return nil, err
+		return nil, mapError(err)
 	}
 	return []byte(dav.EscapeText(book.CTag)), nil
 }

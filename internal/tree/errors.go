@@ -19,12 +19,12 @@ type ObjectErrors func(err error, conflict string) *dav.Error
 func (t *Tree) RegisterObjectErrors(kind store.Kind, fn ObjectErrors) { t.objectErrors[kind] = fn }
 
 // mapObjectError answers an error of storing an object in c at path.
-func (t *Tree) mapObjectError(err error, c *Collection, path string) error {
+func (t *Tree) mapObjectError(err error, c Container, path string) error {
 	if err == nil {
 		return nil
 	}
 	if c != nil {
-		if fn, ok := t.objectErrors[c.Kind]; ok {
+		if fn, ok := t.objectErrors[c.Target().Kind()]; ok {
 			if e := fn(err, conflictHref(c, err)); e != nil {
 				return e
 			}
@@ -35,14 +35,14 @@ func (t *Tree) mapObjectError(err error, c *Collection, path string) error {
 
 // conflictHref is the DAV:href of the object that holds a UID err says is
 // taken, in the spelling it was created with; "" for another error.
-func conflictHref(c *Collection, err error) string {
+func conflictHref(c Container, err error) string {
 	var uc *store.UIDConflictError
-	if !errors.As(err, &uc) {
-		return ""
+	if !errors.As(err, &uc) || uc.Name == "" {
+		return "" // a view names no object: the one holding the UID may be hidden
 	}
-	href := objectHref(c.path, uc.Href)
+	href := objectHref(c.Path(), uc.Href)
 	if href == "" {
-		href = dav.EscapePath(c.path + uc.Name)
+		href = dav.EscapePath(c.Path() + uc.Name)
 	}
 	return "<D:href>" + dav.EscapeText(href) + "</D:href>"
 }

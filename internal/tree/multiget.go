@@ -19,47 +19,27 @@ import (
 func (t *Tree) Multiget(ctx context.Context, w http.ResponseWriter, h *dav.Handler, r *dav.Resource, kind store.Kind,
 	hrefs []string, pr dav.PropRequest, custom map[xml.Name]func(*dav.Resource) ([]byte, error)) error {
 	prefetched := map[string]*dav.Resource{}
-	d, prefetch := r.Data.(*Collection)
-	prefetch = prefetch && d.Kind == kind
-	view, isView := r.Data.(*Virtual)
-	prefetch = prefetch || (isView && kind == store.KindCalendar)
+	c, prefetch := r.Data.(Container)
+	prefetch = prefetch && c.Target().Kind() == kind
 	// member tells whether p names a member of r, which the prefetch
 	// found if it exists.
 	member := func(p string) bool {
 		name, found := strings.CutPrefix(p, r.Path)
 		return prefetch && found && name != "" && !strings.Contains(name, "/")
 	}
-	if dir, ok := r.Data.(*Directory); ok && kind == store.KindAddressBook {
-		cards, err := t.directoryPrefetch(ctx, dir)
-		if err != nil {
-			return err
-		}
-		prefetched, prefetch = cards, true
-	} else if prefetch {
+	if prefetch {
 		var names []string
 		for _, href := range hrefs {
 			if p, ok := dav.HrefPath(href); ok && member(p) {
 				names = append(names, strings.TrimPrefix(p, r.Path))
 			}
 		}
-		if isView {
-			objs, err := t.svc.VCObjectsByName(ctx, view.View, names)
-			if err != nil {
-				return mapError(err)
-			}
-			for _, o := range objs {
-				res := VirtualObjectResource(view.View, o)
-				prefetched[res.Path] = res
-			}
-		} else {
-			objs, err := t.svc.Objects(ctx, d.Collection, names)
-			if err != nil {
-				return mapError(err)
-			}
-			for _, o := range objs {
-				res := d.ObjectResource(o)
-				prefetched[res.Path] = res
-			}
+		items, err := c.Target().GetMany(ctx, names)
+		if err != nil {
+			return mapError(err)
+		}
+		for _, res := range itemResources(c, items) {
+			prefetched[res.Path] = res
 		}
 	}
 	ms := dav.NewMultistatus(w)
@@ -73,19 +53,8 @@ func (t *Tree) Multiget(ctx context.Context, w http.ResponseWriter, h *dav.Handl
 		res := prefetched[p]
 		if res == nil && !member(p) {
 			if rr, err := t.Resolve(ctx, p); err == nil {
-				switch o := rr.Data.(type) {
-				case *Object:
-					if o.Coll.Kind == kind {
-						res = rr
-					}
-				case *VirtualObject:
-					if kind == store.KindCalendar {
-						res = rr
-					}
-				case *DirectoryCard:
-					if kind == store.KindAddressBook {
-						res = rr
-					}
+				if o, ok := rr.Data.(*Object); ok && o.Kind() == kind {
+					res = rr
 				}
 			}
 		}

@@ -7,28 +7,23 @@ import (
 	"koyomi.dev/koyomi/internal/dav"
 )
 
-func invalidSyncToken(msg string) error {
-	return dav.Precondition(http.StatusForbidden, dav.Name("valid-sync-token"), msg)
-}
-
-// SyncChanges implements dav.SyncBackend from the collection's change log.
+// SyncChanges implements dav.SyncBackend from the target's change log: a
+// stored collection's, or the viewer's log of a view.
 func (t *Tree) SyncChanges(ctx context.Context, r *dav.Resource, token string, limit int) ([]dav.SyncChange, string, bool, error) {
-	if v, ok := r.Data.(*Virtual); ok {
-		return t.virtualSyncChanges(ctx, v.View, token, limit)
-	}
-	d, ok := r.Data.(*Collection)
-	if !ok || !d.Syncable() {
+	c, ok := r.Data.(Container)
+	if !ok {
 		return nil, "", false, dav.Precondition(http.StatusForbidden, dav.Name("supported-report"), "not a synchronisable collection")
 	}
-	res, err := t.svc.SyncCollection(ctx, d.Collection, token, limit)
+	res, err := c.Target().Changes(ctx, token, limit)
 	if err != nil {
 		return nil, "", false, mapError(err)
 	}
+	base := c.Path()
 	out := make([]dav.SyncChange, 0, len(res.Changes))
 	for _, ch := range res.Changes {
-		sc := dav.SyncChange{Path: d.path + ch.Name, Href: objectHref(d.path, ch.Href)}
-		if ch.Object != nil {
-			sc.Resource = d.ObjectResource(ch.Object)
+		sc := dav.SyncChange{Path: base + ch.Name, Href: objectHref(base, ch.Href)}
+		if ch.Item != nil {
+			sc.Resource = ItemResource(c, ch.Item)
 		}
 		out = append(out, sc)
 	}

@@ -55,16 +55,28 @@ type (
 	// sharee's own where they set them).
 	Collection struct {
 		*store.Collection
-		Share *domain.Share
-		path  string // URL path where it is served
+		Share  *domain.Share
+		path   string // URL path where it is served
+		target domain.Target
 	}
-	// Object is a member of a collection.
+	// Object is a member of a container: an object of a stored
+	// collection, own or shared, what a view shows, or a directory card,
+	// as the domain's target serves it to the requesting user.
 	Object struct {
-		*store.Object
-		Coll   *store.Collection
-		Parent *Collection
+		*domain.Item
+		Parent Container
 	}
 )
+
+// Container is a resource whose members the domain serves through a
+// target: a stored collection (own or shared), a virtual calendar or the
+// directory. Everything done to members goes through Target, whatever the
+// kind of container.
+type Container interface {
+	Target() domain.Target
+	// Path is the container's URL path as served.
+	Path() string
+}
 
 // Stored is the collection as its owner keeps it: for a share, with the
 // owner's name, colour and order rather than the sharee's.
@@ -79,27 +91,54 @@ func (c *Collection) Stored() *store.Collection {
 // sharee's mount.
 func (c *Collection) Path() string { return c.path }
 
-// ObjectResource describes an object of c as a DAV resource.
-func (c *Collection) ObjectResource(o *store.Object) *dav.Resource {
-	return &dav.Resource{Path: c.path + o.Name, Href: objectHref(c.path, o.Href), ETag: o.ETag, LastModified: o.Modified,
-		ContentType: o.ContentType, Size: o.Size, Data: &Object{Object: o, Coll: c.Collection, Parent: c}}
+// Target implements Container.
+func (c *Collection) Target() domain.Target { return c.target }
+
+// Kind is what the object is: the kind of collection it is served from.
+func (o *Object) Kind() store.Kind { return o.Parent.Target().Kind() }
+
+// Stored is the collection the object is served from when that is a
+// stored collection, own or shared; nil for a view's or the directory's.
+func (o *Object) Stored() *Collection {
+	c, _ := o.Parent.(*Collection)
+	return c
+}
+
+// ItemResource describes an item of container c as a DAV resource.
+func ItemResource(c Container, it *domain.Item) *dav.Resource {
+	base := c.Path()
+	return &dav.Resource{Path: base + it.Name, Href: objectHref(base, it.Href), ETag: it.ETag, LastModified: it.Modified,
+		ContentType: it.ContentType, Size: it.Size, Data: &Object{Item: it, Parent: c}}
+}
+
+// itemResources describes items of c.
+func itemResources(c Container, items []*domain.Item) []*dav.Resource {
+	out := make([]*dav.Resource, len(items))
+	for i, it := range items {
+		out[i] = ItemResource(c, it)
+	}
+	return out
 }
 
 // ownCollection is one of its owner's collections, served at its path.
-func ownCollection(c *store.Collection) *Collection {
-	return &Collection{Collection: c, path: CollectionPath(c)}
+func (t *Tree) ownCollection(ctx context.Context, c *store.Collection) (*Collection, error) {
+	target, err := t.svc.CollectionTarget(ctx, c)
+	if err != nil {
+		return nil, mapError(err)
+	}
+	return &Collection{Collection: c, path: CollectionPath(c), target: target}, nil
 }
 
 // sharedCollection is a share mounted in user's home, showing the
 // sharee's own name, colour and order.
-func sharedCollection(user string, sh *domain.Share) *Collection {
+func (t *Tree) sharedCollection(user string, sh *domain.Share) *Collection {
 	c := *sh.Coll
 	c.DisplayName, c.Color, c.Order = sh.DisplayName(), sh.Color(), sh.Order()
 	base := HomePath(user)
 	if inBookHome(c.Kind) {
 		base = BookHomePath(user)
 	}
-	return &Collection{Collection: &c, Share: sh, path: base + sh.Mount + "/"}
+	return &Collection{Collection: &c, Share: sh, path: base + sh.Mount + "/", target: t.svc.ShareTarget(sh)}
 }
 
 // Syncable marks collections that keep a change log for sync-collection.
@@ -163,12 +202,7 @@ func (t *Tree) RegisterNegotiator(kind store.Kind, fn Negotiate) { t.negotiators
 // Negotiate implements dav.Negotiator.
 func (t *Tree) Negotiate(ctx context.Context, r *dav.Resource, body []byte, accept string) ([]byte, string, error) {
 	if o, ok := r.Data.(*Object); ok {
-		if fn, ok := t.negotiators[o.Coll.Kind]; ok {
-			return fn(ctx, r, body, accept)
-		}
-	}
-	if _, ok := r.Data.(*DirectoryCard); ok {
-		if fn, ok := t.negotiators[store.KindAddressBook]; ok {
+		if fn, ok := t.negotiators[o.Kind()]; ok {
 			return fn(ctx, r, body, accept)
 		}
 	}
@@ -288,7 +322,11 @@ func (t *Tree) Resolve(ctx context.Context, p string) (*dav.Resource, error) {
 			if inBookHome(c.Kind) != books {
 				return nil, notFound()
 			}
-			return t.collectionResource(ownCollection(c)), nil
+			own, err := t.ownCollection(ctx, c)
+			if err != nil {
+				return nil, err
+			}
+			return t.collectionResource(own), nil
 		} else if !errors.Is(err, domain.ErrNotFound) {
 			return nil, mapError(err)
 		}
@@ -307,13 +345,22 @@ func (t *Tree) Resolve(ctx context.Context, p string) (*dav.Resource, error) {
 		if inBookHome(c.Kind) != books {
 			return nil, notFound()
 		}
-		o, err := t.svc.Object(ctx, c, segs[len(segs)-1])
+		own, err := t.ownCollection(ctx, c)
 		if err != nil {
-			return nil, mapError(err)
+			return nil, err
 		}
-		return ownCollection(c).ObjectResource(o), nil
+		return t.resolveItem(ctx, own, segs[len(segs)-1])
 	}
 	return nil, notFound()
+}
+
+// resolveItem resolves the member called name of c.
+func (t *Tree) resolveItem(ctx context.Context, c Container, name string) (*dav.Resource, error) {
+	it, err := c.Target().Get(ctx, name)
+	if err != nil {
+		return nil, mapError(err)
+	}
+	return ItemResource(c, it), nil
 }
 
 func homeListResource(books bool) *dav.Resource {
@@ -365,7 +412,11 @@ func (t *Tree) Children(ctx context.Context, r *dav.Resource) ([]*dav.Resource, 
 		var out []*dav.Resource
 		for _, c := range colls {
 			if !strings.Contains(c.Name, "/") && inBookHome(c.Kind) == d.Books {
-				out = append(out, t.collectionResource(ownCollection(c)))
+				own, err := t.ownCollection(ctx, c)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, t.collectionResource(own))
 			}
 		}
 		shares, err := t.svc.SharedWith(ctx, d.User)
@@ -374,7 +425,7 @@ func (t *Tree) Children(ctx context.Context, r *dav.Resource) ([]*dav.Resource, 
 		}
 		for _, sh := range shares {
 			if inBookHome(sh.Coll.Kind) == d.Books {
-				out = append(out, t.collectionResource(sharedCollection(d.User, sh)))
+				out = append(out, t.collectionResource(t.sharedCollection(d.User, sh)))
 			}
 		}
 		if !d.Books {
@@ -390,31 +441,28 @@ func (t *Tree) Children(ctx context.Context, r *dav.Resource) ([]*dav.Resource, 
 			out = append(out, t.directoryResource(d.User))
 		}
 		return out, nil
-	case *Virtual:
-		return t.virtualChildren(ctx, d.View)
-	case *Directory:
-		return t.directoryChildren(ctx, d)
-	case *Collection:
+	case Container:
 		var out []*dav.Resource
-		if d.Kind == store.KindPlain {
-			colls, err := t.svc.Collections(ctx, d.Owner)
+		if c, ok := d.(*Collection); ok && c.Kind == store.KindPlain {
+			colls, err := t.svc.Collections(ctx, c.Owner)
 			if err != nil {
 				return nil, mapError(err)
 			}
-			for _, c := range colls {
-				if rest, ok := strings.CutPrefix(c.Name, d.Name+"/"); ok && !strings.Contains(rest, "/") {
-					out = append(out, t.collectionResource(ownCollection(c)))
+			for _, sub := range colls {
+				if rest, ok := strings.CutPrefix(sub.Name, c.Name+"/"); ok && !strings.Contains(rest, "/") {
+					own, err := t.ownCollection(ctx, sub)
+					if err != nil {
+						return nil, err
+					}
+					out = append(out, t.collectionResource(own))
 				}
 			}
 		}
-		objs, err := t.svc.ListObjects(ctx, d.Collection, false)
+		items, err := d.Target().List(ctx)
 		if err != nil {
 			return nil, mapError(err)
 		}
-		for _, o := range objs {
-			out = append(out, d.ObjectResource(o))
-		}
-		return out, nil
+		return append(out, itemResources(d, items)...), nil
 	}
 	return nil, nil
 }
@@ -431,15 +479,14 @@ func (t *Tree) Content(ctx context.Context, r *dav.Resource) ([]byte, error) {
 	switch d := r.Data.(type) {
 	case *Object:
 		return d.Data, nil
-	case *VirtualObject:
-		return d.Data, nil
-	case *DirectoryCard:
-		return d.Data, nil
-	case *Virtual:
-		return t.exportVirtual(ctx, d.View, r)
-	case *Collection:
-		if d.Kind == store.KindCalendar {
-			return t.exportCalendar(ctx, d.Collection, r)
+	case Container:
+		if d.Target().Kind() == store.KindCalendar {
+			out, err := d.Target().Export(ctx)
+			if err != nil {
+				return nil, mapError(err)
+			}
+			r.ContentType = calendarExportType
+			return out, nil
 		}
 	}
 	r.ContentType = t.ContentType(r)
@@ -456,13 +503,8 @@ const (
 // answers GET with its objects as one iCalendar stream, other collections
 // with a line of text.
 func (t *Tree) ContentType(r *dav.Resource) string {
-	switch d := r.Data.(type) {
-	case *Virtual:
+	if d, ok := r.Data.(Container); ok && d.Target().Kind() == store.KindCalendar {
 		return calendarExportType
-	case *Collection:
-		if d.Kind == store.KindCalendar {
-			return calendarExportType
-		}
 	}
 	if r.Collection {
 		return collectionPageType
@@ -470,19 +512,9 @@ func (t *Tree) ContentType(r *dav.Resource) string {
 	return r.ContentType
 }
 
-// exportCalendar answers GET on a calendar with all its objects as one
-// iCalendar stream.
-func (t *Tree) exportCalendar(ctx context.Context, c *store.Collection, r *dav.Resource) ([]byte, error) {
-	out, err := t.svc.ExportCalendar(ctx, c)
-	if err != nil {
-		return nil, mapError(err)
-	}
-	r.ContentType = calendarExportType
-	return out, nil
-}
-
-// parentOf splits a member path into its collection and last segment.
-func (t *Tree) parentOf(ctx context.Context, p string) (*Collection, string, error) {
+// parentOf splits a member path into the container it goes into and its
+// last segment.
+func (t *Tree) parentOf(ctx context.Context, p string) (Container, string, error) {
 	if err := t.checkHome(ctx, p); err != nil {
 		return nil, "", err
 	}
@@ -498,25 +530,11 @@ func (t *Tree) parentOf(ctx context.Context, p string) (*Collection, string, err
 		}
 		return nil, "", err
 	}
-	c, ok := parent.Data.(*Collection)
+	c, ok := parent.Data.(Container)
 	if !ok {
-		if _, virtual := parent.Data.(*Virtual); virtual {
-			return nil, name, errVirtualParent{parent}
-		}
 		return nil, "", dav.Errorf(http.StatusForbidden, "objects can only be stored inside a collection")
 	}
 	return c, name, nil
-}
-
-// errVirtualParent reports that a member path lies in a virtual calendar.
-type errVirtualParent struct{ parent *dav.Resource }
-
-func (e errVirtualParent) Error() string {
-	return "tree: " + e.parent.Path + " is a virtual calendar"
-}
-
-func (e errVirtualParent) Unwrap() error {
-	return dav.Errorf(http.StatusForbidden, "virtual calendars are read-only except through their write target")
 }
 
 func isStatus(err error, status int) bool {
@@ -543,46 +561,56 @@ func (t *Tree) checkHome(ctx context.Context, p string) error {
 // Put implements dav.Backend.
 func (t *Tree) Put(ctx context.Context, p, href string, body []byte, contentType string, cond dav.Conditions) (*dav.Resource, bool, error) {
 	c, name, err := t.parentOf(ctx, p)
-	var vp errVirtualParent
-	if errors.As(err, &vp) {
-		return t.putVirtual(ctx, vp.parent.Data.(*Virtual).View, name, body, contentType, cond)
-	}
 	if err != nil {
 		return nil, false, err
 	}
-	o, created, err := t.svc.PutObject(ctx, c.Collection, name, spelling(p, href), body, contentType, store.PutOptions{IfMatch: cond.IfMatch, IfNoneMatch: cond.IfNoneMatch})
+	it, created, err := c.Target().Put(ctx, name, spelling(p, href), body, contentType, store.PutOptions{IfMatch: cond.IfMatch, IfNoneMatch: cond.IfNoneMatch})
 	if err != nil {
 		return nil, false, t.mapObjectError(err, c, p)
 	}
-	return c.ObjectResource(o), created, nil
+	if it == nil {
+		// Stored, but the container does not show the writer what they
+		// stored (a view's own rules): no ETag to give.
+		return &dav.Resource{Path: p}, created, nil
+	}
+	return ItemResource(c, it), created, nil
 }
 
-// MayWrite implements dav.WritePermitter: a write of an object needs a
-// collection to go into and the write privilege on it. Collections and
-// views are left to the write itself.
+// MayWrite implements dav.WritePermitter: replacing an object needs
+// write-content on it, adding one bind on the container it goes into, as
+// the container's target grants them. Collections are left to the write
+// itself.
 func (t *Tree) MayWrite(ctx context.Context, p string, existing *dav.Resource) error {
 	if existing != nil {
 		if o, ok := existing.Data.(*Object); ok {
-			return mapErrorAt(t.svc.Authorize(ctx, o.Coll, domain.ActWrite), p)
+			return holds(o.Parent.Target().ItemPrivileges(o.Item), domain.PrivWriteContent, p)
 		}
 		return nil
 	}
 	c, _, err := t.parentOf(ctx, p)
-	var vp errVirtualParent
-	if errors.As(err, &vp) {
-		return nil
-	}
 	if err != nil {
 		return err
 	}
-	return mapErrorAt(t.svc.Authorize(ctx, c.Collection, domain.ActWrite), p)
+	return holds(c.Target().Privileges(), domain.PrivBind, p)
+}
+
+// holds answers need-privileges for the resource at p unless privs holds
+// priv.
+func holds(privs []domain.Privilege, priv domain.Privilege, p string) error {
+	if slices.Contains(privs, priv) || slices.Contains(privs, domain.PrivAll) {
+		return nil
+	}
+	return mapErrorAt(&domain.ForbiddenError{Action: domain.ActWrite, What: p}, p)
 }
 
 // Delete implements dav.Backend.
 func (t *Tree) Delete(ctx context.Context, r *dav.Resource, cond dav.Conditions) error {
 	switch d := r.Data.(type) {
 	case *Object:
-		return mapErrorAt(t.svc.DeleteObject(ctx, d.Coll, d.Name, cond.IfMatch), r.Path)
+		if err := d.Parent.Target().Delete(ctx, d.Name, cond.IfMatch); err != nil {
+			return t.mapObjectError(err, d.Parent, r.Path)
+		}
+		return nil
 	case *Collection:
 		if d.Share != nil {
 			// A sharee removes a share from their home by giving up the
@@ -597,12 +625,14 @@ func (t *Tree) Delete(ctx context.Context, r *dav.Resource, cond dav.Conditions)
 			return mapErrorAt(err, r.Path)
 		}
 		return mapErrorAt(t.svc.DeleteCollection(ctx, d.Collection), r.Path)
-	case *Virtual, *VirtualObject:
-		return t.deleteVirtual(ctx, r, cond)
+	case *Virtual:
+		// A viewer's DELETE of a view unsubscribes them; the owner's
+		// definition stays.
+		no := false
+		_, err := t.svc.SetSubscription(ctx, d.View.Viewer, d.View.VC.ID, domain.Subscription{Subscribed: &no})
+		return mapError(err)
 	case *Directory:
 		return refuseDirectoryWrite(domain.ActManage, r.Path)
-	case *DirectoryCard:
-		return refuseDirectoryWrite(domain.ActWrite, r.Path)
 	}
 	return dav.Errorf(http.StatusForbidden, "%s cannot be deleted", r.Path)
 }
@@ -732,8 +762,12 @@ func (t *Tree) Patch(ctx context.Context, r *dav.Resource, ops []dav.PropOp) err
 		return t.patchVirtual(ctx, d.View, ops)
 	case *ProxyGroup:
 		return t.patchProxy(ctx, r, d, ops)
-	case *Directory, *DirectoryCard:
+	case *Directory:
 		return refuseDirectoryWrite(domain.ActManage, r.Path)
+	case *Object:
+		if d.Stored() == nil {
+			return mapErrorAt(&domain.ForbiddenError{Action: domain.ActManage, What: "the properties of " + r.Path}, r.Path)
+		}
 	}
 	if owner, p := ownerOf(r), domain.Principal(ctx); owner != "" && p != "" && p != owner {
 		return mapErrorAt(&domain.ForbiddenError{Action: domain.ActManage, What: r.Path}, r.Path)
@@ -763,7 +797,9 @@ func propKey(r *dav.Resource) (domain.PropKey, bool) {
 	case *Collection:
 		return domain.CollectionKey(d.Collection), true
 	case *Object:
-		return domain.ObjectKey(d.Coll, d.Name), true
+		if c := d.Stored(); c != nil {
+			return domain.ObjectKey(c.Collection, d.Name), true
+		}
 	case *Virtual:
 		return domain.VCKey(d.View.VC.ID, d.View.Viewer), true
 	}
@@ -782,7 +818,9 @@ func ownerOf(r *dav.Resource) string {
 	case *Collection:
 		return d.Owner
 	case *Object:
-		return d.Coll.Owner
+		if c := d.Stored(); c != nil {
+			return c.Owner
+		}
 	}
 	return ""
 }
@@ -795,7 +833,11 @@ func (t *Tree) DeadProperties(ctx context.Context, r *dav.Resource) ([]dav.RawEl
 	case *Collection:
 		props, err = t.svc.CollectionProperties(ctx, d.Collection, "")
 	case *Object:
-		props, err = t.svc.ObjectProperties(ctx, d.Coll, d.Name)
+		c := d.Stored()
+		if c == nil {
+			return nil, nil // what a view or the directory shows has none
+		}
+		props, err = t.svc.ObjectProperties(ctx, c.Collection, d.Name)
 	default:
 		if owner, p := ownerOf(r), domain.Principal(ctx); owner != "" && p != "" && p != owner {
 			return nil, nil // another user's principal: their properties are theirs
@@ -826,11 +868,22 @@ func (t *Tree) CopyMove(ctx context.Context, src *dav.Resource, dst, dstHref str
 	}
 	switch d := src.Data.(type) {
 	case *Object:
-		dc, name, err := t.parentOf(ctx, dst)
+		src := d.Stored()
+		if src == nil {
+			if move && inDirectory(dstHref) || move && inDirectory(d.Parent.Path()) {
+				return false, refuseDirectoryWrite(domain.ActWrite, d.Parent.Path()+d.Name)
+			}
+			break
+		}
+		parent, name, err := t.parentOf(ctx, dst)
 		if err != nil {
 			return false, err
 		}
-		created, err := t.svc.CopyMoveObject(ctx, d.Coll, d.Name, dc.Collection, name, spelling(dst, dstHref), move, overwrite)
+		dc, ok := parent.(*Collection)
+		if !ok {
+			return false, dav.Errorf(http.StatusForbidden, "objects can only be copied or moved into a collection")
+		}
+		created, err := t.svc.CopyMoveObject(ctx, src.Collection, d.Name, dc.Collection, name, spelling(dst, dstHref), move, overwrite)
 		if err != nil {
 			return false, t.mapObjectError(err, dc, dst)
 		}
@@ -854,7 +907,7 @@ func (t *Tree) CopyMove(ctx context.Context, src *dav.Resource, dst, dstHref str
 			return false, mapError(err)
 		}
 		return created, nil
-	case *Directory, *DirectoryCard:
+	case *Directory:
 		if move {
 			return false, refuseDirectoryWrite(domain.ActWrite, src.Path)
 		}
@@ -895,6 +948,8 @@ func davError(err error, path string) *dav.Error {
 	case errors.Is(err, domain.ErrInvalidSyncToken):
 		return &dav.Error{Status: http.StatusForbidden, Condition: dav.Name("valid-sync-token"),
 			Msg: strings.TrimPrefix(err.Error(), domain.ErrInvalidSyncToken.Error()+": "), Err: err}
+	case errors.Is(err, domain.ErrNoChangeLog):
+		return &dav.Error{Status: http.StatusForbidden, Condition: dav.Name("supported-report"), Msg: err.Error(), Err: err}
 	case errors.Is(err, domain.ErrNotFound):
 		return &dav.Error{Status: http.StatusNotFound, Err: err}
 	case errors.Is(err, domain.ErrPrecondition):
@@ -937,15 +992,12 @@ func (t *Tree) resolveShare(ctx context.Context, user string, books bool, segs [
 	if inBookHome(sh.Coll.Kind) != books {
 		return nil, true, notFound()
 	}
-	c := sharedCollection(user, sh)
+	c := t.sharedCollection(user, sh)
 	if len(segs) == 1 {
 		return t.collectionResource(c), true, nil
 	}
-	o, err := t.svc.Object(ctx, sh.Coll, segs[1])
-	if err != nil {
-		return nil, true, mapError(err)
-	}
-	return c.ObjectResource(o), true, nil
+	res, err = t.resolveItem(ctx, c, segs[1])
+	return res, true, err
 }
 
 // patchShare applies a sharee's PROPPATCH of a share: their own name,

@@ -2,15 +2,12 @@ package tree
 
 import (
 	"context"
-	"encoding/xml"
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"koyomi.dev/koyomi/internal/dav"
 	"koyomi.dev/koyomi/internal/domain"
-	"koyomi.dev/koyomi/internal/ical"
 	"koyomi.dev/koyomi/internal/store"
 )
 
@@ -19,15 +16,17 @@ import (
 // see them.
 const vcPrefix = "vc-"
 
-type (
-	// Virtual is a virtual calendar as the requesting user sees it.
-	Virtual struct{ View *domain.VCView }
-	// VirtualObject is one object of a virtual calendar view.
-	VirtualObject struct {
-		*domain.VCObject
-		View *domain.VCView
-	}
-)
+// Virtual is a virtual calendar as the requesting user sees it.
+type Virtual struct {
+	View   *domain.VCView
+	target domain.Target
+}
+
+// Target implements Container.
+func (v *Virtual) Target() domain.Target { return v.target }
+
+// Path implements Container.
+func (v *Virtual) Path() string { return VCPath(v.View.Viewer, v.View.VC.ID) }
 
 // Syncable implements dav.Syncable: views have sync tokens.
 func (v *Virtual) Syncable() bool { return true }
@@ -47,19 +46,13 @@ func vcID(segment string) (int64, bool) {
 }
 
 func (t *Tree) virtualResource(v *domain.VCView) *dav.Resource {
-	r := &dav.Resource{Path: VCPath(v.Viewer, v.VC.ID), Collection: true, LastModified: v.VC.Modified, Data: &Virtual{View: v}}
+	r := &dav.Resource{Path: VCPath(v.Viewer, v.VC.ID), Collection: true, LastModified: v.VC.Modified, Data: &Virtual{View: v, target: t.svc.ViewTarget(v)}}
 	for _, k := range t.kinds {
 		if k.Kind == store.KindCalendar {
 			r.Types = append(r.Types, k.Type)
 		}
 	}
 	return r
-}
-
-// VirtualObjectResource describes an object of a view.
-func VirtualObjectResource(v *domain.VCView, o *domain.VCObject) *dav.Resource {
-	return &dav.Resource{Path: VCPath(v.Viewer, v.VC.ID) + o.Name, ETag: o.ETag, LastModified: o.Modified,
-		ContentType: "text/calendar; charset=utf-8", Size: int64(len(o.Data)), Data: &VirtualObject{VCObject: o, View: v}}
 }
 
 // resolveVirtual resolves a path below a viewer's home that names a view.
@@ -72,44 +65,15 @@ func (t *Tree) resolveVirtual(ctx context.Context, user string, segs []string, t
 	if err != nil {
 		return nil, true, mapError(err)
 	}
+	res := t.virtualResource(v)
 	switch {
 	case len(segs) == 1:
-		return t.virtualResource(v), true, nil
+		return res, true, nil
 	case len(segs) == 2 && !trailing:
-		o, err := t.svc.VCObjectByName(ctx, v, segs[1])
-		if err != nil {
-			return nil, true, mapError(err)
-		}
-		return VirtualObjectResource(v, o), true, nil
+		res, err := t.resolveItem(ctx, res.Data.(*Virtual), segs[1])
+		return res, true, err
 	}
 	return nil, true, notFound()
-}
-
-// virtualChildren lists what a view shows.
-func (t *Tree) virtualChildren(ctx context.Context, v *domain.VCView) ([]*dav.Resource, error) {
-	objs, err := t.svc.VCObjects(ctx, v, nil)
-	if err != nil {
-		return nil, mapError(err)
-	}
-	out := make([]*dav.Resource, 0, len(objs))
-	for _, o := range objs {
-		out = append(out, VirtualObjectResource(v, o))
-	}
-	return out, nil
-}
-
-// VirtualQuery returns the view's objects that may have occurrences in tr
-// (all when tr is nil), as resources.
-func (t *Tree) VirtualQuery(ctx context.Context, v *domain.VCView, tr *ical.TimeRange) ([]*dav.Resource, error) {
-	objs, err := t.svc.VCObjects(ctx, v, tr)
-	if err != nil {
-		return nil, mapError(err)
-	}
-	out := make([]*dav.Resource, 0, len(objs))
-	for _, o := range objs {
-		out = append(out, VirtualObjectResource(v, o))
-	}
-	return out, nil
 }
 
 func (t *Tree) virtualSyncToken(ctx context.Context, v *domain.VCView) (string, error) {
@@ -118,97 +82,6 @@ func (t *Tree) virtualSyncToken(ctx context.Context, v *domain.VCView) (string, 
 		return "", mapError(err)
 	}
 	return domain.VCSyncToken(v, rev), nil
-}
-
-// virtualSyncChanges implements sync-collection on a view from the
-// viewer's sync log (see domain.VCSyncChanges): it names only what the
-// viewer was shown.
-func (t *Tree) virtualSyncChanges(ctx context.Context, v *domain.VCView, token string, limit int) ([]dav.SyncChange, string, bool, error) {
-	var since int64
-	if token != "" {
-		rev, ok := domain.ParseVCSyncToken(v, token)
-		if !ok {
-			return nil, "", false, invalidSyncToken("the sync token does not belong to this calendar; synchronise again")
-		}
-		since = rev
-	}
-	all, rev, err := t.svc.VCSyncChanges(ctx, v, since)
-	if errors.Is(err, domain.ErrPrecondition) {
-		return nil, "", false, invalidSyncToken("the sync token is unknown to this calendar; synchronise again")
-	}
-	if err != nil {
-		return nil, "", false, mapError(err)
-	}
-	base := VCPath(v.Viewer, v.VC.ID)
-	changes := make([]dav.SyncChange, 0, len(all))
-	for _, ch := range all {
-		sc := dav.SyncChange{Path: base + ch.Name}
-		if ch.Object != nil {
-			sc.Resource = VirtualObjectResource(v, ch.Object)
-		}
-		changes = append(changes, sc)
-	}
-	// The log answers from a revision, not a position in it, so a limit
-	// truncates without a resumable token: the client gets the current
-	// token only when nothing was cut.
-	if limit > 0 && len(changes) > limit {
-		return changes[:limit], token, true, nil
-	}
-	return changes, domain.VCSyncToken(v, rev), false, nil
-}
-
-// mapViewWriteError turns the errors of writing through a view into
-// answers: a refusal is need-privileges, and a UID conflict names no
-// object, since the one holding the UID may be hidden from the writer.
-func (t *Tree) mapViewWriteError(err error, v *domain.VCView) error {
-	switch {
-	case errors.Is(err, domain.ErrForbidden):
-		return dav.Precondition(http.StatusForbidden, dav.Name("need-privileges"), err.Error())
-	case v.WriteTarget() == nil:
-		return mapError(err)
-	case errors.Is(err, store.ErrUIDConflict):
-		return &dav.Error{Status: http.StatusConflict, Condition: xml.Name{Space: dav.NSCalDAV, Local: "no-uid-conflict"},
-			Msg: "the UID is already used in the calendar this view writes into", Err: err}
-	}
-	return t.mapObjectError(err, ownCollection(v.WriteTarget()), "")
-}
-
-// putVirtual stores a PUT into a view in its write target.
-func (t *Tree) putVirtual(ctx context.Context, v *domain.VCView, name string, body []byte, contentType string, cond dav.Conditions) (*dav.Resource, bool, error) {
-	if !v.Writable() {
-		return nil, false, dav.Precondition(http.StatusForbidden, dav.Name("need-privileges"), "this virtual calendar is read-only for you")
-	}
-	_, created, err := t.svc.PutThroughVC(ctx, v, name, body, contentType, store.PutOptions{IfMatch: cond.IfMatch, IfNoneMatch: cond.IfNoneMatch})
-	if err != nil {
-		return nil, false, t.mapViewWriteError(err, v)
-	}
-	vo, err := t.svc.VCObjectByName(ctx, v, name)
-	if err != nil {
-		// Stored, but the view's own rules hide it from its writer.
-		return &dav.Resource{Path: VCPath(v.Viewer, v.VC.ID) + name, ETag: ""}, created, nil
-	}
-	return VirtualObjectResource(v, vo), created, nil
-}
-
-// deleteVirtual deletes an object through a writable view; a DELETE of
-// the view itself unsubscribes its viewer (the owner's definition stays).
-func (t *Tree) deleteVirtual(ctx context.Context, r *dav.Resource, cond dav.Conditions) error {
-	switch d := r.Data.(type) {
-	case *Virtual:
-		no := false
-		_, err := t.svc.SetSubscription(ctx, d.View.Viewer, d.View.VC.ID, domain.Subscription{Subscribed: &no})
-		return mapError(err)
-	case *VirtualObject:
-		if !d.View.Writable() {
-			return dav.Precondition(http.StatusForbidden, dav.Name("need-privileges"), "this virtual calendar is read-only for you")
-		}
-		err := t.svc.DeleteThroughVC(ctx, d.View, d.Name, cond.IfMatch)
-		if err != nil {
-			return t.mapViewWriteError(err, d.View)
-		}
-		return nil
-	}
-	return dav.Errorf(http.StatusForbidden, "%s cannot be deleted", r.Path)
 }
 
 // patchVirtual changes the viewer's own settings of a view: display name,
@@ -248,38 +121,15 @@ func (t *Tree) patchVirtual(ctx context.Context, v *domain.VCView, ops []dav.Pro
 	return mapError(t.svc.PatchProperties(ctx, domain.VCKey(v.VC.ID, v.Viewer), dead))
 }
 
-// exportVirtual answers GET on a view with what it shows as one iCalendar
-// stream, as a calendar's GET does.
-func (t *Tree) exportVirtual(ctx context.Context, v *domain.VCView, r *dav.Resource) ([]byte, error) {
-	out, err := t.svc.ExportVC(ctx, v)
-	if err != nil {
-		return nil, mapError(err)
-	}
-	r.ContentType = calendarExportType
-	return out, nil
-}
-
 // MayLock implements dav.LockPermitter: a lock is a write (RFC 3744
-// appendix B: LOCK needs write-content), so read-only views, collections
-// shared read-only and their objects cannot be locked.
+// appendix B: LOCK needs write-content), so containers and members the
+// requesting user may not write cannot be locked.
 func (t *Tree) MayLock(ctx context.Context, r *dav.Resource) error {
-	var v *domain.VCView
 	switch d := r.Data.(type) {
-	case *Virtual:
-		v = d.View
-	case *VirtualObject:
-		v = d.View
-	case *Directory, *DirectoryCard:
-		return refuseDirectoryWrite(domain.ActWrite, r.Path)
-	case *Collection:
-		return mapErrorAt(t.svc.Authorize(ctx, d.Collection, domain.ActWrite), r.Path)
+	case Container:
+		return holds(d.Target().Privileges(), domain.PrivBind, r.Path)
 	case *Object:
-		return mapErrorAt(t.svc.Authorize(ctx, d.Coll, domain.ActWrite), r.Path)
-	default:
-		return nil
-	}
-	if !v.Writable() {
-		return dav.Precondition(http.StatusForbidden, dav.Name("need-privileges"), "this virtual calendar is read-only")
+		return holds(d.Parent.Target().ItemPrivileges(d.Item), domain.PrivWriteContent, r.Path)
 	}
 	return nil
 }
