@@ -130,7 +130,7 @@ func (d *Directory) Card(name string) *DirectoryCard {
 }
 
 // Query returns the cards matching an addressbook-query filter, as
-// QueryAddressBook does for stored cards.
+// queryAddressBook does for stored cards.
 func (d *Directory) Query(f *vcard.Filter) []*DirectoryCard {
 	var out []*DirectoryCard
 	for _, c := range d.Cards {

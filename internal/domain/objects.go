@@ -297,24 +297,13 @@ func (s *Service) CopyMoveObject(ctx context.Context, src *store.Collection, src
 	return created, mapStoreErr(err)
 }
 
-// QueryCalendar returns the objects of c matching a calendar-query filter,
-// with their parsed form. Candidates come from the store's index; each is
-// then evaluated exactly, unless its index alone proves the match
-// (ical.IndexProvesMatch): such an object is not parsed, and its parsed
-// form is nil.
-func (s *Service) QueryCalendar(ctx context.Context, c *store.Collection, filter *ical.CompFilter, floating *time.Location) ([]*store.Object, []*ical.Object, error) {
-	return s.queryCalendar(ctx, c, filter, floating, true)
-}
-
-// QueryCalendarObjects is QueryCalendar without the parsed forms, for
-// answers that serve the stored bytes: each parsed form is garbage as soon
-// as its object is decided, instead of living, often ten times the size of
-// the data, until the whole answer is written.
-func (s *Service) QueryCalendarObjects(ctx context.Context, c *store.Collection, filter *ical.CompFilter, floating *time.Location) ([]*store.Object, error) {
-	objs, _, err := s.queryCalendar(ctx, c, filter, floating, false)
-	return objs, err
-}
-
+// queryCalendar returns the objects of c matching a calendar-query
+// filter, with their parsed forms when keepParsed. Candidates come from
+// the store's index; each is then evaluated exactly, unless its index
+// alone proves the match (ical.IndexProvesMatch): such an object is not
+// parsed, and its parsed form is nil. Without keepParsed each parsed form
+// is garbage as soon as its object is decided, instead of living, often
+// ten times the size of the data, until the whole answer is written.
 func (s *Service) queryCalendar(ctx context.Context, c *store.Collection, filter *ical.CompFilter, floating *time.Location, keepParsed bool) ([]*store.Object, []*ical.Object, error) {
 	level, err := s.authorizeColl(ctx, c, ActFreeBusy)
 	if err != nil {
@@ -397,9 +386,9 @@ func (s *Service) Changes(ctx context.Context, c *store.Collection, since int64)
 	return changes, mapStoreErr(err)
 }
 
-// QueryAddressBook returns the objects of c matching an addressbook-query
+// queryAddressBook returns the objects of c matching an addressbook-query
 // filter, in name order.
-func (s *Service) QueryAddressBook(ctx context.Context, c *store.Collection, filter *vcard.Filter) ([]*store.Object, error) {
+func (s *Service) queryAddressBook(ctx context.Context, c *store.Collection, filter *vcard.Filter) ([]*store.Object, error) {
 	objs, err := s.ListObjects(ctx, c, true)
 	if err != nil {
 		return nil, err

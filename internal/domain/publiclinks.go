@@ -304,7 +304,7 @@ func (s *Service) OpenPublicLink(ctx context.Context, token string) (*PublicFeed
 	if view == nil {
 		return feed, nil
 	}
-	data, err := s.ExportVC(ctx, view)
+	data, err := s.exportVC(ctx, view)
 	if err != nil {
 		return nil, err
 	}

@@ -51,10 +51,10 @@ type SyncChange struct {
 	Object *store.Object
 }
 
-// SyncCollection answers sync-collection on c from its change log: since
+// syncCollection answers sync-collection on c from its change log: since
 // token ("" for an initial sync), at most limit changes (0: all). A
 // free-busy sharee's objects are their busy blocks.
-func (s *Service) SyncCollection(ctx context.Context, c *store.Collection, token string, limit int) (*SyncResult, error) {
+func (s *Service) syncCollection(ctx context.Context, c *store.Collection, token string, limit int) (*SyncResult, error) {
 	var since int64
 	if token != "" {
 		rev, ok := parseSyncToken(token, c.ID)
@@ -127,9 +127,9 @@ func (s *Service) SyncCollection(ctx context.Context, c *store.Collection, token
 	return out, nil
 }
 
-// ExportCalendar is a calendar's objects as one iCalendar stream (what a
+// exportCalendar is a calendar's objects as one iCalendar stream (what a
 // GET of the calendar answers), as the context may see them.
-func (s *Service) ExportCalendar(ctx context.Context, c *store.Collection) ([]byte, error) {
+func (s *Service) exportCalendar(ctx context.Context, c *store.Collection) ([]byte, error) {
 	objs, err := s.ListObjects(ctx, c, true)
 	if err != nil {
 		return nil, err
@@ -141,8 +141,8 @@ func (s *Service) ExportCalendar(ctx context.Context, c *store.Collection) ([]by
 	return ical.Merge(datas, c.DisplayName)
 }
 
-// ExportVC is a view's objects as one iCalendar stream.
-func (s *Service) ExportVC(ctx context.Context, v *VCView) ([]byte, error) {
+// exportVC is a view's objects as one iCalendar stream.
+func (s *Service) exportVC(ctx context.Context, v *VCView) ([]byte, error) {
 	objs, err := s.VCObjects(ctx, v, nil)
 	if err != nil {
 		return nil, err

@@ -51,10 +51,34 @@ type Target interface {
 	// sync), at most limit changes (0: all); ErrNoChangeLog for a target
 	// that keeps none.
 	Changes(ctx context.Context, token string, limit int) (*ChangeSet, error)
+	// SyncToken is the token of the target's current state for
+	// sync-collection; ErrNoChangeLog for a target that keeps none.
+	SyncToken(ctx context.Context) (string, error)
+	// CTag changes whenever anything the target shows does.
+	CTag(ctx context.Context) (string, error)
 	// Export is everything the target shows as one iCalendar stream, for
 	// calendars.
 	Export(ctx context.Context) ([]byte, error)
+	// Personalize sets the principal's own name, colour and order of the
+	// target (for their own collection, the collection's).
+	Personalize(ctx context.Context, ch Personal) error
+	// Remove takes the target out of the principal's home: deletes their
+	// own collection, gives up a share granted to them, unsubscribes them
+	// from a view.
+	Remove(ctx context.Context) error
 }
+
+// Personal is a change of how a target appears to one principal; nil
+// fields stay as they are.
+type Personal struct {
+	DisplayName *string
+	Color       *string
+	Order       *int
+}
+
+// ErrNotDirectGrant is a sharee's attempt to remove a share they hold
+// through delegation, a group or everyone: only its owner can take it away.
+var ErrNotDirectGrant = errors.New("shared with you through delegation, a group or everyone: only its owner can take it away")
 
 // ErrNoChangeLog is sync-collection asked of a target that keeps no change
 // log (a plain collection, the directory).
@@ -157,15 +181,16 @@ func (s *Service) CollectionTarget(ctx context.Context, c *store.Collection) (Ta
 // ShareTarget is a collection shared with the context's principal, at the
 // level of the share (which the authorizer decided when it was listed).
 func (s *Service) ShareTarget(sh *Share) Target {
-	return &collTarget{s: s, c: sh.Coll, level: sh.Level}
+	return &collTarget{s: s, c: sh.Coll, level: sh.Level, share: sh}
 }
 
 // collTarget is a stored collection: a calendar, an address book or a
-// plain WebDAV collection.
+// plain WebDAV collection; share is set when it is reached as a share.
 type collTarget struct {
 	s     *Service
 	c     *store.Collection
 	level Level
+	share *Share
 }
 
 func (t *collTarget) Kind() store.Kind        { return t.c.Kind }
@@ -216,7 +241,7 @@ func (t *collTarget) QueryCards(ctx context.Context, filter *vcard.Filter) ([]*I
 	if t.c.Kind != store.KindAddressBook {
 		return nil, nil
 	}
-	objs, err := t.s.QueryAddressBook(ctx, t.c, filter)
+	objs, err := t.s.queryAddressBook(ctx, t.c, filter)
 	return t.items(objs), err
 }
 
@@ -236,7 +261,7 @@ func (t *collTarget) Changes(ctx context.Context, token string, limit int) (*Cha
 	if t.c.Kind != store.KindCalendar && t.c.Kind != store.KindAddressBook {
 		return nil, ErrNoChangeLog
 	}
-	res, err := t.s.SyncCollection(ctx, t.c, token, limit)
+	res, err := t.s.syncCollection(ctx, t.c, token, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +276,47 @@ func (t *collTarget) Changes(ctx context.Context, token string, limit int) (*Cha
 }
 
 func (t *collTarget) Export(ctx context.Context) ([]byte, error) {
-	return t.s.ExportCalendar(ctx, t.c)
+	return t.s.exportCalendar(ctx, t.c)
+}
+
+func (t *collTarget) SyncToken(context.Context) (string, error) {
+	if t.c.Kind != store.KindCalendar && t.c.Kind != store.KindAddressBook {
+		return "", ErrNoChangeLog
+	}
+	return SyncToken(t.c), nil
+}
+
+func (t *collTarget) CTag(ctx context.Context) (string, error) { return t.SyncToken(ctx) }
+
+func (t *collTarget) Personalize(ctx context.Context, ch Personal) error {
+	if t.share != nil {
+		return t.s.SetShareSettings(ctx, Principal(ctx), t.share, ShareChange{DisplayName: ch.DisplayName, Color: ch.Color, Order: ch.Order})
+	}
+	next := *t.c
+	if ch.DisplayName != nil {
+		next.DisplayName = *ch.DisplayName
+	}
+	if ch.Color != nil {
+		next.Color = *ch.Color
+	}
+	if ch.Order != nil {
+		next.Order = *ch.Order
+	}
+	return t.s.PatchCollection(ctx, &next, nil)
+}
+
+// Remove deletes the principal's own collection; for a share, it gives
+// up the grant made to them, and a share held otherwise stays
+// (ErrNotDirectGrant).
+func (t *collTarget) Remove(ctx context.Context) error {
+	if t.share == nil {
+		return t.s.DeleteCollection(ctx, t.c)
+	}
+	err := t.s.Unshare(ctx, t.c, granteeUser+Principal(ctx))
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%w: %s", ErrNotDirectGrant, t.c.Name)
+	}
+	return err
 }
 
 // ViewTarget is a virtual calendar as its viewer sees it.
@@ -312,7 +377,7 @@ func (t *viewTarget) Get(ctx context.Context, name string) (*Item, error) {
 }
 
 func (t *viewTarget) GetMany(ctx context.Context, names []string) ([]*Item, error) {
-	found, err := t.s.VCObjectsByName(ctx, t.v, names)
+	found, err := t.s.vcObjectsByName(ctx, t.v, names)
 	if err != nil {
 		return nil, err
 	}
@@ -326,7 +391,7 @@ func (t *viewTarget) GetMany(ctx context.Context, names []string) ([]*Item, erro
 }
 
 func (t *viewTarget) QueryCalendar(ctx context.Context, filter *ical.CompFilter, floating func(*store.Collection) *time.Location, _ bool) ([]*Item, []*ical.Object, error) {
-	objs, parsed, err := t.s.QueryVC(ctx, t.v, filter, floating)
+	objs, parsed, err := t.s.queryVC(ctx, t.v, filter, floating)
 	return viewItems(objs), parsed, err
 }
 
@@ -334,7 +399,7 @@ func (t *viewTarget) QueryCards(context.Context, *vcard.Filter) ([]*Item, error)
 
 // Put stores what the viewer PUTs into the view in its write target.
 func (t *viewTarget) Put(ctx context.Context, name, _ string, data []byte, contentType string, opts store.PutOptions) (*Item, bool, error) {
-	_, created, err := t.s.PutThroughVC(ctx, t.v, name, data, contentType, opts)
+	_, created, err := t.s.putThroughVC(ctx, t.v, name, data, contentType, opts)
 	if err != nil {
 		return nil, false, hideHolder(err)
 	}
@@ -347,7 +412,7 @@ func (t *viewTarget) Put(ctx context.Context, name, _ string, data []byte, conte
 }
 
 func (t *viewTarget) Delete(ctx context.Context, name, ifMatch string) error {
-	return t.s.DeleteThroughVC(ctx, t.v, name, ifMatch)
+	return t.s.deleteThroughVC(ctx, t.v, name, ifMatch)
 }
 
 // hideHolder keeps a UID conflict in a view's write target from naming
@@ -365,27 +430,27 @@ func hideHolder(err error) error {
 }
 
 // Changes answers sync-collection from the viewer's sync log of the view
-// (see VCSyncChanges): it names only what the viewer was shown. The log
+// (see vcSyncChanges): it names only what the viewer was shown. The log
 // answers from a revision, not a position in it, so a limit truncates
 // without a resumable token: the client gets the current token only when
 // nothing was cut.
 func (t *viewTarget) Changes(ctx context.Context, token string, limit int) (*ChangeSet, error) {
 	var since int64
 	if token != "" {
-		rev, ok := ParseVCSyncToken(t.v, token)
+		rev, ok := parseVCSyncToken(t.v, token)
 		if !ok {
 			return nil, fmt.Errorf("%w: the sync token does not belong to this calendar; synchronise again", ErrInvalidSyncToken)
 		}
 		since = rev
 	}
-	all, rev, err := t.s.VCSyncChanges(ctx, t.v, since)
+	all, rev, err := t.s.vcSyncChanges(ctx, t.v, since)
 	if errors.Is(err, ErrPrecondition) {
 		return nil, fmt.Errorf("%w: the sync token is unknown to this calendar; synchronise again", ErrInvalidSyncToken)
 	}
 	if err != nil {
 		return nil, err
 	}
-	out := &ChangeSet{Changes: make([]ItemChange, len(all)), Token: VCSyncToken(t.v, rev)}
+	out := &ChangeSet{Changes: make([]ItemChange, len(all)), Token: vcSyncToken(t.v, rev)}
 	for i, ch := range all {
 		out.Changes[i] = ItemChange{Name: ch.Name}
 		if ch.Object != nil {
@@ -398,7 +463,31 @@ func (t *viewTarget) Changes(ctx context.Context, token string, limit int) (*Cha
 	return out, nil
 }
 
-func (t *viewTarget) Export(ctx context.Context) ([]byte, error) { return t.s.ExportVC(ctx, t.v) }
+func (t *viewTarget) Export(ctx context.Context) ([]byte, error) { return t.s.exportVC(ctx, t.v) }
+
+func (t *viewTarget) SyncToken(ctx context.Context) (string, error) {
+	rev, err := t.s.vcSyncRevision(ctx, t.v)
+	if err != nil {
+		return "", err
+	}
+	return vcSyncToken(t.v, rev), nil
+}
+
+func (t *viewTarget) CTag(ctx context.Context) (string, error) { return t.SyncToken(ctx) }
+
+// Personalize sets the viewer's own settings of the view; the owner's
+// definition is untouched.
+func (t *viewTarget) Personalize(ctx context.Context, ch Personal) error {
+	_, err := t.s.SetSubscription(ctx, t.v.Viewer, t.v.VC.ID, Subscription{DisplayName: ch.DisplayName, Color: ch.Color, Order: ch.Order})
+	return err
+}
+
+// Remove unsubscribes the viewer; the owner's definition stays.
+func (t *viewTarget) Remove(ctx context.Context) error {
+	no := false
+	_, err := t.s.SetSubscription(ctx, t.v.Viewer, t.v.VC.ID, Subscription{Subscribed: &no})
+	return err
+}
 
 // DirectoryTarget is the directory address book as a signed-in user reads
 // it. Its cards are read once, on first need.
@@ -508,3 +597,18 @@ func (t *dirTarget) Changes(context.Context, string, int) (*ChangeSet, error) {
 func (t *dirTarget) Export(context.Context) ([]byte, error) {
 	return nil, fmt.Errorf("%w: the directory is no calendar", ErrNotFound)
 }
+
+// SyncToken: the directory keeps no change log; its CTag is a hash of its
+// cards (see Directory).
+func (t *dirTarget) SyncToken(context.Context) (string, error) { return "", ErrNoChangeLog }
+
+func (t *dirTarget) CTag(ctx context.Context) (string, error) {
+	book, err := t.Book(ctx)
+	if err != nil {
+		return "", err
+	}
+	return book.CTag, nil
+}
+
+func (t *dirTarget) Personalize(context.Context, Personal) error { return DirectoryReadOnly(ActManage) }
+func (t *dirTarget) Remove(context.Context) error                { return DirectoryReadOnly(ActManage) }

@@ -1225,9 +1225,9 @@ func (s *Service) VCObjectByName(ctx context.Context, v *VCView, name string) (*
 	return vo, nil
 }
 
-// VCObjectsByName evaluates the objects the view shows under names (a
+// vcObjectsByName evaluates the objects the view shows under names (a
 // multiget), absent where it shows nothing.
-func (s *Service) VCObjectsByName(ctx context.Context, v *VCView, names []string) (map[string]*VCObject, error) {
+func (s *Service) vcObjectsByName(ctx context.Context, v *VCView, names []string) (map[string]*VCObject, error) {
 	var out map[string]*VCObject
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
@@ -1379,10 +1379,10 @@ func (s *Service) uidFreeInView(ctx context.Context, tx store.Tx, v *VCView, uid
 	return nil
 }
 
-// PutThroughVC stores an object PUT into a writable view in its write
+// putThroughVC stores an object PUT into a writable view in its write
 // target, on behalf of the viewer, exactly as if its owner had written it.
 // It replaces only objects the view shows the viewer whole.
-func (s *Service) PutThroughVC(ctx context.Context, v *VCView, name string, data []byte, contentType string, opts store.PutOptions) (*store.Object, bool, error) {
+func (s *Service) putThroughVC(ctx context.Context, v *VCView, name string, data []byte, contentType string, opts store.PutOptions) (*store.Object, bool, error) {
 	if err := authorize(ctx, v.Viewer); err != nil {
 		return nil, false, err
 	}
@@ -1415,9 +1415,9 @@ func (s *Service) PutThroughVC(ctx context.Context, v *VCView, name string, data
 	return o, created, nil
 }
 
-// DeleteThroughVC deletes what a writable view shows under name from its
+// deleteThroughVC deletes what a writable view shows under name from its
 // write target, with the dead properties of the target's object.
-func (s *Service) DeleteThroughVC(ctx context.Context, v *VCView, name, ifMatch string) error {
+func (s *Service) deleteThroughVC(ctx context.Context, v *VCView, name, ifMatch string) error {
 	if err := authorize(ctx, v.Viewer); err != nil {
 		return err
 	}
@@ -1449,11 +1449,11 @@ func (v *VCView) Sources() []*store.Collection {
 	return out
 }
 
-// QueryVC answers a calendar-query on a view: the objects it shows that
+// queryVC answers a calendar-query on a view: the objects it shows that
 // match filter, with their parsed forms. Floating times are read in the
 // zone floating gives for each object's source calendar (the query's
 // time zone, else the source's), exactly as a query on that calendar.
-func (s *Service) QueryVC(ctx context.Context, v *VCView, filter *ical.CompFilter, floating func(*store.Collection) *time.Location) ([]*VCObject, []*ical.Object, error) {
+func (s *Service) queryVC(ctx context.Context, v *VCView, filter *ical.CompFilter, floating func(*store.Collection) *time.Location) ([]*VCObject, []*ical.Object, error) {
 	var tr *ical.TimeRange
 	if q, ok := ical.QueryRange(filter); ok {
 		tr = &q

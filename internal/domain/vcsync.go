@@ -40,9 +40,9 @@ func sourceRevisions(ctx context.Context, tx store.Tx, v *VCView) (string, error
 	return b.String(), nil
 }
 
-// VCSyncRevision brings viewer's sync log of v up to date and returns its
+// vcSyncRevision brings viewer's sync log of v up to date and returns its
 // revision, the view's sync token.
-func (s *Service) VCSyncRevision(ctx context.Context, v *VCView) (int64, error) {
+func (s *Service) vcSyncRevision(ctx context.Context, v *VCView) (int64, error) {
 	rev, _, err := s.refreshViewLog(ctx, v, false)
 	return rev, err
 }
@@ -132,11 +132,11 @@ func (s *Service) refreshViewLog(ctx context.Context, v *VCView, evaluate bool) 
 	return rev, objs, nil
 }
 
-// VCSyncChanges answers sync-collection on v from revision since (0: an
+// vcSyncChanges answers sync-collection on v from revision since (0: an
 // initial sync): the objects shown now that changed after it, and the
 // names shown to the viewer at since that are gone. It returns the current
 // revision. A revision the log does not know is ErrPrecondition.
-func (s *Service) VCSyncChanges(ctx context.Context, v *VCView, since int64) ([]VCChange, int64, error) {
+func (s *Service) vcSyncChanges(ctx context.Context, v *VCView, since int64) ([]VCChange, int64, error) {
 	rev, shown, err := s.refreshViewLog(ctx, v, since == 0)
 	if err != nil {
 		return nil, 0, err
@@ -200,13 +200,13 @@ func (s *Service) VCSyncChanges(ctx context.Context, v *VCView, since int64) ([]
 	return out, rev, nil
 }
 
-// VCSyncToken is the sync token of revision rev of viewer's log of v.
-func VCSyncToken(v *VCView, rev int64) string {
+// vcSyncToken is the sync token of revision rev of viewer's log of v.
+func vcSyncToken(v *VCView, rev int64) string {
 	return "urn:koyomi:view:" + strconv.FormatInt(v.VC.ID, 10) + ":" + strconv.FormatInt(rev, 10)
 }
 
-// ParseVCSyncToken reads a token of VCSyncToken for v.
-func ParseVCSyncToken(v *VCView, token string) (int64, bool) {
+// parseVCSyncToken reads a token of vcSyncToken for v.
+func parseVCSyncToken(v *VCView, token string) (int64, bool) {
 	rest, ok := strings.CutPrefix(token, "urn:koyomi:view:"+strconv.FormatInt(v.VC.ID, 10)+":")
 	if !ok {
 		return 0, false

@@ -116,9 +116,9 @@ var cardBenchSizes = sizesFromEnv("KOYOMI_BENCH_CARD_SIZES", []int{1000, 5000})
 // BenchmarkAddressBookQuery runs benchCardQuery end to end ("koyomi") next
 // to its floor, and times the parts of the query over the same data, each
 // reporting ns/card: "list" reads every card with its data from the store
-// as QueryAddressBook does ("list-without-data" leaves the data out, for
+// as the domain's address book query does ("list-without-data" leaves the data out, for
 // comparison), "parse-match" is vcard.Parse and Card.Match on every card,
-// what QueryAddressBook does after listing, and "prefilter-parse-match" the
+// what that query does after listing, and "prefilter-parse-match" the
 // same behind a vcard.Prefilter, which parses only the cards that may
 // match.
 func BenchmarkAddressBookQuery(b *testing.B) {

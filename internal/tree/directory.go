@@ -74,15 +74,6 @@ func (t *Tree) resolveDirectory(ctx context.Context, user string, segs []string,
 	return nil, true, notFound()
 }
 
-// directoryCTag is the directory's getctag.
-func (t *Tree) directoryCTag(ctx context.Context, d *Directory) ([]byte, error) {
-	book, err := domain.DirectoryBook(ctx, d.target)
-	if err != nil {
-		return nil, mapError(err)
-	}
-	return []byte(dav.EscapeText(book.CTag)), nil
-}
-
 // inDirectory reports whether p is the directory of an address book home
 // or lies inside it.
 func inDirectory(p string) bool {

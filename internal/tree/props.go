@@ -3,6 +3,7 @@ package tree
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -78,27 +79,35 @@ func (t *Tree) Register(h *dav.Handler) {
 			return nil, dav.ErrNoProperty
 		}})
 	syncToken := func(ctx context.Context, r *dav.Resource) ([]byte, error) {
-		switch d := r.Data.(type) {
-		case *Collection:
-			if d.Syncable() {
-				return []byte(dav.EscapeText(domain.SyncToken(d.Collection))), nil
-			}
-		case *Virtual:
-			tok, err := t.virtualSyncToken(ctx, d.View)
-			if err != nil {
-				return nil, err
-			}
-			return []byte(dav.EscapeText(tok)), nil
+		c, ok := r.Data.(Container)
+		if !ok {
+			return nil, dav.ErrNoProperty
 		}
-		return nil, dav.ErrNoProperty
+		tok, err := c.Target().SyncToken(ctx)
+		if errors.Is(err, domain.ErrNoChangeLog) {
+			return nil, dav.ErrNoProperty
+		}
+		if err != nil {
+			return nil, mapError(err)
+		}
+		return []byte(dav.EscapeText(tok)), nil
 	}
 	h.RegisterProperty(dav.Property{Name: dav.Name("sync-token"), Protected: true, Get: syncToken})
 	h.RegisterProperty(dav.Property{Name: xmlName(dav.NSCalServer, "getctag"), Protected: true,
 		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
-			if d, ok := r.Data.(*Directory); ok {
-				return t.directoryCTag(ctx, d) // a ctag but no sync token: see directory.go
+			c, ok := r.Data.(Container)
+			if !ok {
+				return nil, dav.ErrNoProperty
 			}
-			return syncToken(ctx, r)
+			// The directory has a ctag but no sync token: see directory.go.
+			tag, err := c.Target().CTag(ctx)
+			if errors.Is(err, domain.ErrNoChangeLog) {
+				return nil, dav.ErrNoProperty
+			}
+			if err != nil {
+				return nil, mapError(err)
+			}
+			return []byte(dav.EscapeText(tag)), nil
 		}})
 	h.RegisterProperty(dav.Property{Name: dav.Name("quota-used-bytes"), Protected: true,
 		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {

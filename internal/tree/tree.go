@@ -611,28 +611,12 @@ func (t *Tree) Delete(ctx context.Context, r *dav.Resource, cond dav.Conditions)
 			return t.mapObjectError(err, d.Parent, r.Path)
 		}
 		return nil
-	case *Collection:
-		if d.Share != nil {
-			// A sharee removes a share from their home by giving up the
-			// grant made to them. A share held through delegation, a
-			// group or everyone is no grant of theirs: it stays, so the
-			// DELETE is refused rather than answered as done or as missing
-			// (RFC 4918 9.6.1).
-			err := t.svc.Unshare(ctx, d.Share.Coll, "user:"+domain.Principal(ctx))
-			if errors.Is(err, domain.ErrNotFound) {
-				return dav.Errorf(http.StatusForbidden, "%s is shared with you through delegation, a group or everyone: only its owner can take it away", r.Path)
-			}
-			return mapErrorAt(err, r.Path)
-		}
-		return mapErrorAt(t.svc.DeleteCollection(ctx, d.Collection), r.Path)
-	case *Virtual:
-		// A viewer's DELETE of a view unsubscribes them; the owner's
-		// definition stays.
-		no := false
-		_, err := t.svc.SetSubscription(ctx, d.View.Viewer, d.View.VC.ID, domain.Subscription{Subscribed: &no})
-		return mapError(err)
-	case *Directory:
-		return refuseDirectoryWrite(domain.ActManage, r.Path)
+	case Container:
+		// A user's own collection is deleted; a share given up (a
+		// sharee's DELETE of a share they hold through delegation, a
+		// group or everyone is refused rather than answered as done or as
+		// missing, RFC 4918 9.6.1); a view unsubscribed.
+		return mapErrorAt(d.Target().Remove(ctx), r.Path)
 	}
 	return dav.Errorf(http.StatusForbidden, "%s cannot be deleted", r.Path)
 }
@@ -759,7 +743,7 @@ func (t *Tree) Patch(ctx context.Context, r *dav.Resource, ops []dav.PropOp) err
 		}
 		return mapErrorAt(t.svc.PatchCollection(ctx, &c, dead), r.Path)
 	case *Virtual:
-		return t.patchVirtual(ctx, d.View, ops)
+		return t.patchVirtual(ctx, d, ops)
 	case *ProxyGroup:
 		return t.patchProxy(ctx, r, d, ops)
 	case *Directory:
@@ -948,6 +932,8 @@ func davError(err error, path string) *dav.Error {
 	case errors.Is(err, domain.ErrInvalidSyncToken):
 		return &dav.Error{Status: http.StatusForbidden, Condition: dav.Name("valid-sync-token"),
 			Msg: strings.TrimPrefix(err.Error(), domain.ErrInvalidSyncToken.Error()+": "), Err: err}
+	case errors.Is(err, domain.ErrNotDirectGrant):
+		return &dav.Error{Status: http.StatusForbidden, Msg: err.Error(), Err: err}
 	case errors.Is(err, domain.ErrNoChangeLog):
 		return &dav.Error{Status: http.StatusForbidden, Condition: dav.Name("supported-report"), Msg: err.Error(), Err: err}
 	case errors.Is(err, domain.ErrNotFound):
@@ -1009,17 +995,23 @@ func (t *Tree) patchShare(ctx context.Context, r *dav.Resource, d *Collection, c
 		c.Timezone != before.Timezone || !slices.Equal(c.Components, before.Components) {
 		return mapErrorAt(&domain.ForbiddenError{Action: domain.ActManage, What: "the properties of " + r.Path}, r.Path)
 	}
-	var ch domain.ShareChange
-	if c.DisplayName != before.DisplayName {
-		ch.DisplayName = &c.DisplayName
+	return mapErrorAt(d.Target().Personalize(ctx, personalChange(before, c)), r.Path)
+}
+
+// personalChange is the change of name, colour and order from before to
+// after.
+func personalChange(before, after *store.Collection) domain.Personal {
+	var ch domain.Personal
+	if after.DisplayName != before.DisplayName {
+		ch.DisplayName = &after.DisplayName
 	}
-	if c.Color != before.Color {
-		ch.Color = &c.Color
+	if after.Color != before.Color {
+		ch.Color = &after.Color
 	}
-	if c.Order != before.Order {
-		ch.Order = &c.Order
+	if after.Order != before.Order {
+		ch.Order = &after.Order
 	}
-	return mapErrorAt(t.svc.SetShareSettings(ctx, domain.Principal(ctx), d.Share, ch), r.Path)
+	return ch
 }
 
 // MapErrorAt is the DAV answer to a domain error about the resource at

@@ -76,18 +76,11 @@ func (t *Tree) resolveVirtual(ctx context.Context, user string, segs []string, t
 	return nil, true, notFound()
 }
 
-func (t *Tree) virtualSyncToken(ctx context.Context, v *domain.VCView) (string, error) {
-	rev, err := t.svc.VCSyncRevision(ctx, v)
-	if err != nil {
-		return "", mapError(err)
-	}
-	return domain.VCSyncToken(v, rev), nil
-}
-
 // patchVirtual changes the viewer's own settings of a view: display name,
 // colour and order through the same setters as a calendar's, anything else
 // as the viewer's dead properties.
-func (t *Tree) patchVirtual(ctx context.Context, v *domain.VCView, ops []dav.PropOp) error {
+func (t *Tree) patchVirtual(ctx context.Context, d *Virtual, ops []dav.PropOp) error {
+	v := d.View
 	c := store.Collection{Kind: store.KindCalendar, DisplayName: v.DisplayName(), Color: v.Color(), Order: v.Order()}
 	before := c
 	dead, err := t.applyOps(&c, ops)
@@ -105,17 +98,7 @@ func (t *Tree) patchVirtual(ctx context.Context, v *domain.VCView, ops []dav.Pro
 				"a shared virtual calendar's definition is its owner's")}
 		}
 	}
-	var change domain.Subscription
-	if c.DisplayName != before.DisplayName {
-		change.DisplayName = &c.DisplayName
-	}
-	if c.Color != before.Color {
-		change.Color = &c.Color
-	}
-	if c.Order != before.Order {
-		change.Order = &c.Order
-	}
-	if _, err := t.svc.SetSubscription(ctx, v.Viewer, v.VC.ID, change); err != nil {
+	if err := d.Target().Personalize(ctx, personalChange(&before, &c)); err != nil {
 		return mapError(err)
 	}
 	return mapError(t.svc.PatchProperties(ctx, domain.VCKey(v.VC.ID, v.Viewer), dead))
