@@ -579,10 +579,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 // would get at their first login, so that a definition or contribution
 // naming it works before they ever connected.
 func ensureCalendarHome(ctx context.Context, svc *domain.Service, user string) error {
-	if _, err := svc.User(ctx, user); err != nil {
-		if errors.Is(err, domain.ErrNotFound) {
-			return fmt.Errorf("no user %s", user)
-		}
+	if err := needUser(ctx, svc, user); err != nil {
 		return err
 	}
 	return svc.EnsureHome(ctx, user, store.KindCalendar)

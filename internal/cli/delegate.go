@@ -14,45 +14,31 @@ import (
 // calendar proxy groups, who read (or also change) all of their
 // calendars.
 func delegateCommand(ctx context.Context, env Env, args []string) error {
-	if len(args) == 0 {
-		return errors.New("delegate: expected add, list or del")
-	}
-	sub, args := args[0], args[1:]
 	var write, read bool
-	cfg, pos, err := resolve(env, "delegate "+sub, args, func(fs *flag.FlagSet) {
-		if sub == "add" {
-			fs.BoolVar(&write, "write", false, "the delegate reads and changes all of the owner's calendars")
-			fs.BoolVar(&read, "read", false, "the delegate reads all of the owner's calendars")
-		}
-	})
-	if err != nil {
-		return err
-	}
-	switch sub {
-	case "add", "del":
-		if len(pos) != 2 {
-			return fmt.Errorf("delegate %s: expected OWNER DELEGATE", sub)
-		}
-	case "list":
-		if len(pos) != 1 {
-			return errors.New("delegate list: expected OWNER")
-		}
-	default:
-		return fmt.Errorf("delegate: unknown subcommand %q (add, list, del)", sub)
-	}
-	if sub == "add" && write == read {
-		return errors.New("delegate add: give --write or --read")
-	}
-	svc, st, err := openService(ctx, cfg)
+	pair := positional{2, "OWNER DELEGATE"}
+	sub, pos, svc, st, err := subcommands{
+		name:  "delegate",
+		order: []string{"add", "list", "del"},
+		args:  map[string]positional{"add": pair, "del": pair, "list": {1, "OWNER"}},
+		flags: func(sub string, fs *flag.FlagSet) {
+			if sub == "add" {
+				fs.BoolVar(&write, "write", false, "the delegate reads and changes all of the owner's calendars")
+				fs.BoolVar(&read, "read", false, "the delegate reads all of the owner's calendars")
+			}
+		},
+		check: func(sub string, _ []string) error {
+			if sub == "add" && write == read {
+				return errors.New("delegate add: give --write or --read")
+			}
+			return nil
+		},
+	}.open(ctx, env, args)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	owner := pos[0]
-	if _, err := svc.User(ctx, owner); err != nil {
-		if errors.Is(err, domain.ErrNotFound) {
-			return fmt.Errorf("no user %s", owner)
-		}
+	if err := needUser(ctx, svc, owner); err != nil {
 		return err
 	}
 	switch sub {

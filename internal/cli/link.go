@@ -14,32 +14,27 @@ import (
 // linkCommand runs `link add|list|del`: public links of a user's calendars
 // and virtual calendars, made and revoked as their owner would.
 func linkCommand(ctx context.Context, env Env, args []string) error {
-	if len(args) == 0 {
-		return errors.New("link: expected add, list or del")
-	}
-	sub, args := args[0], args[1:]
 	var vc string
-	cfg, pos, err := resolve(env, "link "+sub, args, func(fs *flag.FlagSet) {
-		if sub == "add" {
-			fs.StringVar(&vc, "vc", "", "publish the owner's virtual calendar `NAME` instead of a calendar")
-		}
-	})
-	if err != nil {
-		return err
-	}
-	switch {
-	case sub == "add" && vc == "" && len(pos) != 2:
-		return errors.New("link add: expected OWNER CALENDAR, or OWNER --vc NAME")
-	case sub == "add" && vc != "" && len(pos) != 1:
-		return errors.New("link add: give OWNER CALENDAR or OWNER --vc NAME, not both")
-	case sub == "list" && len(pos) != 1:
-		return errors.New("link list: expected OWNER")
-	case sub == "del" && len(pos) != 1:
-		return errors.New("link del: expected TOKEN")
-	case sub != "add" && sub != "list" && sub != "del":
-		return fmt.Errorf("link: unknown subcommand %q (add, list, del)", sub)
-	}
-	svc, st, err := openService(ctx, cfg)
+	sub, pos, svc, st, err := subcommands{
+		name:  "link",
+		order: []string{"add", "list", "del"},
+		// add counts its own: one argument with --vc, two without.
+		args: map[string]positional{"add": {-1, ""}, "list": {1, "OWNER"}, "del": {1, "TOKEN"}},
+		flags: func(sub string, fs *flag.FlagSet) {
+			if sub == "add" {
+				fs.StringVar(&vc, "vc", "", "publish the owner's virtual calendar `NAME` instead of a calendar")
+			}
+		},
+		check: func(sub string, pos []string) error {
+			switch {
+			case sub == "add" && vc == "" && len(pos) != 2:
+				return errors.New("link add: expected OWNER CALENDAR, or OWNER --vc NAME")
+			case sub == "add" && vc != "" && len(pos) != 1:
+				return errors.New("link add: give OWNER CALENDAR or OWNER --vc NAME, not both")
+			}
+			return nil
+		},
+	}.open(ctx, env, args)
 	if err != nil {
 		return err
 	}
@@ -53,10 +48,7 @@ func linkCommand(ctx context.Context, env Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "public link %s of %s: %s (on this server; anyone with it reads %s without signing in)\n",
 			l.Token, linkTarget(l), publiclink.Path(l.Token), linkTarget(l))
 	case "list":
-		if _, err := svc.User(ctx, pos[0]); err != nil {
-			if errors.Is(err, domain.ErrNotFound) {
-				return fmt.Errorf("no user %s", pos[0])
-			}
+		if err := needUser(ctx, svc, pos[0]); err != nil {
 			return err
 		}
 		links, err := svc.PublicLinks(ctx, pos[0])

@@ -16,34 +16,18 @@ import (
 // admin) or to grant a group or everyone. `share mine USER` lists what
 // others share with USER.
 func shareCommand(ctx context.Context, env Env, args []string) error {
-	if len(args) == 0 {
-		return errors.New("share: expected add, del, list or mine")
-	}
-	sub, args := args[0], args[1:]
 	level := domain.LevelRead.String()
-	cfg, pos, err := resolve(env, "share "+sub, args, func(fs *flag.FlagSet) {
-		if sub == "add" {
-			fs.StringVar(&level, "level", level, "what the grantee may do: free-busy, read, read-write or `admin`")
-		}
-	})
-	if err != nil {
-		return err
-	}
-	wantArgs := map[string]int{"add": 3, "del": 3, "list": 2, "mine": 1}
-	n, ok := wantArgs[sub]
-	if !ok {
-		return fmt.Errorf("share: unknown subcommand %q (add, del, list, mine)", sub)
-	}
-	if len(pos) != n {
-		switch n {
-		case 1:
-			return errors.New("share mine: expected USER")
-		case 2:
-			return fmt.Errorf("share %s: expected OWNER COLLECTION", sub)
-		}
-		return fmt.Errorf("share %s: expected OWNER COLLECTION GRANTEE (user:NAME, group:NAME or '*')", sub)
-	}
-	svc, st, err := openService(ctx, cfg)
+	grant := positional{3, "OWNER COLLECTION GRANTEE (user:NAME, group:NAME or '*')"}
+	sub, pos, svc, st, err := subcommands{
+		name:  "share",
+		order: []string{"add", "del", "list", "mine"},
+		args:  map[string]positional{"add": grant, "del": grant, "list": {2, "OWNER COLLECTION"}, "mine": {1, "USER"}},
+		flags: func(sub string, fs *flag.FlagSet) {
+			if sub == "add" {
+				fs.StringVar(&level, "level", level, "what the grantee may do: free-busy, read, read-write or `admin`")
+			}
+		},
+	}.open(ctx, env, args)
 	if err != nil {
 		return err
 	}
@@ -100,10 +84,7 @@ func shareCommand(ctx context.Context, env Env, args []string) error {
 
 // sharedWith lists what others share with user, as user sees it.
 func sharedWith(ctx context.Context, env Env, svc *domain.Service, user string) error {
-	if _, err := svc.User(ctx, user); err != nil {
-		if errors.Is(err, domain.ErrNotFound) {
-			return fmt.Errorf("no user %s", user)
-		}
+	if err := needUser(ctx, svc, user); err != nil {
 		return err
 	}
 	shares, err := svc.SharedWith(ctx, user)

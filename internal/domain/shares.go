@@ -139,15 +139,20 @@ func sharesOf(ctx context.Context, tx store.Tx, user string) ([]*Share, error) {
 		if level == LevelNone {
 			continue
 		}
-		sh := &Share{Coll: c, Level: level, Mount: MountName(c), Delegated: delegated[c.ID]}
-		settings, err := tx.GetShareSettings(ctx, c.ID, user)
-		switch {
-		case err == nil:
-			sh.Settings = settings
-		case !isNotFound(err):
+		out = append(out, &Share{Coll: c, Level: level, Mount: MountName(c), Delegated: delegated[c.ID]})
+	}
+	if len(out) > 0 {
+		all, err := tx.UserShareSettings(ctx, user)
+		if err != nil {
 			return nil, err
 		}
-		out = append(out, sh)
+		settings := make(map[int64]*store.ShareSettings, len(all))
+		for _, ss := range all {
+			settings[ss.CollectionID] = ss
+		}
+		for _, sh := range out {
+			sh.Settings = settings[sh.Coll.ID]
+		}
 	}
 	slices.SortFunc(out, func(a, b *Share) int {
 		return strings.Compare(a.Coll.Owner+"/"+a.Coll.Name, b.Coll.Owner+"/"+b.Coll.Name)

@@ -2,7 +2,9 @@ package sqlshared
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"time"
 
 	"koyomi.dev/koyomi/internal/store"
 )
@@ -82,25 +84,32 @@ func (t Tx) PutGrant(ctx context.Context, g *store.Grant) error {
 	if !ok {
 		return t.errorf("put grant on collection %d: %w", g.CollectionID, store.ErrNotFound)
 	}
-	old, err := collect(ctx, t, func(r Rows) (*int64, error) {
-		var us int64
-		return &us, r.Scan(&us)
-	}, `SELECT created FROM grants WHERE collection_id = ? AND grantee = ?`, g.CollectionID, g.Grantee)
-	if err != nil {
-		return t.errorf("put grant: %w", err)
-	}
-	if len(old) == 1 {
-		g.Created = fromMicros(*old[0])
-		_, err = t.Q.Exec(ctx, `UPDATE grants SET level = ? WHERE collection_id = ? AND grantee = ?`, g.Level, g.CollectionID, g.Grantee)
-	} else {
-		g.Created = t.now()
-		_, err = t.Q.Exec(ctx, `INSERT INTO grants (collection_id, grantee, level, created) VALUES (?, ?, ?, ?)`,
-			g.CollectionID, g.Grantee, g.Level, micros(g.Created))
-	}
+	created, err := t.upsertCreated(ctx, `INSERT INTO grants (collection_id, grantee, level, created) VALUES (?, ?, ?, ?)
+		ON CONFLICT (collection_id, grantee) DO UPDATE SET level = excluded.level
+		RETURNING created`, g.CollectionID, g.Grantee, g.Level, micros(t.now()))
 	if err != nil {
 		return t.errorf("put grant on %d to %s: %w", g.CollectionID, g.Grantee, err)
 	}
+	g.Created = created
 	return nil
+}
+
+// upsertCreated runs an INSERT … ON CONFLICT DO UPDATE … RETURNING created
+// and returns the row's creation time: the new one, or the one the row kept.
+// One statement, so that concurrent first writes of a key do not both
+// insert (a unique violation on PostgreSQL at READ COMMITTED).
+func (t Tx) upsertCreated(ctx context.Context, query string, args ...any) (time.Time, error) {
+	created, err := collect(ctx, t, func(r Rows) (*int64, error) {
+		var us int64
+		return &us, r.Scan(&us)
+	}, query, args...)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if len(created) != 1 {
+		return time.Time{}, fmt.Errorf("upsert returned %d rows, want 1", len(created))
+	}
+	return fromMicros(*created[0]), nil
 }
 
 // DeleteGrant implements store.Sharing.
@@ -197,11 +206,11 @@ func (t Tx) PutShareSettings(ctx context.Context, s *store.ShareSettings) error 
 	if !ok {
 		return t.errorf("put share settings of %s for %d: %w", s.User, s.CollectionID, store.ErrNotFound)
 	}
-	if _, err := t.Q.Exec(ctx, `DELETE FROM share_settings WHERE collection_id = ? AND username = ?`, s.CollectionID, s.User); err != nil {
-		return t.errorf("put share settings: %w", err)
-	}
 	_, err = t.Q.Exec(ctx, `INSERT INTO share_settings (collection_id, username, display_name, color, sort_order, hidden)
-		VALUES (?, ?, ?, ?, ?, ?)`, s.CollectionID, s.User, s.DisplayName, s.Color, s.Order, boolInt(s.Hidden))
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (collection_id, username) DO UPDATE SET display_name = excluded.display_name,
+			color = excluded.color, sort_order = excluded.sort_order, hidden = excluded.hidden`,
+		s.CollectionID, s.User, s.DisplayName, s.Color, s.Order, boolInt(s.Hidden))
 	if err != nil {
 		return t.errorf("put share settings: %w", err)
 	}
@@ -223,21 +232,13 @@ func (t Tx) PutDelegate(ctx context.Context, d *store.Delegate) error {
 	if !ok {
 		return t.errorf("put delegate %s of %s: %w", d.Delegate, d.Owner, store.ErrNotFound)
 	}
-	old, err := t.delegates(ctx, `owner = ? AND delegate = ?`, d.Owner, d.Delegate)
-	if err != nil {
-		return t.errorf("put delegate: %w", err)
-	}
-	if len(old) == 1 {
-		d.Created = old[0].Created
-		_, err = t.Q.Exec(ctx, `UPDATE delegates SET can_write = ? WHERE owner = ? AND delegate = ?`, boolInt(d.Write), d.Owner, d.Delegate)
-	} else {
-		d.Created = t.now()
-		_, err = t.Q.Exec(ctx, `INSERT INTO delegates (owner, delegate, can_write, created) VALUES (?, ?, ?, ?)`,
-			d.Owner, d.Delegate, boolInt(d.Write), micros(d.Created))
-	}
+	created, err := t.upsertCreated(ctx, `INSERT INTO delegates (owner, delegate, can_write, created) VALUES (?, ?, ?, ?)
+		ON CONFLICT (owner, delegate) DO UPDATE SET can_write = excluded.can_write
+		RETURNING created`, d.Owner, d.Delegate, boolInt(d.Write), micros(t.now()))
 	if err != nil {
 		return t.errorf("put delegate %s of %s: %w", d.Delegate, d.Owner, err)
 	}
+	d.Created = created
 	return nil
 }
 
@@ -288,13 +289,6 @@ func (t Tx) CreatePublicLink(ctx context.Context, l *store.PublicLink) error {
 	if err := t.writable(); err != nil {
 		return err
 	}
-	taken, err := t.exists(ctx, `SELECT 1 FROM public_links WHERE token = ?`, l.Token)
-	if err != nil {
-		return t.errorf("create public link: %w", err)
-	}
-	if taken {
-		return t.errorf("create public link: %w", store.ErrExists)
-	}
 	ok, err := t.userExists(ctx, l.Owner)
 	if err == nil && ok && l.CollectionID != 0 {
 		ok, err = t.collectionExists(ctx, l.CollectionID)
@@ -308,12 +302,19 @@ func (t Tx) CreatePublicLink(ctx context.Context, l *store.PublicLink) error {
 	if !ok || (l.CollectionID == 0) == (l.VCID == 0) {
 		return t.errorf("create public link for %s: %w", l.Owner, store.ErrNotFound)
 	}
-	l.Created = t.now()
-	_, err = t.Q.Exec(ctx, `INSERT INTO public_links (token, owner, collection_id, vc_id, created) VALUES (?, ?, ?, ?, ?)`,
-		l.Token, l.Owner, nullID(l.CollectionID), nullID(l.VCID), micros(l.Created))
+	// A used token is found by the insert itself, so that two links
+	// created at once with one token cannot both pass a lookup.
+	created := t.now()
+	n, err := t.Q.Exec(ctx, `INSERT INTO public_links (token, owner, collection_id, vc_id, created) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (token) DO NOTHING`,
+		l.Token, l.Owner, nullID(l.CollectionID), nullID(l.VCID), micros(created))
 	if err != nil {
 		return t.errorf("create public link: %w", err)
 	}
+	if n == 0 {
+		return t.errorf("create public link: %w", store.ErrExists)
+	}
+	l.Created = created
 	return nil
 }
 

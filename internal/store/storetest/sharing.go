@@ -3,9 +3,11 @@ package storetest
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -731,4 +733,104 @@ func testSharingWritesInViewFail(t *testing.T, s store.Store) {
 	if got := tokens(publicLinksOf(t, s, "alice")); !slices.Equal(got, []string{"tok"}) {
 		t.Errorf("public links after writes in View = %v, want [tok]", got)
 	}
+}
+
+// testConcurrentSharingWrites has several writers, each in its own Update,
+// put the same grant, the same share settings and the same delegate, and
+// create a public link with the same token, all at once, so that the first
+// writes of a key race. Every put succeeds and leaves one row, and every
+// writer is told the same Created; exactly one link is created and the
+// others are refused with ErrExists. Several rounds, each on keys not yet
+// written, make the race likelier.
+func testConcurrentSharingWrites(t *testing.T, s store.Store) {
+	const writers, rounds = 8, 4
+	users(t, s, "alice")
+	cal := collections(t, s, "alice", "cal")[0]
+	for round := range rounds {
+		sharee := fmt.Sprintf("sharee%d", round)
+		users(t, s, sharee)
+
+		grants := make([]*store.Grant, writers)
+		for w, err := range race(t, s, writers, func(ctx context.Context, tx store.Tx, w int) error {
+			grants[w] = &store.Grant{CollectionID: cal.ID, Grantee: "user:" + sharee, Level: []string{"read", "read-write"}[w%2]}
+			return tx.PutGrant(ctx, grants[w])
+		}) {
+			if err != nil {
+				t.Errorf("round %d, writer %d: PutGrant: %v", round, w, err)
+			}
+		}
+		if got := grantsTo(t, s, "user:"+sharee); len(got) != 1 {
+			t.Errorf("round %d: grants to %s = %q, want one", round, sharee, describeGrants(got, cal))
+		}
+
+		for w, err := range race(t, s, writers, func(ctx context.Context, tx store.Tx, w int) error {
+			return tx.PutShareSettings(ctx, &store.ShareSettings{CollectionID: cal.ID, User: sharee, DisplayName: fmt.Sprint(w)})
+		}) {
+			if err != nil {
+				t.Errorf("round %d, writer %d: PutShareSettings: %v", round, w, err)
+			}
+		}
+		if list := userShareSettings(t, s, sharee); len(list) != 1 {
+			t.Errorf("round %d: share settings of %s = %+v, want one", round, sharee, list)
+		}
+
+		delegates := make([]*store.Delegate, writers)
+		for w, err := range race(t, s, writers, func(ctx context.Context, tx store.Tx, w int) error {
+			delegates[w] = &store.Delegate{Owner: "alice", Delegate: sharee, Write: w%2 == 1}
+			return tx.PutDelegate(ctx, delegates[w])
+		}) {
+			if err != nil {
+				t.Errorf("round %d, writer %d: PutDelegate: %v", round, w, err)
+			}
+		}
+		if got := delegatorsOf(t, s, sharee); strings.Count(got, ";") != 1 {
+			t.Errorf("round %d: DelegatorsOf(%s) = %q, want one", round, sharee, got)
+		}
+
+		if t.Failed() {
+			t.FailNow()
+		}
+		for w := 1; w < writers; w++ {
+			if !sameTime(grants[w].Created, grants[0].Created) {
+				t.Errorf("round %d: PutGrant told writer %d Created %v, writer 0 %v", round, w, grants[w].Created, grants[0].Created)
+			}
+			if !sameTime(delegates[w].Created, delegates[0].Created) {
+				t.Errorf("round %d: PutDelegate told writer %d Created %v, writer 0 %v", round, w, delegates[w].Created, delegates[0].Created)
+			}
+		}
+
+		token := fmt.Sprintf("tok-%d", round)
+		created := 0
+		for w, err := range race(t, s, writers, func(ctx context.Context, tx store.Tx, w int) error {
+			return tx.CreatePublicLink(ctx, &store.PublicLink{Token: token, Owner: "alice", CollectionID: cal.ID})
+		}) {
+			switch {
+			case err == nil:
+				created++
+			case !errors.Is(err, store.ErrExists):
+				t.Errorf("round %d, writer %d: CreatePublicLink: %v, want nil or ErrExists", round, w, err)
+			}
+		}
+		if created != 1 {
+			t.Errorf("round %d: %d writers created public link %s, want 1", round, created, token)
+		}
+	}
+}
+
+// race runs fn for writers writers at once, each in its own Update, and
+// returns their errors by writer.
+func race(t *testing.T, s store.Store, writers int, fn func(ctx context.Context, tx store.Tx, w int) error) []error {
+	ctx := t.Context()
+	errs := make([]error, writers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			<-start
+			errs[w] = s.Update(ctx, func(tx store.Tx) error { return fn(ctx, tx, w) })
+		})
+	}
+	close(start)
+	wg.Wait()
+	return errs
 }

@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SharingCascades", testSharingCascades},
 		{"SharingUserCascades", testSharingUserCascades},
 		{"SharingWritesInViewFail", testSharingWritesInViewFail},
+		{"ConcurrentSharingWrites", testConcurrentSharingWrites},
 		{"AppPasswords", testAppPasswords},
 		{"AppPasswordCascade", testAppPasswordCascade},
 		{"AppPasswordWritesInViewFail", testAppPasswordWritesInViewFail},
