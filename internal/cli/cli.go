@@ -62,9 +62,10 @@ Commands:
   user add NAME [--email ADDR] [--display TEXT] [--phone NUMBER]
                          create a user (password from stdin, or prompted)
   user passwd NAME       change a user's password
-  user set NAME [--display TEXT] [--phone NUMBER]
-                         change the name a user is shown by, or the phone
-                         number on their card in the directory address book
+  user set NAME [--display TEXT] [--email ADDR] [--phone NUMBER]
+                         change the name a user is shown by, their e-mail
+                         address, or the phone number on their card in the
+                         directory address book
   user del NAME          delete a user and all their data
   user list              list users
   user app-password add USER LABEL
@@ -391,13 +392,19 @@ func serve(ctx context.Context, env Env, args []string) error {
 }
 
 // setProfile changes what of a user's profile was given: the display name
-// unless empty, the phone number unless nil.
-func setProfile(ctx context.Context, env Env, svc *domain.Service, name, display string, phone *string) error {
+// unless empty, the e-mail address and the phone number unless nil.
+func setProfile(ctx context.Context, env Env, svc *domain.Service, name, display string, email, phone *string) error {
 	if display != "" {
 		if err := svc.SetDisplayName(ctx, name, display); err != nil {
 			return err
 		}
 		fmt.Fprintf(env.Stdout, "display name of %s is now %s\n", name, display)
+	}
+	if email != nil {
+		if err := svc.SetEmail(ctx, name, *email); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "e-mail address of %s is now %q\n", name, *email)
 	}
 	if phone != nil {
 		if err := svc.SetPhone(ctx, name, *phone); err != nil {
@@ -409,11 +416,11 @@ func setProfile(ctx context.Context, env Env, svc *domain.Service, name, display
 }
 
 func userCommand(ctx context.Context, env Env, sub string, args []string) error {
-	var email, display string
-	var phone *string // nil: not given; "" removes the number
+	var display string
+	var email, phone *string // nil: not given; "" removes it
 	cfg, pos, err := resolve(env, "user "+sub, args, func(fs *flag.FlagSet) {
-		if sub == "add" {
-			fs.StringVar(&email, "email", "", "the user's e-mail `address`")
+		if sub == "add" || sub == "set" {
+			fs.Func("email", "the user's e-mail `address` (\"\" removes it)", func(s string) error { email = &s; return nil })
 		}
 		if sub == "add" || sub == "set" {
 			fs.StringVar(&display, "display", "", "the `name` the user is shown by (in labels of their busy time)")
@@ -446,7 +453,11 @@ func userCommand(ctx context.Context, env Env, sub string, args []string) error 
 		if err != nil {
 			return err
 		}
-		if err := svc.CreateUser(ctx, name, pw, email); err != nil {
+		addr := ""
+		if email != nil {
+			addr = *email
+		}
+		if err := svc.CreateUser(ctx, name, pw, addr); err != nil {
 			if errors.Is(err, domain.ErrExists) {
 				return fmt.Errorf("user %s already exists", name)
 			}
@@ -468,10 +479,10 @@ func userCommand(ctx context.Context, env Env, sub string, args []string) error 
 		if err != nil {
 			return err
 		}
-		if display == "" && phone == nil {
-			return errors.New("user set: nothing to change (use --display TEXT or --phone NUMBER)")
+		if display == "" && email == nil && phone == nil {
+			return errors.New("user set: nothing to change (use --display TEXT, --email ADDR or --phone NUMBER)")
 		}
-		if err := setProfile(ctx, env, svc, name, display, phone); err != nil {
+		if err := setProfile(ctx, env, svc, name, display, email, phone); err != nil {
 			if errors.Is(err, domain.ErrNotFound) {
 				return fmt.Errorf("no user %s", name)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"koyomi.dev/koyomi/internal/auth"
 	"koyomi.dev/koyomi/internal/store"
@@ -17,7 +18,7 @@ func (s *Service) CreateUser(ctx context.Context, name, password, email string) 
 	if password == "" {
 		return fmt.Errorf("%w: empty password", ErrInvalidName)
 	}
-	if err := CheckLabel("email", email); err != nil {
+	if err := checkEmail(email); err != nil {
 		return err
 	}
 	hash, err := auth.HashPassword(password, s.opts.PasswordParams)
@@ -25,7 +26,12 @@ func (s *Service) CreateUser(ctx context.Context, name, password, email string) 
 		return err
 	}
 	u := &store.User{Name: name, DisplayName: name, Email: email, PasswordHash: hash, Created: s.opts.Clock().UTC()}
-	return mapStoreErr(s.store.Update(ctx, func(tx store.Tx) error { return tx.CreateUser(ctx, u) }))
+	return mapStoreErr(s.store.Update(ctx, func(tx store.Tx) error {
+		if err := emailFree(ctx, tx, name, email); err != nil {
+			return err
+		}
+		return tx.CreateUser(ctx, u)
+	}))
 }
 
 // SetPassword replaces a user's password.
@@ -53,32 +59,81 @@ func (s *Service) SetPassword(ctx context.Context, name, password string) error 
 // SetDisplayName changes the name a user is shown by (in labels of their
 // busy time, principal properties), by the user or the system.
 func (s *Service) SetDisplayName(ctx context.Context, name, displayName string) error {
-	if err := authorize(ctx, name); err != nil {
-		return err
-	}
 	if displayName == "" {
 		return fmt.Errorf("%w: empty display name", ErrInvalidName)
 	}
 	if err := CheckLabel("display name", displayName); err != nil {
 		return err
 	}
-	return mapStoreErr(s.store.Update(ctx, func(tx store.Tx) error {
-		u, err := tx.GetUser(ctx, name)
-		if err != nil {
-			return err
-		}
+	return s.updateUser(ctx, name, func(_ store.Tx, u *store.User) error {
 		u.DisplayName = displayName
-		return tx.UpdateUser(ctx, u)
-	}))
+		return nil
+	})
 }
 
 // SetPhone changes the telephone number a user's card in the directory
 // address book shows ("" removes it), by the user or the system.
 func (s *Service) SetPhone(ctx context.Context, name, phone string) error {
-	if err := authorize(ctx, name); err != nil {
+	if err := CheckLabel("phone", phone); err != nil {
 		return err
 	}
-	if err := CheckLabel("phone", phone); err != nil {
+	return s.updateUser(ctx, name, func(_ store.Tx, u *store.User) error {
+		u.Phone = phone
+		return nil
+	})
+}
+
+// SetEmail changes a user's e-mail address ("" removes it): what their
+// principal gives as calendar-user-address-set, their directory card
+// shows, and sharing by address finds. No two users may have one address
+// (compared without case), or shares addressed to one could reach the
+// other.
+func (s *Service) SetEmail(ctx context.Context, name, email string) error {
+	if err := checkEmail(email); err != nil {
+		return err
+	}
+	return s.updateUser(ctx, name, func(tx store.Tx, u *store.User) error {
+		if err := emailFree(ctx, tx, name, email); err != nil {
+			return err
+		}
+		u.Email = email
+		return nil
+	})
+}
+
+// checkEmail refuses an address that is no single-line label or has no
+// "@" between a local part and a domain.
+func checkEmail(email string) error {
+	if err := CheckLabel("email", email); err != nil {
+		return err
+	}
+	if local, domain, ok := strings.Cut(email, "@"); email != "" && (!ok || local == "" || domain == "" || strings.ContainsAny(email, " <>")) {
+		return &InvalidError{Field: "email", Err: fmt.Errorf("%w: %q is no e-mail address", ErrInvalidName, email)}
+	}
+	return nil
+}
+
+// emailFree refuses email when a user other than name has it.
+func emailFree(ctx context.Context, tx store.Users, name, email string) error {
+	if email == "" {
+		return nil
+	}
+	users, err := tx.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		if u.Name != name && strings.EqualFold(u.Email, email) {
+			return &InvalidError{Field: "email", Err: fmt.Errorf("%w: another user has the address %q", ErrConflict, email)}
+		}
+	}
+	return nil
+}
+
+// updateUser changes user name's record with fn, by the user or the
+// system.
+func (s *Service) updateUser(ctx context.Context, name string, fn func(store.Tx, *store.User) error) error {
+	if err := authorize(ctx, name); err != nil {
 		return err
 	}
 	return mapStoreErr(s.store.Update(ctx, func(tx store.Tx) error {
@@ -86,7 +141,9 @@ func (s *Service) SetPhone(ctx context.Context, name, phone string) error {
 		if err != nil {
 			return err
 		}
-		u.Phone = phone
+		if err := fn(tx, u); err != nil {
+			return err
+		}
 		return tx.UpdateUser(ctx, u)
 	}))
 }
