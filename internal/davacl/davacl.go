@@ -168,7 +168,7 @@ func (a *acl) aclProp(ctx context.Context, r *dav.Resource) ([]byte, error) {
 	c := d.Stored()
 	grants, err := a.svc.Grants(ctx, c)
 	if err != nil {
-		return nil, tree.MapErrorAt(err, r.Path)
+		return nil, err
 	}
 	var b strings.Builder
 	b.WriteString("<D:ace><D:principal>" + href(tree.PrincipalPath(c.Owner)) + "</D:principal><D:grant>" + privileges(domain.LevelOwner) + "</D:grant><D:protected/></D:ace>")

@@ -124,7 +124,7 @@ func (a *acl) principalPropertySearch(ctx context.Context, w http.ResponseWriter
 	}
 	users, err := a.svc.Profiles(ctx)
 	if err != nil {
-		return tree.MapErrorAt(err, r.Path)
+		return err
 	}
 	var resources []*dav.Resource
 	truncated := ""

@@ -62,7 +62,7 @@ func (a *acl) post(w http.ResponseWriter, r *http.Request) error {
 				_, err = a.svc.Share(ctx, c, ch.grantee, ch.level)
 			}
 			if err != nil {
-				return tree.MapErrorAt(err, res.Path)
+				return err
 			}
 		}
 		w.WriteHeader(http.StatusOK)
@@ -82,7 +82,7 @@ func (a *acl) post(w http.ResponseWriter, r *http.Request) error {
 		}
 		if !accept {
 			if err := a.svc.Unshare(ctx, c, "user:"+domain.Principal(ctx)); err != nil {
-				return tree.MapErrorAt(err, res.Path)
+				return err
 			}
 		}
 		w.WriteHeader(http.StatusOK)

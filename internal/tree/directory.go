@@ -61,7 +61,7 @@ func (t *Tree) resolveDirectory(ctx context.Context, user string, segs []string,
 		return nil, false, nil
 	}
 	if _, err := t.svc.User(ctx, user); err != nil {
-		return nil, true, mapError(err) // another user's home
+		return nil, true, err // another user's home
 	}
 	dir := t.directoryResource(user)
 	switch {

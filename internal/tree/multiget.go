@@ -36,7 +36,7 @@ func (t *Tree) Multiget(ctx context.Context, w http.ResponseWriter, h *dav.Handl
 		}
 		items, err := c.Target().GetMany(ctx, names)
 		if err != nil {
-			return mapError(err)
+			return err
 		}
 		for _, res := range itemResources(c, items) {
 			prefetched[res.Path] = res

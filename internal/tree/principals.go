@@ -85,7 +85,7 @@ func (t *Tree) resolvePrincipal(ctx context.Context, segs []string, trailing boo
 	}
 	u, err := t.svc.Profile(ctx, segs[0])
 	if err != nil {
-		return nil, mapError(err)
+		return nil, err
 	}
 	if len(segs) == 1 {
 		return PrincipalResource(u), nil
@@ -113,7 +113,7 @@ func (t *Tree) resolveGroup(ctx context.Context, segs []string) (*dav.Resource, 
 	}
 	g, err := t.svc.Group(ctx, segs[0])
 	if err != nil {
-		return nil, mapError(err)
+		return nil, err
 	}
 	return GroupResource(g), nil
 }
@@ -128,7 +128,7 @@ func (t *Tree) resolveNotifications(ctx context.Context, segs []string) (*dav.Re
 		return nil, notFound()
 	}
 	if _, err := t.svc.User(ctx, segs[0]); err != nil {
-		return nil, mapError(err)
+		return nil, err
 	}
 	return &dav.Resource{Path: NotificationsPath(segs[0]), Collection: true,
 		Types: []xml.Name{{Space: dav.NSCalServer, Local: "notification"}}, Data: &Notifications{User: segs[0]}}, nil

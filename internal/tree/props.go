@@ -88,7 +88,7 @@ func (t *Tree) Register(h *dav.Handler) {
 			return nil, dav.ErrNoProperty
 		}
 		if err != nil {
-			return nil, mapError(err)
+			return nil, err
 		}
 		return []byte(dav.EscapeText(tok)), nil
 	}
@@ -105,7 +105,7 @@ func (t *Tree) Register(h *dav.Handler) {
 				return nil, dav.ErrNoProperty
 			}
 			if err != nil {
-				return nil, mapError(err)
+				return nil, err
 			}
 			return []byte(dav.EscapeText(tag)), nil
 		}})
@@ -117,7 +117,7 @@ func (t *Tree) Register(h *dav.Handler) {
 			}
 			objs, err := t.svc.ListObjects(ctx, d.Collection, false)
 			if err != nil {
-				return nil, mapError(err)
+				return nil, err
 			}
 			var n int64
 			for _, o := range objs {

@@ -16,7 +16,7 @@ func (t *Tree) SyncChanges(ctx context.Context, r *dav.Resource, token string, l
 	}
 	res, err := c.Target().Changes(ctx, token, limit)
 	if err != nil {
-		return nil, "", false, mapError(err)
+		return nil, "", false, err
 	}
 	base := c.Path()
 	out := make([]dav.SyncChange, 0, len(res.Changes))

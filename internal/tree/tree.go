@@ -124,7 +124,7 @@ func itemResources(c Container, items []*domain.Item) []*dav.Resource {
 func (t *Tree) ownCollection(ctx context.Context, c *store.Collection) (*Collection, error) {
 	target, err := t.svc.CollectionTarget(ctx, c)
 	if err != nil {
-		return nil, mapError(err)
+		return nil, err
 	}
 	return &Collection{Collection: c, path: CollectionPath(c), target: target}, nil
 }
@@ -303,7 +303,7 @@ func (t *Tree) Resolve(ctx context.Context, p string) (*dav.Resource, error) {
 		user := segs[1]
 		if len(segs) == 2 {
 			if _, err := t.svc.User(ctx, user); err != nil {
-				return nil, mapError(err)
+				return nil, err
 			}
 			return homeResource(user, books), nil
 		}
@@ -328,7 +328,7 @@ func (t *Tree) Resolve(ctx context.Context, p string) (*dav.Resource, error) {
 			}
 			return t.collectionResource(own), nil
 		} else if !errors.Is(err, domain.ErrNotFound) {
-			return nil, mapError(err)
+			return nil, err
 		}
 		if len(segs) == 3 && trailing || len(segs) == 4 && !trailing {
 			if res, ok, err := t.resolveShare(ctx, user, books, segs[2:]); ok {
@@ -340,7 +340,7 @@ func (t *Tree) Resolve(ctx context.Context, p string) (*dav.Resource, error) {
 		}
 		c, err := t.svc.Collection(ctx, user, strings.Join(segs[2:len(segs)-1], "/"))
 		if err != nil {
-			return nil, mapError(err)
+			return nil, err
 		}
 		if inBookHome(c.Kind) != books {
 			return nil, notFound()
@@ -358,7 +358,7 @@ func (t *Tree) Resolve(ctx context.Context, p string) (*dav.Resource, error) {
 func (t *Tree) resolveItem(ctx context.Context, c Container, name string) (*dav.Resource, error) {
 	it, err := c.Target().Get(ctx, name)
 	if err != nil {
-		return nil, mapError(err)
+		return nil, err
 	}
 	return ItemResource(c, it), nil
 }
@@ -407,7 +407,7 @@ func (t *Tree) Children(ctx context.Context, r *dav.Resource) ([]*dav.Resource, 
 	case *Home:
 		colls, err := t.svc.Collections(ctx, d.User)
 		if err != nil {
-			return nil, mapError(err)
+			return nil, err
 		}
 		var out []*dav.Resource
 		for _, c := range colls {
@@ -421,7 +421,7 @@ func (t *Tree) Children(ctx context.Context, r *dav.Resource) ([]*dav.Resource, 
 		}
 		shares, err := t.svc.SharedWith(ctx, d.User)
 		if err != nil {
-			return nil, mapError(err)
+			return nil, err
 		}
 		for _, sh := range shares {
 			if inBookHome(sh.Coll.Kind) == d.Books {
@@ -431,7 +431,7 @@ func (t *Tree) Children(ctx context.Context, r *dav.Resource) ([]*dav.Resource, 
 		if !d.Books {
 			views, err := t.svc.SubscribedVCs(ctx, d.User)
 			if err != nil {
-				return nil, mapError(err)
+				return nil, err
 			}
 			for _, v := range views {
 				out = append(out, t.virtualResource(v))
@@ -446,7 +446,7 @@ func (t *Tree) Children(ctx context.Context, r *dav.Resource) ([]*dav.Resource, 
 		if c, ok := d.(*Collection); ok && c.Kind == store.KindPlain {
 			colls, err := t.svc.Collections(ctx, c.Owner)
 			if err != nil {
-				return nil, mapError(err)
+				return nil, err
 			}
 			for _, sub := range colls {
 				if rest, ok := strings.CutPrefix(sub.Name, c.Name+"/"); ok && !strings.Contains(rest, "/") {
@@ -460,7 +460,7 @@ func (t *Tree) Children(ctx context.Context, r *dav.Resource) ([]*dav.Resource, 
 		}
 		items, err := d.Target().List(ctx)
 		if err != nil {
-			return nil, mapError(err)
+			return nil, err
 		}
 		return append(out, itemResources(d, items)...), nil
 	}
@@ -483,7 +483,7 @@ func (t *Tree) Content(ctx context.Context, r *dav.Resource) ([]byte, error) {
 		if d.Target().Kind() == store.KindCalendar {
 			out, err := d.Target().Export(ctx)
 			if err != nil {
-				return nil, mapError(err)
+				return nil, err
 			}
 			r.ContentType = calendarExportType
 			return out, nil
@@ -525,7 +525,7 @@ func (t *Tree) parentOf(ctx context.Context, p string) (Container, string, error
 	parentPath, name := p[:i+1], strings.TrimSuffix(p[i+1:], "/")
 	parent, err := t.Resolve(ctx, parentPath)
 	if err != nil {
-		if errors.Is(err, dav.ErrNotFound) || isStatus(err, http.StatusNotFound) {
+		if errors.Is(err, dav.ErrNotFound) || errors.Is(err, domain.ErrNotFound) || isStatus(err, http.StatusNotFound) {
 			return nil, "", dav.Errorf(http.StatusConflict, "parent collection %s does not exist", parentPath)
 		}
 		return nil, "", err
@@ -553,7 +553,7 @@ func (t *Tree) checkHome(ctx context.Context, p string) error {
 	}
 	owner, _, _ := strings.Cut(rest, "/")
 	if _, err := t.svc.User(ctx, owner); err != nil {
-		return mapError(err)
+		return err
 	}
 	return nil
 }
@@ -600,7 +600,7 @@ func holds(privs []domain.Privilege, priv domain.Privilege, p string) error {
 	if slices.Contains(privs, priv) || slices.Contains(privs, domain.PrivAll) {
 		return nil
 	}
-	return mapErrorAt(&domain.ForbiddenError{Action: domain.ActWrite, What: p}, p)
+	return &domain.ForbiddenError{Action: domain.ActWrite, What: p}
 }
 
 // Delete implements dav.Backend.
@@ -616,7 +616,7 @@ func (t *Tree) Delete(ctx context.Context, r *dav.Resource, cond dav.Conditions)
 		// sharee's DELETE of a share they hold through delegation, a
 		// group or everyone is refused rather than answered as done or as
 		// missing, RFC 4918 9.6.1); a view unsubscribed.
-		return mapErrorAt(d.Target().Remove(ctx), r.Path)
+		return d.Target().Remove(ctx)
 	}
 	return dav.Errorf(http.StatusForbidden, "%s cannot be deleted", r.Path)
 }
@@ -692,7 +692,7 @@ func (t *Tree) Mkcol(ctx context.Context, p string, types []xml.Name, ops []dav.
 		if errors.Is(err, domain.ErrForbidden) && c.Kind == store.KindCalendar {
 			return dav.Precondition(http.StatusForbidden, xml.Name{Space: dav.NSCalDAV, Local: "calendar-collection-location-ok"}, err.Error())
 		}
-		return mapError(err)
+		return err
 	}
 	return nil
 }
@@ -741,7 +741,7 @@ func (t *Tree) Patch(ctx context.Context, r *dav.Resource, ops []dav.PropOp) err
 		if d.Share != nil {
 			return t.patchShare(ctx, r, d, &c, dead)
 		}
-		return mapErrorAt(t.svc.PatchCollection(ctx, &c, dead), r.Path)
+		return t.svc.PatchCollection(ctx, &c, dead)
 	case *Virtual:
 		return t.patchVirtual(ctx, d, ops)
 	case *ProxyGroup:
@@ -750,11 +750,11 @@ func (t *Tree) Patch(ctx context.Context, r *dav.Resource, ops []dav.PropOp) err
 		return refuseDirectoryWrite(domain.ActManage, r.Path)
 	case *Object:
 		if d.Stored() == nil {
-			return mapErrorAt(&domain.ForbiddenError{Action: domain.ActManage, What: "the properties of " + r.Path}, r.Path)
+			return &domain.ForbiddenError{Action: domain.ActManage, What: "the properties of " + r.Path}
 		}
 	}
 	if owner, p := ownerOf(r), domain.Principal(ctx); owner != "" && p != "" && p != owner {
-		return mapErrorAt(&domain.ForbiddenError{Action: domain.ActManage, What: r.Path}, r.Path)
+		return &domain.ForbiddenError{Action: domain.ActManage, What: r.Path}
 	}
 	k, ok := propKey(r)
 	if !ok {
@@ -764,7 +764,7 @@ func (t *Tree) Patch(ctx context.Context, r *dav.Resource, ops []dav.PropOp) err
 	if err != nil {
 		return err
 	}
-	return mapError(t.svc.PatchProperties(ctx, k, dead))
+	return t.svc.PatchProperties(ctx, k, dead)
 }
 
 // propKey returns the key of r's dead properties; false for a resource
@@ -833,7 +833,7 @@ func (t *Tree) DeadProperties(ctx context.Context, r *dav.Resource) ([]dav.RawEl
 		props, err = t.svc.Properties(ctx, k)
 	}
 	if err != nil {
-		return nil, mapError(err)
+		return nil, err
 	}
 	out := make([]dav.RawElement, 0, len(props))
 	for _, p := range props {
@@ -888,7 +888,7 @@ func (t *Tree) CopyMove(ctx context.Context, src *dav.Resource, dst, dstHref str
 			if errors.Is(err, domain.ErrConflict) {
 				return false, dav.Errorf(http.StatusConflict, "%v", err)
 			}
-			return false, mapError(err)
+			return false, err
 		}
 		return created, nil
 	case *Directory:
@@ -898,9 +898,6 @@ func (t *Tree) CopyMove(ctx context.Context, src *dav.Resource, dst, dstHref str
 	}
 	return false, dav.Errorf(http.StatusForbidden, "%s cannot be copied or moved", src.Path)
 }
-
-// mapError turns domain errors into DAV answers.
-func mapError(err error) error { return mapErrorAt(err, "") }
 
 // mapErrorAt turns domain errors into DAV answers for the resource at
 // path (named in need-privileges answers).
@@ -973,7 +970,7 @@ func (t *Tree) resolveShare(ctx context.Context, user string, books bool, segs [
 	}
 	sh, err := t.svc.SharedCollection(ctx, user, segs[0])
 	if err != nil {
-		return nil, true, mapError(err)
+		return nil, true, err
 	}
 	if inBookHome(sh.Coll.Kind) != books {
 		return nil, true, notFound()
@@ -993,9 +990,9 @@ func (t *Tree) patchShare(ctx context.Context, r *dav.Resource, d *Collection, c
 	before := d.Collection
 	if len(dead) > 0 || c.Description != before.Description || c.DescriptionLang != before.DescriptionLang ||
 		c.Timezone != before.Timezone || !slices.Equal(c.Components, before.Components) {
-		return mapErrorAt(&domain.ForbiddenError{Action: domain.ActManage, What: "the properties of " + r.Path}, r.Path)
+		return &domain.ForbiddenError{Action: domain.ActManage, What: "the properties of " + r.Path}
 	}
-	return mapErrorAt(d.Target().Personalize(ctx, personalChange(before, c)), r.Path)
+	return d.Target().Personalize(ctx, personalChange(before, c))
 }
 
 // personalChange is the change of name, colour and order from before to
@@ -1013,7 +1010,3 @@ func personalChange(before, after *store.Collection) domain.Personal {
 	}
 	return ch
 }
-
-// MapErrorAt is the DAV answer to a domain error about the resource at
-// path, for the packages that plug protocols into the tree.
-func MapErrorAt(err error, path string) error { return mapErrorAt(err, path) }

@@ -63,7 +63,7 @@ func (t *Tree) resolveVirtual(ctx context.Context, user string, segs []string, t
 	}
 	v, err := t.svc.ViewVC(ctx, user, id)
 	if err != nil {
-		return nil, true, mapError(err)
+		return nil, true, err
 	}
 	res := t.virtualResource(v)
 	switch {
@@ -99,9 +99,9 @@ func (t *Tree) patchVirtual(ctx context.Context, d *Virtual, ops []dav.PropOp) e
 		}
 	}
 	if err := d.Target().Personalize(ctx, personalChange(&before, &c)); err != nil {
-		return mapError(err)
+		return err
 	}
-	return mapError(t.svc.PatchProperties(ctx, domain.VCKey(v.VC.ID, v.Viewer), dead))
+	return t.svc.PatchProperties(ctx, domain.VCKey(v.VC.ID, v.Viewer), dead)
 }
 
 // MayLock implements dav.LockPermitter: a lock is a write (RFC 3744
