@@ -266,9 +266,12 @@ func authorizeCollTx(ctx context.Context, tx store.Tx, c *store.Collection, act 
 }
 
 // busyChain is what a free-busy sharee sees of a calendar: busy blocks,
-// and nothing of the occurrences that leave its owner free (RFC 4791
-// 7.10).
-var busyChain = []*vcal.Filter{{Default: vcal.Busy, Rules: []vcal.Rule{{Level: vcal.Hidden, Transp: "TRANSPARENT"}}}}
+// and nothing of the occurrences that leave its owner free: transparent
+// and cancelled ones (RFC 4791 7.10).
+var busyChain = []*vcal.Filter{{Default: vcal.Busy, Rules: []vcal.Rule{
+	{Level: vcal.Hidden, Transp: "TRANSPARENT"},
+	{Level: vcal.Hidden, Statuses: []string{"CANCELLED"}},
+}}}
 
 // busyOnly renders o as a free-busy sharee sees it: its busy blocks only,
 // with an ETag of its own and no modification time, so that nothing served

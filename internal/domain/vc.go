@@ -65,6 +65,8 @@ type RuleDef struct {
 	NotClasses    bool     `json:"not_classes,omitempty"`
 	Transp        string   `json:"transp,omitempty"`
 	NotTransp     bool     `json:"not_transp,omitempty"`
+	Statuses      []string `json:"statuses,omitempty"`
+	NotStatuses   bool     `json:"not_statuses,omitempty"`
 }
 
 // VCSpec is what a user gives to create or change a virtual calendar.
@@ -118,7 +120,8 @@ func (f *FilterDef) compile() (*vcal.Filter, error) {
 		}
 		vr := vcal.Rule{Level: lvl, NotWeekdays: r.NotWeekdays, NotTimeOfDay: r.NotTime, NotDates: r.NotDates,
 			Zone: r.Zone, Categories: r.Categories, NotCategories: r.NotCategories, Sources: r.Sources,
-			NotSources: r.NotSources, Classes: r.Classes, NotClasses: r.NotClasses, Transp: r.Transp, NotTransp: r.NotTransp}
+			NotSources: r.NotSources, Classes: r.Classes, NotClasses: r.NotClasses, Transp: r.Transp, NotTransp: r.NotTransp,
+			Statuses: r.Statuses, NotStatuses: r.NotStatuses}
 		for _, d := range r.Weekdays {
 			wd, ok := weekdayNames[strings.ToLower(d)]
 			if !ok {

@@ -192,6 +192,8 @@ func plantedCollections() []plantedCollection {
 					"SUMMARY:"+markSummary, "END:VTODO"),
 				markNotBusy + "-free.ics": ics("BEGIN:VEVENT", "UID:alice-free", "DTSTAMP:20260101T000000Z", "DTSTART:20260126T120000Z",
 					"DTEND:20260126T130000Z", "TRANSP:TRANSPARENT", "SUMMARY:Lunch "+markSummary, "END:VEVENT"),
+				markNotBusy + "-cancelled.ics": ics("BEGIN:VEVENT", "UID:alice-cancelled", "DTSTAMP:20260101T000000Z", "DTSTART:20260127T120000Z",
+					"DTEND:20260127T130000Z", "STATUS:CANCELLED", "SUMMARY:Called off "+markSummary, "END:VEVENT"),
 			},
 			props: map[string]string{"event.ics": `<X:note xmlns:X="urn:example:test">` + markObjectProp + `</X:note>`}},
 		{name: "public", display: "Open hours", kind: store.KindCalendar, grants: everyone,

@@ -74,6 +74,11 @@ type Rule struct {
 	// value: OPAQUE or TRANSPARENT.
 	Transp    string
 	NotTransp bool
+	// Statuses holds when the component's STATUS is in the set (a
+	// component without STATUS is in none): TENTATIVE, CONFIRMED,
+	// CANCELLED, NEEDS-ACTION, COMPLETED, IN-PROCESS, DRAFT or FINAL.
+	Statuses    []string
+	NotStatuses bool
 }
 
 // TimeWindow is a time of day range [From, To) in "HH:MM" form. To may be
@@ -126,6 +131,8 @@ type rule struct {
 	notClasses    bool
 	transp        string
 	notTransp     bool
+	statuses      []string // upper case
+	notStatuses   bool
 }
 
 // timed reports whether the rule's match depends on the instant.
@@ -271,11 +278,19 @@ func compileRule(in *Rule, filterLoc *time.Location) (rule, error) {
 		}
 	}
 	r.notTransp = in.NotTransp
+	for _, st := range in.Statuses {
+		st = strings.ToUpper(strings.TrimSpace(st))
+		if !slices.Contains(statuses, st) {
+			return r, fmt.Errorf("status %q is not one of %s", st, strings.Join(statuses, ", "))
+		}
+		r.statuses = append(r.statuses, st)
+	}
+	r.notStatuses = in.NotStatuses
 	if (in.NotCategories && len(r.categories) == 0) || (in.NotSources && len(r.sources) == 0) ||
-		(in.NotClasses && len(r.classes) == 0) || (in.NotTransp && r.transp == "") {
+		(in.NotClasses && len(r.classes) == 0) || (in.NotTransp && r.transp == "") || (in.NotStatuses && len(r.statuses) == 0) {
 		return r, errors.New("a negated condition has no values to negate")
 	}
-	if !r.timed() && len(r.categories) == 0 && len(r.sources) == 0 && len(r.classes) == 0 && r.transp == "" {
+	if !r.timed() && len(r.categories) == 0 && len(r.sources) == 0 && len(r.classes) == 0 && r.transp == "" && len(r.statuses) == 0 {
 		return r, errors.New("rule has no conditions and would match everything; set the filter's Default instead")
 	}
 	return r, nil
@@ -321,11 +336,15 @@ func dayNumber(t time.Time) int64 {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400
 }
 
+// statuses are the values of STATUS (RFC 5545 3.8.1.11) a rule may name.
+var statuses = []string{"TENTATIVE", "CONFIRMED", "CANCELLED", "NEEDS-ACTION", "COMPLETED", "IN-PROCESS", "DRAFT", "FINAL"}
+
 // props are the properties of one component that rules look at.
 type props struct {
 	categories []string // lower case
 	class      string   // upper case; PUBLIC when absent
 	transp     string   // upper case; OPAQUE when absent
+	status     string   // upper case; "" when absent
 }
 
 func componentProps(c *goical.Component) props {
@@ -335,6 +354,9 @@ func componentProps(c *goical.Component) props {
 	}
 	if v := c.Props.Get(goical.PropTransparency); v != nil && strings.TrimSpace(v.Value) != "" {
 		p.transp = strings.ToUpper(strings.TrimSpace(v.Value))
+	}
+	if v := c.Props.Get(goical.PropStatus); v != nil {
+		p.status = strings.ToUpper(strings.TrimSpace(v.Value))
 	}
 	for _, v := range c.Props[goical.PropCategories] {
 		for _, cat := range splitText(v.Value) {
@@ -385,6 +407,9 @@ func (r *rule) matchStatic(p props, source string) bool {
 		return false
 	}
 	if r.transp != "" && (p.transp == r.transp) == r.notTransp {
+		return false
+	}
+	if len(r.statuses) > 0 && slices.Contains(r.statuses, p.status) == r.notStatuses {
 		return false
 	}
 	return true
