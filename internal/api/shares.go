@@ -227,11 +227,7 @@ func (h *Handler) leaveShared(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := h.svc.Unshare(r.Context(), sh.Coll, "user:"+caller(r)); err != nil {
-		if errors.Is(err, domain.ErrNotFound) {
-			return &Error{Status: http.StatusConflict, Err: err,
-				Msg: "shared with you through a group, with everyone or as a delegate, not by name: ask its owner, or mark it hidden"}
-		}
+	if _, err := h.svc.LeaveShare(r.Context(), sh); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -286,7 +287,22 @@ func (s *Service) Share(ctx context.Context, c *store.Collection, grantee string
 		if err := granteeExists(ctx, tx, c, grantee); err != nil {
 			return err
 		}
-		return tx.PutGrant(ctx, g)
+		if err := tx.PutGrant(ctx, g); err != nil {
+			return err
+		}
+		// Shared with them by name: a share they had hidden shows again.
+		user, byName := strings.CutPrefix(grantee, granteeUser)
+		if !byName {
+			return nil
+		}
+		st, err := tx.GetShareSettings(ctx, c.ID, user)
+		if isNotFound(err) || err == nil && !st.Hidden {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		st.Hidden = false
+		return tx.PutShareSettings(ctx, st)
 	})
 	if err != nil {
 		return nil, mapStoreErr(err)
@@ -355,6 +371,29 @@ func (s *Service) Unshare(ctx context.Context, c *store.Collection, grantee stri
 		}
 		return tx.DeleteGrant(ctx, c.ID, grantee)
 	}))
+}
+
+// LeaveShare takes a share out of the context's principal's home: it
+// gives up the grant made to them by name; a share they hold through a
+// group, everyone or a delegation, which only its owner can take away, is
+// hidden for them instead (SetShareSettings with Hidden unhides it).
+// hidden reports which was done.
+func (s *Service) LeaveShare(ctx context.Context, sh *Share) (hidden bool, err error) {
+	user := Principal(ctx)
+	err = s.Unshare(ctx, sh.Coll, granteeUser+user)
+	gaveUp := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return false, err
+	}
+	// Still shared with them some other way?
+	if _, err := s.SharedCollection(ctx, user, sh.Mount); err != nil {
+		if gaveUp && errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		return false, err
+	}
+	yes := true
+	return true, s.SetShareSettings(ctx, user, sh, ShareChange{Hidden: &yes})
 }
 
 // Delegates lists owner's delegates (members of their calendar proxy

@@ -63,8 +63,8 @@ type Target interface {
 	// target (for their own collection, the collection's).
 	Personalize(ctx context.Context, ch Personal) error
 	// Remove takes the target out of the principal's home: deletes their
-	// own collection, gives up a share granted to them, unsubscribes them
-	// from a view.
+	// own collection, gives up (or hides) a share, unsubscribes them from a
+	// view.
 	Remove(ctx context.Context) error
 }
 
@@ -75,10 +75,6 @@ type Personal struct {
 	Color       *string
 	Order       *int
 }
-
-// ErrNotDirectGrant is a sharee's attempt to remove a share they hold
-// through delegation, a group or everyone: only its owner can take it away.
-var ErrNotDirectGrant = errors.New("shared with you through delegation, a group or everyone: only its owner can take it away")
 
 // ErrNoChangeLog is sync-collection asked of a target that keeps no change
 // log (a plain collection, the directory).
@@ -305,17 +301,13 @@ func (t *collTarget) Personalize(ctx context.Context, ch Personal) error {
 	return t.s.PatchCollection(ctx, &next, nil)
 }
 
-// Remove deletes the principal's own collection; for a share, it gives
-// up the grant made to them, and a share held otherwise stays
-// (ErrNotDirectGrant).
+// Remove deletes the principal's own collection; a share leaves their
+// home (see LeaveShare).
 func (t *collTarget) Remove(ctx context.Context) error {
 	if t.share == nil {
 		return t.s.DeleteCollection(ctx, t.c)
 	}
-	err := t.s.Unshare(ctx, t.c, granteeUser+Principal(ctx))
-	if errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("%w: %s", ErrNotDirectGrant, t.c.Name)
-	}
+	_, err := t.s.LeaveShare(ctx, t.share)
 	return err
 }
 

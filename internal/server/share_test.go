@@ -130,6 +130,51 @@ func TestShareePropertiesAreTheirOwn(t *testing.T) {
 	})
 }
 
+// A share its sharee cannot give up (it comes through everyone, or also
+// through everyone) leaves their home when they delete it: it is hidden
+// for them, and gone (404) until they unhide it or it is shared with them
+// by name again.
+func TestLeavingAShareHeldOtherwiseHidesIt(t *testing.T) {
+	onEveryStore(t, func(t *testing.T, srv *Server) {
+		provision(t, srv, "alice", "bob")
+		putEvent(t, srv, "alice", aliceWork+"budget.ics", budget)
+		listed := func() bool {
+			_, body := as(t, srv, "bob", "PROPFIND", "/dav/calendars/bob/", "", "Depth", "1")
+			return strings.Contains(body, "shared_by_alice")
+		}
+		for _, byName := range []bool{false, true} {
+			shareAs(t, srv, "alice", "default", domain.GranteeEveryone, domain.LevelRead)
+			if byName {
+				shareAs(t, srv, "alice", "default", "user:bob", domain.LevelRead)
+			}
+			if !listed() {
+				t.Fatalf("by name %v: the share is not in bob's home", byName)
+			}
+			if code, body := as(t, srv, "bob", http.MethodDelete, bobsMount, ""); code != http.StatusNoContent {
+				t.Fatalf("by name %v: bob deletes the share: %d %s", byName, code, body)
+			}
+			if listed() {
+				t.Fatalf("by name %v: the share is still listed after bob deleted it", byName)
+			}
+			if code, _ := as(t, srv, "bob", http.MethodGet, bobsMount+"budget.ics", ""); code != http.StatusNotFound {
+				t.Fatalf("by name %v: the hidden share's URL answers %d, want 404 (RFC 4918 9.6)", byName, code)
+			}
+			if _, body := as(t, srv, "bob", http.MethodGet, "/api/v1/shared", ""); !strings.Contains(body, `"hidden":true`) {
+				t.Fatalf("by name %v: the API does not say it is hidden: %s", byName, body)
+			}
+			if code, _ := as(t, srv, "alice", http.MethodGet, aliceWork+"budget.ics", ""); code != http.StatusOK {
+				t.Fatal("hiding a share deleted the owner's data")
+			}
+			shareAs(t, srv, "alice", "default", "user:bob", domain.LevelRead)
+			if !listed() {
+				t.Fatalf("by name %v: shared again by name, the share stays hidden", byName)
+			}
+			unshareAs(t, srv, "alice", "default", "user:bob")
+			unshareAs(t, srv, "alice", "default", domain.GranteeEveryone)
+		}
+	})
+}
+
 // Revoking a share takes it out of the sharee's home on the next request;
 // a sharee may also give it up by deleting it from their home.
 func TestRevokeAndLeave(t *testing.T) {

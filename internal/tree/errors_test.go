@@ -31,7 +31,6 @@ var domainErrors = map[string]struct {
 	"ErrUIDChanged":           {domain.ErrUIDChanged, 409},
 	"ErrInvalidSyncToken":     {domain.ErrInvalidSyncToken, 403},
 	"ErrNoChangeLog":          {domain.ErrNoChangeLog, 403},
-	"ErrNotDirectGrant":       {domain.ErrNotDirectGrant, 403},
 	"ForbiddenError":          {&domain.ForbiddenError{Action: domain.ActWrite}, 403},
 	"InvalidError":            {&domain.InvalidError{Field: "level", Err: domain.ErrInvalidName}, 403},
 }

@@ -424,7 +424,8 @@ func (t *Tree) Children(ctx context.Context, r *dav.Resource) ([]*dav.Resource, 
 			return nil, err
 		}
 		for _, sh := range shares {
-			if inBookHome(sh.Coll.Kind) == d.Books {
+			// A share its sharee hid is left out of their home.
+			if inBookHome(sh.Coll.Kind) == d.Books && !sh.Hidden() {
 				out = append(out, t.collectionResource(t.sharedCollection(d.User, sh)))
 			}
 		}
@@ -612,10 +613,9 @@ func (t *Tree) Delete(ctx context.Context, r *dav.Resource, cond dav.Conditions)
 		}
 		return nil
 	case Container:
-		// A user's own collection is deleted; a share given up (a
-		// sharee's DELETE of a share they hold through delegation, a
-		// group or everyone is refused rather than answered as done or as
-		// missing, RFC 4918 9.6.1); a view unsubscribed.
+		// A user's own collection is deleted; a share given up, or
+		// hidden where only its owner can take it away; a view
+		// unsubscribed.
 		return d.Target().Remove(ctx)
 	}
 	return dav.Errorf(http.StatusForbidden, "%s cannot be deleted", r.Path)
@@ -929,8 +929,6 @@ func davError(err error, path string) *dav.Error {
 	case errors.Is(err, domain.ErrInvalidSyncToken):
 		return &dav.Error{Status: http.StatusForbidden, Condition: dav.Name("valid-sync-token"),
 			Msg: strings.TrimPrefix(err.Error(), domain.ErrInvalidSyncToken.Error()+": "), Err: err}
-	case errors.Is(err, domain.ErrNotDirectGrant):
-		return &dav.Error{Status: http.StatusForbidden, Msg: err.Error(), Err: err}
 	case errors.Is(err, domain.ErrNoChangeLog):
 		return &dav.Error{Status: http.StatusForbidden, Condition: dav.Name("supported-report"), Msg: err.Error(), Err: err}
 	case errors.Is(err, domain.ErrNotFound):
@@ -971,6 +969,11 @@ func (t *Tree) resolveShare(ctx context.Context, user string, books bool, segs [
 	sh, err := t.svc.SharedCollection(ctx, user, segs[0])
 	if err != nil {
 		return nil, true, err
+	}
+	if sh.Hidden() {
+		// Hidden by its sharee (a DELETE of a share they cannot give
+		// up): gone for them until they unhide it.
+		return nil, true, notFound()
 	}
 	if inBookHome(sh.Coll.Kind) != books {
 		return nil, true, notFound()
