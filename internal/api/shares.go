@@ -212,7 +212,7 @@ func (h *Handler) patchShared(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	me := caller(r)
-	change := domain.ShareChange{DisplayName: body.DisplayName, Color: body.Color, Order: body.Order, Hidden: body.Hidden}
+	change := domain.ShareChange{Personal: domain.Personal{DisplayName: body.DisplayName, Color: body.Color, Order: body.Order}, Hidden: body.Hidden}
 	if err := h.svc.SetShareSettings(r.Context(), me, sh, change); err != nil {
 		return err
 	}

@@ -181,10 +181,8 @@ func (s *Service) SharedCollection(ctx context.Context, user, mount string) (*Sh
 
 // ShareChange is a change to a sharee's own settings; nil fields stay.
 type ShareChange struct {
-	DisplayName *string
-	Color       *string
-	Order       *int
-	Hidden      *bool
+	Personal
+	Hidden *bool
 }
 
 // SetShareSettings changes user's own settings for a share; the owner's
@@ -197,15 +195,7 @@ func (s *Service) SetShareSettings(ctx context.Context, user string, sh *Share, 
 	if sh.Settings != nil {
 		next = *sh.Settings
 	}
-	if ch.DisplayName != nil {
-		next.DisplayName = *ch.DisplayName
-	}
-	if ch.Color != nil {
-		next.Color = *ch.Color
-	}
-	if ch.Order != nil {
-		next.Order = *ch.Order
-	}
+	ch.apply(&next.DisplayName, &next.Color, &next.Order)
 	if ch.Hidden != nil {
 		next.Hidden = *ch.Hidden
 	}

@@ -71,9 +71,22 @@ type Target interface {
 // Personal is a change of how a target appears to one principal; nil
 // fields stay as they are.
 type Personal struct {
-	DisplayName *string
-	Color       *string
-	Order       *int
+	DisplayName *string `json:"displayname,omitempty"`
+	Color       *string `json:"color,omitempty"`
+	Order       *int    `json:"order,omitempty"`
+}
+
+// apply sets the fields p changes.
+func (p Personal) apply(name, color *string, order *int) {
+	if p.DisplayName != nil {
+		*name = *p.DisplayName
+	}
+	if p.Color != nil {
+		*color = *p.Color
+	}
+	if p.Order != nil {
+		*order = *p.Order
+	}
 }
 
 // ErrNoChangeLog is sync-collection asked of a target that keeps no change
@@ -286,18 +299,10 @@ func (t *collTarget) CTag(ctx context.Context) (string, error) { return t.SyncTo
 
 func (t *collTarget) Personalize(ctx context.Context, ch Personal) error {
 	if t.share != nil {
-		return t.s.SetShareSettings(ctx, Principal(ctx), t.share, ShareChange{DisplayName: ch.DisplayName, Color: ch.Color, Order: ch.Order})
+		return t.s.SetShareSettings(ctx, Principal(ctx), t.share, ShareChange{Personal: ch})
 	}
 	next := *t.c
-	if ch.DisplayName != nil {
-		next.DisplayName = *ch.DisplayName
-	}
-	if ch.Color != nil {
-		next.Color = *ch.Color
-	}
-	if ch.Order != nil {
-		next.Order = *ch.Order
-	}
+	ch.apply(&next.DisplayName, &next.Color, &next.Order)
 	return t.s.PatchCollection(ctx, &next, nil)
 }
 
@@ -470,7 +475,7 @@ func (t *viewTarget) CTag(ctx context.Context) (string, error) { return t.SyncTo
 // Personalize sets the viewer's own settings of the view; the owner's
 // definition is untouched.
 func (t *viewTarget) Personalize(ctx context.Context, ch Personal) error {
-	_, err := t.s.SetSubscription(ctx, t.v.Viewer, t.v.VC.ID, Subscription{DisplayName: ch.DisplayName, Color: ch.Color, Order: ch.Order})
+	_, err := t.s.SetSubscription(ctx, t.v.Viewer, t.v.VC.ID, Subscription{Personal: ch})
 	return err
 }
 

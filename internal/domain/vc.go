@@ -874,11 +874,9 @@ func (s *Service) ViewVC(ctx context.Context, viewer string, id int64) (*VCView,
 // Subscription is what a viewer may change of a view shared with them.
 // Nil fields are left as they are.
 type Subscription struct {
-	DisplayName *string `json:"displayname,omitempty"`
-	Color       *string `json:"color,omitempty"`
-	Order       *int    `json:"order,omitempty"`
-	Hidden      *bool   `json:"hidden,omitempty"`
-	Subscribed  *bool   `json:"subscribed,omitempty"`
+	Personal
+	Hidden     *bool `json:"hidden,omitempty"`
+	Subscribed *bool `json:"subscribed,omitempty"`
 }
 
 // SetSubscription changes viewer's own settings for view id; the owner's
@@ -910,15 +908,7 @@ func (s *Service) SetSubscription(ctx context.Context, viewer string, id int64, 
 		if v.sub != nil {
 			sub = *v.sub
 		}
-		if change.DisplayName != nil {
-			sub.DisplayName = *change.DisplayName
-		}
-		if change.Color != nil {
-			sub.Color = *change.Color
-		}
-		if change.Order != nil {
-			sub.Order = *change.Order
-		}
+		change.apply(&sub.DisplayName, &sub.Color, &sub.Order)
 		if change.Hidden != nil {
 			sub.Hidden = *change.Hidden
 		}

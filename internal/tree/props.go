@@ -78,37 +78,26 @@ func (t *Tree) Register(h *dav.Handler) {
 			}
 			return nil, dav.ErrNoProperty
 		}})
-	syncToken := func(ctx context.Context, r *dav.Resource) ([]byte, error) {
-		c, ok := r.Data.(Container)
-		if !ok {
-			return nil, dav.ErrNoProperty
-		}
-		tok, err := c.Target().SyncToken(ctx)
-		if errors.Is(err, domain.ErrNoChangeLog) {
-			return nil, dav.ErrNoProperty
-		}
-		if err != nil {
-			return nil, err
-		}
-		return []byte(dav.EscapeText(tok)), nil
-	}
-	h.RegisterProperty(dav.Property{Name: dav.Name("sync-token"), Protected: true, Get: syncToken})
-	h.RegisterProperty(dav.Property{Name: xmlName(dav.NSCalServer, "getctag"), Protected: true,
-		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
+	// A container's sync-token and getctag are its target's; the
+	// directory has a ctag but no sync token (see directory.go).
+	tag := func(get func(domain.Target, context.Context) (string, error)) func(context.Context, *dav.Resource) ([]byte, error) {
+		return func(ctx context.Context, r *dav.Resource) ([]byte, error) {
 			c, ok := r.Data.(Container)
 			if !ok {
 				return nil, dav.ErrNoProperty
 			}
-			// The directory has a ctag but no sync token: see directory.go.
-			tag, err := c.Target().CTag(ctx)
+			v, err := get(c.Target(), ctx)
 			if errors.Is(err, domain.ErrNoChangeLog) {
 				return nil, dav.ErrNoProperty
 			}
 			if err != nil {
 				return nil, err
 			}
-			return []byte(dav.EscapeText(tag)), nil
-		}})
+			return []byte(dav.EscapeText(v)), nil
+		}
+	}
+	h.RegisterProperty(dav.Property{Name: dav.Name("sync-token"), Protected: true, Get: tag(domain.Target.SyncToken)})
+	h.RegisterProperty(dav.Property{Name: xmlName(dav.NSCalServer, "getctag"), Protected: true, Get: tag(domain.Target.CTag)})
 	h.RegisterProperty(dav.Property{Name: dav.Name("quota-used-bytes"), Protected: true,
 		Get: func(ctx context.Context, r *dav.Resource) ([]byte, error) {
 			d, ok := r.Data.(*Collection)
