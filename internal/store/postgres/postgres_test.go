@@ -14,6 +14,7 @@ import (
 
 	"koyomi.dev/koyomi/internal/store"
 	"koyomi.dev/koyomi/internal/store/postgres/pgtest"
+	"koyomi.dev/koyomi/internal/store/sqlshared"
 	"koyomi.dev/koyomi/internal/store/storetest"
 )
 
@@ -347,7 +348,7 @@ ANALYZE;`
 	// Most occurrences start before March: a range lookup unbounded below
 	// would read them all.
 	lateStart, lateEnd := rangeBounds(at(2026, 3, 1), at(2026, 3, 2))
-	base, lo, hi := subtree("c:7")
+	subtree, subtreeArgs := sqlshared.PropertySubtree("c:7")
 	queries := []struct {
 		name    string
 		query   string
@@ -362,7 +363,7 @@ ANALYZE;`
 		{"object", `SELECT etag FROM objects WHERE collection_id = $1 AND name = $2`, []any{7, "o5.ics"}, nil},
 		{"changes", `SELECT name, revision, deleted FROM changes WHERE collection_id = $1 AND revision > $2 ORDER BY revision`, []any{7, 650}, nil},
 		{"occurrences", `SELECT object_id, start_us, end_us FROM occurrences WHERE object_id = ANY($1)`, []any{[]int64{7, 700}}, nil},
-		{"properties subtree", `SELECT xml FROM properties WHERE ` + inSubtree, []any{base, lo, hi}, nil},
+		{"properties subtree", rebind(`SELECT xml FROM properties WHERE ` + subtree), subtreeArgs, nil},
 	}
 	for _, q := range queries {
 		t.Run(q.name, func(t *testing.T) {

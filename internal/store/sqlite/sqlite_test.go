@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"koyomi.dev/koyomi/internal/store"
+	"koyomi.dev/koyomi/internal/store/sqlshared"
 	"koyomi.dev/koyomi/internal/store/storetest"
 )
 
@@ -128,6 +129,7 @@ func TestConnectionSettings(t *testing.T) {
 func TestQueriesUseIndexes(t *testing.T) {
 	db := openTemp(t, t.TempDir())
 	defer db.Close()
+	subtree, subtreeArgs := sqlshared.PropertySubtree("/a")
 	queries := []struct {
 		name  string
 		query string
@@ -137,7 +139,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 		{"uid", `SELECT name FROM objects WHERE collection_id = ? AND uid = ? AND name <> ? LIMIT 1`, []any{1, "u", "n"}},
 		{"uid lookup", `SELECT name FROM objects WHERE collection_id = ? AND uid = ? LIMIT 1`, []any{1, "u"}},
 		{"changes", `SELECT name, revision, deleted FROM changes WHERE collection_id = ? AND revision > ? ORDER BY revision`, []any{1, 0}},
-		{"properties subtree", `DELETE FROM properties WHERE ` + inSubtree, []any{"/a", "/a/", "/a0"}},
+		{"properties subtree", `DELETE FROM properties WHERE ` + subtree, subtreeArgs},
 		{"occurrences", `SELECT object_id FROM occurrences WHERE object_id IN (SELECT value FROM json_each(?))`, []any{"[1]"}},
 		{"recurring starting in", recurringStartingQuery, []any{1, 0, 100}},
 		{"list without data", listQuery(false), []any{1}},

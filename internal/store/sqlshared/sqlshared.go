@@ -63,6 +63,15 @@ func micros(at time.Time) int64 { return at.UnixMicro() }
 
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
+// nonNil returns b, or an empty slice for nil: opaque bytes are stored NOT
+// NULL and read back non-nil, like Object.Data.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
 func boolInt(b bool) int {
 	if b {
 		return 1
