@@ -30,7 +30,7 @@ type tx struct {
 
 func (db *DB) newTx(pgTx pgx.Tx, readOnly bool) *tx {
 	return &tx{db: db, tx: pgTx, readOnly: readOnly,
-		Tx: sqlshared.Tx{Q: querier{pgTx}, Name: "postgres", ReadOnly: readOnly, Now: db.now}}
+		Tx: sqlshared.Tx{Q: querier{pgTx}, Name: "postgres", ReadOnly: readOnly, Now: db.now, Violated: violated}}
 }
 
 // querier adapts a pgx transaction to sqlshared.Querier, rewriting ?
@@ -124,6 +124,18 @@ func pgCode(err error) (code, constraint string) {
 		return pgErr.Code, pgErr.ConstraintName
 	}
 	return "", ""
+}
+
+// violated classifies a constraint failure for sqlshared, with the name
+// of the constraint.
+func violated(err error) (sqlshared.Violation, string) {
+	switch code, constraint := pgCode(err); code {
+	case uniqueViolation:
+		return sqlshared.UniqueViolation, constraint
+	case foreignKeyViolation:
+		return sqlshared.ForeignKeyViolation, constraint
+	}
+	return sqlshared.NoViolation, ""
 }
 
 // Users.

@@ -26,7 +26,8 @@ type tx struct {
 
 func (db *DB) newTx(sqlTx *sql.Tx, readOnly bool) *tx {
 	return &tx{db: db, tx: sqlTx, readOnly: readOnly,
-		Tx: sqlshared.Tx{Q: querier{sqlTx}, Name: "sqlite", ReadOnly: readOnly, Now: db.now}}
+		Tx: sqlshared.Tx{Q: querier{sqlTx}, Name: "sqlite", ReadOnly: readOnly, Now: db.now,
+			Violated: violated, CheckReferences: true}}
 }
 
 // querier adapts a database/sql transaction to sqlshared.Querier.
@@ -93,6 +94,18 @@ func isUniqueViolation(err error) bool {
 	)
 	c := coded.Code()
 	return c == sqliteConstraintPrimaryKey || c == sqliteConstraintUnique
+}
+
+// violated classifies a constraint failure for sqlshared. SQLite names no
+// violated constraint, so the shared writes check references first.
+func violated(err error) (sqlshared.Violation, string) {
+	switch {
+	case isUniqueViolation(err):
+		return sqlshared.UniqueViolation, ""
+	case isForeignKeyViolation(err):
+		return sqlshared.ForeignKeyViolation, ""
+	}
+	return sqlshared.NoViolation, ""
 }
 
 // Users.
