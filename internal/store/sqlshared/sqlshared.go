@@ -173,6 +173,35 @@ func first[T any](ctx context.Context, t Tx, scan func(Rows) (*T, error), query 
 	return scan(rows)
 }
 
+// insertID runs an INSERT … RETURNING id and returns the new row's ID.
+func (t Tx) insertID(ctx context.Context, query string, args ...any) (int64, error) {
+	id, err := first(ctx, t, func(r Rows) (*int64, error) {
+		var id int64
+		return &id, r.Scan(&id)
+	}, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return *id, nil
+}
+
+// checkReference looks up a row that a write refers to, where the dialect
+// asks for it (CheckReferences): query (a SELECT 1 …) finding nothing is
+// ErrNotFound naming role, the missing row.
+func (t Tx) checkReference(ctx context.Context, what, role, query string, args ...any) error {
+	if !t.CheckReferences {
+		return nil
+	}
+	ok, err := t.exists(ctx, query, args...)
+	if err != nil {
+		return t.errorf("%s: %w", what, err)
+	}
+	if !ok {
+		return t.errorf("%s: %s: %w", what, role, store.ErrNotFound)
+	}
+	return nil
+}
+
 // violated classifies err (see Tx.Violated).
 func (t Tx) violated(err error) (Violation, string) {
 	if err == nil || t.Violated == nil {

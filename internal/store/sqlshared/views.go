@@ -13,23 +13,10 @@ import (
 // checkViewRows looks up a virtual calendar and a viewer before a write
 // that refers to both, where the dialect asks for it (CheckReferences).
 func (t Tx) checkViewRows(ctx context.Context, vc int64, viewer, what string) error {
-	if !t.CheckReferences {
-		return nil
+	if err := t.checkReference(ctx, what, "virtual calendar", `SELECT 1 FROM virtual_calendars WHERE id = ?`, vc); err != nil {
+		return err
 	}
-	ok, err := t.exists(ctx, `SELECT 1 FROM virtual_calendars WHERE id = ?`, vc)
-	if err != nil {
-		return t.errorf("%s: %w", what, err)
-	}
-	if !ok {
-		return t.errorf("%s: virtual calendar: %w", what, store.ErrNotFound)
-	}
-	if ok, err = t.userExists(ctx, viewer); err != nil {
-		return t.errorf("%s: %w", what, err)
-	}
-	if !ok {
-		return t.errorf("%s: viewer: %w", what, store.ErrNotFound)
-	}
-	return nil
+	return t.checkReference(ctx, what, "viewer", `SELECT 1 FROM users WHERE name = ?`, viewer)
 }
 
 // viewWriteError turns a foreign key violation on a view table into
