@@ -96,6 +96,16 @@ func isUniqueViolation(err error) bool {
 	return c == sqliteConstraintPrimaryKey || c == sqliteConstraintUnique
 }
 
+// isForeignKeyViolation reports a FOREIGN KEY constraint failure.
+func isForeignKeyViolation(err error) bool {
+	var coded interface{ Code() int }
+	if !errors.As(err, &coded) {
+		return false
+	}
+	const sqliteConstraintForeignKey = 787
+	return coded.Code() == sqliteConstraintForeignKey
+}
+
 // violated classifies a constraint failure for sqlshared. SQLite names no
 // violated constraint, so the shared writes check references first.
 func violated(err error) (sqlshared.Violation, string) {
