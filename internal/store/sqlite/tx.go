@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -27,7 +28,7 @@ type tx struct {
 func (db *DB) newTx(sqlTx *sql.Tx, readOnly bool) *tx {
 	return &tx{db: db, tx: sqlTx, readOnly: readOnly,
 		Tx: sqlshared.Tx{Q: querier{sqlTx}, Name: "sqlite", ReadOnly: readOnly, Now: db.now,
-			Violated: violated, CheckReferences: true}}
+			Violated: violated, CheckReferences: true, Lists: jsonLists{}}}
 }
 
 // querier adapts a database/sql transaction to sqlshared.Querier.
@@ -80,6 +81,32 @@ func truncate(t time.Time) time.Time {
 		return time.Time{}
 	}
 	return t.UTC().Truncate(time.Microsecond)
+}
+
+// jsonLists stores a list of strings as a JSON array, "[]" for none. JSON
+// keeps every entry intact whatever characters it holds.
+type jsonLists struct{}
+
+func (jsonLists) Encode(list []string) (any, error) {
+	if len(list) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(list)
+	return string(b), err
+}
+
+func (jsonLists) Decoder() (any, func() ([]string, error)) {
+	var stored string
+	return &stored, func() ([]string, error) {
+		var list []string
+		if err := json.Unmarshal([]byte(stored), &list); err != nil {
+			return nil, err
+		}
+		if len(list) == 0 {
+			return nil, nil
+		}
+		return list, nil
+	}
 }
 
 // isUniqueViolation reports a UNIQUE or PRIMARY KEY constraint failure.
@@ -204,7 +231,7 @@ func (t *tx) DeleteUser(ctx context.Context, name string) error {
 	if err := t.DropGrantee(ctx, "user:"+name); err != nil {
 		return err
 	}
-	return t.deleteOwnedVirtualCalendars(ctx, name)
+	return t.DropVirtualCalendarsOf(ctx, name)
 }
 
 // expectOneRow turns "no row affected" into ErrNotFound.

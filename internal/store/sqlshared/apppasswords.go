@@ -20,7 +20,7 @@ func (t Tx) CreateAppPassword(ctx context.Context, p *store.AppPassword) error {
 		return err
 	}
 	created, lastUsed := t.now(), truncate(p.LastUsed)
-	id, err := t.insertID(ctx, `INSERT INTO app_passwords (user_name, label, hash, created_us, last_used_us)
+	id, err := t.returning(ctx, `INSERT INTO app_passwords (user_name, label, hash, created_us, last_used_us)
 		VALUES (?, ?, ?, ?, ?) RETURNING id`, p.User, p.Label, p.Hash, micros(created), nullMicros(lastUsed))
 	if v, _ := t.violated(err); v == ForeignKeyViolation {
 		return t.errorf("%s: user: %w", what, store.ErrNotFound)

@@ -69,7 +69,7 @@ func (t Tx) CreateConnector(ctx context.Context, c *store.Connector) error {
 	}
 	now := t.now()
 	truncateConnectorTimes(c)
-	id, err := t.insertID(ctx, `INSERT INTO connectors
+	id, err := t.returning(ctx, `INSERT INTO connectors
 		(owner, name, collection_id, kind, url, username, secret, auth_type, direction, policy, interval_ns,
 		enabled, state, reason, next_run_us, last_run_us, last_ok_us, failures, sync_token, ctag, created_us, modified_us)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
@@ -217,7 +217,7 @@ func (t Tx) AddConnectorRun(ctx context.Context, r *store.ConnectorRun) error {
 		return err
 	}
 	started, ended := truncate(r.Started), truncate(r.Ended)
-	id, err := t.insertID(ctx, `INSERT INTO connector_runs
+	id, err := t.returning(ctx, `INSERT INTO connector_runs
 		(connector_id, started_us, ended_us, node, status, pulled_created, pulled_updated, pulled_deleted,
 		pushed_created, pushed_updated, pushed_deleted, conflicts, remote_status, error)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
@@ -290,7 +290,7 @@ func (t Tx) AddConnectorConflict(ctx context.Context, c *store.ConnectorConflict
 		created = t.now()
 	}
 	created = truncate(created)
-	id, err := t.insertID(ctx, `INSERT INTO connector_conflicts (connector_id, run_id, uid, side, data, created_us)
+	id, err := t.returning(ctx, `INSERT INTO connector_conflicts (connector_id, run_id, uid, side, data, created_us)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
 		c.ConnectorID, c.RunID, c.UID, c.Side, nonNil(c.Data), micros(created))
 	if err := t.connectorMissing(fmt.Sprintf("add conflict %q of connector %d", c.UID, c.ConnectorID), err); err != nil {

@@ -53,6 +53,13 @@ type Tx struct {
 	// foreign key a write violated (PostgreSQL) leaves it false: the key
 	// itself answers, which also holds while another node deletes the row.
 	CheckReferences bool
+	// KeyShare is appended to a SELECT of the rows a write depends on
+	// without a foreign key, to keep them from being deleted until the
+	// transaction ends: PostgreSQL's " FOR KEY SHARE". SQLite, with one
+	// writer at a time, needs none.
+	KeyShare string
+	// Lists stores lists of strings.
+	Lists StringList
 }
 
 // Violation is the kind of constraint a failed statement broke.
@@ -173,8 +180,9 @@ func first[T any](ctx context.Context, t Tx, scan func(Rows) (*T, error), query 
 	return scan(rows)
 }
 
-// insertID runs an INSERT … RETURNING id and returns the new row's ID.
-func (t Tx) insertID(ctx context.Context, query string, args ...any) (int64, error) {
+// returning runs a statement that returns one integer (INSERT … RETURNING
+// id, UPDATE … RETURNING version); no row is store.ErrNotFound.
+func (t Tx) returning(ctx context.Context, query string, args ...any) (int64, error) {
 	id, err := first(ctx, t, func(r Rows) (*int64, error) {
 		var id int64
 		return &id, r.Scan(&id)
