@@ -24,7 +24,7 @@ type tx struct {
 	db       *DB
 	tx       pgx.Tx
 	readOnly bool
-	// Tx runs the statements both stores share (sharing).
+	// Tx runs the statements both stores share (see sqlshared).
 	sqlshared.Tx
 }
 

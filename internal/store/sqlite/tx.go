@@ -21,7 +21,7 @@ type tx struct {
 	db       *DB
 	tx       *sql.Tx
 	readOnly bool
-	// Tx runs the statements both stores share (sharing).
+	// Tx runs the statements both stores share (see sqlshared).
 	sqlshared.Tx
 }
 
