@@ -14,6 +14,7 @@ import (
 
 	"koyomi.dev/koyomi/internal/store"
 	"koyomi.dev/koyomi/internal/store/postgres/pgtest"
+	"koyomi.dev/koyomi/internal/store/sqlshared"
 	"koyomi.dev/koyomi/internal/store/storetest"
 )
 
@@ -347,7 +348,7 @@ ANALYZE;`
 	// Most occurrences start before March: a range lookup unbounded below
 	// would read them all.
 	lateStart, lateEnd := rangeBounds(at(2026, 3, 1), at(2026, 3, 2))
-	base, lo, hi := subtree("c:7")
+	subtree, subtreeArgs := sqlshared.PropertySubtree("c:7")
 	queries := []struct {
 		name    string
 		query   string
@@ -362,7 +363,7 @@ ANALYZE;`
 		{"object", `SELECT etag FROM objects WHERE collection_id = $1 AND name = $2`, []any{7, "o5.ics"}, nil},
 		{"changes", `SELECT name, revision, deleted FROM changes WHERE collection_id = $1 AND revision > $2 ORDER BY revision`, []any{7, 650}, nil},
 		{"occurrences", `SELECT object_id, start_us, end_us FROM occurrences WHERE object_id = ANY($1)`, []any{[]int64{7, 700}}, nil},
-		{"properties subtree", `SELECT xml FROM properties WHERE ` + inSubtree, []any{base, lo, hi}, nil},
+		{"properties subtree", rebind(`SELECT xml FROM properties WHERE ` + subtree), subtreeArgs, nil},
 	}
 	for _, q := range queries {
 		t.Run(q.name, func(t *testing.T) {
@@ -659,74 +660,33 @@ func TestVirtualCalendarOwnerDeletedConcurrently(t *testing.T) {
 }
 
 // TestRangeMigrationFillsExistingRows builds a database as schema version 3
-// left it, with rows written then, and checks that migrating it answers
-// range queries as a database written afterwards does: a long event found
-// from inside, a non-recurring object's occurrences ignored.
+// left it (storetest.RangeMigrationRows) and checks the migrated store.
 func TestRangeMigrationFillsExistingRows(t *testing.T) {
-	const before = 3
 	dsn := freshDatabase(t)
+	buildLegacy(t, dsn, 3, storetest.RangeMigrationRows()...)
+	db := open(t, dsn)
+	defer db.Close()
+	storetest.CheckRangeMigration(t, db)
+}
+
+// buildLegacy builds, on dsn, a database as schema version left it, with
+// the rows fill writes (storetest.BuildLegacy).
+func buildLegacy(t *testing.T, dsn string, version int, fill ...string) {
+	t.Helper()
 	ctx := t.Context()
 	raw, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	day := int64(24 * time.Hour / time.Microsecond)
-	may := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
-	stmts := []string{`CREATE TABLE schema_version (version integer PRIMARY KEY, applied bigint NOT NULL)`}
-	for v, step := range migrations()[:before] {
-		stmts = append(stmts, step, fmt.Sprintf(`INSERT INTO schema_version VALUES (%d, 0)`, v+1))
+	err = storetest.BuildLegacy(func(stmt string) error {
+		_, err := raw.Exec(ctx, stmt)
+		return err
+	}, migrations(), version, fill...)
+	if cerr := raw.Close(ctx); err == nil {
+		err = cerr
 	}
-	stmts = append(stmts,
-		`INSERT INTO users (name) VALUES ('alice')`,
-		`INSERT INTO collections (id, owner, name, kind) VALUES (1, 'alice', 'cal', 'calendar')`,
-		fmt.Sprintf(`INSERT INTO objects (id, collection_id, name, etag, data, size, has_span, span_start, span_end, recurring)
-			VALUES (1, 1, 'month', 'e1', 'x', 1, true, %d, %d, false),
-			       (2, 1, 'weekly', 'e2', 'x', 1, true, %d, %d, true),
-			       (3, 1, 'odd', 'e3', 'x', 1, true, %d, %d, false)`,
-			may, may+30*day, may, may+10*day, may, may+day/24),
-		fmt.Sprintf(`INSERT INTO occurrences (object_id, collection_id, start_us, end_us)
-			VALUES (2, 1, %d, %d), (2, 1, %d, %d), (3, 1, %d, %d)`,
-			may, may+3*day, may+7*day, may+10*day, may+20*day, may+21*day))
-	for _, s := range stmts {
-		if _, err := raw.Exec(ctx, s); err != nil {
-			raw.Close(ctx)
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
-	if err := raw.Close(ctx); err != nil {
+	if err != nil {
 		t.Fatal(err)
-	}
-
-	db := open(t, dsn)
-	defer db.Close()
-	tests := []struct {
-		day  int // of May, a one-hour range at noon
-		want []string
-	}{
-		{3, []string{"month", "weekly"}},
-		{6, []string{"month"}},
-		{9, []string{"month", "weekly"}},
-		{21, []string{"month"}},
-	}
-	for _, tt := range tests {
-		start := time.Date(2026, 5, tt.day, 12, 0, 0, 0, time.UTC)
-		err := db.View(ctx, func(tx store.Tx) error {
-			objs, err := tx.FindObjectsInRange(ctx, 1, start, start.Add(time.Hour))
-			if err != nil {
-				return err
-			}
-			var names []string
-			for _, o := range objs {
-				names = append(names, o.Name)
-			}
-			if !slices.Equal(names, tt.want) {
-				t.Errorf("May %d: %v, want %v", tt.day, names, tt.want)
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 
@@ -734,27 +694,10 @@ func TestRangeMigrationFillsExistingRows(t *testing.T) {
 // dead properties under URL paths, and checks that migrating it keys them
 // by IDs as the domain does, dropping those that name nothing.
 func TestPropertyKeyMigration(t *testing.T) {
-	const before = 12
 	dsn := freshDatabase(t)
 	ctx := t.Context()
-	raw, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
 	fill, want := storetest.PathKeyedProperties()
-	stmts := []string{`CREATE TABLE schema_version (version integer PRIMARY KEY, applied bigint NOT NULL)`}
-	for v, step := range migrations()[:before] {
-		stmts = append(stmts, step, fmt.Sprintf(`INSERT INTO schema_version VALUES (%d, 0)`, v+1))
-	}
-	for _, s := range append(stmts, fill...) {
-		if _, err := raw.Exec(ctx, s); err != nil {
-			raw.Close(ctx)
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
-	if err := raw.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	buildLegacy(t, dsn, 12, fill...)
 
 	db := open(t, dsn)
 	defer db.Close()

@@ -24,13 +24,14 @@ type tx struct {
 	db       *DB
 	tx       pgx.Tx
 	readOnly bool
-	// Tx runs the statements both stores share (sharing).
+	// Tx runs the statements both stores share (see sqlshared).
 	sqlshared.Tx
 }
 
 func (db *DB) newTx(pgTx pgx.Tx, readOnly bool) *tx {
 	return &tx{db: db, tx: pgTx, readOnly: readOnly,
-		Tx: sqlshared.Tx{Q: querier{pgTx}, Name: "postgres", ReadOnly: readOnly, Now: db.now}}
+		Tx: sqlshared.Tx{Q: querier{pgTx}, Name: "postgres", ReadOnly: readOnly, Now: db.now, Violated: violated,
+			KeyShare: " FOR KEY SHARE", Lists: arrayLists{}}}
 }
 
 // querier adapts a pgx transaction to sqlshared.Querier, rewriting ?
@@ -111,6 +112,26 @@ func truncate(t time.Time) time.Time {
 	return t.UTC().Truncate(time.Microsecond)
 }
 
+// arrayLists stores a list of strings as text[], never NULL.
+type arrayLists struct{}
+
+func (arrayLists) Encode(list []string) (any, error) {
+	if list == nil {
+		return []string{}, nil
+	}
+	return list, nil
+}
+
+func (arrayLists) Decoder() (any, func() ([]string, error)) {
+	var list []string
+	return &list, func() ([]string, error) {
+		if len(list) == 0 {
+			return nil, nil
+		}
+		return list, nil
+	}
+}
+
 // SQLSTATE codes this package maps to store errors.
 const (
 	uniqueViolation     = "23505"
@@ -124,6 +145,18 @@ func pgCode(err error) (code, constraint string) {
 		return pgErr.Code, pgErr.ConstraintName
 	}
 	return "", ""
+}
+
+// violated classifies a constraint failure for sqlshared, with the name
+// of the constraint.
+func violated(err error) (sqlshared.Violation, string) {
+	switch code, constraint := pgCode(err); code {
+	case uniqueViolation:
+		return sqlshared.UniqueViolation, constraint
+	case foreignKeyViolation:
+		return sqlshared.ForeignKeyViolation, constraint
+	}
+	return sqlshared.NoViolation, ""
 }
 
 // Users.
@@ -204,7 +237,7 @@ func (t *tx) DeleteUser(ctx context.Context, name string) error {
 	if err := t.DropGrantee(ctx, "user:"+name); err != nil {
 		return err
 	}
-	return t.deleteOwnedVirtualCalendars(ctx, name)
+	return t.DropVirtualCalendarsOf(ctx, name)
 }
 
 // expectOneRow turns "no row affected" into ErrNotFound.

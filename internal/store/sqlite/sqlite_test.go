@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"koyomi.dev/koyomi/internal/store"
+	"koyomi.dev/koyomi/internal/store/sqlshared"
 	"koyomi.dev/koyomi/internal/store/storetest"
 )
 
@@ -128,6 +129,7 @@ func TestConnectionSettings(t *testing.T) {
 func TestQueriesUseIndexes(t *testing.T) {
 	db := openTemp(t, t.TempDir())
 	defer db.Close()
+	subtree, subtreeArgs := sqlshared.PropertySubtree("/a")
 	queries := []struct {
 		name  string
 		query string
@@ -137,7 +139,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 		{"uid", `SELECT name FROM objects WHERE collection_id = ? AND uid = ? AND name <> ? LIMIT 1`, []any{1, "u", "n"}},
 		{"uid lookup", `SELECT name FROM objects WHERE collection_id = ? AND uid = ? LIMIT 1`, []any{1, "u"}},
 		{"changes", `SELECT name, revision, deleted FROM changes WHERE collection_id = ? AND revision > ? ORDER BY revision`, []any{1, 0}},
-		{"properties subtree", `DELETE FROM properties WHERE ` + inSubtree, []any{"/a", "/a/", "/a0"}},
+		{"properties subtree", `DELETE FROM properties WHERE ` + subtree, subtreeArgs},
 		{"occurrences", `SELECT object_id FROM occurrences WHERE object_id IN (SELECT value FROM json_each(?))`, []any{"[1]"}},
 		{"recurring starting in", recurringStartingQuery, []any{1, 0, 100}},
 		{"list without data", listQuery(false), []any{1}},
@@ -288,74 +290,32 @@ func BenchmarkPutObject(b *testing.B) {
 }
 
 // TestRangeMigrationFillsExistingRows builds a database as schema version 3
-// left it, with rows written then, and checks that migrating it answers
-// range queries as a database written afterwards does: a long event found
-// from inside, a non-recurring object's occurrences ignored.
+// left it (storetest.RangeMigrationRows) and checks the migrated store.
 func TestRangeMigrationFillsExistingRows(t *testing.T) {
-	const before = 3
 	dir := t.TempDir()
-	ctx := t.Context()
+	buildLegacy(t, dir, 3, storetest.RangeMigrationRows()...)
+	db := openTemp(t, dir)
+	defer db.Close()
+	storetest.CheckRangeMigration(t, db)
+}
+
+// buildLegacy builds, in dir, a database as schema version left it, with
+// the rows fill writes (storetest.BuildLegacy).
+func buildLegacy(t *testing.T, dir string, version int, fill ...string) {
+	t.Helper()
 	raw, err := sql.Open("sqlite", dsn(filepath.Join(dir, FileName), time.Second, false))
 	if err != nil {
 		t.Fatal(err)
 	}
-	day := int64(24 * time.Hour / time.Microsecond)
-	may := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
-	stmts := []string{`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)`}
-	for v, step := range migrations()[:before] {
-		stmts = append(stmts, step, fmt.Sprintf(`INSERT INTO schema_version VALUES (%d, 0)`, v+1))
+	err = storetest.BuildLegacy(func(stmt string) error {
+		_, err := raw.ExecContext(t.Context(), stmt)
+		return err
+	}, migrations(), version, fill...)
+	if cerr := raw.Close(); err == nil {
+		err = cerr
 	}
-	stmts = append(stmts,
-		`INSERT INTO users (name) VALUES ('alice')`,
-		`INSERT INTO collections (id, owner, name, kind) VALUES (1, 'alice', 'cal', 'calendar')`,
-		fmt.Sprintf(`INSERT INTO objects (id, collection_id, name, etag, data, size, has_span, span_start, span_end, recurring)
-			VALUES (1, 1, 'month', 'e1', 'x', 1, 1, %d, %d, 0),
-			       (2, 1, 'weekly', 'e2', 'x', 1, 1, %d, %d, 1),
-			       (3, 1, 'odd', 'e3', 'x', 1, 1, %d, %d, 0)`,
-			may, may+30*day, may, may+10*day, may, may+day/24),
-		fmt.Sprintf(`INSERT INTO occurrences (object_id, collection_id, start_us, end_us)
-			VALUES (2, 1, %d, %d), (2, 1, %d, %d), (3, 1, %d, %d)`,
-			may, may+3*day, may+7*day, may+10*day, may+20*day, may+21*day))
-	for _, s := range stmts {
-		if _, err := raw.ExecContext(ctx, s); err != nil {
-			raw.Close()
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
-	if err := raw.Close(); err != nil {
+	if err != nil {
 		t.Fatal(err)
-	}
-
-	db := openTemp(t, dir)
-	defer db.Close()
-	tests := []struct {
-		day  int // of May, a one-hour range at noon
-		want []string
-	}{
-		{3, []string{"month", "weekly"}},
-		{6, []string{"month"}},
-		{9, []string{"month", "weekly"}},
-		{21, []string{"month"}},
-	}
-	for _, tt := range tests {
-		start := time.Date(2026, 5, tt.day, 12, 0, 0, 0, time.UTC)
-		err := db.View(ctx, func(tx store.Tx) error {
-			objs, err := tx.FindObjectsInRange(ctx, 1, start, start.Add(time.Hour))
-			if err != nil {
-				return err
-			}
-			var names []string
-			for _, o := range objs {
-				names = append(names, o.Name)
-			}
-			if !slices.Equal(names, tt.want) {
-				t.Errorf("May %d: %v, want %v", tt.day, names, tt.want)
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 
@@ -363,27 +323,10 @@ func TestRangeMigrationFillsExistingRows(t *testing.T) {
 // dead properties under URL paths, and checks that migrating it keys them
 // by IDs as the domain does, dropping those that name nothing.
 func TestPropertyKeyMigration(t *testing.T) {
-	const before = 12
 	dir := t.TempDir()
 	ctx := t.Context()
-	raw, err := sql.Open("sqlite", dsn(filepath.Join(dir, FileName), time.Second, false))
-	if err != nil {
-		t.Fatal(err)
-	}
 	fill, want := storetest.PathKeyedProperties()
-	stmts := []string{`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)`}
-	for v, step := range migrations()[:before] {
-		stmts = append(stmts, step, fmt.Sprintf(`INSERT INTO schema_version VALUES (%d, 0)`, v+1))
-	}
-	for _, s := range append(stmts, fill...) {
-		if _, err := raw.ExecContext(ctx, s); err != nil {
-			raw.Close()
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
-	if err := raw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	buildLegacy(t, dir, 12, fill...)
 
 	db := openTemp(t, dir)
 	defer db.Close()

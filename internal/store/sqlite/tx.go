@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -20,13 +21,14 @@ type tx struct {
 	db       *DB
 	tx       *sql.Tx
 	readOnly bool
-	// Tx runs the statements both stores share (sharing).
+	// Tx runs the statements both stores share (see sqlshared).
 	sqlshared.Tx
 }
 
 func (db *DB) newTx(sqlTx *sql.Tx, readOnly bool) *tx {
 	return &tx{db: db, tx: sqlTx, readOnly: readOnly,
-		Tx: sqlshared.Tx{Q: querier{sqlTx}, Name: "sqlite", ReadOnly: readOnly, Now: db.now}}
+		Tx: sqlshared.Tx{Q: querier{sqlTx}, Name: "sqlite", ReadOnly: readOnly, Now: db.now,
+			Violated: violated, CheckReferences: true, Lists: jsonLists{}}}
 }
 
 // querier adapts a database/sql transaction to sqlshared.Querier.
@@ -81,6 +83,32 @@ func truncate(t time.Time) time.Time {
 	return t.UTC().Truncate(time.Microsecond)
 }
 
+// jsonLists stores a list of strings as a JSON array, "[]" for none. JSON
+// keeps every entry intact whatever characters it holds.
+type jsonLists struct{}
+
+func (jsonLists) Encode(list []string) (any, error) {
+	if len(list) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(list)
+	return string(b), err
+}
+
+func (jsonLists) Decoder() (any, func() ([]string, error)) {
+	var stored string
+	return &stored, func() ([]string, error) {
+		var list []string
+		if err := json.Unmarshal([]byte(stored), &list); err != nil {
+			return nil, err
+		}
+		if len(list) == 0 {
+			return nil, nil
+		}
+		return list, nil
+	}
+}
+
 // isUniqueViolation reports a UNIQUE or PRIMARY KEY constraint failure.
 func isUniqueViolation(err error) bool {
 	var coded interface{ Code() int }
@@ -93,6 +121,28 @@ func isUniqueViolation(err error) bool {
 	)
 	c := coded.Code()
 	return c == sqliteConstraintPrimaryKey || c == sqliteConstraintUnique
+}
+
+// isForeignKeyViolation reports a FOREIGN KEY constraint failure.
+func isForeignKeyViolation(err error) bool {
+	var coded interface{ Code() int }
+	if !errors.As(err, &coded) {
+		return false
+	}
+	const sqliteConstraintForeignKey = 787
+	return coded.Code() == sqliteConstraintForeignKey
+}
+
+// violated classifies a constraint failure for sqlshared. SQLite names no
+// violated constraint, so the shared writes check references first.
+func violated(err error) (sqlshared.Violation, string) {
+	switch {
+	case isUniqueViolation(err):
+		return sqlshared.UniqueViolation, ""
+	case isForeignKeyViolation(err):
+		return sqlshared.ForeignKeyViolation, ""
+	}
+	return sqlshared.NoViolation, ""
 }
 
 // Users.
@@ -181,7 +231,7 @@ func (t *tx) DeleteUser(ctx context.Context, name string) error {
 	if err := t.DropGrantee(ctx, "user:"+name); err != nil {
 		return err
 	}
-	return t.deleteOwnedVirtualCalendars(ctx, name)
+	return t.DropVirtualCalendarsOf(ctx, name)
 }
 
 // expectOneRow turns "no row affected" into ErrNotFound.

@@ -6,7 +6,10 @@
 // migrations, index tricks, error codes) stays with each store.
 //
 // The schema the statements expect is created by each store's migrations:
-// integer columns for booleans and for times (unix microseconds).
+// times are integer unix microseconds, NULL for the zero time where a
+// column allows it. Booleans are passed and scanned as Go bools, which
+// SQLite keeps as integers and PostgreSQL as booleans, except in the
+// sharing tables, whose integer columns both stores share.
 package sqlshared
 
 import (
@@ -41,7 +44,32 @@ type Tx struct {
 	Name     string
 	ReadOnly bool
 	Now      func() time.Time
+	// Violated classifies the error of a failed statement: the kind of
+	// constraint it broke and, where the dialect reports it, the
+	// constraint's name.
+	Violated func(err error) (v Violation, constraint string)
+	// CheckReferences makes writes look up the rows they refer to before
+	// writing, to say which one is missing. A dialect that names the
+	// foreign key a write violated (PostgreSQL) leaves it false: the key
+	// itself answers, which also holds while another node deletes the row.
+	CheckReferences bool
+	// KeyShare is appended to a SELECT of the rows a write depends on
+	// without a foreign key, to keep them from being deleted until the
+	// transaction ends: PostgreSQL's " FOR KEY SHARE". SQLite, with one
+	// writer at a time, needs none.
+	KeyShare string
+	// Lists stores lists of strings.
+	Lists StringList
 }
+
+// Violation is the kind of constraint a failed statement broke.
+type Violation int
+
+const (
+	NoViolation Violation = iota
+	UniqueViolation
+	ForeignKeyViolation
+)
 
 // ErrReadOnly is returned by write methods of a read-only transaction.
 var ErrReadOnly = errors.New("write in a read-only transaction")
@@ -62,6 +90,42 @@ func (t Tx) now() time.Time { return t.Now().UTC().Truncate(time.Microsecond) }
 func micros(at time.Time) int64 { return at.UnixMicro() }
 
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// nullMicros is the stored form of a time that may be zero: NULL (nil) for
+// the zero time.
+func nullMicros(at time.Time) *int64 {
+	if at.IsZero() {
+		return nil
+	}
+	us := at.UnixMicro()
+	return &us
+}
+
+// fromNullMicros is the inverse of nullMicros; it always yields UTC.
+func fromNullMicros(us *int64) time.Time {
+	if us == nil {
+		return time.Time{}
+	}
+	return fromMicros(*us)
+}
+
+// truncate drops what the database cannot keep, so values handed back to
+// the caller equal the ones a later read returns.
+func truncate(at time.Time) time.Time {
+	if at.IsZero() {
+		return time.Time{}
+	}
+	return at.UTC().Truncate(time.Microsecond)
+}
+
+// nonNil returns b, or an empty slice for nil: opaque bytes are stored NOT
+// NULL and read back non-nil, like Object.Data.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
 
 func boolInt(b bool) int {
 	if b {
@@ -97,6 +161,61 @@ func collect[T any](ctx context.Context, t Tx, scan func(Rows) (*T, error), quer
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// first runs query and reads its first row with scan; no row is
+// store.ErrNotFound.
+func first[T any](ctx context.Context, t Tx, scan func(Rows) (*T, error), query string, args ...any) (*T, error) {
+	rows, err := t.Q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		return nil, store.ErrNotFound
+	}
+	return scan(rows)
+}
+
+// returning runs a statement that returns one integer (INSERT … RETURNING
+// id, UPDATE … RETURNING version); no row is store.ErrNotFound.
+func (t Tx) returning(ctx context.Context, query string, args ...any) (int64, error) {
+	id, err := first(ctx, t, func(r Rows) (*int64, error) {
+		var id int64
+		return &id, r.Scan(&id)
+	}, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return *id, nil
+}
+
+// checkReference looks up a row that a write refers to, where the dialect
+// asks for it (CheckReferences): query (a SELECT 1 …) finding nothing is
+// ErrNotFound naming role, the missing row.
+func (t Tx) checkReference(ctx context.Context, what, role, query string, args ...any) error {
+	if !t.CheckReferences {
+		return nil
+	}
+	ok, err := t.exists(ctx, query, args...)
+	if err != nil {
+		return t.errorf("%s: %w", what, err)
+	}
+	if !ok {
+		return t.errorf("%s: %s: %w", what, role, store.ErrNotFound)
+	}
+	return nil
+}
+
+// violated classifies err (see Tx.Violated).
+func (t Tx) violated(err error) (Violation, string) {
+	if err == nil || t.Violated == nil {
+		return NoViolation, ""
+	}
+	return t.Violated(err)
 }
 
 // expectRow turns "no row changed" into ErrNotFound.
