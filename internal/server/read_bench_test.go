@@ -9,6 +9,10 @@ import (
 	"time"
 )
 
+// weekExpandQuery is weekQuery with the instances expanded, as the load
+// tool's expand-week phase asks.
+var weekExpandQuery = calendarQueryBody("20260112T000000Z", "20260119T000000Z", true)
+
 // monthQuery asks for the events of one month with their data.
 var monthQuery = calendarQueryBody("20260101T000000Z", "20260201T000000Z", false)
 
@@ -44,6 +48,7 @@ func BenchmarkReads(b *testing.B) {
 	reads := func() []read {
 		return []read{
 			{"week", "REPORT", benchCal, "1", weekQuery, http.StatusMultiStatus},
+			{"week-expand", "REPORT", benchCal, "1", weekExpandQuery, http.StatusMultiStatus},
 			{"month", "REPORT", benchCal, "1", monthQuery, http.StatusMultiStatus},
 			{"month-expand", "REPORT", benchCal, "1", monthExpandQuery, http.StatusMultiStatus},
 			{"multiget-100", "REPORT", benchCal, "", multigetBody(env.names), http.StatusMultiStatus},
@@ -51,7 +56,7 @@ func BenchmarkReads(b *testing.B) {
 			{"sync-initial", "REPORT", benchCal, "", syncInitialBody, http.StatusMultiStatus},
 		}
 	}
-	for _, name := range []string{"week", "month", "month-expand", "multiget-100", "get", "sync-initial"} {
+	for _, name := range []string{"week", "week-expand", "month", "month-expand", "multiget-100", "get", "sync-initial"} {
 		b.Run(name, func(b *testing.B) {
 			var r read
 			for _, x := range reads() {
