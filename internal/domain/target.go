@@ -212,10 +212,13 @@ func (t *collTarget) item(o *store.Object) *Item {
 	return &Item{Object: o, Source: t.c, Full: t.level != LevelFreeBusy}
 }
 
-func (t *collTarget) items(objs []*store.Object) []*Item {
-	out := make([]*Item, len(objs))
-	for i, o := range objs {
-		out[i] = t.item(o)
+func (t *collTarget) items(objs []*store.Object) []*Item { return itemsOf(objs, t.item) }
+
+// itemsOf describes each of xs as an item.
+func itemsOf[T any](xs []T, item func(T) *Item) []*Item {
+	out := make([]*Item, len(xs))
+	for i, x := range xs {
+		out[i] = item(x)
 	}
 	return out
 }
@@ -352,13 +355,7 @@ func viewItem(o *VCObject) *Item {
 		Size: int64(len(o.Data)), ContentType: "text/calendar; charset=utf-8"}, Source: o.Source, Full: o.Full}
 }
 
-func viewItems(objs []*VCObject) []*Item {
-	out := make([]*Item, len(objs))
-	for i, o := range objs {
-		out[i] = viewItem(o)
-	}
-	return out
-}
+func viewItems(objs []*VCObject) []*Item { return itemsOf(objs, viewItem) }
 
 func (t *viewTarget) List(ctx context.Context) ([]*Item, error) {
 	objs, err := t.s.VCObjects(ctx, t.v, nil)
@@ -525,13 +522,7 @@ func cardItem(c *DirectoryCard) *Item {
 		ContentType: "text/vcard; charset=utf-8", Component: "VCARD"}, Full: true}
 }
 
-func cardItems(cards []*DirectoryCard) []*Item {
-	out := make([]*Item, len(cards))
-	for i, c := range cards {
-		out[i] = cardItem(c)
-	}
-	return out
-}
+func cardItems(cards []*DirectoryCard) []*Item { return itemsOf(cards, cardItem) }
 
 func (t *dirTarget) List(ctx context.Context) ([]*Item, error) {
 	book, err := t.Book(ctx)
