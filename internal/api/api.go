@@ -86,6 +86,7 @@ func New(svc *domain.Service, conns *connector.Manager, logger *slog.Logger, adm
 		h.route(prefix+"/grants", methods{http.MethodGet: h.listGrants(find)})
 		h.route(prefix+"/grants/{grantee}", methods{http.MethodPut: h.putGrant(find), http.MethodDelete: h.deleteGrant(find)})
 		h.route(prefix+"/links", methods{http.MethodGet: h.collectionLinks(find), http.MethodPost: h.createCollectionLink(find)})
+		h.route(prefix+"/import", methods{http.MethodPost: h.importInto(find)})
 	}
 	h.route("shared", methods{http.MethodGet: h.listShared})
 	h.route("shared/{id}", methods{http.MethodGet: h.getShared, http.MethodPatch: h.patchShared, http.MethodDelete: h.leaveShared})
@@ -231,8 +232,10 @@ func statusOf(err error) (int, errorBody) {
 		return http.StatusForbidden, errorBody{Error: err.Error(), Privilege: forbidden.Action.Privilege()}
 	}
 	switch {
-	case errors.Is(err, domain.ErrInvalidName):
+	case errors.Is(err, domain.ErrInvalidName), errors.Is(err, domain.ErrMalformed):
 		return http.StatusBadRequest, errorBody{Error: err.Error()}
+	case errors.Is(err, domain.ErrUnsupportedMediaType):
+		return http.StatusUnsupportedMediaType, errorBody{Error: err.Error()}
 	case errors.Is(err, domain.ErrForbidden):
 		return http.StatusForbidden, errorBody{Error: err.Error()}
 	case errors.Is(err, domain.ErrNotFound):

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"strings"
 
 	"koyomi.dev/koyomi/internal/ical"
@@ -35,7 +36,7 @@ func ParseOnConflict(s string) (OnConflict, error) {
 		return ImportSkip, nil
 	}
 	return ImportUpdate, &InvalidError{Field: "on_conflict",
-		Err: fmt.Errorf("%w: %q (want update or skip)", ErrInvalidName, s)}
+		Err: fmt.Errorf("%w: %q (want update or skip)", ErrMalformed, s)}
 }
 
 // ImportOptions configure an Import.
@@ -43,6 +44,10 @@ type ImportOptions struct {
 	OnConflict OnConflict
 	// BatchSize is how many objects one transaction writes (default 500).
 	BatchSize int
+	// ContentType, when set, is the media type the stream was sent as:
+	// text/calendar for a calendar, text/vcard for an address book
+	// (ErrUnsupportedMediaType otherwise).
+	ContentType string
 	// Progress, when set, is called after each batch with the counts so
 	// far.
 	Progress func(ImportResult)
@@ -53,19 +58,21 @@ type ImportResult struct {
 	// Imported objects are new; Updated replaced an object of the same
 	// UID; Skipped were left out because the collection holds their UID
 	// (ImportSkip).
-	Imported, Updated, Skipped int
+	Imported int `json:"imported"`
+	Updated  int `json:"updated"`
+	Skipped  int `json:"skipped"`
 	// Bad are the entries that could not be imported, in file order, at
 	// most maxBadEntries of them; BadCount counts them all.
-	Bad      []BadEntry
-	BadCount int
+	Bad      []BadEntry `json:"bad"`
+	BadCount int        `json:"bad_count"`
 }
 
 // BadEntry is a part of an imported file that was not imported.
 type BadEntry struct {
 	// Line is the line of the file where the entry begins.
-	Line   int
-	UID    string
-	Reason string
+	Line   int    `json:"line"`
+	UID    string `json:"uid,omitempty"`
+	Reason string `json:"reason"`
 }
 
 // maxBadEntries bounds the bad entries an ImportResult lists: a file that
@@ -111,6 +118,9 @@ func (s *Service) Import(ctx context.Context, c *store.Collection, r io.Reader, 
 	case store.KindAddressBook:
 	default:
 		return ImportResult{}, fmt.Errorf("%w: %s is neither a calendar nor an address book", ErrUnsupportedMediaType, c.Name)
+	}
+	if err := checkImportType(c, opts.ContentType); err != nil {
+		return ImportResult{}, err
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 500
@@ -454,4 +464,21 @@ func withUID(card []byte, uid string) []byte {
 	out = append(out, card[:i+1]...)
 	out = append(out, "UID:"+uid+"\r\n"...)
 	return append(out, card[i+1:]...)
+}
+
+// checkImportType refuses a stream sent as another type than c holds.
+func checkImportType(c *store.Collection, contentType string) error {
+	if contentType == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	switch {
+	case err == nil && c.Kind == store.KindCalendar && mt == "text/calendar":
+		return nil
+	case err == nil && c.Kind == store.KindAddressBook && (mt == "text/vcard" || mt == "text/x-vcard"):
+		return nil
+	case c.Kind == store.KindCalendar:
+		return fmt.Errorf("%w: %q, a calendar imports text/calendar", ErrUnsupportedMediaType, contentType)
+	}
+	return fmt.Errorf("%w: %q, an address book imports text/vcard", ErrUnsupportedMediaType, contentType)
 }
