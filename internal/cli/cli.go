@@ -153,6 +153,11 @@ Commands:
                          allow or forbid connectors for user:NAME,
                          group:NAME or '*', or remove that rule
   connector permissions  list the rules
+  calendar import USER NAME FILE [--on-conflict update|skip]
+  addressbook import USER NAME FILE [--on-conflict update|skip]
+                         import an .ics file into a calendar or a .vcf file
+                         into an address book ("-": standard input), one
+                         object per UID (see docs/import.md)
   migrate                bring the store's schema up to date and exit
   check                  verify the store's integrity (change log, index,
                          ETags); exit status 1 when a problem is found
@@ -205,6 +210,11 @@ func run(ctx context.Context, env Env) error {
 		return delegateCommand(ctx, env, args)
 	case "link":
 		return linkCommand(ctx, env, args)
+	case "calendar", "addressbook":
+		if len(args) == 0 || args[0] != "import" {
+			return fmt.Errorf("%s: expected import", cmd)
+		}
+		return importCommand(ctx, env, cmd, args[1:])
 	case "store":
 		if len(args) == 0 || args[0] != "copy" {
 			return errors.New("store: expected copy")
