@@ -2,6 +2,7 @@ package domain
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"slices"
 	"strings"
 
 	"koyomi.dev/koyomi/internal/ical"
@@ -107,7 +109,11 @@ func (r *ImportResult) bad(line int, uid string, err error) {
 // Each batch is one transaction through the store's ordinary object
 // writes, so clients see the imported objects in the collection's change
 // log (RFC 6578).
-func (s *Service) Import(ctx context.Context, c *store.Collection, r io.Reader, opts ImportOptions) (ImportResult, error) {
+func (s *Service) Import(ctx context.Context, c *store.Collection, r io.Reader, opts ImportOptions) (res ImportResult, err error) {
+	// A malformed component is reported as it is read, one that fails
+	// validation when its batch is written: the list is put in file
+	// order at the end.
+	defer func() { slices.SortStableFunc(res.Bad, func(a, b BadEntry) int { return cmp.Compare(a.Line, b.Line) }) }()
 	if _, err := s.authorizeColl(ctx, c, ActWrite); err != nil {
 		return ImportResult{}, err
 	}
