@@ -358,6 +358,14 @@ CREATE INDEX objects_list ON objects (collection_id, name, id, etag, content_typ
 		// 13: dead properties keyed by IDs instead of URL paths (see
 		// sqlshared.PropertyKeys); the path column becomes key.
 		sqlshared.PropertyKeys("TEXT"),
+		// 14: PutObject's UID check reads the other object's href since
+		// 11, which objects_uid lacked: the planner read the whole
+		// collection through objects_list instead, for every write of an
+		// object with a UID. objects_uid gains href and covers the check.
+		`
+DROP INDEX objects_uid;
+CREATE INDEX objects_uid ON objects (collection_id, uid, name, href);
+`,
 	}
 }
 
