@@ -20,7 +20,8 @@ import (
 
 // BenchmarkImport imports a generated .ics file (writeImportCalendar:
 // KOYOMI_IMPORT_BENCH_EVENTS events, 2,000 by default) into an empty
-// calendar, read from disk, on SQLite and (with KOYOMI_TEST_POSTGRES) on
+// calendar, read from disk (KOYOMI_IMPORT_BENCH_BATCH objects a
+// transaction, the default when unset), on SQLite and (with KOYOMI_TEST_POSTGRES) on
 // PostgreSQL. It reports events per second and the peak of the heap in
 // use, sampled every 10 ms: the import must stay bounded whatever the
 // file's size.
@@ -33,6 +34,7 @@ func BenchmarkImport(b *testing.B) {
 		}
 		events = n
 	}
+	batch, _ := strconv.Atoi(os.Getenv("KOYOMI_IMPORT_BENCH_BATCH")) // 0: the default
 	file := filepath.Join(b.TempDir(), "import.ics")
 	f, err := os.Create(file)
 	if err != nil {
@@ -85,7 +87,7 @@ func BenchmarkImport(b *testing.B) {
 				peak, stop := samplePeakHeap()
 				start := time.Now()
 				b.StartTimer()
-				res, err := s.Import(ctx, c, bufio.NewReader(in), ImportOptions{})
+				res, err := s.Import(ctx, c, bufio.NewReader(in), ImportOptions{BatchSize: batch})
 				b.StopTimer()
 				elapsed := time.Since(start)
 				stop()
