@@ -71,9 +71,9 @@ func importCommand(ctx context.Context, env Env, kind string, args []string) err
 // importTarget finds owner's collection name of the kind the command
 // names, giving a user a default calendar they have not yet made.
 func importTarget(ctx context.Context, svc *domain.Service, kind, owner, name string) (*store.Collection, error) {
-	want, other := store.KindCalendar, "an address book"
+	want, noun, wanted, other := store.KindCalendar, "calendar", "a calendar", "an address book"
 	if kind == "addressbook" {
-		want, other = store.KindAddressBook, "a calendar"
+		want, noun, wanted, other = store.KindAddressBook, "address book", "an address book", "a calendar"
 	}
 	if err := needUser(ctx, svc, owner); err != nil {
 		return nil, err
@@ -83,13 +83,13 @@ func importTarget(ctx context.Context, svc *domain.Service, kind, owner, name st
 	}
 	c, err := svc.Collection(ctx, owner, name)
 	if errors.Is(err, domain.ErrNotFound) {
-		return nil, fmt.Errorf("%s has no %s %s", owner, kind, name)
+		return nil, fmt.Errorf("%s has no %s %s", owner, noun, name)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if c.Kind != want {
-		return nil, fmt.Errorf("%s/%s is %s, not a %s", owner, name, other, kind)
+		return nil, fmt.Errorf("%s/%s is %s, not %s", owner, name, other, wanted)
 	}
 	return c, nil
 }
