@@ -3,8 +3,9 @@
 // others share with them, the groups they belong to or run (members,
 // administrators, settings), sharing (grants on their collections, the
 // collections others share with them and their own settings of those,
-// their delegates, public links of their calendars and views), and their
-// sync connectors (settings, runs, history, conflicts).
+// their delegates, public links of their calendars and views), imports of
+// iCalendar and vCard files into their collections, and their sync
+// connectors (settings, runs, history, conflicts).
 //
 // It turns HTTP and JSON into calls of the domain and connector services
 // and their errors into statuses; it holds no rules of its own. It knows nothing of how
