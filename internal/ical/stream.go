@@ -66,10 +66,6 @@ func NewSplitter(r io.Reader, opts SplitOptions) *Splitter {
 	return &Splitter{r: bufio.NewReaderSize(r, 64<<10), opts: opts, inside: opts.Container == ""}
 }
 
-// maxLine bounds a content line kept for inspection; longer lines are
-// still read and kept in the component's data (up to MaxSize).
-const maxLine = 1 << 20
-
 // readLine returns the next logical line: a physical line with its
 // continuation lines, each without its line break, and the line number of
 // its first physical line. io.EOF at the end.
@@ -99,19 +95,31 @@ func (s *Splitter) readLine() (raw [][]byte, first int, err error) {
 	}
 }
 
-// physical reads one physical line without its line break.
+// physical reads one physical line without its line break. Of a line
+// longer than MaxSize only the first MaxSize+1 bytes are kept: enough for
+// the component holding it to be refused as too large, without a line
+// that never ends filling the memory.
 func (s *Splitter) physical() ([]byte, error) {
-	l, err := s.r.ReadBytes('\n')
-	if len(l) == 0 && err != nil {
-		return nil, err
-	}
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
+	var line []byte
+	for {
+		part, err := s.r.ReadSlice('\n')
+		if room := s.opts.MaxSize + 1 - len(line); room > 0 {
+			line = append(line, part[:min(len(part), room)]...)
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if len(line) == 0 && err != nil {
+			return nil, err
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		break
 	}
 	s.line++
-	l = bytes.TrimSuffix(l, []byte("\n"))
-	l = bytes.TrimSuffix(l, []byte("\r"))
-	return l, nil
+	line = bytes.TrimSuffix(line, []byte("\n"))
+	return bytes.TrimSuffix(line, []byte("\r")), nil
 }
 
 // unfold joins a logical line's physical lines (RFC 5545 3.1).
@@ -207,10 +215,7 @@ func (s *Splitter) component(compName string, begin [][]byte, n int) *Chunk {
 			}
 			return c
 		}
-		line := raw[0]
-		if len(raw) > 1 || len(line) > maxLine {
-			line = unfold(raw)
-		}
+		line := unfold(raw)
 		name, params, value, ok := splitLine(line)
 		if !ok {
 			keep(raw)
