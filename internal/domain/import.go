@@ -309,9 +309,7 @@ func (im *importer) write(ctx context.Context, tx store.Tx, p *pendingObject, ba
 		case err == nil:
 			name, updated = existing, true
 		case errors.Is(err, store.ErrNotFound):
-			if name, err = im.freeName(ctx, tx, p.uid); err != nil {
-				return err
-			}
+			name = ObjectNameForUID(p.uid, im.ext())
 		default:
 			return err
 		}
@@ -327,10 +325,24 @@ func (im *importer) write(ctx context.Context, tx store.Tx, p *pendingObject, ba
 		batch.bad(p.line, p.uid, err)
 		return nil
 	}
-	if _, err := tx.PutObject(ctx, o, store.PutOptions{}); err != nil {
+	// A new object must not replace another that has its name: that one
+	// holds another UID (or none). Its name with a hash of the UID is
+	// then taken instead. The refusal comes before the store writes
+	// anything, so the transaction goes on.
+	isNew := !merge && !updated
+	_, err = tx.PutObject(ctx, o, store.PutOptions{IfNoneMatch: isNew})
+	if isNew && errors.Is(err, store.ErrConflict) {
+		o.Name = strings.TrimSuffix(name, im.ext()) + "-" + shortHash(p.uid) + im.ext()
+		_, err = tx.PutObject(ctx, o, store.PutOptions{IfNoneMatch: true})
+		if errors.Is(err, store.ErrConflict) {
+			batch.bad(p.line, p.uid, fmt.Errorf("%w: the names %s and %s are taken by other objects", ErrExists, name, o.Name))
+			return nil
+		}
+	}
+	if err != nil {
 		return err
 	}
-	written[p.uid] = name
+	written[p.uid] = o.Name
 	switch {
 	case merge:
 	case updated:
@@ -352,22 +364,12 @@ func (im *importer) zonesOf(tzids []string) [][]byte {
 	return out
 }
 
-// freeName is the name a new object of uid gets: one made from the UID,
-// or, when another object has it, that name with a hash of the UID.
-func (im *importer) freeName(ctx context.Context, tx store.Tx, uid string) (string, error) {
-	ext := ".ics"
+// ext is the file name extension of the collection's objects.
+func (im *importer) ext() string {
 	if im.c.Kind == store.KindAddressBook {
-		ext = ".vcf"
+		return ".vcf"
 	}
-	name := ObjectNameForUID(uid, ext)
-	_, err := tx.GetObject(ctx, im.c.ID, name)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return name, nil
-	case err != nil:
-		return "", err
-	}
-	return strings.TrimSuffix(name, ext) + "-" + shortHash(uid) + ext, nil
+	return ".ics"
 }
 
 func getObjectData(ctx context.Context, tx store.Tx, collectionID int64, name string) (*store.Object, error) {

@@ -7,7 +7,11 @@ import (
 	"strings"
 	"testing"
 
+	"koyomi.dev/koyomi/internal/auth"
 	"koyomi.dev/koyomi/internal/store"
+	"koyomi.dev/koyomi/internal/store/postgres"
+	"koyomi.dev/koyomi/internal/store/postgres/pgtest"
+	"koyomi.dev/koyomi/internal/store/sqlite"
 )
 
 // importCollection returns alice's default calendar (or address book) in
@@ -284,5 +288,65 @@ func TestImportLargeFile(t *testing.T) {
 		if strings.HasPrefix(uid, "series-") && strings.Count(string(o.Data), "RECURRENCE-ID") != 1 {
 			t.Fatalf("%s lost its override:\n%s", uid, o.Data)
 		}
+	}
+}
+
+// A new UID whose name is taken by an object of another UID gets the
+// name with a hash of its UID; the other object stays.
+// On both stores: the refused first write must leave a PostgreSQL
+// transaction usable.
+func TestImportNameTaken(t *testing.T) {
+	for name, open := range map[string]func(t *testing.T) store.Store{
+		"sqlite": func(t *testing.T) store.Store {
+			st, err := sqlite.Open(context.Background(), t.TempDir(), sqlite.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		},
+		"postgres": func(t *testing.T) store.Store {
+			st, err := postgres.Open(context.Background(), pgtest.Database(t), postgres.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			t.Cleanup(func() { st.Close() })
+			s := New(st, Options{PasswordParams: auth.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 16}})
+			ctx := context.Background()
+			if err := s.CreateUser(ctx, "alice", "pw", ""); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.EnsureHome(ctx, "alice", store.KindCalendar); err != nil {
+				t.Fatal(err)
+			}
+			c, err := s.Collection(ctx, "alice", "default")
+			if err != nil {
+				t.Fatal(err)
+			}
+			testImportNameTaken(t, s, c)
+		})
+	}
+}
+
+func testImportNameTaken(t *testing.T, s *Service, c *store.Collection) {
+	ctx := context.Background()
+	other := crlf("BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//EN", "BEGIN:VEVENT", "UID:other", "DTSTAMP:20260101T000000Z",
+		"DTSTART:20260301T090000Z", "END:VEVENT", "END:VCALENDAR")
+	if _, _, err := s.PutObject(ctx, c, "taken.ics", "", []byte(other), "text/calendar", store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	file := strings.Replace(strings.Replace(other, "UID:other", "UID:taken", 1), "END:VCALENDAR",
+		"BEGIN:VEVENT\r\nUID:after\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260302T090000Z\r\nEND:VEVENT\r\nEND:VCALENDAR", 1)
+	res, err := s.Import(ctx, c, strings.NewReader(file), ImportOptions{})
+	if err != nil || res.Imported != 2 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	objs := objectsByUID(t, s, c)
+	if objs["other"].Name != "taken.ics" || objs["taken"] == nil || objs["taken"].Name != "taken-"+shortHash("taken")+".ics" || objs["after"] == nil {
+		t.Errorf("other %s, taken %+v", objs["other"].Name, objs["taken"])
 	}
 }
