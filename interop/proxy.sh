@@ -348,6 +348,11 @@ for n in $(seq 12); do
 	401) ;;
 	429)
 		lock=$(header Retry-After)
+		[[ $lock =~ ^[0-9]+$ ]] || {
+			echo "proxy: 429 without a Retry-After in seconds: '$lock'"
+			lock=0
+			break
+		}
 		((lock >= 8)) && break
 		sleep "$lock"
 		;;
