@@ -290,14 +290,14 @@ func nested(ctx context.Context, tx store.Collections, c *store.Collection) ([]*
 	return out, nil
 }
 
-// DeleteCollection removes c and the collections below it, with their
-// objects and dead properties.
+// DeleteCollection moves c and the collections below it, with their
+// objects, dead properties, shares and connectors, into its owner's trash.
 func (s *Service) DeleteCollection(ctx context.Context, c *store.Collection) error {
 	if _, err := s.authorizeColl(ctx, c, ActManage); err != nil {
 		return err
 	}
 	return mapStoreErr(s.store.Update(ctx, func(tx store.Tx) error {
-		return deleteCollectionTx(ctx, tx, c)
+		return s.trashCollectionTx(ctx, tx, c)
 	}))
 }
 
