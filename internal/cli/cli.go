@@ -357,7 +357,7 @@ func serve(ctx context.Context, env Env, args []string) error {
 		XMLLimits:            dav.XMLLimits{Depth: cfg.MaxXMLDepth, Elements: cfg.MaxXMLElements},
 		CalDAVLimits:         caldav.Limits{ReportInstances: cfg.MaxReportInstances, QueryResults: cfg.MaxQueryResults},
 		SecretKey:            key, ConnectorsDefaultAllowed: cfg.ConnectorsAllowed(), NodeName: cfg.Node(),
-		Admins: cfg.Admins.Names()})
+		Admins: cfg.Admins.Names(), TrashRetention: cfg.TrashRetention})
 	if err != nil {
 		return err
 	}
@@ -371,9 +371,15 @@ func serve(ctx context.Context, env Env, args []string) error {
 		defer close(runnersDone)
 		srv.Connectors().Run(runners)
 	}()
+	purgeDone := make(chan struct{})
+	go func() {
+		defer close(purgeDone)
+		srv.RunTrashPurge(runners)
+	}()
 	defer func() {
 		stopRunners()
 		<-runnersDone
+		<-purgeDone
 	}()
 	scheme := "http"
 	if cfg.TLS.Cert != "" {
@@ -436,7 +442,7 @@ func userCommand(ctx context.Context, env Env, sub string, args []string) error 
 		return err
 	}
 	defer st.Close()
-	svc := domain.New(st, domain.Options{MaxResourceSize: cfg.MaxResourceSize})
+	svc := domain.New(st, domain.Options{MaxResourceSize: cfg.MaxResourceSize, TrashRetention: cfg.TrashRetention})
 	needName := func() (string, error) {
 		if len(pos) != 1 {
 			return "", fmt.Errorf("user %s: expected exactly one user name", sub)
@@ -577,7 +583,7 @@ func openService(ctx context.Context, cfg config.Config) (*domain.Service, store
 	if err != nil {
 		return nil, nil, err
 	}
-	return domain.New(st, domain.Options{MaxResourceSize: cfg.MaxResourceSize}), st, nil
+	return domain.New(st, domain.Options{MaxResourceSize: cfg.MaxResourceSize, TrashRetention: cfg.TrashRetention}), st, nil
 }
 
 // listFlag is a flag that may be given several times.

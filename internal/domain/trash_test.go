@@ -429,3 +429,28 @@ func TestTrashRetention(t *testing.T) {
 		t.Errorf("trash size %d, want %d", size, len(event("new")))
 	}
 }
+
+// TestTrashPurgeLease: of two nodes, one purges per period; the other
+// takes over once the period is over.
+func TestTrashPurgeLease(t *testing.T) {
+	ctx := context.Background()
+	w := newTrashWorld(t)
+	other := New(w.st, Options{Clock: func() time.Time { return w.now }})
+	work := w.calendar(t, "alice", "work")
+	w.put(t, ctx, work, "a.ics", "a")
+	if err := w.s.DeleteObject(ctx, work, "a.ics", ""); err != nil {
+		t.Fatal(err)
+	}
+	w.now = w.now.Add(DefaultTrashRetention + time.Minute)
+	ran, n, err := w.s.PurgeExpiredTrashOnce(ctx, "node-1", time.Hour)
+	if err != nil || !ran || n != 1 {
+		t.Fatalf("node-1: ran %v, purged %d, %v; want it to purge the one item", ran, n, err)
+	}
+	if ran, _, err := other.PurgeExpiredTrashOnce(ctx, "node-2", time.Hour); err != nil || ran {
+		t.Errorf("node-2 in the same period: ran %v, %v; want it to leave the purge to node-1", ran, err)
+	}
+	w.now = w.now.Add(time.Hour + time.Second)
+	if ran, _, err := other.PurgeExpiredTrashOnce(ctx, "node-2", time.Hour); err != nil || !ran {
+		t.Errorf("node-2 the next period: ran %v, %v; want it to purge", ran, err)
+	}
+}
