@@ -77,7 +77,12 @@ type trashedUser struct {
 	AppPasswords []store.AppPassword         `json:"app_passwords,omitempty"`
 	Memberships  []store.Membership          `json:"memberships,omitempty"`
 	Delegates    []store.Delegate            `json:"delegates,omitempty"`
-	Collections  []trashedCollection         `json:"collections,omitempty"`
+	// GrantsTo are the shares others gave the user, Settings the user's
+	// own names for them; VCs the user's virtual calendars.
+	GrantsTo    []store.Grant           `json:"grants_to,omitempty"`
+	Settings    []store.ShareSettings   `json:"settings,omitempty"`
+	VCs         []store.VirtualCalendar `json:"vcs,omitempty"`
+	Collections []trashedCollection     `json:"collections,omitempty"`
 }
 
 // trashObjectTx moves the object name of c, which the caller has checked
@@ -321,6 +326,29 @@ func snapshotUser(ctx context.Context, tx store.Tx, name string) (*trashedUser, 
 	for _, d := range ds {
 		tu.Delegates = append(tu.Delegates, *d)
 	}
+	grants, err := tx.GrantsTo(ctx, []string{"user:" + name})
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, g := range grants {
+		tu.GrantsTo = append(tu.GrantsTo, *g)
+	}
+	settings, err := tx.UserShareSettings(ctx, name)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, st := range settings {
+		tu.Settings = append(tu.Settings, *st)
+	}
+	vcs, err := tx.ListVirtualCalendars(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, vc := range vcs {
+		if vc.Owner == name {
+			tu.VCs = append(tu.VCs, *vc)
+		}
+	}
 	colls, err := tx.ListCollections(ctx, name)
 	if err != nil {
 		return nil, 0, err
@@ -331,8 +359,9 @@ func snapshotUser(ctx context.Context, tx store.Tx, name string) (*trashedUser, 
 	return tu, size, err
 }
 
-// restoreUser makes a trashed account again. Memberships of groups and
-// delegates who are gone are left out.
+// restoreUser makes a trashed account again. Memberships of groups,
+// delegates and shares of collections that are gone are left out; virtual
+// calendars come back under new IDs, without their viewers' own settings.
 func (s *Service) restoreUser(ctx context.Context, tx store.Tx, tu *trashedUser) error {
 	u := tu.User
 	if err := tx.CreateUser(ctx, &u); err != nil {
@@ -359,7 +388,26 @@ func (s *Service) restoreUser(ctx context.Context, tx store.Tx, tu *trashedUser)
 			return err
 		}
 	}
-	return s.restoreCollections(ctx, tx, tu.Collections)
+	if err := s.restoreCollections(ctx, tx, tu.Collections); err != nil {
+		return err
+	}
+	for _, g := range tu.GrantsTo {
+		if err := tx.PutGrant(ctx, &g); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	for _, st := range tu.Settings {
+		if err := tx.PutShareSettings(ctx, &st); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	for _, vc := range tu.VCs {
+		vc.ID = 0
+		if err := tx.CreateVirtualCalendar(ctx, &vc); err != nil && !errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("virtual calendar %s: %w", vc.Name, err)
+		}
+	}
+	return nil
 }
 
 // userInTrash reports a user of that name in the trash as a

@@ -308,6 +308,13 @@ func TestTrashUser(t *testing.T) {
 	if err := w.s.AddMember(ctx, "team", "bob", nil); err != nil {
 		t.Fatal(err)
 	}
+	alices := w.calendar(t, "alice", "work")
+	if _, err := w.s.Share(ctx, alices, "user:bob", LevelRead); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.s.CreateVC(ctx, "bob", VCSpec{Name: "mine", Definition: VCNode{Calendar: "work"}}); err != nil {
+		t.Fatal(err)
+	}
 
 	if err := w.s.DeleteUser(WithPrincipal(ctx, "alice"), "bob"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("alice deletes bob: %v", err)
@@ -347,6 +354,12 @@ func TestTrashUser(t *testing.T) {
 	back, err := w.s.Collection(ctx, "bob", "work")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if grants, err := w.s.Grants(ctx, alices); err != nil || len(grants) != 1 || grants[0].Grantee != "user:bob" {
+		t.Errorf("alice's share with bob after the restore: %v, %v", grants, err)
+	}
+	if vc, _, err := w.s.VC(ctx, "bob", "mine"); err != nil || vc.Name != "mine" {
+		t.Errorf("bob's virtual calendar after the restore: %v, %v", vc, err)
 	}
 	if objs, err := w.s.ListObjects(ctx, back, false); err != nil || len(objs) != 1 {
 		t.Errorf("restored objects %v, %v", objs, err)

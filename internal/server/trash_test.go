@@ -18,7 +18,7 @@ const (
 
 var (
 	trashTokenRE = regexp.MustCompile(`sync-token>([^<]+)<`)
-	ctagRE      = regexp.MustCompile(`getctag>([^<]+)<`)
+	ctagRE       = regexp.MustCompile(`getctag>([^<]+)<`)
 )
 
 // trashList is GET /api/v1/trash as user.
