@@ -88,7 +88,13 @@ type trashedUser struct {
 // trashObjectTx moves the object name of c, which the caller has checked
 // may be deleted, into its owner's trash.
 func (s *Service) trashObjectTx(ctx context.Context, tx store.Tx, c *store.Collection, name, ifMatch string) error {
-	o, err := tx.GetObject(ctx, c.ID, name)
+	// The occurrences are not kept: the object is indexed afresh when it
+	// comes back.
+	get := tx.GetObject
+	if r, ok := tx.(store.DataReader); ok {
+		get = r.GetObjectData
+	}
+	o, err := get(ctx, c.ID, name)
 	if err != nil {
 		return err
 	}
