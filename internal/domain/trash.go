@@ -207,6 +207,10 @@ func (s *Service) restoreCollections(ctx context.Context, tx store.Tx, colls []t
 		if err := tx.CreateCollection(ctx, &c); err != nil {
 			return fmt.Errorf("collection %s/%s: %w", c.Owner, c.Name, err)
 		}
+		// Objects deleted from it before it was can come back into it.
+		if err := tx.RetargetTrash(ctx, tc.Collection.ID, c.ID); err != nil {
+			return err
+		}
 		if err := setProps(ctx, tx, store.CollectionKey(c.ID), tc.Props); err != nil {
 			return err
 		}

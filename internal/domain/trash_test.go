@@ -193,6 +193,24 @@ func TestTrashObject(t *testing.T) {
 	if _, err := w.s.RestoreTrash(asAlice, "alice", obj.ID); !errors.As(err, &tc) || !strings.Contains(err.Error(), "work is gone") {
 		t.Errorf("restore into a deleted calendar: %v, want a *TrashConflictError", err)
 	}
+	// Once the calendar is back, so can the event be.
+	for _, x := range items {
+		if x.Kind == store.TrashCollection {
+			if _, err := w.s.RestoreTrash(asAlice, "alice", x.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := w.s.RestoreTrash(asAlice, "alice", obj.ID); err != nil {
+		t.Errorf("restore into the restored calendar: %v", err)
+	}
+	back, err := w.s.Collection(ctx, "alice", "work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.s.Object(ctx, back, "dentist.ics"); err != nil {
+		t.Errorf("the event in the restored calendar: %v", err)
+	}
 }
 
 // TestTrashCollection: a deleted calendar comes back under its name with

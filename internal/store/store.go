@@ -372,6 +372,9 @@ type Trash interface {
 	// without their Payload, ordered by ID.
 	ListTrash(ctx context.Context, owner string) ([]*TrashItem, error)
 	DeleteTrash(ctx context.Context, id int64) error // ErrNotFound
+	// RetargetTrash makes the items naming collection from name to
+	// instead (a collection restored under a new ID).
+	RetargetTrash(ctx context.Context, from, to int64) error
 	// PurgeTrash deletes the items deleted before before and returns how
 	// many went.
 	PurgeTrash(ctx context.Context, before time.Time) (int64, error)

@@ -71,7 +71,7 @@ var txMethods = map[string]string{
 	"ConnectorPermissions": "connector permissions",
 
 	"AddTrash": "trash items", "GetTrash": "trash items", "ListTrash": "trash items", "DeleteTrash": "trash items",
-	"PurgeTrash": "trash items", "TrashSize": "trash items",
+	"PurgeTrash": "trash items", "TrashSize": "trash items", "RetargetTrash": "trash items",
 
 	"PutGrant": "grants", "DeleteGrant": "grants", "Grants": "grants", "GrantsTo": "grants",
 	"GetShareSettings": "share settings", "PutShareSettings": "share settings", "UserShareSettings": "share settings",

@@ -98,6 +98,17 @@ func (t Tx) DeleteTrash(ctx context.Context, id int64) error {
 	return t.expectRow(n, err, fmt.Sprintf("delete trash item %d", id))
 }
 
+// RetargetTrash implements store.Trash.
+func (t Tx) RetargetTrash(ctx context.Context, from, to int64) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	if _, err := t.Q.Exec(ctx, `UPDATE trash SET collection_id = ? WHERE collection_id = ?`, to, from); err != nil {
+		return t.errorf("retarget the trash of collection %d: %w", from, err)
+	}
+	return nil
+}
+
 // PurgeTrash implements store.Trash.
 func (t Tx) PurgeTrash(ctx context.Context, before time.Time) (int64, error) {
 	if err := t.writable(); err != nil {

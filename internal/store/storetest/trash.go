@@ -69,6 +69,14 @@ func testTrash(t *testing.T, s store.Store) {
 		}
 		return nil
 	})
+	update(t, s, func(ctx context.Context, tx store.Tx) error { return tx.RetargetTrash(ctx, 7, 9) })
+	view(t, s, func(ctx context.Context, tx store.Tx) error {
+		got, err := tx.GetTrash(ctx, old.ID)
+		if err == nil && got.CollectionID != 9 {
+			t.Errorf("after RetargetTrash(7, 9) the item names collection %d", got.CollectionID)
+		}
+		return err
+	})
 	update(t, s, func(ctx context.Context, tx store.Tx) error {
 		n, err := tx.PurgeTrash(ctx, day.Add(2*time.Hour))
 		if err != nil {
