@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"koyomi.dev/koyomi/internal/domain"
 )
 
 const (
@@ -178,6 +180,33 @@ func TestTrashRestoresCalendar(t *testing.T) {
 		code, body := as(t, srv, "alice", "PROPFIND", cal, `<D:propfind xmlns:D="DAV:"><D:prop><D:displayname/></D:prop></D:propfind>`, "Depth", "0")
 		if code != http.StatusMultiStatus || !strings.Contains(body, "Trip") {
 			t.Errorf("display name after the restore: %d %s", code, body)
+		}
+	})
+}
+
+// TestTrashKeepsWhatAViewWriterDeletes: an event bob deletes through
+// alice's writable virtual calendar goes to alice's trash, and comes back
+// into her calendar.
+func TestTrashKeepsWhatAViewWriterDeletes(t *testing.T) {
+	onEveryStore(t, func(t *testing.T, srv *Server) {
+		putEvent(t, srv, "alice", "/dav/calendars/alice/default/lunch.ics", icsEvent("UID:lunch", "DTSTART:20260302T120000Z", "SUMMARY:Lunch"))
+		id := mustCreateVC(t, srv, "alice", domain.VCSpec{Name: "team", Definition: domain.VCNode{Calendar: "default"},
+			SharedWith: []string{"user:bob"}, WriteTarget: "default", Writers: []string{"user:bob"}})
+		if code, body := as(t, srv, "bob", "DELETE", viewPath("bob", id)+"lunch.ics", ""); code != http.StatusNoContent {
+			t.Fatalf("bob DELETE through the view: %d %s", code, body)
+		}
+		items := trashList(t, srv, "alice")
+		if len(items) != 1 || items[0].Name != "default/lunch.ics" {
+			t.Fatalf("alice's trash %+v, want default/lunch.ics", items)
+		}
+		if got := trashList(t, srv, "bob"); len(got) != 0 {
+			t.Errorf("bob's trash %+v, want empty", got)
+		}
+		if code, body := as(t, srv, "alice", "POST", "/api/v1/trash/"+strconv.FormatInt(items[0].ID, 10)+"/restore", ""); code != http.StatusOK {
+			t.Fatalf("restore: %d %s", code, body)
+		}
+		if code, _ := as(t, srv, "alice", "GET", "/dav/calendars/alice/default/lunch.ics", ""); code != http.StatusOK {
+			t.Errorf("lunch after the restore: %d", code)
 		}
 	})
 }
