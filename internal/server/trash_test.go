@@ -210,3 +210,37 @@ func TestTrashKeepsWhatAViewWriterDeletes(t *testing.T) {
 		}
 	})
 }
+
+// TestTrashKeepsACalendarReplacedByMove: MOVE with Overwrite: T deletes
+// the destination first (RFC 4918 9.9.3), which then is in the trash.
+func TestTrashKeepsACalendarReplacedByMove(t *testing.T) {
+	onEveryStore(t, func(t *testing.T, srv *Server) {
+		for _, c := range []string{"old", "new"} {
+			if code, body := as(t, srv, "alice", "MKCALENDAR", "/dav/calendars/alice/"+c+"/", ""); code != http.StatusCreated {
+				t.Fatalf("MKCALENDAR %s: %d %s", c, code, body)
+			}
+		}
+		putEvent(t, srv, "alice", "/dav/calendars/alice/old/kept.ics", icsEvent("UID:kept", "DTSTART:20260302T120000Z", "SUMMARY:Kept"))
+		if code, body := as(t, srv, "alice", "MOVE", "/dav/calendars/alice/new/", "",
+			"Destination", "/dav/calendars/alice/old/", "Overwrite", "T"); code != http.StatusNoContent {
+			t.Fatalf("MOVE: %d %s", code, body)
+		}
+		items := trashList(t, srv, "alice")
+		if len(items) != 1 || items[0].Kind != "collection" || items[0].Name != "old" {
+			t.Fatalf("trash %+v, want the replaced calendar old", items)
+		}
+		id := strconv.FormatInt(items[0].ID, 10)
+		if code, _ := as(t, srv, "alice", "POST", "/api/v1/trash/"+id+"/restore", ""); code != http.StatusConflict {
+			t.Errorf("restore while old is taken: %d, want 409", code)
+		}
+		if code, _ := as(t, srv, "alice", "DELETE", "/dav/calendars/alice/old/", ""); code != http.StatusNoContent {
+			t.Fatal("DELETE of the moved calendar failed")
+		}
+		if code, body := as(t, srv, "alice", "POST", "/api/v1/trash/"+id+"/restore", ""); code != http.StatusOK {
+			t.Fatalf("restore: %d %s", code, body)
+		}
+		if code, _ := as(t, srv, "alice", "GET", "/dav/calendars/alice/old/kept.ics", ""); code != http.StatusOK {
+			t.Errorf("the replaced calendar's event after the restore: %d", code)
+		}
+	})
+}
