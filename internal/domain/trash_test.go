@@ -3,6 +3,7 @@ package domain
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -483,5 +484,47 @@ func TestTrashPurgeLease(t *testing.T) {
 	w.now = w.now.Add(time.Hour + time.Second)
 	if ran, _, err := other.PurgeExpiredTrashOnce(ctx, "node-2", time.Hour); err != nil || !ran {
 		t.Errorf("node-2 the next period: ran %v, %v; want it to purge", ran, err)
+	}
+}
+
+// BenchmarkTrashCalendar deletes a calendar of 1,000 events into the trash
+// and restores it, on SQLite.
+func BenchmarkTrashCalendar(b *testing.B) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, b.TempDir(), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	s := New(st, Options{PasswordParams: auth.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 16}})
+	if err := s.CreateUser(ctx, "alice", "pw", ""); err != nil {
+		b.Fatal(err)
+	}
+	c := &store.Collection{Owner: "alice", Name: "big", Kind: store.KindCalendar}
+	if err := s.CreateCollection(ctx, c, nil); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 1000 {
+		uid := "e" + strconv.Itoa(i)
+		if _, _, err := s.PutObject(ctx, c, uid+".ics", "", event(uid), "text/calendar", store.PutOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		c, err := s.Collection(ctx, "alice", "big")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.DeleteCollection(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+		items, err := s.Trash(ctx, "alice")
+		if err != nil || len(items) != 1 {
+			b.Fatalf("trash %v, %v", items, err)
+		}
+		if _, err := s.RestoreTrash(ctx, "alice", items[0].ID); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
