@@ -94,6 +94,9 @@ func New(svc *domain.Service, conns *connector.Manager, logger *slog.Logger, adm
 	h.route("links", methods{http.MethodGet: h.listLinks})
 	h.route("links/{token}", methods{http.MethodDelete: h.revokeLink})
 	h.route("vcs/{name}/links", methods{http.MethodGet: h.vcLinks, http.MethodPost: h.createVCLink})
+	h.route("trash", methods{http.MethodGet: h.listTrash})
+	h.route("trash/{id}", methods{http.MethodDelete: h.purgeTrash})
+	h.route("trash/{id}/restore", methods{http.MethodPost: h.restoreTrash})
 	if conns != nil {
 		h.route("connectors", methods{http.MethodGet: h.listConnectors, http.MethodPost: h.createConnector})
 		h.route("connectors/discover", methods{http.MethodPost: h.discoverCalendars})

@@ -66,7 +66,9 @@ Commands:
                          change the name a user is shown by, their e-mail
                          address, or the phone number on their card in the
                          directory address book
-  user del NAME          delete a user and all their data
+  user del NAME [--yes]  move a user with all their data to the trash
+                         (asks first; --yes when not on a terminal)
+  user restore NAME      bring a deleted user back from the trash
   user list              list users
   user app-password add USER LABEL
                          create a password for one device (shown once)
@@ -153,6 +155,11 @@ Commands:
                          allow or forbid connectors for user:NAME,
                          group:NAME or '*', or remove that rule
   connector permissions  list the rules
+  trash list USER        list what USER deleted (objects, collections, the
+                         user themself), kept for trash_retention
+  trash restore USER ID  bring an item back (refused when its name or UID
+                         is taken again, or the place it was in is gone)
+  trash purge USER [ID]  delete one item, or all of USER's, for good
   migrate                bring the store's schema up to date and exit
   check                  verify the store's integrity (change log, index,
                          ETags); exit status 1 when a problem is found
@@ -190,11 +197,13 @@ func run(ctx context.Context, env Env) error {
 		return serve(ctx, env, args)
 	case "user":
 		if len(args) == 0 {
-			return errors.New("user: expected add, passwd, set, del or list")
+			return errors.New("user: expected add, passwd, set, del, restore or list")
 		}
 		return userCommand(ctx, env, args[0], args[1:])
 	case "group":
 		return groupCommand(ctx, env, args)
+	case "trash":
+		return trashCommand(ctx, env, args)
 	case "vc":
 		return vcCommand(ctx, env, args)
 	case "share":
@@ -357,7 +366,7 @@ func serve(ctx context.Context, env Env, args []string) error {
 		XMLLimits:            dav.XMLLimits{Depth: cfg.MaxXMLDepth, Elements: cfg.MaxXMLElements},
 		CalDAVLimits:         caldav.Limits{ReportInstances: cfg.MaxReportInstances, QueryResults: cfg.MaxQueryResults},
 		SecretKey:            key, ConnectorsDefaultAllowed: cfg.ConnectorsAllowed(), NodeName: cfg.Node(),
-		Admins: cfg.Admins.Names()})
+		Admins: cfg.Admins.Names(), TrashRetention: cfg.TrashRetention})
 	if err != nil {
 		return err
 	}
@@ -371,9 +380,15 @@ func serve(ctx context.Context, env Env, args []string) error {
 		defer close(runnersDone)
 		srv.Connectors().Run(runners)
 	}()
+	purgeDone := make(chan struct{})
+	go func() {
+		defer close(purgeDone)
+		srv.RunTrashPurge(runners)
+	}()
 	defer func() {
 		stopRunners()
 		<-runnersDone
+		<-purgeDone
 	}()
 	scheme := "http"
 	if cfg.TLS.Cert != "" {
@@ -418,9 +433,13 @@ func setProfile(ctx context.Context, env Env, svc *domain.Service, name, display
 func userCommand(ctx context.Context, env Env, sub string, args []string) error {
 	var display string
 	var email, phone *string // nil: not given; "" removes it
+	var yes bool
 	cfg, pos, err := resolve(env, "user "+sub, args, func(fs *flag.FlagSet) {
 		if sub == "add" || sub == "set" {
 			fs.Func("email", "the user's e-mail `address` (\"\" removes it)", func(s string) error { email = &s; return nil })
+		}
+		if sub == "del" {
+			fs.BoolVar(&yes, "yes", false, "delete without asking (needed when standard input is not a terminal)")
 		}
 		if sub == "add" || sub == "set" {
 			fs.StringVar(&display, "display", "", "the `name` the user is shown by (in labels of their busy time)")
@@ -436,7 +455,7 @@ func userCommand(ctx context.Context, env Env, sub string, args []string) error 
 		return err
 	}
 	defer st.Close()
-	svc := domain.New(st, domain.Options{MaxResourceSize: cfg.MaxResourceSize})
+	svc := domain.New(st, domain.Options{MaxResourceSize: cfg.MaxResourceSize, TrashRetention: cfg.TrashRetention})
 	needName := func() (string, error) {
 		if len(pos) != 1 {
 			return "", fmt.Errorf("user %s: expected exactly one user name", sub)
@@ -458,7 +477,8 @@ func userCommand(ctx context.Context, env Env, sub string, args []string) error 
 			addr = *email
 		}
 		if err := svc.CreateUser(ctx, name, pw, addr); err != nil {
-			if errors.Is(err, domain.ErrExists) {
+			var inTrash *domain.UserInTrashError
+			if errors.Is(err, domain.ErrExists) && !errors.As(err, &inTrash) {
 				return fmt.Errorf("user %s already exists", name)
 			}
 			return err
@@ -509,13 +529,31 @@ func userCommand(ctx context.Context, env Env, sub string, args []string) error 
 		if err != nil {
 			return err
 		}
+		if err := needUser(ctx, svc, name); err != nil {
+			return err
+		}
+		if err := confirmUserDelete(env, name, yes); err != nil {
+			return err
+		}
 		if err := svc.DeleteUser(ctx, name); err != nil {
 			if errors.Is(err, domain.ErrNotFound) {
 				return fmt.Errorf("no user %s", name)
 			}
 			return err
 		}
-		fmt.Fprintf(env.Stdout, "user %s deleted\n", name)
+		fmt.Fprintf(env.Stdout, "user %s moved to the trash (koyomi user restore %s brings them back)\n", name, name)
+	case "restore":
+		name, err := needName()
+		if err != nil {
+			return err
+		}
+		if err := svc.RestoreUser(ctx, name); err != nil {
+			if errors.Is(err, domain.ErrNotFound) {
+				return fmt.Errorf("no user %s in the trash", name)
+			}
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "user %s restored\n", name)
 	case "app-password":
 		return appPasswordCommand(ctx, env, svc, pos)
 	case "list":
@@ -530,7 +568,7 @@ func userCommand(ctx context.Context, env Env, sub string, args []string) error 
 		}
 		return tw.Flush()
 	default:
-		return fmt.Errorf("user: unknown subcommand %q (add, passwd, set, del, list, app-password)", sub)
+		return fmt.Errorf("user: unknown subcommand %q (add, passwd, set, del, restore, list, app-password)", sub)
 	}
 	return nil
 }
@@ -577,7 +615,7 @@ func openService(ctx context.Context, cfg config.Config) (*domain.Service, store
 	if err != nil {
 		return nil, nil, err
 	}
-	return domain.New(st, domain.Options{MaxResourceSize: cfg.MaxResourceSize}), st, nil
+	return domain.New(st, domain.Options{MaxResourceSize: cfg.MaxResourceSize, TrashRetention: cfg.TrashRetention}), st, nil
 }
 
 // listFlag is a flag that may be given several times.

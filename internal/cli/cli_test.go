@@ -57,8 +57,10 @@ func TestUserLifecycle(t *testing.T) {
 		{name: "no name", stdin: "pw\n", args: []string{"user", "add", "--data", data}, code: 1, stderr: "expected exactly one user name"},
 		{name: "passwd", stdin: "new\n", args: []string{"user", "passwd", "alice", "--data", data}, stdout: "password of alice changed"},
 		{name: "passwd missing", stdin: "new\n", args: []string{"user", "passwd", "nobody", "--data", data}, code: 1, stderr: "no user nobody"},
-		{name: "del", args: []string{"user", "del", "bob", "--data", data}, stdout: "user bob deleted"},
-		{name: "del missing", args: []string{"user", "del", "bob", "--data", data}, code: 1, stderr: "no user bob"},
+		{name: "del without a terminal", args: []string{"user", "del", "bob", "--data", data}, code: 1, stderr: "give --yes"},
+		{name: "del", args: []string{"user", "del", "bob", "--yes", "--data", data}, stdout: "user bob moved to the trash"},
+		{name: "name in the trash", stdin: "pw\n", args: []string{"user", "add", "bob", "--data", data}, code: 1, stderr: "koyomi trash purge bob"},
+		{name: "del missing", args: []string{"user", "del", "bob", "--yes", "--data", data}, code: 1, stderr: "no user bob"},
 		{name: "list after del", args: []string{"user", "list", "--data", data}, stdout: "alice", noStdout: "bob"},
 		{name: "unknown subcommand", args: []string{"user", "rename", "--data", data}, code: 1, stderr: "unknown subcommand"},
 	}

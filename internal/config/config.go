@@ -77,6 +77,9 @@ type Config struct {
 	// LoginMaxBackoff caps the wait after too many failures, which doubles
 	// from one second with each further failure.
 	LoginMaxBackoff time.Duration `toml:"login_max_backoff"`
+	// TrashRetention is how long deleted objects, collections and users
+	// are kept in the trash before they are purged for good.
+	TrashRetention time.Duration `toml:"trash_retention"`
 	// MaxConcurrentPerUser is how many requests one user may have in
 	// flight; more wait briefly, then get 503 with Retry-After. Zero means
 	// the server's default, 16.
@@ -212,6 +215,8 @@ func Default() Config {
 		LoginMaxFailuresPerIP: 30,
 		LoginWindow:           15 * time.Minute,
 		LoginMaxBackoff:       15 * time.Minute,
+
+		TrashRetention: 720 * time.Hour,
 
 		Connectors: "allow",
 	}
@@ -380,6 +385,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LoginMaxFailuresPerIP <= 0 {
 		bad("login_max_failures_per_ip", "must be at least 1, got %d (default %d)", c.LoginMaxFailuresPerIP, Default().LoginMaxFailuresPerIP)
+	}
+	if c.TrashRetention < time.Minute {
+		bad("trash_retention", "must be at least 1m, got %s (default %s, 30 days)", c.TrashRetention, Default().TrashRetention)
 	}
 	if c.LoginWindow < time.Second {
 		bad("login_window", "must be at least 1s, got %s (default %s)", c.LoginWindow, Default().LoginWindow)

@@ -33,7 +33,7 @@ func TestDefaults(t *testing.T) {
 		MaxResourceSize: 10 * 1024 * 1024, LogLevel: "info", LogFormat: "text",
 		AuthCacheTTL:     5 * time.Minute,
 		LoginMaxFailures: 10, LoginMaxFailuresPerIP: 30, LoginWindow: 15 * time.Minute, LoginMaxBackoff: 15 * time.Minute,
-		Connectors: "allow",
+		TrashRetention: 720 * time.Hour, Connectors: "allow",
 	}
 	if c != want {
 		t.Errorf("Default() = %+v; want %+v", c, want)
@@ -235,7 +235,7 @@ func TestEveryEnvVarAndFlagSetsItsKey(t *testing.T) {
 		switch s.key {
 		case "max_resource_size", "login_max_failures", "login_max_failures_per_ip":
 			value = "123"
-		case "auth_cache_ttl", "login_window", "login_max_backoff":
+		case "auth_cache_ttl", "login_window", "login_max_backoff", "trash_retention":
 			value = "7s"
 		}
 		fromEnv := Default()
@@ -307,6 +307,7 @@ func TestValidate(t *testing.T) {
 		{"no login failures", func(c *Config) { c.LoginMaxFailures = 0 }, []string{"login_max_failures", "at least 1"}},
 		{"no login failures per ip", func(c *Config) { c.LoginMaxFailuresPerIP = -1 }, []string{"login_max_failures_per_ip", "at least 1"}},
 		{"login window too short", func(c *Config) { c.LoginWindow = time.Millisecond }, []string{"login_window", "at least 1s"}},
+		{"trash retention too short", func(c *Config) { c.TrashRetention = time.Second }, []string{"trash_retention", "at least 1m"}},
 		{"no login backoff", func(c *Config) { c.LoginMaxBackoff = 0 }, []string{"login_max_backoff", "at least 1s"}},
 		{"connectors forbid", func(c *Config) { c.Connectors = "forbid" }, nil},
 		{"connectors case", func(c *Config) { c.Connectors = "Allow" }, nil},

@@ -58,6 +58,9 @@ type Options struct {
 	// indexed (default 3 years); later ranges are answered by evaluating
 	// the objects.
 	IndexHorizon time.Duration
+	// TrashRetention is how long deleted objects, collections and users
+	// stay in the trash (default DefaultTrashRetention).
+	TrashRetention time.Duration
 }
 
 // Service is the domain layer over a store.

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -28,6 +29,9 @@ func (s *Service) CreateUser(ctx context.Context, name, password, email string) 
 	u := &store.User{Name: name, DisplayName: name, Email: email, PasswordHash: hash, Created: s.opts.Clock().UTC()}
 	return mapStoreErr(s.store.Update(ctx, func(tx store.Tx) error {
 		if err := emailFree(ctx, tx, name, email); err != nil {
+			return err
+		}
+		if err := userInTrash(ctx, tx, name); err != nil {
 			return err
 		}
 		return tx.CreateUser(ctx, u)
@@ -148,13 +152,26 @@ func (s *Service) updateUser(ctx context.Context, name string, fn func(store.Tx,
 	}))
 }
 
-// DeleteUser removes a user and everything they own, dead properties
-// included.
+// DeleteUser moves a user and everything they own, dead properties
+// included, into the trash, from where RestoreUser brings them back. While
+// they are there, the name cannot be used again.
 func (s *Service) DeleteUser(ctx context.Context, name string) error {
 	if err := authorize(ctx, name); err != nil {
 		return err
 	}
 	err := s.store.Update(ctx, func(tx store.Tx) error {
+		snap, size, err := snapshotUser(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		payload, err := json.Marshal(snap)
+		if err != nil {
+			return err
+		}
+		if err := tx.AddTrash(ctx, &store.TrashItem{Owner: name, Kind: store.TrashUser, Name: name, Size: size,
+			Deleted: s.opts.Clock(), DeletedBy: Principal(ctx), Payload: payload}); err != nil {
+			return err
+		}
 		// What the store deletes with the user, listed first: the dead
 		// properties keyed by their IDs go by hand.
 		keys, err := userPropertyPrefixes(ctx, tx, name)

@@ -220,6 +220,9 @@ func TestSharesDieWithTheUser(t *testing.T) {
 	if err := svc.DeleteUser(ctx, "bob"); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := svc.PurgeTrash(ctx, "bob", 0); err != nil {
+		t.Fatal(err)
+	}
 	if err := svc.CreateUser(ctx, "bob", "bob-pw", ""); err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@
 // viewers' subscriptions and own properties, sharing (grants, sharees'
 // settings, delegates and public links), app passwords, connectors with
 // their item mappings, run history and conflicts, and connector
-// permissions. WebDAV locks and job leases are runtime state of a running
+// permissions, and the trash. WebDAV locks and job leases are runtime state of a running
 // server and are not copied. Nor are viewers' sync logs of virtual
 // calendars: they are derived from the sources, and a viewer's next sync
 // rebuilds theirs.
@@ -33,6 +33,9 @@
 //     or virtual calendar to its ID in the destination. Grants, delegates
 //     and public links get new Created times; tokens are kept, so every
 //     public link still works.
+//   - Trash items get new IDs, in the source's order; a deleted object's
+//     item follows its collection to its ID in the destination, or names
+//     none (0) when the collection is gone too.
 //   - Runs and conflicts get new IDs, assigned oldest first so that the
 //     newest-first order survives; a conflict follows its run to its new ID,
 //     or names no run (0) when its run had already left the history.
@@ -72,7 +75,7 @@ func Copy(ctx context.Context, src, dst store.Store) (Summary, error) {
 		// In an order that creates everything before what refers to it.
 		for _, step := range []func() error{
 			c.users, c.groups, c.virtualCalendars, c.viewSubscriptions, c.sharing, c.appPasswords, c.connectors,
-			c.permissions,
+			c.permissions, c.trash,
 		} {
 			if err := step(); err != nil {
 				return err
@@ -676,6 +679,31 @@ func (c *copier) permissions() error {
 	})
 	if err != nil {
 		return fmt.Errorf("storecopy: %w", err)
+	}
+	return nil
+}
+
+// trash copies the trash items, oldest first, in one transaction.
+func (c *copier) trash() error {
+	items, err := c.stx.ListTrash(c.ctx, "")
+	if err != nil {
+		return err
+	}
+	err = c.dst.Update(c.ctx, func(dtx store.Tx) error {
+		for _, it := range items {
+			full, err := c.stx.GetTrash(c.ctx, it.ID)
+			if err != nil {
+				return err
+			}
+			full.ID, full.CollectionID = 0, c.collIDs[full.CollectionID]
+			if err := dtx.AddTrash(c.ctx, full); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storecopy: trash: %w", err)
 	}
 	return nil
 }

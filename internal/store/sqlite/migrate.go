@@ -358,6 +358,9 @@ CREATE INDEX objects_list ON objects (collection_id, name, id, etag, content_typ
 		// 13: dead properties keyed by IDs instead of URL paths (see
 		// sqlshared.PropertyKeys); the path column becomes key.
 		sqlshared.PropertyKeys("TEXT"),
+		// 14: the trash: deleted objects, collections and users kept for
+		// a while so that they can be restored (sqlshared.TrashSchema).
+		sqlshared.TrashSchema("INTEGER PRIMARY KEY AUTOINCREMENT", "TEXT", "BLOB"),
 	}
 }
 
