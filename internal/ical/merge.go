@@ -2,6 +2,7 @@ package ical
 
 import (
 	"bytes"
+	"io"
 	"strings"
 )
 
@@ -10,51 +11,86 @@ import (
 // VTIMEZONEs once per TZID. name, when set, becomes X-WR-CALNAME.
 func Merge(objects [][]byte, name string) ([]byte, error) {
 	var out bytes.Buffer
-	out.WriteString("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Koyomi//Koyomi//EN\r\n")
-	if name != "" {
-		out.WriteString(mergeFoldLine("X-WR-CALNAME:" + mergeEscapeText(name)))
+	m, err := NewMerger(&out, name)
+	if err != nil {
+		return nil, err
 	}
-	seenTZ := map[string]bool{}
 	for _, data := range objects {
-		lines := mergeSplitLines(data)
-		depth := 0
-		var block []string
-		var tzid string
-		for _, l := range lines {
-			unfolded := l
-			upper := strings.ToUpper(mergeFirstLine(unfolded))
-			switch {
-			case strings.HasPrefix(upper, "BEGIN:"):
-				depth++
-			}
-			if depth >= 2 {
-				block = append(block, l)
-				if depth == 2 && strings.HasPrefix(upper, "TZID") {
-					if _, v, ok := strings.Cut(unfolded, ":"); ok {
-						tzid = strings.TrimSpace(v)
-					}
-				}
-			}
-			if strings.HasPrefix(upper, "END:") {
-				depth--
-				if depth == 1 && len(block) > 0 {
-					isTZ := strings.EqualFold(strings.TrimSpace(mergeFirstLine(block[0])), "BEGIN:VTIMEZONE")
-					if !isTZ || (tzid != "" && !seenTZ[tzid]) {
-						if isTZ {
-							seenTZ[tzid] = true
-						}
-						for _, b := range block {
-							out.WriteString(b)
-							out.WriteString("\r\n")
-						}
-					}
-					block, tzid = nil, ""
+		if err := m.Add(data); err != nil {
+			return nil, err
+		}
+	}
+	if err := m.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// Merger writes the merge of calendar objects to w as they are added, so
+// that an export of a large calendar is never held whole in memory.
+type Merger struct {
+	w      io.Writer
+	seenTZ map[string]bool
+}
+
+// NewMerger starts the VCALENDAR on w; Close ends it.
+func NewMerger(w io.Writer, name string) (*Merger, error) {
+	head := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Koyomi//Koyomi//EN\r\n"
+	if name != "" {
+		head += mergeFoldLine("X-WR-CALNAME:" + mergeEscapeText(name))
+	}
+	if _, err := io.WriteString(w, head); err != nil {
+		return nil, err
+	}
+	return &Merger{w: w, seenTZ: map[string]bool{}}, nil
+}
+
+// Add writes the components of one calendar object resource, leaving out
+// VTIMEZONEs of a TZID already written.
+func (m *Merger) Add(data []byte) error {
+	var out bytes.Buffer
+	lines := mergeSplitLines(data)
+	depth := 0
+	var block []string
+	var tzid string
+	for _, l := range lines {
+		upper := strings.ToUpper(mergeFirstLine(l))
+		if strings.HasPrefix(upper, "BEGIN:") {
+			depth++
+		}
+		if depth >= 2 {
+			block = append(block, l)
+			if depth == 2 && strings.HasPrefix(upper, "TZID") {
+				if _, v, ok := strings.Cut(l, ":"); ok {
+					tzid = strings.TrimSpace(v)
 				}
 			}
 		}
+		if strings.HasPrefix(upper, "END:") {
+			depth--
+			if depth == 1 && len(block) > 0 {
+				isTZ := strings.EqualFold(strings.TrimSpace(mergeFirstLine(block[0])), "BEGIN:VTIMEZONE")
+				if !isTZ || (tzid != "" && !m.seenTZ[tzid]) {
+					if isTZ {
+						m.seenTZ[tzid] = true
+					}
+					for _, b := range block {
+						out.WriteString(b)
+						out.WriteString("\r\n")
+					}
+				}
+				block, tzid = nil, ""
+			}
+		}
 	}
-	out.WriteString("END:VCALENDAR\r\n")
-	return out.Bytes(), nil
+	_, err := m.w.Write(out.Bytes())
+	return err
+}
+
+// Close ends the VCALENDAR.
+func (m *Merger) Close() error {
+	_, err := io.WriteString(m.w, "END:VCALENDAR\r\n")
+	return err
 }
 
 // mergeSplitLines splits data into content lines, each keeping its
