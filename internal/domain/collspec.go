@@ -1,0 +1,197 @@
+package domain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"koyomi.dev/koyomi/internal/store"
+	"koyomi.dev/koyomi/internal/tz"
+)
+
+// CollectionSettings are what a user says of a calendar or address book
+// outside WebDAV (the CLI, the JSON API): nil fields are left as they are
+// (or, for a new collection, at their defaults).
+type CollectionSettings struct {
+	DisplayName *string
+	Color       *string
+	Description *string
+	// Components are the component types a calendar accepts (VEVENT,
+	// VTODO, VJOURNAL); address books have none.
+	Components []string
+	// TimeZone is the IANA name of a calendar's time zone; "" removes it.
+	TimeZone *string
+}
+
+// calendarComponents are the component types a calendar may accept.
+var calendarComponents = []string{"VEVENT", "VTODO", "VJOURNAL"}
+
+var colorRE = regexp.MustCompile(`^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$`)
+
+func invalidField(field, format string, args ...any) error {
+	return &InvalidError{Field: field, Err: fmt.Errorf("%w: "+format, append([]any{ErrInvalidName}, args...)...)}
+}
+
+// apply checks the settings for a collection of c's kind and sets them on c.
+func (cs CollectionSettings) apply(c *store.Collection, now time.Time) error {
+	if cs.Color != nil && *cs.Color != "" && !colorRE.MatchString(*cs.Color) {
+		return invalidField("color", "%q is not a colour in #RRGGBB or #RRGGBBAA form", *cs.Color)
+	}
+	for _, f := range []struct {
+		v   *string
+		dst *string
+	}{{cs.DisplayName, &c.DisplayName}, {cs.Color, &c.Color}, {cs.Description, &c.Description}} {
+		if f.v != nil {
+			*f.dst = *f.v
+		}
+	}
+	if cs.Description != nil {
+		c.DescriptionLang = ""
+	}
+	if c.Kind != store.KindCalendar {
+		if cs.Components != nil {
+			return invalidField("components", "only a calendar has component types, not a %s", c.Kind)
+		}
+		if cs.TimeZone != nil {
+			return invalidField("timezone", "only a calendar has a time zone, not a %s", c.Kind)
+		}
+		return nil
+	}
+	if cs.Components != nil {
+		comps, err := checkComponents(cs.Components)
+		if err != nil {
+			return err
+		}
+		c.Components = comps
+	}
+	if cs.TimeZone != nil {
+		c.Timezone = ""
+		if *cs.TimeZone != "" {
+			text, err := tz.VCalendar(*cs.TimeZone, now)
+			if err != nil {
+				return &InvalidError{Field: "timezone", Err: fmt.Errorf("%w: %w", ErrInvalidName, err)}
+			}
+			c.Timezone = text
+		}
+	}
+	return nil
+}
+
+// checkComponents normalises a calendar's component types: upper case, in
+// a fixed order, each once; at least one.
+func checkComponents(comps []string) ([]string, error) {
+	var out []string
+	for _, name := range comps {
+		name = strings.ToUpper(strings.TrimSpace(name))
+		if !slices.Contains(calendarComponents, name) {
+			return nil, invalidField("components", "%q is not a component a calendar holds (%s)", name, strings.Join(calendarComponents, ", "))
+		}
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	if len(out) == 0 {
+		return nil, invalidField("components", "a calendar accepts at least one of %s", strings.Join(calendarComponents, ", "))
+	}
+	slices.SortFunc(out, func(a, b string) int {
+		return slices.Index(calendarComponents, a) - slices.Index(calendarComponents, b)
+	})
+	return out, nil
+}
+
+// TimeZoneName is the TZID of c's time zone, "" when it has none.
+func TimeZoneName(c *store.Collection) string { return tz.TZID(c.Timezone) }
+
+// CreateCollectionWith creates owner's calendar or address book name with
+// the given settings, for the CLI and the JSON API (WebDAV clients create
+// theirs with MKCALENDAR and extended MKCOL).
+func (s *Service) CreateCollectionWith(ctx context.Context, owner, name string, kind store.Kind, cs CollectionSettings) (*store.Collection, error) {
+	if kind != store.KindCalendar && kind != store.KindAddressBook {
+		return nil, invalidField("kind", "%q is neither a calendar nor an address book", kind)
+	}
+	if err := authorize(ctx, owner); err != nil {
+		return nil, err
+	}
+	c := &store.Collection{Owner: owner, Name: name, Kind: kind}
+	if err := cs.apply(c, s.opts.Clock()); err != nil {
+		return nil, err
+	}
+	if err := s.CreateCollection(ctx, c, nil); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// UpdateCollectionWith changes the settings of c (the caller's own, or
+// one they administer) and returns it as stored.
+func (s *Service) UpdateCollectionWith(ctx context.Context, c *store.Collection, cs CollectionSettings) (*store.Collection, error) {
+	updated := *c
+	updated.Components = slices.Clone(c.Components)
+	if err := cs.apply(&updated, s.opts.Clock()); err != nil {
+		return nil, err
+	}
+	if err := CheckCollectionText(c, &updated); err != nil {
+		return nil, err
+	}
+	if err := s.PatchCollection(ctx, &updated, nil); err != nil {
+		return nil, err
+	}
+	return s.collectionAfter(ctx, &updated)
+}
+
+// collectionAfter reads c back as stored, for its new revision.
+func (s *Service) collectionAfter(ctx context.Context, c *store.Collection) (*store.Collection, error) {
+	var out *store.Collection
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = tx.GetCollectionByID(ctx, c.ID)
+		return err
+	})
+	if err != nil {
+		return nil, mapStoreErr(err)
+	}
+	return out, nil
+}
+
+// ErrNotCollection: a name that is a collection of another kind than the
+// one asked for (a calendar asked for as an address book).
+var ErrNotCollection = errors.New("no such collection")
+
+// CollectionOfKind returns owner's collection name when it is of kind:
+// ErrNotFound (wrapping ErrNotCollection) when it is not there or of
+// another kind.
+func (s *Service) CollectionOfKind(ctx context.Context, owner, name string, kind store.Kind) (*store.Collection, error) {
+	c, err := s.Collection(ctx, owner, name)
+	if err != nil {
+		return nil, err
+	}
+	if c.Kind != kind {
+		return nil, fmt.Errorf("%w: %w: %s is a %s, not a %s", ErrNotFound, ErrNotCollection, name, c.Kind, kind)
+	}
+	return c, nil
+}
+
+// OwnVCTarget is owner's virtual calendar name as owner sees it (the
+// view evaluated for them, as their own clients are served it).
+func (s *Service) OwnVCTarget(ctx context.Context, owner, name string) (Target, error) {
+	if err := authorize(ctx, owner); err != nil {
+		return nil, err
+	}
+	var v *VCView
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		vc, err := tx.GetVirtualCalendar(ctx, owner, name)
+		if err != nil {
+			return err
+		}
+		v, err = s.loadView(ctx, tx, vc, owner)
+		return err
+	})
+	if err != nil {
+		return nil, mapStoreErr(err)
+	}
+	return s.ViewTarget(v), nil
+}
