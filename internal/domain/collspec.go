@@ -2,7 +2,6 @@ package domain
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -157,20 +156,15 @@ func (s *Service) collectionAfter(ctx context.Context, c *store.Collection) (*st
 	return out, nil
 }
 
-// ErrNotCollection: a name that is a collection of another kind than the
-// one asked for (a calendar asked for as an address book).
-var ErrNotCollection = errors.New("no such collection")
-
 // CollectionOfKind returns owner's collection name when it is of kind:
-// ErrNotFound (wrapping ErrNotCollection) when it is not there or of
-// another kind.
+// ErrNotFound when it is not there or of another kind.
 func (s *Service) CollectionOfKind(ctx context.Context, owner, name string, kind store.Kind) (*store.Collection, error) {
 	c, err := s.Collection(ctx, owner, name)
 	if err != nil {
 		return nil, err
 	}
 	if c.Kind != kind {
-		return nil, fmt.Errorf("%w: %w: %s is a %s, not a %s", ErrNotFound, ErrNotCollection, name, c.Kind, kind)
+		return nil, fmt.Errorf("%w: %s is a %s, not a %s", ErrNotFound, name, c.Kind, kind)
 	}
 	return c, nil
 }
