@@ -31,6 +31,7 @@ func Merge(objects [][]byte, name string) ([]byte, error) {
 type Merger struct {
 	w      io.Writer
 	seenTZ map[string]bool
+	buf    []byte // one object's output, reused
 }
 
 // NewMerger starts the VCALENDAR on w; Close ends it.
@@ -45,46 +46,75 @@ func NewMerger(w io.Writer, name string) (*Merger, error) {
 	return &Merger{w: w, seenTZ: map[string]bool{}}, nil
 }
 
-// Add writes the components of one calendar object resource, leaving out
-// VTIMEZONEs of a TZID already written.
+// Add writes the components of one calendar object resource, line by line
+// as sent (each ended with CRLF), leaving out VTIMEZONEs of a TZID already
+// written. It works on the bytes without building strings of them: an
+// export adds every object of a calendar.
 func (m *Merger) Add(data []byte) error {
-	var out bytes.Buffer
-	lines := mergeSplitLines(data)
+	buf := m.buf[:0]
 	depth := 0
-	var block []string
-	var tzid string
-	for _, l := range lines {
-		upper := strings.ToUpper(mergeFirstLine(l))
-		if strings.HasPrefix(upper, "BEGIN:") {
+	blockStart := -1 // where the current component began in buf
+	isTZ, inTZID := false, false
+	var tzid []byte
+	for len(data) > 0 {
+		var line []byte
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			line, data = data, nil
+		}
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if len(line) == 0 {
+			continue
+		}
+		folded := line[0] == ' ' || line[0] == '\t'
+		if !folded && hasPrefixFold(line, "BEGIN:") {
 			depth++
+			if depth == 2 {
+				blockStart = len(buf)
+				isTZ = bytes.EqualFold(bytes.TrimSpace(line[len("BEGIN:"):]), []byte("VTIMEZONE"))
+				tzid = tzid[:0]
+			}
 		}
 		if depth >= 2 {
-			block = append(block, l)
-			if depth == 2 && strings.HasPrefix(upper, "TZID") {
-				if _, v, ok := strings.Cut(l, ":"); ok {
-					tzid = strings.TrimSpace(v)
+			buf = append(buf, line...)
+			buf = append(buf, '\r', '\n')
+			switch {
+			case folded && inTZID:
+				tzid = append(tzid, "\r\n"...)
+				tzid = append(tzid, line...)
+			case !folded:
+				inTZID = depth == 2 && hasPrefixFold(line, "TZID")
+				if inTZID {
+					if i := bytes.IndexByte(line, ':'); i >= 0 {
+						tzid = append(tzid[:0], line[i+1:]...)
+					}
 				}
 			}
 		}
-		if strings.HasPrefix(upper, "END:") {
+		if !folded && hasPrefixFold(line, "END:") {
 			depth--
-			if depth == 1 && len(block) > 0 {
-				isTZ := strings.EqualFold(strings.TrimSpace(mergeFirstLine(block[0])), "BEGIN:VTIMEZONE")
-				if !isTZ || (tzid != "" && !m.seenTZ[tzid]) {
-					if isTZ {
-						m.seenTZ[tzid] = true
-					}
-					for _, b := range block {
-						out.WriteString(b)
-						out.WriteString("\r\n")
+			if depth == 1 && blockStart >= 0 {
+				if isTZ {
+					name := string(bytes.TrimSpace(tzid))
+					if name == "" || m.seenTZ[name] {
+						buf = buf[:blockStart]
+					} else {
+						m.seenTZ[name] = true
 					}
 				}
-				block, tzid = nil, ""
+				blockStart = -1
 			}
 		}
 	}
-	_, err := m.w.Write(out.Bytes())
+	m.buf = buf
+	_, err := m.w.Write(buf)
 	return err
+}
+
+// hasPrefixFold reports whether line starts with prefix, ignoring case.
+func hasPrefixFold(line []byte, prefix string) bool {
+	return len(line) >= len(prefix) && bytes.EqualFold(line[:len(prefix)], []byte(prefix))
 }
 
 // Close ends the VCALENDAR.
