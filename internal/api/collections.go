@@ -265,7 +265,7 @@ func (h *Handler) serveExport(w http.ResponseWriter, r *http.Request, target dom
 	if err != nil {
 		return err
 	}
-	etag := `"` + ctag + `"`
+	etag := `"` + domain.ExportETag(ctag, name+ext) + `"`
 	hd := w.Header()
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagIn(inm, etag) {
 		hd.Set("ETag", etag)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"slices"
 	"strconv"
@@ -21,6 +22,15 @@ var ErrInvalidSyncToken = errors.New("invalid sync token")
 // revision.
 func SyncToken(c *store.Collection) string {
 	return fmt.Sprintf("urn:koyomi:sync:%d:%d", c.ID, c.Revision)
+}
+
+// ExportETag is the entity tag of a target's export offered under the file
+// name name: its CTag, which changes with its objects, and the name, which
+// the file carries (X-WR-CALNAME) but the CTag does not follow.
+func ExportETag(ctag, name string) string {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return fmt.Sprintf("%s-%08x", ctag, h.Sum32())
 }
 
 // parseSyncToken returns the revision a token names for collection id.

@@ -119,3 +119,21 @@ func TestExportOverDAV(t *testing.T) {
 		}
 	})
 }
+
+// TestExportETagFollowsTheName: renaming a calendar changes no object, so
+// not its CTag, but the file it exports carries the name.
+func TestExportETagFollowsTheName(t *testing.T) {
+	srv := newTestServer(t)
+	provision(t, srv, "alice")
+	putEvent(t, srv, "alice", aliceWork+"budget.ics", budget)
+	etag := getAs(srv, "alice", aliceWork).Header().Get("ETag")
+	rename := `<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>Office</D:displayname></D:prop></D:set></D:propertyupdate>`
+	if code, body := as(t, srv, "alice", "PROPPATCH", aliceWork, rename); code != http.StatusMultiStatus {
+		t.Fatalf("PROPPATCH: %d %s", code, body)
+	}
+	rec := getAs(srv, "alice", aliceWork, "If-None-Match", etag)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "X-WR-CALNAME:Office") ||
+		rec.Header().Get("Content-Disposition") != "attachment; filename=Office.ics" {
+		t.Errorf("after a rename: %d %v\n%s", rec.Code, rec.Header(), rec.Body.String())
+	}
+}

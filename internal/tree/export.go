@@ -21,8 +21,8 @@ const (
 // Export implements dav.Exporter: a calendar, virtual or not, answers GET
 // with its objects as one iCalendar file and an address book with its
 // cards, as the requester may see them (the target asks the authorizer,
-// and a view renders for its viewer). The ETag is the target's CTag, which
-// changes whenever anything it shows does.
+// and a view renders for its viewer). The ETag follows the target's CTag,
+// which changes whenever anything it shows does, and the file's name.
 func (t *Tree) Export(ctx context.Context, r *dav.Resource) (*dav.Export, error) {
 	d, ok := r.Data.(Container)
 	if !ok {
@@ -37,7 +37,8 @@ func (t *Tree) Export(ctx context.Context, r *dav.Resource) (*dav.Export, error)
 	if err != nil {
 		return nil, err
 	}
-	return &dav.Export{ContentType: ct, ETag: ctag, Filename: exportFilename(d) + ext,
+	name := exportFilename(d) + ext
+	return &dav.Export{ContentType: ct, ETag: domain.ExportETag(ctag, name), Filename: name,
 		Write: func(w io.Writer) error { return target.Export(ctx, w) }}, nil
 }
 
