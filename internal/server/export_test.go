@@ -81,6 +81,12 @@ func TestExportOverDAV(t *testing.T) {
 			t.Errorf("address book export: %d %v\n%q", rec.Code, rec.Header(), rec.Body.String())
 		}
 
+		rec = getAs(srv, "alice", "/dav/addressbooks/alice/directory/")
+		if body := rec.Body.String(); rec.Code != 200 || rec.Header().Get("Content-Type") != "text/vcard; charset=utf-8" ||
+			strings.Count(body, "BEGIN:VCARD") != 3 || !strings.Contains(body, "bob@example.org") {
+			t.Errorf("directory export: %d %v\n%s", rec.Code, rec.Header(), body)
+		}
+
 		// bob reads alice's calendar through his mount.
 		shareAs(t, srv, "alice", "default", "user:bob", domain.LevelRead)
 		rec = getAs(srv, "bob", bobsMount)
