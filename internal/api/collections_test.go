@@ -141,7 +141,6 @@ func TestCollectionsRefuseOthers(t *testing.T) {
 	if status, body := do(t, ts, "alice", "POST", "/api/v1/vcs", friends); status != 201 {
 		t.Fatalf("vc: %d %s", status, body)
 	}
-	before := collectionsState(t, svc)
 	id := fmt.Sprint(defaultID(t, svc, "alice"))
 	vc, _, err := svc.VC(context.Background(), "alice", "friends")
 	if err != nil {
@@ -149,30 +148,41 @@ func TestCollectionsRefuseOthers(t *testing.T) {
 	}
 	vcID := fmt.Sprint(vc.ID)
 
+	for _, body := range []string{`{"name":"holidays","kind":"calendar"}`, `{"name":"work","kind":"addressbook"}`} {
+		if status, resp := do(t, ts, "alice", "POST", "/api/v1/collections", body); status != 201 {
+			t.Fatalf("create: %d %s", status, resp)
+		}
+	}
+	before := collectionsState(t, svc)
+	contacts, err := svc.Collection(context.Background(), "alice", "contacts")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, user := range []string{"bob", "carol", ""} {
+		// Names are looked up among the caller's own collections: alice's
+		// are not there for anyone else.
 		for _, c := range []struct{ method, path, body string }{
-			{"PATCH", "/api/v1/collections/default", `{"displayname":"Mine"}`},
-			{"DELETE", "/api/v1/collections/default", ""},
-			{"PATCH", "/api/v1/collections/contacts", `{"displayname":"Mine"}`},
+			{"GET", "/api/v1/collections/holidays", ""},
+			{"PATCH", "/api/v1/collections/holidays", `{"displayname":"Mine"}`},
+			{"DELETE", "/api/v1/collections/holidays", ""},
+			{"GET", "/api/v1/collections/holidays/export", ""},
+			{"PATCH", "/api/v1/collections/work", `{"displayname":"Mine"}`},
+			{"DELETE", "/api/v1/collections/work", ""},
 			{"GET", "/api/v1/vcs/friends/export", ""},
+			{"GET", "/api/v1/shared/" + fmt.Sprint(contacts.ID) + "/export", ""},
 		} {
 			status, body := do(t, ts, user, c.method, c.path, c.body)
-			if user == "" && status != http.StatusUnauthorized {
-				t.Errorf("anonymous %s %s: %d %s", c.method, c.path, status, body)
+			want := http.StatusNotFound
+			if user == "" {
+				want = http.StatusUnauthorized
 			}
-			if strings.Contains(body, "Dentist") || strings.Contains(body, "root canal") {
-				t.Errorf("%s %s %s shows alice's event: %s", user, c.method, c.path, body)
+			if status != want || strings.Contains(body, "Dentist") || strings.Contains(body, "BEGIN:") {
+				t.Errorf("%q %s %s: %d, want %d: %s", user, c.method, c.path, status, want, body)
 			}
 		}
-		// What another user reaches under these names is their own.
-		_, body := get(t, ts, user, "/api/v1/collections/default/export")
-		if strings.Contains(body, "Dentist") {
+		// What another user exports under a name alice uses is their own.
+		if _, body := get(t, ts, user, "/api/v1/collections/default/export"); strings.Contains(body, "Dentist") {
 			t.Errorf("%q exporting their default got alice's event", user)
-		}
-		if user != "" {
-			if status, _ := do(t, ts, user, "GET", "/api/v1/collections/holidays", ""); status != 404 {
-				t.Errorf("%s: GET of a collection they lack: %d", user, status)
-			}
 		}
 	}
 	if after := collectionsState(t, svc); after != before {
