@@ -112,8 +112,11 @@ func collectionCommand(ctx context.Context, env Env, kind store.Kind, args []str
 	case "set":
 		cs := f.settings()
 		if cs.DisplayName == nil && cs.Color == nil && cs.Description == nil && cs.Components == nil && cs.TimeZone == nil {
-			return fmt.Errorf("%s set: nothing to change (give --display, --color, --description%s)", word,
-				map[bool]string{true: ", --components, --timezone", false: ""}[kind == store.KindCalendar])
+			flags := "--display, --color, --description"
+			if kind == store.KindCalendar {
+				flags += ", --components, --timezone"
+			}
+			return fmt.Errorf("%s set: nothing to change (give %s)", word, flags)
 		}
 		if _, err := svc.UpdateCollectionWith(ctx, c, cs); err != nil {
 			return err

@@ -31,8 +31,10 @@ var calendarComponents = []string{"VEVENT", "VTODO", "VJOURNAL"}
 
 var colorRE = regexp.MustCompile(`^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$`)
 
+// invalidField is a refusal of one setting: an InvalidError wrapping
+// ErrInvalidName, in words that name the setting.
 func invalidField(field, format string, args ...any) error {
-	return &InvalidError{Field: field, Err: fmt.Errorf("%w: "+format, append([]any{ErrInvalidName}, args...)...)}
+	return &InvalidError{Field: field, Err: textErrorf(format, args...)}
 }
 
 // apply checks the settings for a collection of c's kind and sets them on c.
@@ -72,7 +74,7 @@ func (cs CollectionSettings) apply(c *store.Collection, now time.Time) error {
 		if *cs.TimeZone != "" {
 			text, err := tz.VCalendar(*cs.TimeZone, now)
 			if err != nil {
-				return &InvalidError{Field: "timezone", Err: fmt.Errorf("%w: %w", ErrInvalidName, err)}
+				return invalidField("timezone", "%v", err)
 			}
 			c.Timezone = text
 		}
