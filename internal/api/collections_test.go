@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"koyomi.dev/koyomi/internal/domain"
+	"koyomi.dev/koyomi/internal/store"
 )
 
 // get sends GET as user with extra headers and returns the response and
@@ -234,4 +235,21 @@ func collectionsState(t *testing.T, svc *domain.Service) string {
 		fmt.Fprintf(&b, "%s %s %q %q %v %d %d\n", c.Name, c.Kind, c.DisplayName, c.Color, c.Components, c.Revision, len(objs))
 	}
 	return b.String()
+}
+
+// TestNestedCollectionName: a name with a "/" is written %2F.
+func TestNestedCollectionName(t *testing.T) {
+	ts, svc := newServer(t)
+	ctx := domain.WithPrincipal(context.Background(), "alice")
+	if err := svc.CreateCollection(ctx, &store.Collection{Owner: "alice", Name: "folder", Kind: store.KindPlain}, nil); err != nil {
+		t.Fatal(err)
+	}
+	runSteps(t, ts, []step{
+		{name: "create nested", method: "POST", path: "/api/v1/collections", status: 201,
+			body: `{"name":"folder/work","kind":"calendar","displayname":"Work"}`, want: []string{`"name":"folder/work"`}},
+		{name: "get nested", method: "GET", path: "/api/v1/collections/folder%2Fwork", status: 200, want: []string{`"displayname":"Work"`}},
+		{name: "plain is not listed", method: "GET", path: "/api/v1/collections", status: 200,
+			want: []string{`"name":"folder/work"`}, not: []string{`"name":"folder"`}},
+		{name: "plain is not managed", method: "GET", path: "/api/v1/collections/folder", status: 404},
+	})
 }
