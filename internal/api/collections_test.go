@@ -82,6 +82,8 @@ func TestCollectionsLifecycle(t *testing.T) {
 			body: `{"color":"#1"}`, want: []string{`"field":"color"`}},
 		{name: "patch book zone", method: "PATCH", path: "/api/v1/collections/contacts", status: 400,
 			body: `{"timezone":"UTC"}`, want: []string{`"field":"timezone"`}},
+		{name: "patch drops a held component", method: "PATCH", path: "/api/v1/collections/default", status: 409,
+			body: `{"components":["VTODO"]}`, want: []string{`"field":"components"`, "1 VEVENT objects"}},
 		{name: "patch missing", method: "PATCH", path: "/api/v1/collections/nope", status: 404, body: `{"displayname":"x"}`},
 		{name: "method", method: "PUT", path: "/api/v1/collections/holidays", status: 405, body: `{}`},
 		{name: "delete", method: "DELETE", path: "/api/v1/collections/holidays", status: 204},

@@ -127,9 +127,14 @@ func (s *Service) CreateCollectionWith(ctx context.Context, owner, name string, 
 	return c, nil
 }
 
-// UpdateCollectionWith changes the settings of c (the caller's own, or
-// one they administer) and returns it as stored.
+// UpdateCollectionWith changes the settings of c (the caller's own) and
+// returns it as stored. A calendar's component types may grow, and shrink
+// only by types none of its objects has: a calendar does not hold what it
+// refuses.
 func (s *Service) UpdateCollectionWith(ctx context.Context, c *store.Collection, cs CollectionSettings) (*store.Collection, error) {
+	if _, err := s.authorizeColl(ctx, c, ActManage); err != nil {
+		return nil, err
+	}
 	updated := *c
 	updated.Components = slices.Clone(c.Components)
 	if err := cs.apply(&updated, s.opts.Clock()); err != nil {
@@ -138,10 +143,40 @@ func (s *Service) UpdateCollectionWith(ctx context.Context, c *store.Collection,
 	if err := CheckCollectionText(c, &updated); err != nil {
 		return nil, err
 	}
-	if err := s.PatchCollection(ctx, &updated, nil); err != nil {
-		return nil, err
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		if cs.Components != nil {
+			if err := checkHeldComponents(ctx, tx, &updated); err != nil {
+				return err
+			}
+		}
+		return tx.UpdateCollection(ctx, &updated)
+	})
+	if err != nil {
+		return nil, mapStoreErr(err)
 	}
 	return s.collectionAfter(ctx, &updated)
+}
+
+// checkHeldComponents refuses component types for c that leave out one
+// its objects have.
+func checkHeldComponents(ctx context.Context, tx store.Tx, c *store.Collection) error {
+	objs, err := tx.ListObjects(ctx, c.ID, false)
+	if err != nil {
+		return err
+	}
+	held := map[string]int{}
+	for _, o := range objs {
+		if o.Component != "" && !slices.Contains(c.Components, o.Component) {
+			held[o.Component]++
+		}
+	}
+	for _, comp := range calendarComponents {
+		if n := held[comp]; n > 0 {
+			return &InvalidError{Field: "components", Err: fmt.Errorf("%w: the calendar holds %d %s objects, which it would no longer accept",
+				ErrConflict, n, comp)}
+		}
+	}
+	return nil
 }
 
 // collectionAfter reads c back as stored, for its new revision.

@@ -72,6 +72,20 @@ func TestCollectionSettings(t *testing.T) {
 	if c.DisplayName != "Office" || c.Color != "#112233" || c.Timezone != "" || strings.Join(c.Components, ",") != "VEVENT,VTODO" {
 		t.Errorf("after update: %+v", c)
 	}
+	// Component types grow freely, and shrink only by types no object has.
+	task := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VTODO\r\nUID:t1\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:t\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
+	if _, _, err := s.PutObject(ctx, c, "t1.ics", "", []byte(task), "text/calendar", store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var invalid *InvalidError
+	if _, err := s.UpdateCollectionWith(ctx, c, CollectionSettings{Components: []string{"VEVENT"}}); !errors.As(err, &invalid) ||
+		invalid.Field != "components" || !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "1 VTODO") {
+		t.Errorf("dropping VTODO from a calendar with a task: %v", err)
+	}
+	if c, err = s.UpdateCollectionWith(ctx, c, CollectionSettings{Components: []string{"VTODO", "VJOURNAL"}}); err != nil ||
+		strings.Join(c.Components, ",") != "VTODO,VJOURNAL" {
+		t.Errorf("dropping VEVENT, which no object has: %v %v", c, err)
+	}
 	if _, err := s.UpdateCollectionWith(ctx, book, CollectionSettings{TimeZone: ptr("UTC")}); err == nil {
 		t.Error("an address book took a time zone")
 	}
