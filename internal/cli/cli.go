@@ -70,6 +70,23 @@ Commands:
                          (asks first; --yes when not on a terminal)
   user restore NAME      bring a deleted user back from the trash
   user list              list users
+  calendar add USER NAME [--display TEXT] [--color #RRGGBB]
+         [--description TEXT] [--components VEVENT,VTODO] [--timezone ZONE]
+                         create a calendar (ZONE: an IANA name, Asia/Tokyo)
+  calendar set USER NAME [same flags]
+                         change a calendar: only the flags given
+  calendar list USER     list a user's calendars and how many objects each holds
+  calendar show USER NAME
+                         print all of a calendar's properties
+  calendar del USER NAME [--yes]
+                         delete a calendar and its objects (asks first on a
+                         terminal; elsewhere --yes is required)
+  calendar export USER NAME [-o FILE]
+                         write a calendar as one iCalendar file
+  addressbook add|set|list|show|del|export USER ...
+                         the same for address books (--display, --color,
+                         --description); export writes the cards as one
+                         vCard file
   user app-password add USER LABEL
                          create a password for one device (shown once)
   user app-password list USER
@@ -131,6 +148,9 @@ Commands:
   vc del OWNER NAME      delete a virtual calendar
   vc preview OWNER NAME [--as VIEWER] [--start DATE --end DATE]
                          print the iCalendar objects VIEWER sees in it
+  vc export OWNER NAME [-o FILE]
+                         write what OWNER sees in a virtual calendar as one
+                         iCalendar file
   connector add USER --name N --calendar CAL --url URL [--kind caldav|ics]
          [--username U] [--password-stdin|--token-stdin]
          [--direction two-way|push|pull] [--policy remote|local|recent]
@@ -204,6 +224,10 @@ func run(ctx context.Context, env Env) error {
 		return groupCommand(ctx, env, args)
 	case "trash":
 		return trashCommand(ctx, env, args)
+	case "calendar":
+		return collectionCommand(ctx, env, store.KindCalendar, args)
+	case "addressbook":
+		return collectionCommand(ctx, env, store.KindAddressBook, args)
 	case "vc":
 		return vcCommand(ctx, env, args)
 	case "share":
@@ -639,11 +663,12 @@ type vcFlags struct {
 	definition, file, writeTarget, display, color string
 	share, writers                                listFlag
 	as, start, end                                string
+	output                                        string
 }
 
 func vcCommand(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 {
-		return errors.New("vc: expected add, set, list, show, del or preview")
+		return errors.New("vc: expected add, set, list, show, del, preview or export")
 	}
 	sub, args := args[0], args[1:]
 	var f vcFlags
@@ -657,6 +682,8 @@ func vcCommand(ctx context.Context, env Env, args []string) error {
 			fs.Var(&f.writers, "writer", "who may write through the view (`user:NAME` or group:NAME; repeatable; default: everyone it is shared with)")
 			fs.StringVar(&f.display, "display", "", "display `name`")
 			fs.StringVar(&f.color, "color", "", "`colour` (#RRGGBB)")
+		case "export":
+			fs.StringVar(&f.output, "o", "", "write to `file` instead of standard output")
 		case "preview":
 			fs.StringVar(&f.as, "as", "", "the `viewer` to preview as (default: the owner)")
 			fs.StringVar(&f.start, "start", "", "first `date` (YYYY-MM-DD; default: this week's Monday)")
@@ -666,10 +693,10 @@ func vcCommand(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	wantArgs := map[string]int{"add": 2, "set": 2, "list": 1, "show": 2, "del": 2, "preview": 2}
+	wantArgs := map[string]int{"add": 2, "set": 2, "list": 1, "show": 2, "del": 2, "preview": 2, "export": 2}
 	n, ok := wantArgs[sub]
 	if !ok {
-		return fmt.Errorf("vc: unknown subcommand %q (add, set, list, show, del, preview)", sub)
+		return fmt.Errorf("vc: unknown subcommand %q (add, set, list, show, del, preview, export)", sub)
 	}
 	if len(pos) != n {
 		if n == 1 {
@@ -722,6 +749,12 @@ func vcCommand(ctx context.Context, env Env, args []string) error {
 			return notFound(err)
 		}
 		fmt.Fprintf(env.Stdout, "virtual calendar %s/%s deleted\n", owner, pos[1])
+	case "export":
+		target, err := svc.OwnVCTarget(ctx, owner, pos[1])
+		if err != nil {
+			return notFound(err)
+		}
+		return exportTo(env, f.output, func(w io.Writer) error { return target.Export(ctx, w) })
 	case "preview":
 		tr, err := domain.PreviewRange(f.start, f.end, svc.Now())
 		if err != nil {
