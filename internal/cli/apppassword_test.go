@@ -7,7 +7,7 @@ import (
 )
 
 func TestAppPasswordCommands(t *testing.T) {
-	data := t.TempDir()
+	data := initStore(t)
 	if code, _, stderr := runCmd(t, "pw\n", "user", "add", "alice", "--data", data); code != 0 {
 		t.Fatalf("user add: %s", stderr)
 	}

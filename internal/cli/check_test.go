@@ -10,7 +10,7 @@ import (
 )
 
 func TestCheckCommand(t *testing.T) {
-	data := t.TempDir()
+	data := initStore(t)
 	if code, _, stderr := runCmd(t, "pw\n", "user", "add", "alice", "--data", data); code != 0 {
 		t.Fatalf("user add: exit %d: %s", code, stderr)
 	}

@@ -11,9 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -33,8 +31,6 @@ import (
 	"koyomi.dev/koyomi/internal/secret"
 	"koyomi.dev/koyomi/internal/server"
 	"koyomi.dev/koyomi/internal/store"
-	"koyomi.dev/koyomi/internal/store/postgres"
-	"koyomi.dev/koyomi/internal/store/sqlite"
 	"koyomi.dev/koyomi/internal/storecopy"
 )
 
@@ -47,12 +43,16 @@ type Env struct {
 	Getenv func(string) string
 	// StdinIsTerminal reports whether passwords should be prompted for.
 	StdinIsTerminal bool
+	// StderrIsTerminal reports whether progress may be shown on standard
+	// error.
+	StderrIsTerminal bool
 }
 
 // OSEnv returns the process's environment.
 func OSEnv() Env {
 	return Env{Args: os.Args[1:], Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		Getenv: os.Getenv, StdinIsTerminal: term.IsTerminal(int(os.Stdin.Fd()))}
+		Getenv: os.Getenv, StdinIsTerminal: term.IsTerminal(int(os.Stdin.Fd())),
+		StderrIsTerminal: term.IsTerminal(int(os.Stderr.Fd()))}
 }
 
 const usage = `Usage: koyomi <command> [flags]
@@ -214,12 +214,14 @@ func run(ctx context.Context, env Env) error {
 		return bench.Main(ctx, args, env.Stdout, env.Stderr)
 	case "check":
 		return checkCommand(ctx, env, args)
+	case "init":
+		return initCommand(ctx, env, args)
 	case "migrate":
 		cfg, _, err := resolve(env, "migrate", args, nil)
 		if err != nil {
 			return err
 		}
-		st, err := openStore(ctx, cfg, nil)
+		st, err := openCreating(ctx, env, cfg)
 		if err != nil {
 			return err
 		}
@@ -259,63 +261,49 @@ func resolve(env Env, name string, args []string, extra func(*flag.FlagSet)) (co
 	return cfg, positional, err
 }
 
-func openStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (store.Store, error) {
-	if cfg.Store != "" {
-		return openURL(ctx, cfg.Store, logger)
-	}
-	return sqlite.Open(ctx, cfg.Data, sqlite.Options{Logger: logger})
-}
-
-// openURL opens a store named by a URL: postgres://... (or postgresql://)
-// for PostgreSQL, sqlite:DIR for the embedded store in DIR.
-func openURL(ctx context.Context, u string, logger *slog.Logger) (store.Store, error) {
-	switch {
-	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
-		return postgres.Open(ctx, u, postgres.Options{Logger: logger})
-	case strings.HasPrefix(u, "sqlite:"):
-		dir := strings.TrimPrefix(strings.TrimPrefix(u, "sqlite:"), "//")
-		if dir == "" {
-			return nil, errors.New("sqlite: store URL needs a directory, e.g. sqlite:./koyomi-data")
-		}
-		return sqlite.Open(ctx, dir, sqlite.Options{Logger: logger})
-	}
-	return nil, fmt.Errorf("unknown store %q: use postgres://... or sqlite:DIR", u)
-}
-
-// redactStore hides a password in a store URL for logs.
-func redactStore(u string) string {
-	if p, err := url.Parse(u); err == nil && p.User != nil {
-		if _, has := p.User.Password(); has {
-			p.User = url.UserPassword(p.User.Username(), "xxxxx")
-		}
-		return p.String()
-	}
-	return u
-}
-
-// storeCopy implements "koyomi store copy".
+// storeCopy implements "koyomi store copy". The source must exist, hold
+// something and not be in use by a running server (unless --force); the
+// destination is created when missing.
 func storeCopy(ctx context.Context, env Env, args []string) error {
-	fs := flag.NewFlagSet("store copy", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	from := fs.String("from", "", "source `store` (sqlite:DIR or postgres://...)")
-	to := fs.String("to", "", "destination `store`, which must hold no users")
-	if err := fs.Parse(args); err != nil {
+	var from, to string
+	var force bool
+	_, pos, err := resolve(env, "store copy", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&from, "from", "", "source `store` (sqlite:DIR or postgres://...)")
+		fs.StringVar(&to, "to", "", "destination `store`, which must hold no users")
+		fs.BoolVar(&force, "force", false, "copy even while a server is running on the source")
+	})
+	if err != nil {
 		return err
 	}
-	if *from == "" || *to == "" || fs.NArg() > 0 {
+	if from == "" || to == "" || len(pos) > 0 {
 		return errors.New("store copy: give --from STORE and --to STORE")
 	}
-	src, err := openURL(ctx, *from, nil)
+	src, err := openNamed(ctx, env, from, "source", nil, true)
 	if err != nil {
 		return fmt.Errorf("source: %w", err)
 	}
 	defer src.Close()
-	dst, err := openURL(ctx, *to, nil)
+	where := describeStore(from)
+	held, err := storecopy.Holdings(ctx, src)
+	if err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	if len(held) == 0 {
+		return fmt.Errorf("store copy: the source %s is empty (no users, groups, virtual calendars or connector permissions); nothing to copy", where)
+	}
+	if !force {
+		if err := refuseServed(ctx, src, where); err != nil {
+			return fmt.Errorf("store copy: %w", err)
+		}
+	}
+	dst, err := openNamed(ctx, env, to, "destination", nil, false)
 	if err != nil {
 		return fmt.Errorf("destination: %w", err)
 	}
 	defer dst.Close()
-	sum, err := storecopy.Copy(ctx, src, dst)
+	p := newProgress(env, "users copied")
+	sum, err := storecopy.Options{Progress: p.report}.Copy(ctx, src, dst)
+	p.Done()
 	if err != nil {
 		return err
 	}
@@ -332,7 +320,7 @@ func serve(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("serve: unexpected argument %q", rest[0])
 	}
 	logger := cfg.NewLogger(env.Stderr)
-	st, err := openStore(ctx, cfg, logger)
+	st, err := openCreating(ctx, env, cfg)
 	if err != nil {
 		return err
 	}
@@ -363,6 +351,7 @@ func serve(ctx context.Context, env Env, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	defer holdServing(ctx, st, servingHolder(cfg.Node()), logger)()
 	// Connectors run until shutdown; the store closes only after the
 	// runner has recorded the run it was in.
 	runners, stopRunners := context.WithCancel(ctx)
@@ -380,10 +369,7 @@ func serve(ctx context.Context, env Env, args []string) error {
 		scheme = "https"
 	}
 	return srv.ListenAndServe(ctx, cfg.Listen, server.TLS{Cert: cfg.TLS.Cert, Key: cfg.TLS.Key, RedirectHTTP: cfg.RedirectHTTP}, func(a net.Addr) {
-		where := "sqlite:" + cfg.Data
-		if cfg.Store != "" {
-			where = redactStore(cfg.Store)
-		}
+		where := describeStore(storeURL(cfg))
 		logger.Info("koyomi is serving", "addr", scheme+"://"+a.String()+"/", "store", where)
 		if users, err := srv.Service().Users(ctx); err == nil && len(users) == 0 {
 			logger.Warn("no users yet: create one with `koyomi user add NAME`", "store", where)
@@ -431,12 +417,11 @@ func userCommand(ctx context.Context, env Env, sub string, args []string) error 
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg, nil)
+	svc, st, err := openService(ctx, env, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	svc := domain.New(st, domain.Options{MaxResourceSize: cfg.MaxResourceSize})
 	needName := func() (string, error) {
 		if len(pos) != 1 {
 			return "", fmt.Errorf("user %s: expected exactly one user name", sub)
@@ -570,10 +555,10 @@ func readPassword(env Env, user string) (string, error) {
 	return string(first), nil
 }
 
-// openService opens the configured store and the domain service over it;
-// the caller closes the store.
-func openService(ctx context.Context, cfg config.Config) (*domain.Service, store.Store, error) {
-	st, err := openStore(ctx, cfg, nil)
+// openService opens the configured store, which must exist, and the
+// domain service over it; the caller closes the store.
+func openService(ctx context.Context, env Env, cfg config.Config) (*domain.Service, store.Store, error) {
+	st, err := openExisting(ctx, env, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -639,7 +624,7 @@ func vcCommand(ctx context.Context, env Env, args []string) error {
 		}
 		return fmt.Errorf("vc %s: expected OWNER NAME", sub)
 	}
-	svc, st, err := openService(ctx, cfg)
+	svc, st, err := openService(ctx, env, cfg)
 	if err != nil {
 		return err
 	}

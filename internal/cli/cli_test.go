@@ -19,8 +19,19 @@ func runCmd(t *testing.T, stdin string, args ...string) (code int, stdout, stder
 	return code, out.String(), errb.String()
 }
 
-func TestUserLifecycle(t *testing.T) {
+// initStore creates a store with "koyomi init" and returns its data
+// directory.
+func initStore(t *testing.T) string {
+	t.Helper()
 	data := t.TempDir()
+	if code, stdout, stderr := runCmd(t, "", "init", "--data", data); code != 0 || !strings.Contains(stdout, "created a store at "+data) {
+		t.Fatalf("init: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	return data
+}
+
+func TestUserLifecycle(t *testing.T) {
+	data := initStore(t)
 	steps := []struct {
 		name     string
 		stdin    string
@@ -80,7 +91,7 @@ func TestUserLifecycle(t *testing.T) {
 }
 
 func TestListShowsHeaderAndUser(t *testing.T) {
-	data := t.TempDir()
+	data := initStore(t)
 	if code, _, stderr := runCmd(t, "pw\n", "user", "add", "alice", "--data", data); code != 0 {
 		t.Fatalf("add: %s", stderr)
 	}
