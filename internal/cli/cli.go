@@ -55,118 +55,6 @@ func OSEnv() Env {
 		StderrIsTerminal: term.IsTerminal(int(os.Stderr.Fd()))}
 }
 
-const usage = `Usage: koyomi <command> [flags]
-
-Commands:
-  serve                  run the CalDAV server
-  user add NAME [--email ADDR] [--display TEXT] [--phone NUMBER]
-                         create a user (password from stdin, or prompted)
-  user passwd NAME       change a user's password
-  user set NAME [--display TEXT] [--email ADDR] [--phone NUMBER]
-                         change the name a user is shown by, their e-mail
-                         address, or the phone number on their card in the
-                         directory address book
-  user del NAME          delete a user and all their data
-  user list              list users
-  user app-password add USER LABEL
-                         create a password for one device (shown once)
-  user app-password list USER
-                         list a user's app passwords
-  user app-password revoke USER ID
-                         revoke an app password at once
-  group add NAME [--display TEXT] [--keep-past] [--admin USER ...]
-                         create a group and its group calendar; with
-                         --keep-past, members who leave keep read access to
-                         what ended before they left; --admin names members
-                         who administer it
-  group set NAME [--display TEXT] [--keep-past=true|false]
-                         change a group's display name or leaving policy
-  group del NAME         delete a group and its calendar
-  group list             list groups, their members and administrators
-  group member add GROUP USER [--admin] [--contribute CAL:LEVEL ...]
-                         add a member, contributing their calendars at a
-                         level (full, summary, busy, hidden)
-  group member set GROUP USER [--admin=true|false] [--contribute CAL:LEVEL ...]
-                         make a member an administrator or no longer one,
-                         or replace what they contribute (--contribute ""
-                         for nothing)
-  group member del GROUP USER
-                         record that a member left
-  group member list GROUP
-                         list members, past ones included
-  share add OWNER COLLECTION GRANTEE [--level LEVEL]
-                         share a calendar or address book with user:NAME,
-                         group:NAME or '*' (every signed-in user) at a
-                         level (free-busy, read, read-write, admin;
-                         default read), as its owner would
-  share del OWNER COLLECTION GRANTEE
-                         take a share back
-  share list OWNER COLLECTION
-                         list who a collection is shared with
-  share mine USER        list what others share with USER, as USER sees it
-  delegate add OWNER DELEGATE --write|--read
-                         let DELEGATE read (and with --write, change) all of
-                         OWNER's calendars, which appear in DELEGATE's home
-  delegate list OWNER    list OWNER's delegates
-  delegate del OWNER DELEGATE
-                         take DELEGATE's access to OWNER's calendars away
-  link add OWNER CALENDAR | link add OWNER --vc NAME
-                         publish a calendar, or a virtual calendar as it
-                         shows to nobody in particular, at a secret URL that
-                         reads it without signing in (/public/TOKEN.ics)
-  link list OWNER        list the public links of OWNER's calendars and views
-  link del TOKEN         revoke a public link at once
-  vc add OWNER NAME --definition JSON|--file FILE [--share user:X|group:G ...]
-         [--write-target CAL [--writer user:X|group:G ...]] [--display TEXT]
-         [--color #RRGGBB]
-                         define a virtual calendar (see
-                         docs/virtual-calendars.md)
-  vc set OWNER NAME [--definition JSON|--file FILE] [--share ...] [...]
-                         change a virtual calendar: each flag given
-                         replaces that part, the rest stays
-  vc list OWNER          list a user's virtual calendars
-  vc show OWNER NAME     print a virtual calendar's specification as JSON
-  vc del OWNER NAME      delete a virtual calendar
-  vc preview OWNER NAME [--as VIEWER] [--start DATE --end DATE]
-                         print the iCalendar objects VIEWER sees in it
-  connector add USER --name N --calendar CAL --url URL [--kind caldav|ics]
-         [--username U] [--password-stdin|--token-stdin]
-         [--direction two-way|push|pull] [--policy remote|local|recent]
-         [--interval 15m]
-                         sync one of USER's calendars with a remote CalDAV
-                         calendar or ICS feed (the secret is read from
-                         standard input)
-  connector set ID [same flags]
-                         change a connector: only the flags given
-  connector list [USER]  list connectors and their state
-  connector show ID      show one connector's settings and state
-  connector del ID       delete a connector (both calendars keep their events)
-  connector start ID | stop ID
-                         resume or pause a connector
-  connector sync ID      run a connector now and print the run
-  connector history ID [--limit N]
-                         list its runs, newest first
-  connector conflicts ID print the versions that lost conflicts
-  connector discover URL [--username U] [--password-stdin|--token-stdin]
-                         list the calendars a CalDAV server offers
-  connector allow|forbid|unset SUBJECT
-                         allow or forbid connectors for user:NAME,
-                         group:NAME or '*', or remove that rule
-  connector permissions  list the rules
-  migrate                bring the store's schema up to date and exit
-  check                  verify the store's integrity (change log, index,
-                         ETags); exit status 1 when a problem is found
-  bench --url URL ...    measure a CalDAV/CardDAV server, verifying every
-                         answer (see internal/bench/README.md)
-  store copy --from STORE --to STORE
-                         copy a whole installation into an empty store and
-                         verify it (STORE: sqlite:DIR or postgres://...)
-
-Every command takes --data DIR (or KOYOMI_DATA), --store URL (or
-KOYOMI_STORE; empty means SQLite in the data directory) and --config FILE
-(or KOYOMI_CONFIG); run "koyomi serve -h" for all settings.
-`
-
 // Main runs the command line and returns the process exit code.
 func Main(ctx context.Context, env Env) int {
 	if err := run(ctx, env); err != nil {
@@ -180,11 +68,17 @@ func Main(ctx context.Context, env Env) int {
 }
 
 func run(ctx context.Context, env Env) error {
-	if len(env.Args) == 0 {
-		fmt.Fprint(env.Stderr, usage)
-		return errors.New("no command given")
+	if len(env.Args) > 0 && (env.Args[0] == "--version" || env.Args[0] == "-version") {
+		env.Args[0] = "version"
 	}
-	cmd, args := env.Args[0], env.Args[1:]
+	name, rest, helped, err := walkCommands(env, env.Args)
+	if err != nil || helped {
+		return err
+	}
+	// The command's own words are checked; each command takes what
+	// follows its first word.
+	words := strings.Fields(name)
+	cmd, args := words[0], append(slices.Clone(words[1:]), rest...)
 	switch cmd {
 	case "serve":
 		return serve(ctx, env, args)
@@ -227,20 +121,24 @@ func run(ctx context.Context, env Env) error {
 		}
 		fmt.Fprintln(env.Stdout, "schema is up to date")
 		return st.Close()
-	case "help", "-h", "--help":
-		fmt.Fprint(env.Stdout, usage)
-		return nil
+	case "version":
+		return versionCommand(env, args)
 	}
-	fmt.Fprint(env.Stderr, usage)
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
-// resolve parses flags for a command and builds its configuration.
+// resolve parses flags for a command and builds its configuration. Asked
+// for help (-h, --help), it writes the command's help on standard output
+// and returns flag.ErrHelp.
 func resolve(env Env, name string, args []string, extra func(*flag.FlagSet)) (config.Config, []string, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
+	// Errors are returned, and help written, here rather than by fs.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	path := fs.String("config", env.Getenv("KOYOMI_CONFIG"), "configuration `file` (TOML)")
 	flags := config.RegisterFlags(fs)
+	configFlags := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) { configFlags[f.Name] = true })
 	if extra != nil {
 		extra(fs)
 	}
@@ -248,7 +146,19 @@ func resolve(env Env, name string, args []string, extra func(*flag.FlagSet)) (co
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return config.Config{}, nil, err
+			if errors.Is(err, flag.ErrHelp) {
+				// A subcommand given as an argument (user app-password
+				// add) has its own help.
+				for _, p := range positional {
+					if _, ok := lookupCommand(name + " " + p); !ok {
+						break
+					}
+					name += " " + p
+				}
+				commandHelp(env.Stdout, name, fs, configFlags)
+				return config.Config{}, nil, err
+			}
+			return config.Config{}, nil, fmt.Errorf("%s: %w (see koyomi %s --help)", name, err, name)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
