@@ -126,7 +126,9 @@ func subcommandsOf(group string) []string {
 func isGroup(name string) bool { return name == "" || len(subcommandsOf(name)) > 0 }
 
 // isHelp reports whether an argument asks for help.
-func isHelp(arg string) bool { return arg == "-h" || arg == "--help" || arg == "-help" || arg == "help" }
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "--help" || arg == "-help" || arg == "help"
+}
 
 // walkCommands follows args down the groups of commands: it returns the
 // command they name and the arguments after it, answers help asked of a
