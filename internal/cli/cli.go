@@ -472,7 +472,7 @@ func openService(ctx context.Context, env Env, cfg config.Config) (*domain.Servi
 	if err != nil {
 		return nil, nil, err
 	}
-	return domain.New(st, domain.Options{MaxResourceSize: cfg.MaxResourceSize}), st, nil
+	return domain.New(st, domain.Options{MaxResourceSize: cfg.MaxResourceSize, MinPasswordLength: cfg.MinPasswordLength}), st, nil
 }
 
 // listFlag is a flag that may be given several times.

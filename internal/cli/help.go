@@ -282,7 +282,7 @@ func commandHelp(w io.Writer, name string, fs *flag.FlagSet, configFlags map[str
 		writeFlags(w, own)
 	}
 	if name == "serve" {
-		fmt.Fprintln(w, "\nSettings (also in the configuration file and KOYOMI_* variables; see docs/configuration.md):")
+		fmt.Fprintln(w, "\nSettings (also in the configuration file and KOYOMI_* variables; see README.md, Configuration):")
 	} else {
 		fmt.Fprintln(w, "\nStore and configuration:")
 	}

@@ -26,7 +26,7 @@ func TestHelpAtEveryLevel(t *testing.T) {
 		{[]string{"user", "help"}, []string{"user passwd NAME"}, nil},
 		{[]string{"help", "user"}, []string{"user passwd NAME"}, nil},
 		{[]string{"user", "add", "--help"}, []string{"Usage: koyomi user add NAME", "--email address", "--data directory", "--store URL"},
-			[]string{"--listen", "--tls-cert", "user passwd"}},
+			[]string{"--listen", "--tls-cert", "user passwd NAME"}},
 		{[]string{"help", "user", "add"}, []string{"Usage: koyomi user add NAME", "--email address"}, nil},
 		{[]string{"user", "add", "zed", "-h"}, []string{"Usage: koyomi user add NAME"}, nil},
 		{[]string{"user", "app-password", "--help"}, []string{"user app-password add USER LABEL"}, nil},

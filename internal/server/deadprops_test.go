@@ -129,7 +129,7 @@ func testDeadPropertiesFollowTheirResources(t *testing.T, srv *Server) {
 	if err := srv.Service().DeleteUser(ctx, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Service().CreateUser(ctx, "alice", "alice-pw", ""); err != nil {
+	if err := srv.Service().CreateUser(ctx, "alice", "alice-password", ""); err != nil {
 		t.Fatal(err)
 	}
 	must(send(srv, "alice", "MKCOL", "/dav/calendars/alice/notes/", ""), http.StatusCreated)
