@@ -109,3 +109,15 @@ func TestVersion(t *testing.T) {
 		t.Errorf("set by the linker: %q", got)
 	}
 }
+
+// docs/cli.md holds the command list the binary prints, so the two cannot
+// drift apart.
+func TestDocsListEveryCommand(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "cli.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), strings.TrimRight(usageText(), "\n")) {
+		t.Error("docs/cli.md does not hold the output of koyomi help; paste it into its Commands section")
+	}
+}
