@@ -68,10 +68,11 @@ func Main(ctx context.Context, env Env) int {
 }
 
 func run(ctx context.Context, env Env) error {
-	if len(env.Args) > 0 && (env.Args[0] == "--version" || env.Args[0] == "-version") {
-		env.Args[0] = "version"
+	args := env.Args
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		args = append([]string{"version"}, args[1:]...)
 	}
-	name, rest, helped, err := walkCommands(env, env.Args)
+	name, rest, helped, err := walkCommands(env, args)
 	if err != nil || helped {
 		return err
 	}
