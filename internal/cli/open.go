@@ -56,8 +56,12 @@ func openNamed(ctx context.Context, env Env, u, role string, logger *slog.Logger
 	st, err := openURL(ctx, u, logger, mustExist)
 	if errors.Is(err, store.ErrNoStore) {
 		detail := strings.TrimPrefix(err.Error(), store.ErrNoStore.Error()+": ")
+		other := "pass --data DIR or --store URL"
+		if role != "" {
+			other = "check --from"
+		}
 		return nil, &noStoreError{err: err, msg: fmt.Sprintf("no store at %s (%s); run \"koyomi init\" to create one there, "+
-			"or pass --data DIR or --store URL to use an existing one", where, detail)}
+			"or %s to use an existing one", where, detail, other)}
 	}
 	if err != nil {
 		return nil, err

@@ -117,7 +117,7 @@ func TestStoreCopyRefusals(t *testing.T) {
 	typo := filepath.Join(t.TempDir(), "typo")
 	dst := filepath.Join(t.TempDir(), "dst")
 	code, stdout, stderr := runCmd(t, "", "store", "copy", "--from", "sqlite:"+typo, "--to", "sqlite:"+dst)
-	if code != 1 || strings.Contains(stdout, "copied") || !strings.Contains(stderr, "no store at "+typo) {
+	if code != 1 || strings.Contains(stdout, "copied") || !strings.Contains(stderr, "no store at "+typo) || !strings.Contains(stderr, "check --from") {
 		t.Errorf("missing source: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 	for _, dir := range []string{typo, dst} {
