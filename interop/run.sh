@@ -105,7 +105,7 @@ start_koyomi() {
 		(cd "$ROOT" && go build -o "$bin" ./cmd/koyomi)
 	fi
 	local data=$WORK/data
-	mkdir -p "$data"
+	"$bin" init --data "$data"
 	printf '%s\n' "$PASS1" | "$bin" user add "$USER1" --data "$data"
 	printf '%s\n' "$PASS2" | "$bin" user add "$USER2" --data "$data"
 	"$bin" serve --listen "127.0.0.1:$PORT" --data "$data" >"$SERVER_LOG" 2>&1 &

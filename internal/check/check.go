@@ -39,6 +39,9 @@ type Options struct {
 	// IndexHorizon is how far past now occurrences are re-derived
 	// (default DefaultIndexHorizon).
 	IndexHorizon time.Duration
+	// Progress, when not nil, is called after each collection is checked
+	// with how many of how many collections are done.
+	Progress func(done, total int)
 }
 
 // Run checks every user, collection, object, virtual calendar and group
@@ -102,13 +105,16 @@ func (c *checker) run(ctx context.Context, st store.Store) error {
 	c.users = len(users)
 	// One transaction per collection: each is checked in a consistent
 	// snapshot, and a large installation is not read in one transaction.
-	for _, coll := range colls {
+	for i, coll := range colls {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		err := st.View(ctx, func(tx store.Tx) error { return c.collection(ctx, tx, coll.ID) })
 		if err != nil {
 			return fmt.Errorf("%s/%s: %w", coll.Owner, coll.Name, err)
+		}
+		if c.opts.Progress != nil {
+			c.opts.Progress(i+1, len(colls))
 		}
 	}
 	if err := st.View(ctx, func(tx store.Tx) error { return c.virtual(ctx, tx, users) }); err != nil {

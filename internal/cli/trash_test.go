@@ -91,7 +91,7 @@ func TestTrashCommands(t *testing.T) {
 		{name: "restore again", args: []string{"user", "restore", "carol"}, code: 1, stderr: []string{"no user carol in the trash"}},
 		{name: "del", args: []string{"user", "del", "carol", "--yes"}, stdout: []string{"moved to the trash"}},
 		{name: "purge", args: []string{"trash", "purge", "carol"}, stdout: []string{"1 item(s) of carol purged"}},
-		{name: "name free", stdin: "pw\n", args: []string{"user", "add", "carol"}, stdout: []string{"user carol created"}},
+		{name: "name free", stdin: "password1\n", args: []string{"user", "add", "carol"}, stdout: []string{"user carol created"}},
 	})
 
 	// Nothing of carol is left in the trash.

@@ -68,6 +68,8 @@ type Config struct {
 	// passwords not already verified, and for everything from the address
 	// they came from.
 	LoginMaxFailures int `toml:"login_max_failures"`
+	// MinPasswordLength is the fewest characters a new password may have.
+	MinPasswordLength int `toml:"min_password_length"`
 	// LoginMaxFailuresPerIP is how many wrong passwords from one client
 	// address, for any names, within LoginWindow make every attempt from
 	// it wait (see auth.Limiter).
@@ -212,6 +214,7 @@ func Default() Config {
 		AuthCacheTTL:    5 * time.Minute,
 
 		LoginMaxFailures:      10,
+		MinPasswordLength:     8,
 		LoginMaxFailuresPerIP: 30,
 		LoginWindow:           15 * time.Minute,
 		LoginMaxBackoff:       15 * time.Minute,
@@ -379,6 +382,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.TrustedProxies.Prefixes(); err != nil {
 		bad("trusted_proxies", "%v", err)
+	}
+	if c.MinPasswordLength <= 0 {
+		bad("min_password_length", "must be at least 1, got %d (default %d)", c.MinPasswordLength, Default().MinPasswordLength)
 	}
 	if c.LoginMaxFailures <= 0 {
 		bad("login_max_failures", "must be at least 1, got %d (default %d)", c.LoginMaxFailures, Default().LoginMaxFailures)

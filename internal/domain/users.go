@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"koyomi.dev/koyomi/internal/auth"
 	"koyomi.dev/koyomi/internal/store"
@@ -16,8 +17,8 @@ func (s *Service) CreateUser(ctx context.Context, name, password, email string) 
 	if !ValidUserName(name) {
 		return fmt.Errorf("%w: %q (use letters, digits and . _ @ + -, up to 64 characters)", ErrInvalidName, name)
 	}
-	if password == "" {
-		return fmt.Errorf("%w: empty password", ErrInvalidName)
+	if err := s.checkPassword(password); err != nil {
+		return err
 	}
 	if err := checkEmail(email); err != nil {
 		return err
@@ -38,10 +39,23 @@ func (s *Service) CreateUser(ctx context.Context, name, password, email string) 
 	}))
 }
 
-// SetPassword replaces a user's password.
-func (s *Service) SetPassword(ctx context.Context, name, password string) error {
+// checkPassword refuses a new password that is empty or shorter than the
+// minimum length.
+func (s *Service) checkPassword(password string) error {
 	if password == "" {
 		return fmt.Errorf("%w: empty password", ErrInvalidName)
+	}
+	if n := utf8.RuneCountInString(password); n < s.opts.MinPasswordLength {
+		return &InvalidError{Field: "password", Err: fmt.Errorf("%w: %d characters, at least %d",
+			ErrPasswordTooShort, n, s.opts.MinPasswordLength)}
+	}
+	return nil
+}
+
+// SetPassword replaces a user's password.
+func (s *Service) SetPassword(ctx context.Context, name, password string) error {
+	if err := s.checkPassword(password); err != nil {
+		return err
 	}
 	if err := authorize(ctx, name); err != nil {
 		return err

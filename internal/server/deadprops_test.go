@@ -132,7 +132,7 @@ func testDeadPropertiesFollowTheirResources(t *testing.T, srv *Server) {
 	if _, err := srv.Service().PurgeTrash(ctx, "alice", 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Service().CreateUser(ctx, "alice", "alice-pw", ""); err != nil {
+	if err := srv.Service().CreateUser(ctx, "alice", "alice-password", ""); err != nil {
 		t.Fatal(err)
 	}
 	must(send(srv, "alice", "MKCOL", "/dav/calendars/alice/notes/", ""), http.StatusCreated)

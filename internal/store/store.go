@@ -24,6 +24,10 @@ var (
 	// ErrUIDConflict is returned by PutObject when another object in the same
 	// collection already carries the UID. The error wraps *UIDConflictError.
 	ErrUIDConflict = errors.New("store: uid already used in collection")
+	// ErrNoStore is returned by an Open told that the store must exist
+	// (MustExist) when there is none: no database file, or a database
+	// without Koyomi's schema. Stores are created only on purpose.
+	ErrNoStore = errors.New("store: no store")
 )
 
 // UIDConflictError names the object that already holds a UID.

@@ -61,15 +61,27 @@ import (
 	"koyomi.dev/koyomi/internal/store"
 )
 
+// Options tune a copy. The zero value is usable.
+type Options struct {
+	// Progress, when not nil, is called after each user is copied with
+	// how many of how many users are done.
+	Progress func(done, total int)
+}
+
 // Copy copies everything in src into dst, which must be empty, then
 // verifies that both summarise identically; the error names every kind
 // that does not. The Summary returned is the destination's, with the
 // copy's Warnings.
 func Copy(ctx context.Context, src, dst store.Store) (Summary, error) {
+	return Options{}.Copy(ctx, src, dst)
+}
+
+// Copy is the package-level Copy with these options.
+func (o Options) Copy(ctx context.Context, src, dst store.Store) (Summary, error) {
 	if err := requireEmpty(ctx, dst); err != nil {
 		return Summary{}, err
 	}
-	c := &copier{ctx: ctx, dst: dst, collIDs: map[int64]int64{}, vcIDs: map[int64]int64{}}
+	c := &copier{ctx: ctx, dst: dst, collIDs: map[int64]int64{}, vcIDs: map[int64]int64{}, progress: o.Progress}
 	err := src.View(ctx, func(stx store.Tx) error {
 		c.stx = stx
 		// In an order that creates everything before what refers to it.
@@ -105,7 +117,22 @@ func Copy(ctx context.Context, src, dst store.Store) (Summary, error) {
 // requireEmpty refuses a destination that holds anything a copy would
 // write: merging two installations is not what a copy does.
 func requireEmpty(ctx context.Context, dst store.Store) error {
-	return dst.View(ctx, func(tx store.Tx) error {
+	held, err := Holdings(ctx, dst)
+	if err != nil {
+		return err
+	}
+	if len(held) > 0 {
+		return fmt.Errorf("storecopy: the destination already holds %s; copy into an empty store", strings.Join(held, ", "))
+	}
+	return nil
+}
+
+// Holdings says what st holds of the kinds everything else hangs from
+// ("2 users", "1 groups", virtual calendars, connector permissions); none
+// means st is empty.
+func Holdings(ctx context.Context, st store.Store) ([]string, error) {
+	var held []string
+	err := st.View(ctx, func(tx store.Tx) error {
 		users, err := tx.ListUsers(ctx)
 		if err != nil {
 			return err
@@ -122,7 +149,6 @@ func requireEmpty(ctx context.Context, dst store.Store) error {
 		if err != nil {
 			return err
 		}
-		var held []string
 		for _, k := range []struct {
 			n    int
 			what string
@@ -131,11 +157,9 @@ func requireEmpty(ctx context.Context, dst store.Store) error {
 				held = append(held, fmt.Sprintf("%d %s", k.n, k.what))
 			}
 		}
-		if len(held) > 0 {
-			return fmt.Errorf("storecopy: the destination already holds %s; copy into an empty store", strings.Join(held, ", "))
-		}
 		return nil
 	})
+	return held, err
 }
 
 // copier carries one copy's state: the source transaction and the IDs
@@ -151,6 +175,7 @@ type copier struct {
 	collFloor   int64
 	collsRaised bool
 	warnings    []string
+	progress    func(done, total int)
 }
 
 // users copies each user with their dead properties, collections and
@@ -170,9 +195,12 @@ func (c *copier) users() error {
 			c.collFloor = max(c.collFloor, sc.ID)
 		}
 	}
-	for _, u := range users {
+	for i, u := range users {
 		if err := c.dst.Update(c.ctx, func(dtx store.Tx) error { return c.user(dtx, u) }); err != nil {
 			return fmt.Errorf("storecopy: user %s: %w", u.Name, err)
+		}
+		if c.progress != nil {
+			c.progress(i+1, len(users))
 		}
 	}
 	return nil

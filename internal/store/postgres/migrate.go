@@ -413,10 +413,12 @@ func (db *DB) Migrate(ctx context.Context) error {
 			v, db.now().UTC().UnixMicro()); err != nil {
 			return fmt.Errorf("postgres: migrate to version %d: %w", v, err)
 		}
-		db.log.InfoContext(ctx, "database schema migrated", "version", v)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("postgres: migrate: commit: %w", err)
+	}
+	if current < len(steps) {
+		db.log.InfoContext(ctx, "database schema migrated", "from", current, "to", len(steps))
 	}
 	return nil
 }

@@ -396,10 +396,12 @@ func (db *DB) Migrate(ctx context.Context) error {
 			v, db.now().UTC().UnixMicro()); err != nil {
 			return fmt.Errorf("sqlite: migrate to version %d: %w", v, err)
 		}
-		db.log.InfoContext(ctx, "database schema migrated", "path", db.path, "version", v)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: migrate: commit: %w", err)
+	}
+	if current < len(steps) {
+		db.log.InfoContext(ctx, "database schema migrated", "path", db.path, "from", current, "to", len(steps))
 	}
 	return nil
 }
