@@ -22,7 +22,7 @@ func get(t *testing.T, ts *httptest.Server, user, path string, headers ...string
 		t.Fatal(err)
 	}
 	if user != "" {
-		req.SetBasicAuth(user, user+"-pw")
+		req.SetBasicAuth(user, user+"-password")
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
@@ -118,7 +118,7 @@ func TestCollectionExport(t *testing.T) {
 
 	card := "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:ken\r\nFN:Ken Sato\r\nN:Sato;Ken;;;\r\nEND:VCARD\r\n"
 	req, _ := http.NewRequest("PUT", ts.URL+"/dav/addressbooks/alice/contacts/ken.vcf", strings.NewReader(card))
-	req.SetBasicAuth("alice", "alice-pw")
+	req.SetBasicAuth("alice", "alice-password")
 	req.Header.Set("Content-Type", "text/vcard")
 	if r, err := ts.Client().Do(req); err != nil || r.StatusCode != http.StatusCreated {
 		t.Fatalf("PUT card: %v %v", r, err)

@@ -33,7 +33,7 @@ func newTrashWorld(t *testing.T) *trashWorld {
 	w.s = New(st, Options{Clock: func() time.Time { return w.now },
 		PasswordParams: auth.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 16}})
 	for _, u := range []string{"alice", "bob"} {
-		if err := w.s.CreateUser(ctx, u, "pw-"+u, ""); err != nil {
+		if err := w.s.CreateUser(ctx, u, "password-"+u, ""); err != nil {
 			t.Fatal(err)
 		}
 		if err := w.s.EnsureHome(ctx, u, store.KindCalendar); err != nil {
@@ -345,7 +345,7 @@ func TestTrashUser(t *testing.T) {
 		t.Fatalf("after delete: %v", err)
 	}
 	var inTrash *UserInTrashError
-	if err := w.s.CreateUser(ctx, "bob", "x", ""); !errors.As(err, &inTrash) || !strings.Contains(err.Error(), "koyomi trash purge bob") {
+	if err := w.s.CreateUser(ctx, "bob", "password1", ""); !errors.As(err, &inTrash) || !strings.Contains(err.Error(), "koyomi trash purge bob") {
 		t.Errorf("re-using the name: %v, want a *UserInTrashError naming the way out", err)
 	}
 	if err := w.s.RestoreUser(WithPrincipal(ctx, "alice"), "bob"); !errors.Is(err, ErrForbidden) {
@@ -359,7 +359,7 @@ func TestTrashUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := auth.VerifyPassword(hash, "pw-bob"); !ok {
+	if ok, _ := auth.VerifyPassword(hash, "password-bob"); !ok {
 		t.Error("restored bob's password does not verify")
 	}
 	pws, err := w.s.AppPasswords(ctx, "bob")
@@ -396,7 +396,7 @@ func TestTrashUser(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Errorf("purge bob: %d items, %v; want 2 (bob and his deleted event)", n, err)
 	}
-	if err := w.s.CreateUser(ctx, "bob", "x", ""); err != nil {
+	if err := w.s.CreateUser(ctx, "bob", "password1", ""); err != nil {
 		t.Errorf("the name after purging: %v", err)
 	}
 }
@@ -497,7 +497,7 @@ func BenchmarkTrashCalendar(b *testing.B) {
 	}
 	defer st.Close()
 	s := New(st, Options{PasswordParams: auth.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 16}})
-	if err := s.CreateUser(ctx, "alice", "pw", ""); err != nil {
+	if err := s.CreateUser(ctx, "alice", "password1", ""); err != nil {
 		b.Fatal(err)
 	}
 	c := &store.Collection{Owner: "alice", Name: "big", Kind: store.KindCalendar}

@@ -24,6 +24,7 @@ var domainErrors = map[string]struct {
 	"ErrForbidden":            {domain.ErrForbidden, 403},
 	"ErrPrecondition":         {domain.ErrPrecondition, 412},
 	"ErrInvalidName":          {domain.ErrInvalidName, 403},
+	"ErrPasswordTooShort":     {domain.ErrPasswordTooShort, 403},
 	"ErrTooLarge":             {domain.ErrTooLarge, 413},
 	"ErrUnsupportedComponent": {domain.ErrUnsupportedComponent, 403},
 	"ErrUnsupportedMediaType": {domain.ErrUnsupportedMediaType, 415},

@@ -945,7 +945,7 @@ func davError(err error, path string) *dav.Error {
 		return &dav.Error{Status: http.StatusRequestEntityTooLarge, Msg: err.Error(), Err: err}
 	case errors.Is(err, domain.ErrUnsupportedMediaType):
 		return &dav.Error{Status: http.StatusUnsupportedMediaType, Msg: err.Error(), Err: err}
-	case errors.Is(err, domain.ErrForbidden), errors.Is(err, domain.ErrInvalidName), errors.Is(err, domain.ErrUnsupportedComponent):
+	case errors.Is(err, domain.ErrForbidden), errors.Is(err, domain.ErrInvalidName), errors.Is(err, domain.ErrPasswordTooShort), errors.Is(err, domain.ErrUnsupportedComponent):
 		return &dav.Error{Status: http.StatusForbidden, Msg: err.Error(), Err: err}
 	}
 	return nil
