@@ -9,21 +9,16 @@ import (
 	"os"
 	"strings"
 
-	"golang.org/x/term"
-
 	"koyomi.dev/koyomi/internal/domain"
 	"koyomi.dev/koyomi/internal/store"
 )
 
-// progressEvery is how many objects pass between two progress lines on a
-// terminal.
-const progressEvery = 1000
-
 // importCommand runs `koyomi calendar|addressbook import USER NAME FILE
 // [--on-conflict update|skip]`: it imports an .ics file into a calendar
 // or a .vcf file into an address book ("-" reads standard input) and
-// prints what was imported, updated, skipped and refused. kind is
-// "calendar" or "addressbook".
+// prints what was imported, updated, skipped and refused, and on a
+// terminal how many objects were read so far. kind is "calendar" or
+// "addressbook".
 func importCommand(ctx context.Context, env Env, kind string, args []string) error {
 	var onConflict string
 	cfg, pos, err := resolve(env, kind+" import", args, func(fs *flag.FlagSet) {
@@ -44,7 +39,7 @@ func importCommand(ctx context.Context, env Env, kind string, args []string) err
 		return err
 	}
 	defer closeIn()
-	svc, st, err := openService(ctx, cfg)
+	svc, st, err := openService(ctx, env, cfg)
 	if err != nil {
 		return err
 	}
@@ -53,17 +48,13 @@ func importCommand(ctx context.Context, env Env, kind string, args []string) err
 	if err != nil {
 		return err
 	}
-	opts := domain.ImportOptions{OnConflict: policy}
-	if isTerminal(env.Stderr) {
-		next := progressEvery
-		opts.Progress = func(r domain.ImportResult) {
-			if n := r.Imported + r.Updated + r.Skipped + r.BadCount; n >= next {
-				fmt.Fprintf(env.Stderr, "%d objects read…\n", n)
-				next = n + progressEvery
-			}
-		}
-	}
+	// On a terminal, a count of the objects read so far, batch by batch.
+	p := newProgress(env, "objects read")
+	opts := domain.ImportOptions{OnConflict: policy, Progress: func(r domain.ImportResult) {
+		p.Add(r.Imported + r.Updated + r.Skipped + r.BadCount - p.done)
+	}}
 	res, err := svc.Import(ctx, c, in, opts)
+	p.Done()
 	printImportSummary(env.Stdout, kind, pos[0]+"/"+pos[1], res)
 	return err
 }
@@ -104,11 +95,6 @@ func openInput(env Env, path string) (io.Reader, func(), error) {
 		return nil, nil, err
 	}
 	return f, func() { f.Close() }, nil
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // printImportSummary prints the counts and each refused entry with its

@@ -47,7 +47,7 @@ func TestImportCommands(t *testing.T) {
 			stderr: []string{"expected BEGIN:VCALENDAR"}},
 		{name: "arguments", args: []string{"calendar", "import", "alice", "default"}, code: 1,
 			stderr: []string{"expected USER NAME FILE"}},
-		{name: "other subcommand", args: []string{"calendar", "frobnicate"}, code: 1, stderr: []string{"expected import"}},
+		{name: "other subcommand", args: []string{"calendar", "frobnicate"}, code: 1, stderr: []string{"import"}},
 	})
 
 	st, err := sqlite.Open(context.Background(), data, sqlite.Options{})

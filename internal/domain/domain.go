@@ -46,7 +46,14 @@ var (
 	// ErrMalformed: a body that is not the iCalendar or vCard stream it
 	// should be (an import of something else).
 	ErrMalformed = errors.New("malformed data")
+	// ErrPasswordTooShort: a new password shorter than the configured
+	// minimum (Options.MinPasswordLength).
+	ErrPasswordTooShort = errors.New("too short")
 )
+
+// DefaultMinPasswordLength is the fewest characters a new password may
+// have unless Options say otherwise.
+const DefaultMinPasswordLength = 8
 
 // Options configure a Service.
 type Options struct {
@@ -61,6 +68,13 @@ type Options struct {
 	// indexed (default 3 years); later ranges are answered by evaluating
 	// the objects.
 	IndexHorizon time.Duration
+	// TrashRetention is how long deleted objects, collections and users
+	// stay in the trash (default DefaultTrashRetention).
+	TrashRetention time.Duration
+	// MinPasswordLength is the fewest characters (not bytes) a password
+	// given to CreateUser or SetPassword may have; zero means
+	// DefaultMinPasswordLength.
+	MinPasswordLength int
 }
 
 // Service is the domain layer over a store.
@@ -88,6 +102,9 @@ func New(st store.Store, opts Options) *Service {
 	}
 	if opts.IndexHorizon <= 0 {
 		opts.IndexHorizon = 3 * 365 * 24 * time.Hour
+	}
+	if opts.MinPasswordLength <= 0 {
+		opts.MinPasswordLength = DefaultMinPasswordLength
 	}
 	return &Service{store: st, opts: opts, renders: newRenderCache(64 << 20)}
 }

@@ -317,7 +317,7 @@ func TestImportNameTaken(t *testing.T) {
 			t.Cleanup(func() { st.Close() })
 			s := New(st, Options{PasswordParams: auth.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 16}})
 			ctx := context.Background()
-			if err := s.CreateUser(ctx, "alice", "pw", ""); err != nil {
+			if err := s.CreateUser(ctx, "alice", "alice-password", ""); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.EnsureHome(ctx, "alice", store.KindCalendar); err != nil {

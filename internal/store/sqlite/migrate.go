@@ -358,7 +358,10 @@ CREATE INDEX objects_list ON objects (collection_id, name, id, etag, content_typ
 		// 13: dead properties keyed by IDs instead of URL paths (see
 		// sqlshared.PropertyKeys); the path column becomes key.
 		sqlshared.PropertyKeys("TEXT"),
-		// 14: PutObject's UID check reads the other object's href since
+		// 14: the trash: deleted objects, collections and users kept for
+		// a while so that they can be restored (sqlshared.TrashSchema).
+		sqlshared.TrashSchema("INTEGER PRIMARY KEY AUTOINCREMENT", "TEXT", "BLOB"),
+		// 15: PutObject's UID check reads the other object's href since
 		// 11, which objects_uid lacked: the planner read the whole
 		// collection through objects_list instead, for every write of an
 		// object with a UID. objects_uid gains href and covers the check.
@@ -401,10 +404,12 @@ func (db *DB) Migrate(ctx context.Context) error {
 			v, db.now().UTC().UnixMicro()); err != nil {
 			return fmt.Errorf("sqlite: migrate to version %d: %w", v, err)
 		}
-		db.log.InfoContext(ctx, "database schema migrated", "path", db.path, "version", v)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: migrate: commit: %w", err)
+	}
+	if current < len(steps) {
+		db.log.InfoContext(ctx, "database schema migrated", "path", db.path, "from", current, "to", len(steps))
 	}
 	return nil
 }
