@@ -161,6 +161,15 @@ Commands:
   store copy --from STORE --to STORE
                          copy a whole installation into an empty store and
                          verify it (STORE: sqlite:DIR or postgres://...)
+  backup FILE [--passphrase-file F | --key-out]
+                         write a consistent, verified backup of the store
+                         (running or not) and its server key to FILE (see
+                         docs/backup.md)
+  backup verify FILE [--passphrase-file F] [--key KEYFILE]
+                         check a backup's checksums, data and server key
+  restore FILE [--passphrase-file F] [--key KEYFILE] [--replace-key]
+                         restore a backup into an empty store and put its
+                         server key where the server reads it
 
 Every command takes --data DIR (or KOYOMI_DATA), --store URL (or
 KOYOMI_STORE; empty means SQLite in the data directory) and --config FILE
@@ -210,6 +219,10 @@ func run(ctx context.Context, env Env) error {
 			return errors.New("store: expected copy")
 		}
 		return storeCopy(ctx, env, args[1:])
+	case "backup":
+		return backupCommand(ctx, env, args)
+	case "restore":
+		return restoreCommand(ctx, env, args)
 	case "bench":
 		return bench.Main(ctx, args, env.Stdout, env.Stderr)
 	case "check":

@@ -256,6 +256,15 @@ func summarizeTx(ctx context.Context, tx store.Tx) (Summary, error) {
 	return t.summary(), nil
 }
 
+// Kinds names the kinds of a Summary, in the order of String.
+func Kinds() []string {
+	var out []string
+	for _, k := range (&Summary{}).kinds() {
+		out = append(out, k.name)
+	}
+	return out
+}
+
 // Counts returns the count of each kind, keyed by its name in String.
 func (s Summary) Counts() map[string]int {
 	out := map[string]int{}
