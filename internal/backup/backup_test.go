@@ -34,22 +34,27 @@ func embedded() Embedded {
 	}
 }
 
+// opener makes empty stores of one kind: place gives a new one's
+// location, open opens a handle on it (several handles on one place are
+// as several processes on one store).
 type opener struct {
-	name string
-	open func(t *testing.T) store.Store
+	name  string
+	place func(t *testing.T) string
+	open  func(t *testing.T, place string) store.Store
 }
 
 var (
-	sqliteStore = opener{"sqlite", func(t *testing.T) store.Store {
-		st, err := sqlite.Open(context.Background(), t.TempDir(), sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	}}
-	postgresStore = opener{"postgres", func(t *testing.T) store.Store {
-		st, err := postgres.Open(context.Background(), pgtest.Database(t), postgres.Options{})
+	sqliteStore = opener{"sqlite", func(t *testing.T) string { return t.TempDir() },
+		func(t *testing.T, dir string) store.Store {
+			st, err := sqlite.Open(context.Background(), dir, sqlite.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
+		}}
+	postgresStore = opener{"postgres", func(t *testing.T) string { return pgtest.Database(t) }, func(t *testing.T, dsn string) store.Store {
+		st, err := postgres.Open(context.Background(), dsn, postgres.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,6 +62,9 @@ var (
 		return st
 	}}
 )
+
+// fresh opens a new, empty store of kind k.
+func fresh(t *testing.T, k opener) store.Store { return k.open(t, k.place(t)) }
 
 var testKey = bytes.Repeat([]byte{0x5a}, 32)
 
@@ -219,7 +227,10 @@ func TestBackupUnderWritesRestoresIntoTheOtherKind(t *testing.T) {
 	for _, tc := range []struct{ from, to opener }{{sqliteStore, postgresStore}, {postgresStore, sqliteStore}} {
 		t.Run(tc.from.name+"_to_"+tc.to.name, func(t *testing.T) {
 			ctx := context.Background()
-			src := tc.from.open(t)
+			place := tc.from.place(t)
+			// The server's handle, which the writers use, and the backup's
+			// own, as koyomi backup opens the store beside a running server.
+			src, backupSide := tc.from.open(t, place), tc.from.open(t, place)
 			seeded := seed(t, src)
 
 			var committed [writers]atomic.Int64
@@ -253,7 +264,7 @@ func TestBackupUnderWritesRestoresIntoTheOtherKind(t *testing.T) {
 				before[i] = int(committed[i].Load())
 			}
 			path := filepath.Join(t.TempDir(), "koyomi.backup")
-			m, err := Create(ctx, src, embedded(), path, options("correct horse"))
+			m, err := Create(ctx, backupSide, embedded(), path, options("correct horse"))
 			for i := range writers {
 				afterBackup[i] = int(committed[i].Load())
 			}
@@ -270,7 +281,7 @@ func TestBackupUnderWritesRestoresIntoTheOtherKind(t *testing.T) {
 				t.Fatal("no write committed while the backup ran: the test proves nothing")
 			}
 
-			dst := tc.to.open(t)
+			dst := fresh(t, tc.to)
 			b, err := Read(ctx, path, embedded())
 			if err != nil {
 				t.Fatal(err)
@@ -349,7 +360,7 @@ func compareStates(t *testing.T, want, got state) {
 // backupOf writes a small store's backup and returns its path.
 func backupOf(t *testing.T, opts Options) (string, state) {
 	t.Helper()
-	src := sqliteStore.open(t)
+	src := fresh(t, sqliteStore)
 	seeded := seed(t, src)
 	path := filepath.Join(t.TempDir(), "koyomi.backup")
 	if _, err := Create(context.Background(), src, embedded(), path, opts); err != nil {
@@ -420,7 +431,7 @@ func TestRestoreRefusesANonEmptyStore(t *testing.T) {
 		t.Run(kind.name, func(t *testing.T) {
 			ctx := context.Background()
 			path, _ := backupOf(t, options("pw"))
-			dst := kind.open(t)
+			dst := fresh(t, kind)
 			if err := dst.Update(ctx, func(tx store.Tx) error {
 				return tx.CreateUser(ctx, &store.User{Name: "zoe", PasswordHash: "$argon2id$z"})
 			}); err != nil {
@@ -458,7 +469,7 @@ func TestRestoreKeepsAnotherKeyUnlessTold(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	dst := sqliteStore.open(t)
+	dst := fresh(t, sqliteStore)
 	if _, err := b.Restore(ctx, dst, testKey, keyPath, false); !errors.Is(err, ErrKeyMismatch) {
 		t.Fatalf("err = %v, want ErrKeyMismatch", err)
 	}
