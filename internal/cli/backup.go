@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"strings"
+	"syscall"
 
 	"golang.org/x/term"
 
@@ -57,6 +59,9 @@ func backupCommand(ctx context.Context, env Env, args []string) error {
 	if len(pos) != 1 {
 		return errors.New("backup: expected FILE (or verify FILE)")
 	}
+	// Interrupted, the backup still removes its work directory.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	if passFile != "" && keyOut {
 		return errors.New("backup: give --passphrase-file or --key-out, not both")
 	}
@@ -157,6 +162,8 @@ func restoreCommand(ctx context.Context, env Env, args []string) error {
 	if len(pos) != 1 {
 		return errors.New("restore: expected FILE")
 	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	b, err := backup.Read(ctx, pos[0], embeddedStore())
 	if err != nil {
 		return err
