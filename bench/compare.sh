@@ -283,6 +283,7 @@ start_koyomi() {
 			-c "CREATE DATABASE \"$PG_DB\"" >/dev/null
 		flags+=(--store "$PGURL/$PG_DB?sslmode=disable")
 	fi
+	timeout 60 "$WORK/bin/koyomi" init "${flags[@]}" >>"$log" 2>&1
 	printf '%s\n' "$BENCH_PASS" | timeout 60 "$WORK/bin/koyomi" user add "$BENCH_USER" "${flags[@]}" >>"$log" 2>&1
 	"$WORK/bin/koyomi" serve --listen "127.0.0.1:$port" "${flags[@]}" >>"$log" 2>&1 &
 	SERVER_PID=$!

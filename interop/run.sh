@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the interoperability scenarios (litmus, python3-caldav, vdirsyncer,
 # CardDAV over raw HTTP, vdirsyncer with contacts, virtual calendars and
-# sharing with python3-caldav)
+# sharing with python3-caldav, the trash with python3-caldav)
 # against a freshly started server on a free loopback port.
 #
 #   interop/run.sh [koyomi|radicale]
@@ -14,7 +14,7 @@
 # Environment:
 #   KOYOMI_BIN      koyomi binary to use (default: built into a temp dir)
 #   INTEROP_ONLY    space-separated subset of: litmus caldav vdirsyncer
-#                   carddav vdirsyncer-contacts vc share
+#                   carddav vdirsyncer-contacts vc share trash
 #   INTEROP_KEEP=1  keep the temp dir (data, logs) for inspection
 set -euo pipefail
 
@@ -105,7 +105,7 @@ start_koyomi() {
 		(cd "$ROOT" && go build -o "$bin" ./cmd/koyomi)
 	fi
 	local data=$WORK/data
-	mkdir -p "$data"
+	"$bin" init --data "$data"
 	printf '%s\n' "$PASS1" | "$bin" user add "$USER1" --data "$data"
 	printf '%s\n' "$PASS2" | "$bin" user add "$USER2" --data "$data"
 	"$bin" serve --listen "127.0.0.1:$PORT" --data "$data" >"$SERVER_LOG" 2>&1 &
@@ -223,7 +223,7 @@ export DAV_AB_DEFAULT=contacts
 export INTEROP_WORK=$WORK
 export PYTHON=$PY
 
-read -r -a scenarios <<<"${INTEROP_ONLY:-litmus caldav vdirsyncer carddav vdirsyncer-contacts vc share}"
+read -r -a scenarios <<<"${INTEROP_ONLY:-litmus caldav vdirsyncer carddav vdirsyncer-contacts vc share trash}"
 passed=() failed=()
 run_scenario() {
 	local name=$1
@@ -266,6 +266,16 @@ for s in "${scenarios[@]}"; do
 		else
 			echo
 			echo "== interop: share skipped ($SERVER has no sharing)"
+		fi
+		;;
+	trash)
+		# Deleted objects, calendars and users kept to be restored:
+		# Radicale deletes for good.
+		if [[ $SERVER == koyomi ]]; then
+			run_scenario trash "$PY" "$HERE/trash_scenario.py"
+		else
+			echo
+			echo "== interop: trash skipped ($SERVER has no trash)"
 		fi
 		;;
 	*)

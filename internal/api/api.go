@@ -1,4 +1,5 @@
-// Package api serves Koyomi's JSON API under /api/v1/: the caller's virtual
+// Package api serves Koyomi's JSON API under /api/v1/: the caller's
+// calendars and address books (create, change, delete, export), virtual
 // calendars (define, change, delete, preview as another viewer), the views
 // others share with them, the groups they belong to or run (members,
 // administrators, settings), sharing (grants on their collections, the
@@ -87,6 +88,13 @@ func New(svc *domain.Service, conns *connector.Manager, logger *slog.Logger, adm
 		h.route(prefix+"/grants/{grantee}", methods{http.MethodPut: h.putGrant(find), http.MethodDelete: h.deleteGrant(find)})
 		h.route(prefix+"/links", methods{http.MethodGet: h.collectionLinks(find), http.MethodPost: h.createCollectionLink(find)})
 	}
+	h.route("collections", methods{http.MethodGet: h.listCollections, http.MethodPost: h.createCollection})
+	h.route("collections/{name}", methods{http.MethodGet: h.getCollection, http.MethodPatch: h.patchCollection,
+		http.MethodDelete: h.deleteCollection})
+	h.route("collections/{name}/export", methods{http.MethodGet: h.exportCollection})
+	h.route("shared/{id}/export", methods{http.MethodGet: h.exportShared})
+	h.route("vcs/{name}/export", methods{http.MethodGet: h.exportOwnVC})
+	h.route("visible/{id}/export", methods{http.MethodGet: h.exportVisible})
 	h.route("shared", methods{http.MethodGet: h.listShared})
 	h.route("shared/{id}", methods{http.MethodGet: h.getShared, http.MethodPatch: h.patchShared, http.MethodDelete: h.leaveShared})
 	h.route("delegates", methods{http.MethodGet: h.listDelegates})
@@ -94,6 +102,9 @@ func New(svc *domain.Service, conns *connector.Manager, logger *slog.Logger, adm
 	h.route("links", methods{http.MethodGet: h.listLinks})
 	h.route("links/{token}", methods{http.MethodDelete: h.revokeLink})
 	h.route("vcs/{name}/links", methods{http.MethodGet: h.vcLinks, http.MethodPost: h.createVCLink})
+	h.route("trash", methods{http.MethodGet: h.listTrash})
+	h.route("trash/{id}", methods{http.MethodDelete: h.purgeTrash})
+	h.route("trash/{id}/restore", methods{http.MethodPost: h.restoreTrash})
 	if conns != nil {
 		h.route("connectors", methods{http.MethodGet: h.listConnectors, http.MethodPost: h.createConnector})
 		h.route("connectors/discover", methods{http.MethodPost: h.discoverCalendars})

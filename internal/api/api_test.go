@@ -20,7 +20,7 @@ import (
 var now = func() time.Time { return time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC) }
 
 // newServer returns a running server over a fresh SQLite store with users
-// alice, bob and carol (password NAME-pw), each logged in once so that
+// alice, bob and carol (password NAME-password), each logged in once so that
 // their default calendars exist.
 func newServer(t *testing.T) (*httptest.Server, *domain.Service) {
 	t.Helper()
@@ -38,7 +38,7 @@ func newServer(t *testing.T) (*httptest.Server, *domain.Service) {
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	for _, u := range []string{"alice", "bob", "carol"} {
-		if err := srv.Service().CreateUser(ctx, u, u+"-pw", u+"@example.org"); err != nil {
+		if err := srv.Service().CreateUser(ctx, u, u+"-password", u+"@example.org"); err != nil {
 			t.Fatal(err)
 		}
 		if status, body := do(t, ts, u, "GET", "/api/v1/vcs", ""); status != http.StatusOK {
@@ -56,7 +56,7 @@ func do(t *testing.T, ts *httptest.Server, user, method, path, body string) (int
 		t.Fatal(err)
 	}
 	if user != "" {
-		req.SetBasicAuth(user, user+"-pw")
+		req.SetBasicAuth(user, user+"-password")
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
@@ -86,7 +86,7 @@ func putEvent(t *testing.T, ts *httptest.Server, name, summary, description, sta
 		"DTSTAMP:20260101T000000Z\r\nDTSTART:" + start + "\r\nDTEND:" + end + "\r\nSUMMARY:" + summary + "\r\n" +
 		"DESCRIPTION:" + description + "\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 	req, _ := http.NewRequest("PUT", ts.URL+"/dav/calendars/alice/default/"+name+".ics", strings.NewReader(ics))
-	req.SetBasicAuth("alice", "alice-pw")
+	req.SetBasicAuth("alice", "alice-password")
 	req.Header.Set("Content-Type", "text/calendar")
 	resp, err := ts.Client().Do(req)
 	if err != nil {

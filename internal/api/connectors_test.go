@@ -19,7 +19,7 @@ import (
 
 // newConnectorServer returns a running server with connectors allowed by
 // default, the real clock (runs take leases) and users (password
-// NAME-pw), each logged in once so that their default calendars exist.
+// NAME-password), each logged in once so that their default calendars exist.
 func newConnectorServer(t *testing.T, users ...string) (*httptest.Server, *server.Server) {
 	t.Helper()
 	ctx := context.Background()
@@ -37,7 +37,7 @@ func newConnectorServer(t *testing.T, users ...string) (*httptest.Server, *serve
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	for _, u := range users {
-		if err := srv.Service().CreateUser(ctx, u, u+"-pw", u+"@example.org"); err != nil {
+		if err := srv.Service().CreateUser(ctx, u, u+"-password", u+"@example.org"); err != nil {
 			t.Fatal(err)
 		}
 		if status, body := do(t, ts, u, "GET", "/api/v1/vcs", ""); status != http.StatusOK {
@@ -114,14 +114,14 @@ func davEvent(uid, summary string) string {
 		"\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 }
 
-// dav sends a CalDAV request as user (password NAME-pw).
+// dav sends a CalDAV request as user (password NAME-password).
 func dav(t *testing.T, ts *httptest.Server, user, method, path, body string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.SetBasicAuth(user, user+"-pw")
+	req.SetBasicAuth(user, user+"-password")
 	if body != "" {
 		req.Header.Set("Content-Type", "text/calendar")
 	}
@@ -176,7 +176,7 @@ func TestConnectorSyncsWithAnotherKoyomi(t *testing.T) {
 
 	var created viewJSON
 	rec.call("alice", "POST", "/api/v1/connectors", `{"name":"Work","calendar":"default","url":"`+remote.URL+remoteCal+
-		`","username":"rem","password":"rem-pw","interval":"30m"}`, http.StatusCreated, &created)
+		`","username":"rem","password":"rem-password","interval":"30m"}`, http.StatusCreated, &created)
 	if created.Auth != "password" || created.State != "idle" || created.Interval != "30m0s" || !created.Enabled {
 		t.Errorf("created: %+v", created)
 	}
@@ -243,7 +243,7 @@ func TestConnectorSyncsWithAnotherKoyomi(t *testing.T) {
 		{name: "start", method: "POST", path: one + "/start", status: 200, want: []string{`"state":"idle"`, `"enabled":true`}},
 		{name: "token replaces the password", method: "PATCH", path: one, body: `{"token":"tok-9f8e7d6c5b4a"}`, status: 200,
 			want: []string{`"auth":"token"`}},
-		{name: "wrong password", method: "PATCH", path: one, body: `{"password":"not-rem-pw-at-all"}`, status: 200,
+		{name: "wrong password", method: "PATCH", path: one, body: `{"password":"not-rem-password-at-all"}`, status: 200,
 			want: []string{`"auth":"password"`}},
 	})
 
@@ -266,7 +266,7 @@ func TestConnectorSyncsWithAnotherKoyomi(t *testing.T) {
 	if status, _ := dav(t, remote, "rem", "GET", remoteCal+"local-1.ics", ""); status != http.StatusOK {
 		t.Errorf("deleting the connector touched the remote calendar: %d", status)
 	}
-	rec.noSecrets("rem-pw", "tok-9f8e7d6c5b4a", "not-rem-pw-at-all")
+	rec.noSecrets("rem-password", "tok-9f8e7d6c5b4a", "not-rem-password-at-all")
 }
 
 func TestConnectorValidation(t *testing.T) {
@@ -359,7 +359,7 @@ func TestConnectorBusy(t *testing.T) {
 	first := make(chan runResult, 1)
 	go func() {
 		req, _ := http.NewRequest("POST", local.URL+one+"/sync", nil)
-		req.SetBasicAuth("alice", "alice-pw")
+		req.SetBasicAuth("alice", "alice-password")
 		var run runResult
 		if resp, err := local.Client().Do(req); err == nil {
 			json.NewDecoder(resp.Body).Decode(&run)
@@ -387,13 +387,13 @@ func TestConnectorDiscover(t *testing.T) {
 	rec := &recorder{t: t, ts: local}
 	rec.run([]step{
 		{name: "from the server root", method: "POST", path: "/api/v1/connectors/discover",
-			body: `{"url":"` + remote.URL + `/","username":"rem","password":"rem-pw"}`, status: 200,
+			body: `{"url":"` + remote.URL + `/","username":"rem","password":"rem-password"}`, status: 200,
 			want: []string{`"url":"` + remote.URL + `/dav/calendars/rem/default/"`, `"sync_collection":true`}},
 		{name: "wrong password", method: "POST", path: "/api/v1/connectors/discover",
 			body: `{"url":"` + remote.URL + `/dav/calendars/rem/","username":"rem","password":"guess-1234"}`, status: 502,
 			want: []string{"401"}},
 	})
-	rec.noSecrets("rem-pw", "guess-1234")
+	rec.noSecrets("rem-password", "guess-1234")
 	var buf bytes.Buffer
 	for _, b := range rec.bodies {
 		buf.WriteString(b)
@@ -411,7 +411,7 @@ func TestVCShowsItsFeeds(t *testing.T) {
 	rec := &recorder{t: t, ts: local}
 	var created viewJSON
 	rec.call("alice", "POST", "/api/v1/connectors", `{"name":"Relay","calendar":"default","direction":"pull","url":"`+
-		remote.URL+`/dav/calendars/rem/default/","username":"rem","password":"rem-pw"}`, http.StatusCreated, &created)
+		remote.URL+`/dav/calendars/rem/default/","username":"rem","password":"rem-password"}`, http.StatusCreated, &created)
 	var run runResult
 	rec.call("alice", "POST", "/api/v1/connectors/"+strconv.FormatInt(created.ID, 10)+"/sync", "", http.StatusOK, &run)
 	rec.call("alice", "POST", "/api/v1/vcs", `{"name":"busy","definition":{"filter":{"default":"busy"},"of":{"calendar":"default"}}}`,
@@ -442,7 +442,7 @@ func TestAdminConnectorPermissions(t *testing.T) {
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	for _, u := range []string{"root", "alice"} {
-		if err := srv.Service().CreateUser(ctx, u, u+"-pw", ""); err != nil {
+		if err := srv.Service().CreateUser(ctx, u, u+"-password", ""); err != nil {
 			t.Fatal(err)
 		}
 	}

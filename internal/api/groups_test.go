@@ -117,7 +117,7 @@ func TestGroupLifecycle(t *testing.T) {
 func TestGroupEndpointsRefuseOthers(t *testing.T) {
 	ts, svc := newServer(t)
 	ctx := context.Background()
-	if err := svc.CreateUser(ctx, "dave", "dave-pw", ""); err != nil {
+	if err := svc.CreateUser(ctx, "dave", "dave-password", ""); err != nil {
 		t.Fatal(err)
 	}
 	if status, body := do(t, ts, "alice", "POST", "/api/v1/groups", `{"name":"club"}`); status != http.StatusCreated {

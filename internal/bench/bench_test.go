@@ -13,7 +13,7 @@ import (
 )
 
 // newKoyomi serves a real Koyomi over a temporary SQLite store with user
-// alice (password "alice-pw").
+// alice (password "alice-password").
 func newKoyomi(t *testing.T) *httptest.Server {
 	t.Helper()
 	ctx := context.Background()
@@ -27,7 +27,7 @@ func newKoyomi(t *testing.T) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Service().CreateUser(ctx, "alice", "alice-pw", "alice@example.org"); err != nil {
+	if err := srv.Service().CreateUser(ctx, "alice", "alice-password", "alice@example.org"); err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv)
@@ -36,7 +36,7 @@ func newKoyomi(t *testing.T) *httptest.Server {
 }
 
 func smallConfig(url string) *Config {
-	return &Config{URL: url, User: "alice", Password: "alice-pw", Create: true, Events: 200, Contacts: 50,
+	return &Config{URL: url, User: "alice", Password: "alice-password", Create: true, Events: 200, Contacts: 50,
 		RandSeed: 7, Requests: 6, Concurrency: []int{1, 4}, PhaseConcurrency: 2, Phases: PhaseNames}
 }
 

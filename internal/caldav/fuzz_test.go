@@ -45,7 +45,7 @@ func newTestHandler(t testing.TB) http.Handler {
 	logger := slog.New(slog.DiscardHandler)
 	svc := domain.New(st, domain.Options{Logger: logger, Clock: testClock, MaxResourceSize: 1 << 20,
 		PasswordParams: auth.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}})
-	if err := svc.CreateUser(ctx, "alice", "alice-pw", "alice@example.org"); err != nil {
+	if err := svc.CreateUser(ctx, "alice", "alice-password", "alice@example.org"); err != nil {
 		t.Fatal(err)
 	}
 	tr := tree.New(svc)

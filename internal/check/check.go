@@ -2,7 +2,7 @@
 // is recorded in its collection's change log, that revisions are consistent,
 // that the stored index fields and ETags agree with the stored bytes, and
 // that the JSON documents the domain keeps (virtual calendar definitions,
-// group contributions) are readable. It is what "koyomi check" runs and what
+// group contributions, the trash's snapshots) are readable. It is what "koyomi check" runs and what
 // the crash test asks after killing the server.
 //
 // It works through the store contract only (read-only transactions) and
@@ -39,6 +39,9 @@ type Options struct {
 	// IndexHorizon is how far past now occurrences are re-derived
 	// (default DefaultIndexHorizon).
 	IndexHorizon time.Duration
+	// Progress, when not nil, is called after each collection is checked
+	// with how many of how many collections are done.
+	Progress func(done, total int)
 }
 
 // Run checks every user, collection, object, virtual calendar and group
@@ -102,7 +105,7 @@ func (c *checker) run(ctx context.Context, st store.Store) error {
 	c.users = len(users)
 	// One transaction per collection: each is checked in a consistent
 	// snapshot, and a large installation is not read in one transaction.
-	for _, coll := range colls {
+	for i, coll := range colls {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -110,8 +113,47 @@ func (c *checker) run(ctx context.Context, st store.Store) error {
 		if err != nil {
 			return fmt.Errorf("%s/%s: %w", coll.Owner, coll.Name, err)
 		}
+		if c.opts.Progress != nil {
+			c.opts.Progress(i+1, len(colls))
+		}
 	}
-	return st.View(ctx, func(tx store.Tx) error { return c.virtual(ctx, tx, users) })
+	if err := st.View(ctx, func(tx store.Tx) error { return c.virtual(ctx, tx, users) }); err != nil {
+		return err
+	}
+	return st.View(ctx, func(tx store.Tx) error { return c.trash(ctx, tx) })
+}
+
+// trash checks the items of the trash: a kind the domain writes, a payload
+// that is readable JSON, and no user both live and in the trash (the
+// domain keeps a trashed user's name from being taken).
+func (c *checker) trash(ctx context.Context, tx store.Tx) error {
+	items, err := tx.ListTrash(ctx, "")
+	if err != nil {
+		return fmt.Errorf("list the trash: %w", err)
+	}
+	for _, it := range items {
+		loc := fmt.Sprintf("trash:%d (%s %s of %s)", it.ID, it.Kind, it.Name, it.Owner)
+		switch it.Kind {
+		case store.TrashObject, store.TrashCollection, store.TrashUser:
+		default:
+			c.problem(loc, "unknown kind %q", it.Kind)
+		}
+		full, err := tx.GetTrash(ctx, it.ID)
+		if err != nil {
+			return fmt.Errorf("trash item %d: %w", it.ID, err)
+		}
+		if !json.Valid(full.Payload) {
+			c.problem(loc, "payload is not valid JSON; it cannot be restored")
+		}
+		if it.Kind == store.TrashUser {
+			if _, err := tx.GetUser(ctx, it.Owner); err == nil {
+				c.problem(loc, "user %s is both live and in the trash", it.Owner)
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // collection checks one collection, re-read inside tx so that its revision

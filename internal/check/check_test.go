@@ -245,6 +245,24 @@ func TestCorruptionIsFound(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, "vc:alice/broken", "definition is not valid JSON", false},
+		{"trash payload not JSON", func(t *testing.T, f *fixture) {
+			ctx := context.Background()
+			err := f.st.Update(ctx, func(tx store.Tx) error {
+				return tx.AddTrash(ctx, &store.TrashItem{Owner: "alice", Kind: store.TrashCollection, Name: "old", Payload: []byte("{")})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}, "trash:", "payload is not valid JSON", false},
+		{"user live and in the trash", func(t *testing.T, f *fixture) {
+			ctx := context.Background()
+			err := f.st.Update(ctx, func(tx store.Tx) error {
+				return tx.AddTrash(ctx, &store.TrashItem{Owner: "alice", Kind: store.TrashUser, Name: "alice", Payload: []byte("{}")})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}, "trash:", "user alice is both live and in the trash", false},
 		{"object without change-log entry", func(t *testing.T, f *fixture) {
 			f.rawSQL(t, `DELETE FROM changes WHERE name = 'single.ics'`)
 		}, "alice/cal/single.ics", "object has no change-log entry", true},

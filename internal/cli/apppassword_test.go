@@ -7,8 +7,8 @@ import (
 )
 
 func TestAppPasswordCommands(t *testing.T) {
-	data := t.TempDir()
-	if code, _, stderr := runCmd(t, "pw\n", "user", "add", "alice", "--data", data); code != 0 {
+	data := initStore(t)
+	if code, _, stderr := runCmd(t, "password1\n", "user", "add", "alice", "--data", data); code != 0 {
 		t.Fatalf("user add: %s", stderr)
 	}
 	secretRE := regexp.MustCompile(`(?m)^\s+([a-z2-7]{4}(?:-[a-z2-7]{4}){9})$`)

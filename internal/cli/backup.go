@@ -33,12 +33,16 @@ func embeddedStore() backup.Embedded {
 	}
 }
 
-// koyomiVersion is the version of this program as the build recorded it.
+// koyomiVersion is the version of this program: the one set when
+// building, else the module's as the build recorded it.
 func koyomiVersion() string {
+	if version != "" {
+		return version
+	}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
 		return bi.Main.Version
 	}
-	return "(devel)"
+	return "(unknown)"
 }
 
 // backupCommand implements "koyomi backup FILE" and "koyomi backup verify
@@ -75,8 +79,7 @@ func backupCommand(ctx context.Context, env Env, args []string) error {
 			return fmt.Errorf("backup: %w", err)
 		}
 	}
-	// The one place backup opens the store it backs up.
-	st, err := openStore(ctx, cfg, nil)
+	st, err := openExisting(ctx, env, cfg)
 	if err != nil {
 		return err
 	}
@@ -185,8 +188,7 @@ func restoreCommand(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	// The one place restore opens (or creates) the store it restores into.
-	st, err := openStore(ctx, cfg, nil)
+	st, err := openCreating(ctx, env, cfg)
 	if err != nil {
 		return err
 	}
@@ -207,12 +209,7 @@ func restoreCommand(ctx context.Context, env Env, args []string) error {
 }
 
 // where names the configured store for a message.
-func where(cfg config.Config) string {
-	if cfg.Store != "" {
-		return redactStore(cfg.Store)
-	}
-	return "sqlite:" + cfg.Data
-}
+func where(cfg config.Config) string { return redactStore(storeURL(cfg)) }
 
 // counts lists the kinds of a backup that hold anything, in the order of
 // storecopy.Summary.

@@ -15,8 +15,11 @@ import (
 func serverWithData(t *testing.T) (data string, key []byte) {
 	t.Helper()
 	data = t.TempDir()
+	if code, _, stderr := runCmd(t, "", "init", "--data", data); code != 0 {
+		t.Fatalf("init: %s", stderr)
+	}
 	for _, u := range []string{"alice", "bob"} {
-		if code, _, stderr := runCmd(t, "pw\n", "user", "add", u, "--data", data, "--email", u+"@example.org"); code != 0 {
+		if code, _, stderr := runCmd(t, u+"-password\n", "user", "add", u, "--data", data, "--email", u+"@example.org"); code != 0 {
 			t.Fatalf("user add %s: %s", u, stderr)
 		}
 	}

@@ -18,12 +18,14 @@ func checkCommand(ctx context.Context, env Env, args []string) error {
 	if len(rest) > 0 {
 		return fmt.Errorf("check: unexpected argument %q", rest[0])
 	}
-	st, err := openStore(ctx, cfg, nil)
+	st, err := openExisting(ctx, env, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	problems, err := check.Run(ctx, st, env.Stdout)
+	p := newProgress(env, "collections checked")
+	problems, err := check.Options{Progress: p.report}.Run(ctx, st, env.Stdout)
+	p.Done()
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}

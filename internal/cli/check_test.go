@@ -10,8 +10,8 @@ import (
 )
 
 func TestCheckCommand(t *testing.T) {
-	data := t.TempDir()
-	if code, _, stderr := runCmd(t, "pw\n", "user", "add", "alice", "--data", data); code != 0 {
+	data := initStore(t)
+	if code, _, stderr := runCmd(t, "password1\n", "user", "add", "alice", "--data", data); code != 0 {
 		t.Fatalf("user add: exit %d: %s", code, stderr)
 	}
 	code, stdout, stderr := runCmd(t, "", "check", "--data", data)

@@ -11,9 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -33,8 +31,6 @@ import (
 	"koyomi.dev/koyomi/internal/secret"
 	"koyomi.dev/koyomi/internal/server"
 	"koyomi.dev/koyomi/internal/store"
-	"koyomi.dev/koyomi/internal/store/postgres"
-	"koyomi.dev/koyomi/internal/store/sqlite"
 	"koyomi.dev/koyomi/internal/storecopy"
 )
 
@@ -47,134 +43,17 @@ type Env struct {
 	Getenv func(string) string
 	// StdinIsTerminal reports whether passwords should be prompted for.
 	StdinIsTerminal bool
+	// StderrIsTerminal reports whether progress may be shown on standard
+	// error.
+	StderrIsTerminal bool
 }
 
 // OSEnv returns the process's environment.
 func OSEnv() Env {
 	return Env{Args: os.Args[1:], Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		Getenv: os.Getenv, StdinIsTerminal: term.IsTerminal(int(os.Stdin.Fd()))}
+		Getenv: os.Getenv, StdinIsTerminal: term.IsTerminal(int(os.Stdin.Fd())),
+		StderrIsTerminal: term.IsTerminal(int(os.Stderr.Fd()))}
 }
-
-const usage = `Usage: koyomi <command> [flags]
-
-Commands:
-  serve                  run the CalDAV server
-  user add NAME [--email ADDR] [--display TEXT] [--phone NUMBER]
-                         create a user (password from stdin, or prompted)
-  user passwd NAME       change a user's password
-  user set NAME [--display TEXT] [--email ADDR] [--phone NUMBER]
-                         change the name a user is shown by, their e-mail
-                         address, or the phone number on their card in the
-                         directory address book
-  user del NAME          delete a user and all their data
-  user list              list users
-  user app-password add USER LABEL
-                         create a password for one device (shown once)
-  user app-password list USER
-                         list a user's app passwords
-  user app-password revoke USER ID
-                         revoke an app password at once
-  group add NAME [--display TEXT] [--keep-past] [--admin USER ...]
-                         create a group and its group calendar; with
-                         --keep-past, members who leave keep read access to
-                         what ended before they left; --admin names members
-                         who administer it
-  group set NAME [--display TEXT] [--keep-past=true|false]
-                         change a group's display name or leaving policy
-  group del NAME         delete a group and its calendar
-  group list             list groups, their members and administrators
-  group member add GROUP USER [--admin] [--contribute CAL:LEVEL ...]
-                         add a member, contributing their calendars at a
-                         level (full, summary, busy, hidden)
-  group member set GROUP USER [--admin=true|false] [--contribute CAL:LEVEL ...]
-                         make a member an administrator or no longer one,
-                         or replace what they contribute (--contribute ""
-                         for nothing)
-  group member del GROUP USER
-                         record that a member left
-  group member list GROUP
-                         list members, past ones included
-  share add OWNER COLLECTION GRANTEE [--level LEVEL]
-                         share a calendar or address book with user:NAME,
-                         group:NAME or '*' (every signed-in user) at a
-                         level (free-busy, read, read-write, admin;
-                         default read), as its owner would
-  share del OWNER COLLECTION GRANTEE
-                         take a share back
-  share list OWNER COLLECTION
-                         list who a collection is shared with
-  share mine USER        list what others share with USER, as USER sees it
-  delegate add OWNER DELEGATE --write|--read
-                         let DELEGATE read (and with --write, change) all of
-                         OWNER's calendars, which appear in DELEGATE's home
-  delegate list OWNER    list OWNER's delegates
-  delegate del OWNER DELEGATE
-                         take DELEGATE's access to OWNER's calendars away
-  link add OWNER CALENDAR | link add OWNER --vc NAME
-                         publish a calendar, or a virtual calendar as it
-                         shows to nobody in particular, at a secret URL that
-                         reads it without signing in (/public/TOKEN.ics)
-  link list OWNER        list the public links of OWNER's calendars and views
-  link del TOKEN         revoke a public link at once
-  vc add OWNER NAME --definition JSON|--file FILE [--share user:X|group:G ...]
-         [--write-target CAL [--writer user:X|group:G ...]] [--display TEXT]
-         [--color #RRGGBB]
-                         define a virtual calendar (see
-                         docs/virtual-calendars.md)
-  vc set OWNER NAME [--definition JSON|--file FILE] [--share ...] [...]
-                         change a virtual calendar: each flag given
-                         replaces that part, the rest stays
-  vc list OWNER          list a user's virtual calendars
-  vc show OWNER NAME     print a virtual calendar's specification as JSON
-  vc del OWNER NAME      delete a virtual calendar
-  vc preview OWNER NAME [--as VIEWER] [--start DATE --end DATE]
-                         print the iCalendar objects VIEWER sees in it
-  connector add USER --name N --calendar CAL --url URL [--kind caldav|ics]
-         [--username U] [--password-stdin|--token-stdin]
-         [--direction two-way|push|pull] [--policy remote|local|recent]
-         [--interval 15m]
-                         sync one of USER's calendars with a remote CalDAV
-                         calendar or ICS feed (the secret is read from
-                         standard input)
-  connector set ID [same flags]
-                         change a connector: only the flags given
-  connector list [USER]  list connectors and their state
-  connector show ID      show one connector's settings and state
-  connector del ID       delete a connector (both calendars keep their events)
-  connector start ID | stop ID
-                         resume or pause a connector
-  connector sync ID      run a connector now and print the run
-  connector history ID [--limit N]
-                         list its runs, newest first
-  connector conflicts ID print the versions that lost conflicts
-  connector discover URL [--username U] [--password-stdin|--token-stdin]
-                         list the calendars a CalDAV server offers
-  connector allow|forbid|unset SUBJECT
-                         allow or forbid connectors for user:NAME,
-                         group:NAME or '*', or remove that rule
-  connector permissions  list the rules
-  migrate                bring the store's schema up to date and exit
-  check                  verify the store's integrity (change log, index,
-                         ETags); exit status 1 when a problem is found
-  bench --url URL ...    measure a CalDAV/CardDAV server, verifying every
-                         answer (see internal/bench/README.md)
-  store copy --from STORE --to STORE
-                         copy a whole installation into an empty store and
-                         verify it (STORE: sqlite:DIR or postgres://...)
-  backup FILE [--passphrase-file F | --key-out]
-                         write a consistent, verified backup of the store
-                         (running or not) and its server key to FILE (see
-                         docs/backup.md)
-  backup verify FILE [--passphrase-file F] [--key KEYFILE]
-                         check a backup's checksums, data and server key
-  restore FILE [--passphrase-file F] [--key KEYFILE] [--replace-key]
-                         restore a backup into an empty store and put its
-                         server key where the server reads it
-
-Every command takes --data DIR (or KOYOMI_DATA), --store URL (or
-KOYOMI_STORE; empty means SQLite in the data directory) and --config FILE
-(or KOYOMI_CONFIG); run "koyomi serve -h" for all settings.
-`
 
 // Main runs the command line and returns the process exit code.
 func Main(ctx context.Context, env Env) int {
@@ -189,21 +68,34 @@ func Main(ctx context.Context, env Env) int {
 }
 
 func run(ctx context.Context, env Env) error {
-	if len(env.Args) == 0 {
-		fmt.Fprint(env.Stderr, usage)
-		return errors.New("no command given")
+	args := env.Args
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		args = append([]string{"version"}, args[1:]...)
 	}
-	cmd, args := env.Args[0], env.Args[1:]
+	name, rest, helped, err := walkCommands(env, args)
+	if err != nil || helped {
+		return err
+	}
+	// The command's own words are checked; each command takes what
+	// follows its first word.
+	words := strings.Fields(name)
+	cmd, args := words[0], append(slices.Clone(words[1:]), rest...)
 	switch cmd {
 	case "serve":
 		return serve(ctx, env, args)
 	case "user":
 		if len(args) == 0 {
-			return errors.New("user: expected add, passwd, set, del or list")
+			return errors.New("user: expected add, passwd, set, del, restore or list")
 		}
 		return userCommand(ctx, env, args[0], args[1:])
 	case "group":
 		return groupCommand(ctx, env, args)
+	case "trash":
+		return trashCommand(ctx, env, args)
+	case "calendar":
+		return collectionCommand(ctx, env, store.KindCalendar, args)
+	case "addressbook":
+		return collectionCommand(ctx, env, store.KindAddressBook, args)
 	case "vc":
 		return vcCommand(ctx, env, args)
 	case "share":
@@ -227,31 +119,37 @@ func run(ctx context.Context, env Env) error {
 		return bench.Main(ctx, args, env.Stdout, env.Stderr)
 	case "check":
 		return checkCommand(ctx, env, args)
+	case "init":
+		return initCommand(ctx, env, args)
 	case "migrate":
 		cfg, _, err := resolve(env, "migrate", args, nil)
 		if err != nil {
 			return err
 		}
-		st, err := openStore(ctx, cfg, nil)
+		st, err := openCreating(ctx, env, cfg)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(env.Stdout, "schema is up to date")
 		return st.Close()
-	case "help", "-h", "--help":
-		fmt.Fprint(env.Stdout, usage)
-		return nil
+	case "version":
+		return versionCommand(env, args)
 	}
-	fmt.Fprint(env.Stderr, usage)
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
-// resolve parses flags for a command and builds its configuration.
+// resolve parses flags for a command and builds its configuration. Asked
+// for help (-h, --help), it writes the command's help on standard output
+// and returns flag.ErrHelp.
 func resolve(env Env, name string, args []string, extra func(*flag.FlagSet)) (config.Config, []string, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
+	// Errors are returned, and help written, here rather than by fs.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	path := fs.String("config", env.Getenv("KOYOMI_CONFIG"), "configuration `file` (TOML)")
 	flags := config.RegisterFlags(fs)
+	configFlags := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) { configFlags[f.Name] = true })
 	if extra != nil {
 		extra(fs)
 	}
@@ -259,7 +157,19 @@ func resolve(env Env, name string, args []string, extra func(*flag.FlagSet)) (co
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return config.Config{}, nil, err
+			if errors.Is(err, flag.ErrHelp) {
+				// A subcommand given as an argument (user app-password
+				// add) has its own help.
+				for _, p := range positional {
+					if _, ok := lookupCommand(name + " " + p); !ok {
+						break
+					}
+					name += " " + p
+				}
+				commandHelp(env.Stdout, name, fs, configFlags)
+				return config.Config{}, nil, err
+			}
+			return config.Config{}, nil, fmt.Errorf("%s: %w (see koyomi %s --help)", name, err, name)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -272,63 +182,49 @@ func resolve(env Env, name string, args []string, extra func(*flag.FlagSet)) (co
 	return cfg, positional, err
 }
 
-func openStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (store.Store, error) {
-	if cfg.Store != "" {
-		return openURL(ctx, cfg.Store, logger)
-	}
-	return sqlite.Open(ctx, cfg.Data, sqlite.Options{Logger: logger})
-}
-
-// openURL opens a store named by a URL: postgres://... (or postgresql://)
-// for PostgreSQL, sqlite:DIR for the embedded store in DIR.
-func openURL(ctx context.Context, u string, logger *slog.Logger) (store.Store, error) {
-	switch {
-	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
-		return postgres.Open(ctx, u, postgres.Options{Logger: logger})
-	case strings.HasPrefix(u, "sqlite:"):
-		dir := strings.TrimPrefix(strings.TrimPrefix(u, "sqlite:"), "//")
-		if dir == "" {
-			return nil, errors.New("sqlite: store URL needs a directory, e.g. sqlite:./koyomi-data")
-		}
-		return sqlite.Open(ctx, dir, sqlite.Options{Logger: logger})
-	}
-	return nil, fmt.Errorf("unknown store %q: use postgres://... or sqlite:DIR", u)
-}
-
-// redactStore hides a password in a store URL for logs.
-func redactStore(u string) string {
-	if p, err := url.Parse(u); err == nil && p.User != nil {
-		if _, has := p.User.Password(); has {
-			p.User = url.UserPassword(p.User.Username(), "xxxxx")
-		}
-		return p.String()
-	}
-	return u
-}
-
-// storeCopy implements "koyomi store copy".
+// storeCopy implements "koyomi store copy". The source must exist, hold
+// something and not be in use by a running server (unless --force); the
+// destination is created when missing.
 func storeCopy(ctx context.Context, env Env, args []string) error {
-	fs := flag.NewFlagSet("store copy", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	from := fs.String("from", "", "source `store` (sqlite:DIR or postgres://...)")
-	to := fs.String("to", "", "destination `store`, which must hold no users")
-	if err := fs.Parse(args); err != nil {
+	var from, to string
+	var force bool
+	_, pos, err := resolve(env, "store copy", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&from, "from", "", "source `store` (sqlite:DIR or postgres://...)")
+		fs.StringVar(&to, "to", "", "destination `store`, which must hold no users")
+		fs.BoolVar(&force, "force", false, "copy even while a server is running on the source")
+	})
+	if err != nil {
 		return err
 	}
-	if *from == "" || *to == "" || fs.NArg() > 0 {
+	if from == "" || to == "" || len(pos) > 0 {
 		return errors.New("store copy: give --from STORE and --to STORE")
 	}
-	src, err := openURL(ctx, *from, nil)
+	src, err := openNamed(ctx, env, from, "source", nil, true)
 	if err != nil {
 		return fmt.Errorf("source: %w", err)
 	}
 	defer src.Close()
-	dst, err := openURL(ctx, *to, nil)
+	where := describeStore(from)
+	held, err := storecopy.Holdings(ctx, src)
+	if err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	if len(held) == 0 {
+		return fmt.Errorf("store copy: the source %s is empty (no users, groups, virtual calendars or connector permissions); nothing to copy", where)
+	}
+	if !force {
+		if err := refuseServed(ctx, src, where); err != nil {
+			return fmt.Errorf("store copy: %w", err)
+		}
+	}
+	dst, err := openNamed(ctx, env, to, "destination", nil, false)
 	if err != nil {
 		return fmt.Errorf("destination: %w", err)
 	}
 	defer dst.Close()
-	sum, err := storecopy.Copy(ctx, src, dst)
+	p := newProgress(env, "users copied")
+	sum, err := storecopy.Options{Progress: p.report}.Copy(ctx, src, dst)
+	p.Done()
 	if err != nil {
 		return err
 	}
@@ -345,7 +241,7 @@ func serve(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("serve: unexpected argument %q", rest[0])
 	}
 	logger := cfg.NewLogger(env.Stderr)
-	st, err := openStore(ctx, cfg, logger)
+	st, err := openCreating(ctx, env, cfg)
 	if err != nil {
 		return err
 	}
@@ -370,12 +266,13 @@ func serve(ctx context.Context, env Env, args []string) error {
 		XMLLimits:            dav.XMLLimits{Depth: cfg.MaxXMLDepth, Elements: cfg.MaxXMLElements},
 		CalDAVLimits:         caldav.Limits{ReportInstances: cfg.MaxReportInstances, QueryResults: cfg.MaxQueryResults},
 		SecretKey:            key, ConnectorsDefaultAllowed: cfg.ConnectorsAllowed(), NodeName: cfg.Node(),
-		Admins: cfg.Admins.Names()})
+		Admins: cfg.Admins.Names(), TrashRetention: cfg.TrashRetention})
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	defer holdServing(ctx, st, servingHolder(cfg.Node()), logger)()
 	// Connectors run until shutdown; the store closes only after the
 	// runner has recorded the run it was in.
 	runners, stopRunners := context.WithCancel(ctx)
@@ -384,19 +281,22 @@ func serve(ctx context.Context, env Env, args []string) error {
 		defer close(runnersDone)
 		srv.Connectors().Run(runners)
 	}()
+	purgeDone := make(chan struct{})
+	go func() {
+		defer close(purgeDone)
+		srv.RunTrashPurge(runners)
+	}()
 	defer func() {
 		stopRunners()
 		<-runnersDone
+		<-purgeDone
 	}()
 	scheme := "http"
 	if cfg.TLS.Cert != "" {
 		scheme = "https"
 	}
 	return srv.ListenAndServe(ctx, cfg.Listen, server.TLS{Cert: cfg.TLS.Cert, Key: cfg.TLS.Key, RedirectHTTP: cfg.RedirectHTTP}, func(a net.Addr) {
-		where := "sqlite:" + cfg.Data
-		if cfg.Store != "" {
-			where = redactStore(cfg.Store)
-		}
+		where := describeStore(storeURL(cfg))
 		logger.Info("koyomi is serving", "addr", scheme+"://"+a.String()+"/", "store", where)
 		if users, err := srv.Service().Users(ctx); err == nil && len(users) == 0 {
 			logger.Warn("no users yet: create one with `koyomi user add NAME`", "store", where)
@@ -431,9 +331,13 @@ func setProfile(ctx context.Context, env Env, svc *domain.Service, name, display
 func userCommand(ctx context.Context, env Env, sub string, args []string) error {
 	var display string
 	var email, phone *string // nil: not given; "" removes it
+	var yes bool
 	cfg, pos, err := resolve(env, "user "+sub, args, func(fs *flag.FlagSet) {
 		if sub == "add" || sub == "set" {
 			fs.Func("email", "the user's e-mail `address` (\"\" removes it)", func(s string) error { email = &s; return nil })
+		}
+		if sub == "del" {
+			fs.BoolVar(&yes, "yes", false, "delete without asking (needed when standard input is not a terminal)")
 		}
 		if sub == "add" || sub == "set" {
 			fs.StringVar(&display, "display", "", "the `name` the user is shown by (in labels of their busy time)")
@@ -444,12 +348,11 @@ func userCommand(ctx context.Context, env Env, sub string, args []string) error 
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg, nil)
+	svc, st, err := openService(ctx, env, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	svc := domain.New(st, domain.Options{MaxResourceSize: cfg.MaxResourceSize})
 	needName := func() (string, error) {
 		if len(pos) != 1 {
 			return "", fmt.Errorf("user %s: expected exactly one user name", sub)
@@ -471,7 +374,8 @@ func userCommand(ctx context.Context, env Env, sub string, args []string) error 
 			addr = *email
 		}
 		if err := svc.CreateUser(ctx, name, pw, addr); err != nil {
-			if errors.Is(err, domain.ErrExists) {
+			var inTrash *domain.UserInTrashError
+			if errors.Is(err, domain.ErrExists) && !errors.As(err, &inTrash) {
 				return fmt.Errorf("user %s already exists", name)
 			}
 			return err
@@ -522,13 +426,31 @@ func userCommand(ctx context.Context, env Env, sub string, args []string) error 
 		if err != nil {
 			return err
 		}
+		if err := needUser(ctx, svc, name); err != nil {
+			return err
+		}
+		if err := confirmUserDelete(env, name, yes); err != nil {
+			return err
+		}
 		if err := svc.DeleteUser(ctx, name); err != nil {
 			if errors.Is(err, domain.ErrNotFound) {
 				return fmt.Errorf("no user %s", name)
 			}
 			return err
 		}
-		fmt.Fprintf(env.Stdout, "user %s deleted\n", name)
+		fmt.Fprintf(env.Stdout, "user %s moved to the trash (koyomi user restore %s brings them back)\n", name, name)
+	case "restore":
+		name, err := needName()
+		if err != nil {
+			return err
+		}
+		if err := svc.RestoreUser(ctx, name); err != nil {
+			if errors.Is(err, domain.ErrNotFound) {
+				return fmt.Errorf("no user %s in the trash", name)
+			}
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "user %s restored\n", name)
 	case "app-password":
 		return appPasswordCommand(ctx, env, svc, pos)
 	case "list":
@@ -543,7 +465,7 @@ func userCommand(ctx context.Context, env Env, sub string, args []string) error 
 		}
 		return tw.Flush()
 	default:
-		return fmt.Errorf("user: unknown subcommand %q (add, passwd, set, del, list, app-password)", sub)
+		return fmt.Errorf("user: unknown subcommand %q (add, passwd, set, del, restore, list, app-password)", sub)
 	}
 	return nil
 }
@@ -583,14 +505,14 @@ func readPassword(env Env, user string) (string, error) {
 	return string(first), nil
 }
 
-// openService opens the configured store and the domain service over it;
-// the caller closes the store.
-func openService(ctx context.Context, cfg config.Config) (*domain.Service, store.Store, error) {
-	st, err := openStore(ctx, cfg, nil)
+// openService opens the configured store, which must exist, and the
+// domain service over it; the caller closes the store.
+func openService(ctx context.Context, env Env, cfg config.Config) (*domain.Service, store.Store, error) {
+	st, err := openExisting(ctx, env, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	return domain.New(st, domain.Options{MaxResourceSize: cfg.MaxResourceSize}), st, nil
+	return domain.New(st, domain.Options{MaxResourceSize: cfg.MaxResourceSize, MinPasswordLength: cfg.MinPasswordLength, TrashRetention: cfg.TrashRetention}), st, nil
 }
 
 // listFlag is a flag that may be given several times.
@@ -614,11 +536,12 @@ type vcFlags struct {
 	definition, file, writeTarget, display, color string
 	share, writers                                listFlag
 	as, start, end                                string
+	output                                        string
 }
 
 func vcCommand(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 {
-		return errors.New("vc: expected add, set, list, show, del or preview")
+		return errors.New("vc: expected add, set, list, show, del, preview or export")
 	}
 	sub, args := args[0], args[1:]
 	var f vcFlags
@@ -632,6 +555,8 @@ func vcCommand(ctx context.Context, env Env, args []string) error {
 			fs.Var(&f.writers, "writer", "who may write through the view (`user:NAME` or group:NAME; repeatable; default: everyone it is shared with)")
 			fs.StringVar(&f.display, "display", "", "display `name`")
 			fs.StringVar(&f.color, "color", "", "`colour` (#RRGGBB)")
+		case "export":
+			fs.StringVar(&f.output, "o", "", "write to `file` instead of standard output")
 		case "preview":
 			fs.StringVar(&f.as, "as", "", "the `viewer` to preview as (default: the owner)")
 			fs.StringVar(&f.start, "start", "", "first `date` (YYYY-MM-DD; default: this week's Monday)")
@@ -641,10 +566,10 @@ func vcCommand(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	wantArgs := map[string]int{"add": 2, "set": 2, "list": 1, "show": 2, "del": 2, "preview": 2}
+	wantArgs := map[string]int{"add": 2, "set": 2, "list": 1, "show": 2, "del": 2, "preview": 2, "export": 2}
 	n, ok := wantArgs[sub]
 	if !ok {
-		return fmt.Errorf("vc: unknown subcommand %q (add, set, list, show, del, preview)", sub)
+		return fmt.Errorf("vc: unknown subcommand %q (add, set, list, show, del, preview, export)", sub)
 	}
 	if len(pos) != n {
 		if n == 1 {
@@ -652,7 +577,7 @@ func vcCommand(ctx context.Context, env Env, args []string) error {
 		}
 		return fmt.Errorf("vc %s: expected OWNER NAME", sub)
 	}
-	svc, st, err := openService(ctx, cfg)
+	svc, st, err := openService(ctx, env, cfg)
 	if err != nil {
 		return err
 	}
@@ -697,6 +622,12 @@ func vcCommand(ctx context.Context, env Env, args []string) error {
 			return notFound(err)
 		}
 		fmt.Fprintf(env.Stdout, "virtual calendar %s/%s deleted\n", owner, pos[1])
+	case "export":
+		target, err := svc.OwnVCTarget(ctx, owner, pos[1])
+		if err != nil {
+			return notFound(err)
+		}
+		return exportTo(env, f.output, func(w io.Writer) error { return target.Export(ctx, w) })
 	case "preview":
 		tr, err := domain.PreviewRange(f.start, f.end, svc.Now())
 		if err != nil {

@@ -19,8 +19,19 @@ func runCmd(t *testing.T, stdin string, args ...string) (code int, stdout, stder
 	return code, out.String(), errb.String()
 }
 
-func TestUserLifecycle(t *testing.T) {
+// initStore creates a store with "koyomi init" and returns its data
+// directory.
+func initStore(t *testing.T) string {
+	t.Helper()
 	data := t.TempDir()
+	if code, stdout, stderr := runCmd(t, "", "init", "--data", data); code != 0 || !strings.Contains(stdout, "created a store at "+data) {
+		t.Fatalf("init: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	return data
+}
+
+func TestUserLifecycle(t *testing.T) {
+	data := initStore(t)
 	steps := []struct {
 		name     string
 		stdin    string
@@ -30,16 +41,16 @@ func TestUserLifecycle(t *testing.T) {
 		stderr   string // substring of standard error
 		noStdout string // must not appear in standard output
 	}{
-		{name: "add", stdin: "s3cret\n", args: []string{"user", "add", "alice", "--data", data, "--email", "alice@example.org"},
+		{name: "add", stdin: "s3cret-password\n", args: []string{"user", "add", "alice", "--data", data, "--email", "alice@example.org"},
 			stdout: "user alice created"},
-		{name: "add without newline", stdin: "pw", args: []string{"user", "add", "bob", "--data", data, "--display", "Bob B."}, stdout: "user bob created"},
+		{name: "add without newline", stdin: "password1", args: []string{"user", "add", "bob", "--data", data, "--display", "Bob B."}, stdout: "user bob created"},
 		{name: "set display", args: []string{"user", "set", "alice", "--display", "ユーザA", "--data", data}, stdout: "display name of alice is now ユーザA"},
 		{name: "set nothing", args: []string{"user", "set", "alice", "--data", data}, code: 1, stderr: "nothing to change"},
 		{name: "set missing", args: []string{"user", "set", "nobody", "--display", "x", "--data", data}, code: 1, stderr: "no user nobody"},
 		{name: "set phone", args: []string{"user", "set", "alice", "--phone", "+81 3 1234 5678", "--data", data}, stdout: `phone number of alice is now "+81 3 1234 5678"`},
 		{name: "set phone with control", args: []string{"user", "set", "alice", "--phone", "1\x01", "--data", data}, code: 1, stderr: "phone"},
 		{name: "clear phone", args: []string{"user", "set", "alice", "--phone", "", "--data", data}, stdout: `phone number of alice is now ""`},
-		{name: "taken email", stdin: "pw\n", args: []string{"user", "add", "dave", "--data", data, "--email", "ALICE@example.org"}, code: 1, stderr: "another user has the address"},
+		{name: "taken email", stdin: "password1\n", args: []string{"user", "add", "dave", "--data", data, "--email", "ALICE@example.org"}, code: 1, stderr: "another user has the address"},
 		{name: "set email taken", args: []string{"user", "set", "bob", "--email", "Alice@Example.org", "--data", data}, code: 1, stderr: "another user has the address"},
 		{name: "set email invalid", args: []string{"user", "set", "bob", "--email", "bob at example", "--data", data}, code: 1, stderr: "no e-mail address"},
 		{name: "set email", args: []string{"user", "set", "bob", "--email", "bob@example.org", "--data", data}, stdout: `e-mail address of bob is now "bob@example.org"`},
@@ -50,15 +61,17 @@ func TestUserLifecycle(t *testing.T) {
 		{name: "list display", args: []string{"user", "list", "--data", data}, stdout: "ユーザA"},
 		{name: "list display of add", args: []string{"user", "list", "--data", data}, stdout: "Bob B."},
 		{name: "list", args: []string{"user", "list", "--data", data}, stdout: "alice@example.org"},
-		{name: "duplicate", stdin: "other\n", args: []string{"user", "add", "alice", "--data", data},
+		{name: "duplicate", stdin: "other-password\n", args: []string{"user", "add", "alice", "--data", data},
 			code: 1, stderr: "koyomi: user alice already exists"},
 		{name: "empty password", stdin: "\n", args: []string{"user", "add", "carol", "--data", data}, code: 1, stderr: "empty password"},
 		{name: "no password", stdin: "", args: []string{"user", "add", "carol", "--data", data}, code: 1, stderr: "password"},
-		{name: "no name", stdin: "pw\n", args: []string{"user", "add", "--data", data}, code: 1, stderr: "expected exactly one user name"},
-		{name: "passwd", stdin: "new\n", args: []string{"user", "passwd", "alice", "--data", data}, stdout: "password of alice changed"},
-		{name: "passwd missing", stdin: "new\n", args: []string{"user", "passwd", "nobody", "--data", data}, code: 1, stderr: "no user nobody"},
-		{name: "del", args: []string{"user", "del", "bob", "--data", data}, stdout: "user bob deleted"},
-		{name: "del missing", args: []string{"user", "del", "bob", "--data", data}, code: 1, stderr: "no user bob"},
+		{name: "no name", stdin: "password1\n", args: []string{"user", "add", "--data", data}, code: 1, stderr: "expected exactly one user name"},
+		{name: "passwd", stdin: "new-password\n", args: []string{"user", "passwd", "alice", "--data", data}, stdout: "password of alice changed"},
+		{name: "passwd missing", stdin: "new-password\n", args: []string{"user", "passwd", "nobody", "--data", data}, code: 1, stderr: "no user nobody"},
+		{name: "del without a terminal", args: []string{"user", "del", "bob", "--data", data}, code: 1, stderr: "give --yes"},
+		{name: "del", args: []string{"user", "del", "bob", "--yes", "--data", data}, stdout: "user bob moved to the trash"},
+		{name: "name in the trash", stdin: "password1\n", args: []string{"user", "add", "bob", "--data", data}, code: 1, stderr: "koyomi trash purge bob"},
+		{name: "del missing", args: []string{"user", "del", "bob", "--yes", "--data", data}, code: 1, stderr: "no user bob"},
 		{name: "list after del", args: []string{"user", "list", "--data", data}, stdout: "alice", noStdout: "bob"},
 		{name: "unknown subcommand", args: []string{"user", "rename", "--data", data}, code: 1, stderr: "unknown subcommand"},
 	}
@@ -80,8 +93,8 @@ func TestUserLifecycle(t *testing.T) {
 }
 
 func TestListShowsHeaderAndUser(t *testing.T) {
-	data := t.TempDir()
-	if code, _, stderr := runCmd(t, "pw\n", "user", "add", "alice", "--data", data); code != 0 {
+	data := initStore(t)
+	if code, _, stderr := runCmd(t, "password1\n", "user", "add", "alice", "--data", data); code != 0 {
 		t.Fatalf("add: %s", stderr)
 	}
 	_, stdout, _ := runCmd(t, "", "user", "list", "--data", data)
@@ -145,4 +158,20 @@ func TestHelp(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "user add NAME") {
 		t.Errorf("help: exit %d\n%s", code, stdout)
 	}
+}
+
+// The minimum password length is a setting; user add and user passwd
+// refuse a shorter password with both lengths.
+func TestMinPasswordLength(t *testing.T) {
+	data := initStore(t)
+	runCLISteps(t, data, []cliStep{
+		{name: "too short", stdin: "seven77\n", args: []string{"user", "add", "zed"}, code: 1,
+			stderr: []string{"password: too short: 7 characters, at least 8"}},
+		{name: "lowered", stdin: "seven77\n", args: []string{"user", "add", "zed", "--min-password-length", "6"}, stdout: []string{"user zed created"}},
+		{name: "passwd too short", stdin: "short\n", args: []string{"user", "passwd", "zed"}, code: 1,
+			stderr: []string{"at least 8"}},
+		{name: "passwd raised", stdin: "eight888\n", args: []string{"user", "passwd", "zed", "--min-password-length", "10"}, code: 1,
+			stderr: []string{"8 characters, at least 10"}},
+		{name: "passwd", stdin: "eight888\n", args: []string{"user", "passwd", "zed"}, stdout: []string{"password of zed changed"}},
+	})
 }

@@ -104,7 +104,7 @@ func connectorCommand(ctx context.Context, env Env, args []string) error {
 	}
 	// The key is needed to seal new credentials and to open stored ones.
 	needKey := sub == "sync" || ((sub == "add" || sub == "set") && (f.passwordStdin || f.tokenStdin))
-	mgr, svc, st, err := openConnectors(ctx, cfg, needKey)
+	mgr, svc, st, err := openConnectors(ctx, env, cfg, needKey)
 	if err != nil {
 		return err
 	}
@@ -286,7 +286,7 @@ func connectorCommand(ctx context.Context, env Env, args []string) error {
 // caller closes the store. With needKey the server key file is loaded, and
 // created if missing; without, a missing file is no error (nothing will be
 // sealed or opened).
-func openConnectors(ctx context.Context, cfg config.Config, needKey bool) (*connector.Manager, *domain.Service, store.Store, error) {
+func openConnectors(ctx context.Context, env Env, cfg config.Config, needKey bool) (*connector.Manager, *domain.Service, store.Store, error) {
 	key, err := secret.LoadKey(cfg.SecretKeyPath(), needKey)
 	if errors.Is(err, fs.ErrNotExist) && !needKey {
 		key, err = make([]byte, secret.KeySize), nil
@@ -299,7 +299,7 @@ func openConnectors(ctx context.Context, cfg config.Config, needKey bool) (*conn
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	svc, st, err := openService(ctx, cfg)
+	svc, st, err := openService(ctx, env, cfg)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -19,7 +19,7 @@ import (
 )
 
 // startKoyomi runs a second Koyomi server, the remote of the connectors
-// under test, with one user (password NAME-pw) who has logged in once.
+// under test, with one user (password NAME-password) who has logged in once.
 func startKoyomi(t *testing.T, user string) *httptest.Server {
 	t.Helper()
 	ctx := context.Background()
@@ -35,7 +35,7 @@ func startKoyomi(t *testing.T, user string) *httptest.Server {
 	}
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	if err := srv.Service().CreateUser(ctx, user, user+"-pw", ""); err != nil {
+	if err := srv.Service().CreateUser(ctx, user, user+"-password", ""); err != nil {
 		t.Fatal(err)
 	}
 	if status, _ := get(t, ts, user, "/dav/calendars/"+user+"/"); status != http.StatusOK {
@@ -47,7 +47,7 @@ func startKoyomi(t *testing.T, user string) *httptest.Server {
 func get(t *testing.T, ts *httptest.Server, user, path string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", ts.URL+path, nil)
-	req.SetBasicAuth(user, user+"-pw")
+	req.SetBasicAuth(user, user+"-password")
 	resp, err := ts.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +62,7 @@ func TestConnectorCommands(t *testing.T) {
 	remote := startKoyomi(t, "rem")
 	calURL := remote.URL + "/dav/calendars/rem/default/"
 	steps := []cliStep{
-		{name: "add", stdin: "rem-pw\n", args: []string{"connector", "add", "alice", "--name", "Work", "--calendar", "default",
+		{name: "add", stdin: "rem-password\n", args: []string{"connector", "add", "alice", "--name", "Work", "--calendar", "default",
 			"--url", calURL, "--username", "rem", "--password-stdin"},
 			stdout: []string{"connector 1 (Work) created for alice: two-way sync of calendar default with " + calURL + " every 15m0s"}},
 		{name: "list", args: []string{"connector", "list"}, stdout: []string{"OWNER", "alice", "Work", "default", "caldav", "two-way", "idle"}},
@@ -99,15 +99,15 @@ func TestConnectorCommands(t *testing.T) {
 		{name: "back", args: []string{"connector", "show", "1"}, stdout: []string{"state:", "idle"}, noStdout: []string{"disabled"}},
 		{name: "bad subject", args: []string{"connector", "allow", "alice"}, code: 1, stderr: []string{`subject "alice"`, "user:NAME"}},
 
-		{name: "discover", stdin: "rem-pw\n", args: []string{"connector", "discover", remote.URL + "/", "--username", "rem", "--password-stdin"},
+		{name: "discover", stdin: "rem-password\n", args: []string{"connector", "discover", remote.URL + "/", "--username", "rem", "--password-stdin"},
 			stdout: []string{"URL", calURL, "true"}},
-		{name: "discover refused", stdin: "wrong-pw\n", args: []string{"connector", "discover", calURL, "--username", "rem", "--password-stdin"},
+		{name: "discover refused", stdin: "wrong-password\n", args: []string{"connector", "discover", calURL, "--username", "rem", "--password-stdin"},
 			code: 1, stderr: []string{"401"}},
 
 		{name: "ics feed", args: []string{"connector", "add", "carol", "--name", "Holidays", "--calendar", "default", "--kind", "ics",
 			"--url", "https://example.org/holidays.ics"}, stdout: []string{"pull sync of calendar default"}},
 		{name: "no secret flag", args: []string{"connector", "add", "alice", "--name", "x", "--calendar", "default", "--url", calURL,
-			"--password", "rem-pw"}, code: 1, stderr: []string{"-password"}},
+			"--password", "rem-password"}, code: 1, stderr: []string{"-password"}},
 		{name: "both secrets", stdin: "x\n", args: []string{"connector", "set", "1", "--password-stdin", "--token-stdin"},
 			code: 1, stderr: []string{"not both"}},
 		{name: "empty secret", stdin: "\n", args: []string{"connector", "set", "1", "--token-stdin"}, code: 1, stderr: []string{"empty token"}},
@@ -126,7 +126,7 @@ func TestConnectorCommands(t *testing.T) {
 	}
 	// The password is never echoed, whatever the command.
 	for i := range steps {
-		steps[i].noStdout = append(steps[i].noStdout, "rem-pw")
+		steps[i].noStdout = append(steps[i].noStdout, "rem-password")
 	}
 	runCLISteps(t, data, steps)
 
@@ -152,7 +152,7 @@ func TestConnectorCommands(t *testing.T) {
 	err = st.View(context.Background(), func(tx store.Tx) error {
 		cs, err := tx.ListConnectors(context.Background(), "")
 		for _, c := range cs {
-			if len(c.Secret) > 0 && bytes.Contains(c.Secret, []byte("rem-pw")) {
+			if len(c.Secret) > 0 && bytes.Contains(c.Secret, []byte("rem-password")) {
 				t.Errorf("connector %d keeps its password in clear", c.ID)
 			}
 		}
@@ -171,7 +171,7 @@ func TestConnectorSecretKeyFile(t *testing.T) {
 	calURL := remote.URL + "/dav/calendars/rem/default/"
 	other := filepath.Join(t.TempDir(), "other.key")
 	runCLISteps(t, data, []cliStep{
-		{name: "add", stdin: "rem-pw\n", args: []string{"connector", "add", "alice", "--name", "Work", "--calendar", "default",
+		{name: "add", stdin: "rem-password\n", args: []string{"connector", "add", "alice", "--name", "Work", "--calendar", "default",
 			"--url", calURL, "--username", "rem", "--password-stdin"}, stdout: []string{"created"}},
 		{name: "sync with another key", args: []string{"connector", "sync", "1", "--secret-key-file", other}, code: 1,
 			stdout: []string{"run 1: error", "cannot be read with this server's key"}},
@@ -185,7 +185,7 @@ func TestServeRunsConnectors(t *testing.T) {
 	data, _ := seed(t)
 	remote := startKoyomi(t, "rem")
 	runCLISteps(t, data, []cliStep{
-		{name: "add", stdin: "rem-pw\n", args: []string{"connector", "add", "alice", "--name", "Work", "--calendar", "default",
+		{name: "add", stdin: "rem-password\n", args: []string{"connector", "add", "alice", "--name", "Work", "--calendar", "default",
 			"--url", remote.URL + "/dav/calendars/rem/default/", "--username", "rem", "--password-stdin"}, stdout: []string{"created"}},
 	})
 	ctx, cancel := context.WithCancel(context.Background())

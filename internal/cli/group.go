@@ -78,7 +78,7 @@ func groupCommand(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc, st, err := openService(ctx, cfg)
+	svc, st, err := openService(ctx, env, cfg)
 	if err != nil {
 		return err
 	}
@@ -214,7 +214,7 @@ func memberCommand(ctx context.Context, env Env, sub string, args []string) erro
 	if err != nil {
 		return err
 	}
-	svc, st, err := openService(ctx, cfg)
+	svc, st, err := openService(ctx, env, cfg)
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ func (c subcommands) open(ctx context.Context, env Env, args []string) (sub stri
 			return "", nil, nil, nil, err
 		}
 	}
-	svc, st, err = openService(ctx, cfg)
+	svc, st, err = openService(ctx, env, cfg)
 	if err != nil {
 		return "", nil, nil, nil, err
 	}

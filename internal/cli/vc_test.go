@@ -55,9 +55,9 @@ func runCLISteps(t *testing.T, data string, steps []cliStep) {
 // of the present (so that a preview's default range holds them).
 func seed(t *testing.T) (data string, day time.Time) {
 	t.Helper()
-	data = t.TempDir()
+	data = initStore(t)
 	for _, u := range []string{"alice", "bob", "carol"} {
-		if code, _, stderr := runCmd(t, u+"-pw\n", "user", "add", u, "--data", data); code != 0 {
+		if code, _, stderr := runCmd(t, u+"-password\n", "user", "add", u, "--data", data); code != 0 {
 			t.Fatalf("user add %s: %s", u, stderr)
 		}
 	}

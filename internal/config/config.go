@@ -68,6 +68,8 @@ type Config struct {
 	// passwords not already verified, and for everything from the address
 	// they came from.
 	LoginMaxFailures int `toml:"login_max_failures"`
+	// MinPasswordLength is the fewest characters a new password may have.
+	MinPasswordLength int `toml:"min_password_length"`
 	// LoginMaxFailuresPerIP is how many wrong passwords from one client
 	// address, for any names, within LoginWindow make every attempt from
 	// it wait (see auth.Limiter).
@@ -77,6 +79,9 @@ type Config struct {
 	// LoginMaxBackoff caps the wait after too many failures, which doubles
 	// from one second with each further failure.
 	LoginMaxBackoff time.Duration `toml:"login_max_backoff"`
+	// TrashRetention is how long deleted objects, collections and users
+	// are kept in the trash before they are purged for good.
+	TrashRetention time.Duration `toml:"trash_retention"`
 	// MaxConcurrentPerUser is how many requests one user may have in
 	// flight; more wait briefly, then get 503 with Retry-After. Zero means
 	// the server's default, 16.
@@ -209,9 +214,12 @@ func Default() Config {
 		AuthCacheTTL:    5 * time.Minute,
 
 		LoginMaxFailures:      10,
+		MinPasswordLength:     8,
 		LoginMaxFailuresPerIP: 30,
 		LoginWindow:           15 * time.Minute,
 		LoginMaxBackoff:       15 * time.Minute,
+
+		TrashRetention: 720 * time.Hour,
 
 		Connectors: "allow",
 	}
@@ -375,11 +383,17 @@ func (c *Config) Validate() error {
 	if _, err := c.TrustedProxies.Prefixes(); err != nil {
 		bad("trusted_proxies", "%v", err)
 	}
+	if c.MinPasswordLength <= 0 {
+		bad("min_password_length", "must be at least 1, got %d (default %d)", c.MinPasswordLength, Default().MinPasswordLength)
+	}
 	if c.LoginMaxFailures <= 0 {
 		bad("login_max_failures", "must be at least 1, got %d (default %d)", c.LoginMaxFailures, Default().LoginMaxFailures)
 	}
 	if c.LoginMaxFailuresPerIP <= 0 {
 		bad("login_max_failures_per_ip", "must be at least 1, got %d (default %d)", c.LoginMaxFailuresPerIP, Default().LoginMaxFailuresPerIP)
+	}
+	if c.TrashRetention < time.Minute {
+		bad("trash_retention", "must be at least 1m, got %s (default %s, 30 days)", c.TrashRetention, Default().TrashRetention)
 	}
 	if c.LoginWindow < time.Second {
 		bad("login_window", "must be at least 1s, got %s (default %s)", c.LoginWindow, Default().LoginWindow)

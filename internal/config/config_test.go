@@ -32,8 +32,8 @@ func TestDefaults(t *testing.T) {
 		Listen: "127.0.0.1:8008", Data: "./koyomi-data", Realm: "Koyomi",
 		MaxResourceSize: 10 * 1024 * 1024, LogLevel: "info", LogFormat: "text",
 		AuthCacheTTL:     5 * time.Minute,
-		LoginMaxFailures: 10, LoginMaxFailuresPerIP: 30, LoginWindow: 15 * time.Minute, LoginMaxBackoff: 15 * time.Minute,
-		Connectors: "allow",
+		LoginMaxFailures: 10, MinPasswordLength: 8, LoginMaxFailuresPerIP: 30, LoginWindow: 15 * time.Minute, LoginMaxBackoff: 15 * time.Minute,
+		TrashRetention: 720 * time.Hour, Connectors: "allow",
 	}
 	if c != want {
 		t.Errorf("Default() = %+v; want %+v", c, want)
@@ -233,9 +233,9 @@ func TestEveryEnvVarAndFlagSetsItsKey(t *testing.T) {
 	for _, s := range settings() {
 		value := "x"
 		switch s.key {
-		case "max_resource_size", "login_max_failures", "login_max_failures_per_ip":
+		case "max_resource_size", "login_max_failures", "login_max_failures_per_ip", "min_password_length":
 			value = "123"
-		case "auth_cache_ttl", "login_window", "login_max_backoff":
+		case "auth_cache_ttl", "login_window", "login_max_backoff", "trash_retention":
 			value = "7s"
 		}
 		fromEnv := Default()
@@ -253,7 +253,7 @@ func TestEveryEnvVarAndFlagSetsItsKey(t *testing.T) {
 		}
 		fileValue := `"` + value + `"`
 		switch s.key {
-		case "max_resource_size", "login_max_failures", "login_max_failures_per_ip":
+		case "max_resource_size", "login_max_failures", "login_max_failures_per_ip", "min_password_length":
 			fileValue = value
 		}
 		text := s.key + " = " + fileValue + "\n"
@@ -299,6 +299,7 @@ func TestValidate(t *testing.T) {
 		{"base url creds", func(c *Config) { c.BaseURL = "https://u:pw@x/" }, []string{"base_url", "credentials"}},
 		{"negative size", func(c *Config) { c.MaxResourceSize = -1 }, []string{"max_resource_size", "positive", "-1"}},
 		{"zero size", func(c *Config) { c.MaxResourceSize = 0 }, []string{"max_resource_size", "positive"}},
+		{"zero password length", func(c *Config) { c.MinPasswordLength = 0 }, []string{"min_password_length", "at least 1"}},
 		{"log level case", func(c *Config) { c.LogLevel = "DEBUG" }, nil},
 		{"log level", func(c *Config) { c.LogLevel = "verbose" }, []string{"log_level", `"verbose"`, "debug, info, warn or error"}},
 		{"log format", func(c *Config) { c.LogFormat = "xml" }, []string{"log_format", `"xml"`, "text or json"}},
@@ -307,6 +308,7 @@ func TestValidate(t *testing.T) {
 		{"no login failures", func(c *Config) { c.LoginMaxFailures = 0 }, []string{"login_max_failures", "at least 1"}},
 		{"no login failures per ip", func(c *Config) { c.LoginMaxFailuresPerIP = -1 }, []string{"login_max_failures_per_ip", "at least 1"}},
 		{"login window too short", func(c *Config) { c.LoginWindow = time.Millisecond }, []string{"login_window", "at least 1s"}},
+		{"trash retention too short", func(c *Config) { c.TrashRetention = time.Second }, []string{"trash_retention", "at least 1m"}},
 		{"no login backoff", func(c *Config) { c.LoginMaxBackoff = 0 }, []string{"login_max_backoff", "at least 1s"}},
 		{"connectors forbid", func(c *Config) { c.Connectors = "forbid" }, nil},
 		{"connectors case", func(c *Config) { c.Connectors = "Allow" }, nil},

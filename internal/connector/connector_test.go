@@ -80,7 +80,7 @@ func newLocalOn(t testing.TB, st store.Store, clk *clock) *local {
 	t.Cleanup(func() { st.Close() })
 	svc := domain.New(st, domain.Options{Clock: clk.Now,
 		PasswordParams: auth.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}})
-	if err := svc.CreateUser(ctx, "alice", "alice-pw", ""); err != nil {
+	if err := svc.CreateUser(ctx, "alice", "alice-password", ""); err != nil {
 		t.Fatal(err)
 	}
 	col := &store.Collection{Owner: "alice", Name: "work", Kind: store.KindCalendar}

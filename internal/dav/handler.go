@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"path"
@@ -63,6 +64,27 @@ type Negotiator interface {
 // DAV:getcontenttype (RFC 4918 15.5).
 type ContentTyper interface {
 	ContentType(r *Resource) string
+}
+
+// Exporter is implemented by backends whose collections answer GET with
+// one file of their members (a calendar as one iCalendar stream), written
+// as it is produced rather than held whole.
+type Exporter interface {
+	// Export describes the file r answers GET with; nil when r has none,
+	// and Content answers.
+	Export(ctx context.Context, r *Resource) (*Export, error)
+}
+
+// Export is the file a collection answers GET with.
+type Export struct {
+	ContentType string
+	// ETag is a strong entity tag (unquoted) that changes whenever the
+	// file would, for If-None-Match.
+	ETag string
+	// Filename is the name the file is offered to be saved as.
+	Filename string
+	// Write writes the file.
+	Write func(w io.Writer) error
 }
 
 // LockPermitter is implemented by backends that refuse locks on some
@@ -394,6 +416,15 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 	}
+	if ex, ok := h.Backend.(Exporter); ok && res.Collection {
+		exp, err := ex.Export(ctx, res)
+		if err != nil {
+			return err
+		}
+		if exp != nil {
+			return h.serveExport(w, r, exp)
+		}
+	}
 	body, err := h.Backend.Content(ctx, res)
 	if err != nil {
 		return err
@@ -421,6 +452,55 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) error {
 		w.Write(body)
 	}
 	return nil
+}
+
+// serveExport answers GET with a collection's file, streamed: its length is
+// not known before it is written, so it goes out chunked. A failure once
+// bytes are sent cannot change the status; the connection is cut so that
+// the client does not take a truncated file for a whole one.
+func (h *Handler) serveExport(w http.ResponseWriter, r *http.Request, exp *Export) error {
+	hd := w.Header()
+	if exp.ETag != "" {
+		hd.Set("ETag", quoteETag(exp.ETag))
+		if inm := r.Header.Get("If-None-Match"); inm != "" && etagListMatches(inm, exp.ETag) {
+			w.WriteHeader(http.StatusNotModified)
+			return nil
+		}
+	}
+	hd.Set("Content-Type", exp.ContentType)
+	if exp.Filename != "" {
+		hd.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": exp.Filename}))
+	}
+	if r.Method == http.MethodHead {
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	cw := &sentCounter{w: w}
+	if err := exp.Write(cw); err != nil {
+		if cw.n == 0 {
+			hd.Del("Content-Disposition")
+			hd.Del("ETag")
+			return err
+		}
+		h.Logger.ErrorContext(r.Context(), "export failed after it began", "path", r.URL.Path, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	if cw.n == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	return nil
+}
+
+// sentCounter counts the bytes written through it.
+type sentCounter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *sentCounter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // etagListMatches evaluates an If-None-Match list against a strong etag

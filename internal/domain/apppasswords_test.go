@@ -19,7 +19,7 @@ func TestAppPasswords(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	s := New(st, Options{PasswordParams: auth.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 16}})
 	for _, u := range []string{"alice", "bob"} {
-		if err := s.CreateUser(ctx, u, "pw", ""); err != nil {
+		if err := s.CreateUser(ctx, u, "password1", ""); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -290,14 +290,14 @@ func nested(ctx context.Context, tx store.Collections, c *store.Collection) ([]*
 	return out, nil
 }
 
-// DeleteCollection removes c and the collections below it, with their
-// objects and dead properties.
+// DeleteCollection moves c and the collections below it, with their
+// objects, dead properties, shares and connectors, into its owner's trash.
 func (s *Service) DeleteCollection(ctx context.Context, c *store.Collection) error {
 	if _, err := s.authorizeColl(ctx, c, ActManage); err != nil {
 		return err
 	}
 	return mapStoreErr(s.store.Update(ctx, func(tx store.Tx) error {
-		return deleteCollectionTx(ctx, tx, c)
+		return s.trashCollectionTx(ctx, tx, c)
 	}))
 }
 
@@ -318,7 +318,8 @@ func deleteCollectionTx(ctx context.Context, tx store.Tx, c *store.Collection) e
 }
 
 // CopyMoveCollection copies or moves c (and what is below it) to owner's
-// collection dstName, replacing an existing one when overwrite is set.
+// collection dstName, replacing an existing one, which goes to the trash,
+// when overwrite is set.
 // Dead properties go with what they belong to: a move keeps the
 // collections' IDs and so their keys; a copy copies them to the new ones.
 func (s *Service) CopyMoveCollection(ctx context.Context, c *store.Collection, dstName string, move, overwrite bool) (created bool, err error) {
@@ -347,7 +348,8 @@ func (s *Service) CopyMoveCollection(ctx context.Context, c *store.Collection, d
 			if !overwrite {
 				return fmt.Errorf("%w: destination exists", ErrPrecondition)
 			}
-			if err := deleteCollectionTx(ctx, tx, existing); err != nil {
+			// Replaced as a DELETE would (RFC 4918 9.9.3): into the trash.
+			if err := s.trashCollectionTx(ctx, tx, existing); err != nil {
 				return err
 			}
 		case isNotFound(err):

@@ -43,7 +43,14 @@ var (
 	// which CalDAV and CardDAV forbid (RFC 4791 5.3.2.1, RFC 6352
 	// 6.3.2.1): a new UID is a new resource.
 	ErrUIDChanged = errors.New("an object cannot be replaced by one with another UID")
+	// ErrPasswordTooShort: a new password shorter than the configured
+	// minimum (Options.MinPasswordLength).
+	ErrPasswordTooShort = errors.New("too short")
 )
+
+// DefaultMinPasswordLength is the fewest characters a new password may
+// have unless Options say otherwise.
+const DefaultMinPasswordLength = 8
 
 // Options configure a Service.
 type Options struct {
@@ -58,6 +65,13 @@ type Options struct {
 	// indexed (default 3 years); later ranges are answered by evaluating
 	// the objects.
 	IndexHorizon time.Duration
+	// TrashRetention is how long deleted objects, collections and users
+	// stay in the trash (default DefaultTrashRetention).
+	TrashRetention time.Duration
+	// MinPasswordLength is the fewest characters (not bytes) a password
+	// given to CreateUser or SetPassword may have; zero means
+	// DefaultMinPasswordLength.
+	MinPasswordLength int
 }
 
 // Service is the domain layer over a store.
@@ -85,6 +99,9 @@ func New(st store.Store, opts Options) *Service {
 	}
 	if opts.IndexHorizon <= 0 {
 		opts.IndexHorizon = 3 * 365 * 24 * time.Hour
+	}
+	if opts.MinPasswordLength <= 0 {
+		opts.MinPasswordLength = DefaultMinPasswordLength
 	}
 	return &Service{store: st, opts: opts, renders: newRenderCache(64 << 20)}
 }

@@ -27,7 +27,7 @@ func newGroupService(t *testing.T) (*Service, store.Store) {
 	s := New(st, Options{Clock: func() time.Time { clock = clock.Add(time.Minute); return clock },
 		PasswordParams: auth.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 16}})
 	for _, u := range []string{"alice", "bob", "carol", "dave"} {
-		if err := s.CreateUser(ctx, u, "pw", ""); err != nil {
+		if err := s.CreateUser(ctx, u, "password1", ""); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -232,16 +232,14 @@ func keepsUID(ctx context.Context, tx store.Objects, o *store.Object) error {
 	return nil
 }
 
-// DeleteObject removes an object with its dead properties.
+// DeleteObject moves an object with its dead properties into the trash
+// of the collection's owner (also when a sharee deletes it).
 func (s *Service) DeleteObject(ctx context.Context, c *store.Collection, name, ifMatch string) error {
 	if _, err := s.authorizeColl(ctx, c, ActWrite); err != nil {
 		return err
 	}
 	return mapStoreErr(s.store.Update(ctx, func(tx store.Tx) error {
-		if err := tx.DeleteObject(ctx, c.ID, name, ifMatch); err != nil {
-			return err
-		}
-		return tx.DeleteProperties(ctx, ObjectKey(c, name).key)
+		return s.trashObjectTx(ctx, tx, c, name, ifMatch)
 	}))
 }
 

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -304,11 +305,11 @@ func (s *Service) OpenPublicLink(ctx context.Context, token string) (*PublicFeed
 	if view == nil {
 		return feed, nil
 	}
-	data, err := s.exportVC(ctx, view)
-	if err != nil {
+	var data bytes.Buffer
+	if err := s.exportVC(ctx, view, &data); err != nil {
 		return nil, err
 	}
-	return &PublicFeed{Data: data}, nil
+	return &PublicFeed{Data: data.Bytes()}, nil
 }
 
 // publicView is vc as its link shows it (see the comment at the top): a

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -19,6 +22,15 @@ var ErrInvalidSyncToken = errors.New("invalid sync token")
 // revision.
 func SyncToken(c *store.Collection) string {
 	return fmt.Sprintf("urn:koyomi:sync:%d:%d", c.ID, c.Revision)
+}
+
+// ExportETag is the entity tag of a target's export offered under the file
+// name name: its CTag, which changes with its objects, and the name, which
+// the file carries (X-WR-CALNAME) but the CTag does not follow.
+func ExportETag(ctag, name string) string {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return fmt.Sprintf("%s-%08x", ctag, h.Sum32())
 }
 
 // parseSyncToken returns the revision a token names for collection id.
@@ -127,29 +139,61 @@ func (s *Service) syncCollection(ctx context.Context, c *store.Collection, token
 	return out, nil
 }
 
-// exportCalendar is a calendar's objects as one iCalendar stream (what a
-// GET of the calendar answers), as the context may see them.
-func (s *Service) exportCalendar(ctx context.Context, c *store.Collection) ([]byte, error) {
+// exportCollection writes c's objects, as the context may see them, to w
+// as one file (what a GET of the collection answers): a calendar as one
+// iCalendar stream, an address book as its cards one after another.
+func (s *Service) exportCollection(ctx context.Context, c *store.Collection, w io.Writer) error {
+	if c.Kind != store.KindCalendar && c.Kind != store.KindAddressBook {
+		return fmt.Errorf("%w: %s is neither a calendar nor an address book", ErrNotFound, c.Name)
+	}
 	objs, err := s.ListObjects(ctx, c, true)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	datas := make([][]byte, 0, len(objs))
+	if c.Kind == store.KindAddressBook {
+		return writeCards(w, objs)
+	}
+	m, err := ical.NewMerger(w, c.DisplayName)
+	if err != nil {
+		return err
+	}
 	for _, o := range objs {
-		datas = append(datas, o.Data)
+		if err := m.Add(o.Data); err != nil {
+			return err
+		}
 	}
-	return ical.Merge(datas, c.DisplayName)
+	return m.Close()
 }
 
-// exportVC is a view's objects as one iCalendar stream.
-func (s *Service) exportVC(ctx context.Context, v *VCView) ([]byte, error) {
+// writeCards writes vCards one after another, each ending its last line.
+func writeCards(w io.Writer, objs []*store.Object) error {
+	for _, o := range objs {
+		data := o.Data
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			data = append(slices.Clip(data), '\r', '\n')
+		}
+		if _, err := w.Write(data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// exportVC writes a view's objects, as its viewer sees them, to w as one
+// iCalendar stream.
+func (s *Service) exportVC(ctx context.Context, v *VCView, w io.Writer) error {
 	objs, err := s.VCObjects(ctx, v, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	datas := make([][]byte, 0, len(objs))
+	m, err := ical.NewMerger(w, v.DisplayName())
+	if err != nil {
+		return err
+	}
 	for _, o := range objs {
-		datas = append(datas, o.Data)
+		if err := m.Add(o.Data); err != nil {
+			return err
+		}
 	}
-	return ical.Merge(datas, v.DisplayName())
+	return m.Close()
 }

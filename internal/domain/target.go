@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"koyomi.dev/koyomi/internal/ical"
@@ -56,9 +57,10 @@ type Target interface {
 	SyncToken(ctx context.Context) (string, error)
 	// CTag changes whenever anything the target shows does.
 	CTag(ctx context.Context) (string, error)
-	// Export is everything the target shows as one iCalendar stream, for
-	// calendars.
-	Export(ctx context.Context) ([]byte, error)
+	// Export writes everything the target shows to w as one file: a
+	// calendar's as one iCalendar stream, an address book's cards one
+	// after another.
+	Export(ctx context.Context, w io.Writer) error
 	// Personalize sets the principal's own name, colour and order of the
 	// target (for their own collection, the collection's).
 	Personalize(ctx context.Context, ch Personal) error
@@ -287,8 +289,8 @@ func (t *collTarget) Changes(ctx context.Context, token string, limit int) (*Cha
 	return out, nil
 }
 
-func (t *collTarget) Export(ctx context.Context) ([]byte, error) {
-	return t.s.exportCalendar(ctx, t.c)
+func (t *collTarget) Export(ctx context.Context, w io.Writer) error {
+	return t.s.exportCollection(ctx, t.c, w)
 }
 
 func (t *collTarget) SyncToken(context.Context) (string, error) {
@@ -457,7 +459,9 @@ func (t *viewTarget) Changes(ctx context.Context, token string, limit int) (*Cha
 	return out, nil
 }
 
-func (t *viewTarget) Export(ctx context.Context) ([]byte, error) { return t.s.exportVC(ctx, t.v) }
+func (t *viewTarget) Export(ctx context.Context, w io.Writer) error {
+	return t.s.exportVC(ctx, t.v, w)
+}
 
 func (t *viewTarget) SyncToken(ctx context.Context) (string, error) {
 	rev, err := t.s.vcSyncRevision(ctx, t.v)
@@ -582,8 +586,17 @@ func (t *dirTarget) Changes(context.Context, string, int) (*ChangeSet, error) {
 	return nil, ErrNoChangeLog
 }
 
-func (t *dirTarget) Export(context.Context) ([]byte, error) {
-	return nil, fmt.Errorf("%w: the directory is no calendar", ErrNotFound)
+func (t *dirTarget) Export(ctx context.Context, w io.Writer) error {
+	book, err := t.Book(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range book.Cards {
+		if _, err := w.Write(c.Data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SyncToken: the directory keeps no change log; its CTag is a hash of its

@@ -76,14 +76,14 @@ func TestLabelsAreBounded(t *testing.T) {
 	}
 	t.Cleanup(func() { st.Close() })
 	s := New(st, Options{PasswordParams: auth.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 16}})
-	if err := s.CreateUser(ctx, "alice", "pw", "alice@example.org"); err != nil {
+	if err := s.CreateUser(ctx, "alice", "password1", "alice@example.org"); err != nil {
 		t.Fatal(err)
 	}
 	long := strings.Repeat("x", 201)
 	for what, err := range map[string]error{
 		"app password label": func() error { _, _, err := s.CreateAppPassword(ctx, "alice", long); return err }(),
 		"control in a label": func() error { _, _, err := s.CreateAppPassword(ctx, "alice", "phone\x1b[2J"); return err }(),
-		"email":              s.CreateUser(ctx, "bob", "pw", long+"@example.org"),
+		"email":              s.CreateUser(ctx, "bob", "password1", long+"@example.org"),
 		"group display name": s.CreateGroup(ctx, "team", long, false),
 		"group renamed":      func() error { _, err := s.UpdateGroup(ctx, "team", GroupChange{DisplayName: &long}); return err }(),
 	} {

@@ -2,9 +2,11 @@ package domain
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"koyomi.dev/koyomi/internal/auth"
 	"koyomi.dev/koyomi/internal/store"
@@ -15,8 +17,8 @@ func (s *Service) CreateUser(ctx context.Context, name, password, email string) 
 	if !ValidUserName(name) {
 		return fmt.Errorf("%w: %q (use letters, digits and . _ @ + -, up to 64 characters)", ErrInvalidName, name)
 	}
-	if password == "" {
-		return fmt.Errorf("%w: empty password", ErrInvalidName)
+	if err := s.checkPassword(password); err != nil {
+		return err
 	}
 	if err := checkEmail(email); err != nil {
 		return err
@@ -30,14 +32,30 @@ func (s *Service) CreateUser(ctx context.Context, name, password, email string) 
 		if err := emailFree(ctx, tx, name, email); err != nil {
 			return err
 		}
+		if err := userInTrash(ctx, tx, name); err != nil {
+			return err
+		}
 		return tx.CreateUser(ctx, u)
 	}))
 }
 
-// SetPassword replaces a user's password.
-func (s *Service) SetPassword(ctx context.Context, name, password string) error {
+// checkPassword refuses a new password that is empty or shorter than the
+// minimum length.
+func (s *Service) checkPassword(password string) error {
 	if password == "" {
 		return fmt.Errorf("%w: empty password", ErrInvalidName)
+	}
+	if n := utf8.RuneCountInString(password); n < s.opts.MinPasswordLength {
+		return &InvalidError{Field: "password", Err: fmt.Errorf("%w: %d characters, at least %d",
+			ErrPasswordTooShort, n, s.opts.MinPasswordLength)}
+	}
+	return nil
+}
+
+// SetPassword replaces a user's password.
+func (s *Service) SetPassword(ctx context.Context, name, password string) error {
+	if err := s.checkPassword(password); err != nil {
+		return err
 	}
 	if err := authorize(ctx, name); err != nil {
 		return err
@@ -148,13 +166,26 @@ func (s *Service) updateUser(ctx context.Context, name string, fn func(store.Tx,
 	}))
 }
 
-// DeleteUser removes a user and everything they own, dead properties
-// included.
+// DeleteUser moves a user and everything they own, dead properties
+// included, into the trash, from where RestoreUser brings them back. While
+// they are there, the name cannot be used again.
 func (s *Service) DeleteUser(ctx context.Context, name string) error {
 	if err := authorize(ctx, name); err != nil {
 		return err
 	}
 	err := s.store.Update(ctx, func(tx store.Tx) error {
+		snap, size, err := snapshotUser(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		payload, err := json.Marshal(snap)
+		if err != nil {
+			return err
+		}
+		if err := tx.AddTrash(ctx, &store.TrashItem{Owner: name, Kind: store.TrashUser, Name: name, Size: size,
+			Deleted: s.opts.Clock(), DeletedBy: Principal(ctx), Payload: payload}); err != nil {
+			return err
+		}
 		// What the store deletes with the user, listed first: the dead
 		// properties keyed by their IDs go by hand.
 		keys, err := userPropertyPrefixes(ctx, tx, name)

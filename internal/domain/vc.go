@@ -1408,8 +1408,9 @@ func (s *Service) putThroughVC(ctx context.Context, v *VCView, name string, data
 	return o, created, nil
 }
 
-// deleteThroughVC deletes what a writable view shows under name from its
-// write target, with the dead properties of the target's object.
+// deleteThroughVC moves what a writable view shows under name from its
+// write target, with the dead properties of the target's object, into the
+// trash of the target's owner.
 func (s *Service) deleteThroughVC(ctx context.Context, v *VCView, name, ifMatch string) error {
 	if err := authorize(ctx, v.Viewer); err != nil {
 		return err
@@ -1422,10 +1423,7 @@ func (s *Service) deleteThroughVC(ctx context.Context, v *VCView, name, ifMatch 
 		if !exists {
 			return fmt.Errorf("%w: %s in virtual calendar %d", store.ErrNotFound, name, v.VC.ID)
 		}
-		if err := tx.DeleteObject(ctx, v.target.ID, target, ifMatch); err != nil {
-			return err
-		}
-		return tx.DeleteProperties(ctx, ObjectKey(v.target, target).key)
+		return s.trashObjectTx(ctx, tx, v.target, target, ifMatch)
 	}))
 }
 

@@ -2,6 +2,7 @@ package ical
 
 import (
 	"bytes"
+	"io"
 	"strings"
 )
 
@@ -10,51 +11,116 @@ import (
 // VTIMEZONEs once per TZID. name, when set, becomes X-WR-CALNAME.
 func Merge(objects [][]byte, name string) ([]byte, error) {
 	var out bytes.Buffer
-	out.WriteString("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Koyomi//Koyomi//EN\r\n")
-	if name != "" {
-		out.WriteString(mergeFoldLine("X-WR-CALNAME:" + mergeEscapeText(name)))
+	m, err := NewMerger(&out, name)
+	if err != nil {
+		return nil, err
 	}
-	seenTZ := map[string]bool{}
 	for _, data := range objects {
-		lines := mergeSplitLines(data)
-		depth := 0
-		var block []string
-		var tzid string
-		for _, l := range lines {
-			unfolded := l
-			upper := strings.ToUpper(mergeFirstLine(unfolded))
+		if err := m.Add(data); err != nil {
+			return nil, err
+		}
+	}
+	if err := m.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// Merger writes the merge of calendar objects to w as they are added, so
+// that an export of a large calendar is never held whole in memory.
+type Merger struct {
+	w      io.Writer
+	seenTZ map[string]bool
+	buf    []byte // one object's output, reused
+}
+
+// NewMerger starts the VCALENDAR on w; Close ends it.
+func NewMerger(w io.Writer, name string) (*Merger, error) {
+	head := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Koyomi//Koyomi//EN\r\n"
+	if name != "" {
+		head += mergeFoldLine("X-WR-CALNAME:" + mergeEscapeText(name))
+	}
+	if _, err := io.WriteString(w, head); err != nil {
+		return nil, err
+	}
+	return &Merger{w: w, seenTZ: map[string]bool{}}, nil
+}
+
+// Add writes the components of one calendar object resource, line by line
+// as sent (each ended with CRLF), leaving out VTIMEZONEs of a TZID already
+// written. It works on the bytes without building strings of them: an
+// export adds every object of a calendar.
+func (m *Merger) Add(data []byte) error {
+	buf := m.buf[:0]
+	depth := 0
+	blockStart := -1 // where the current component began in buf
+	isTZ, inTZID := false, false
+	var tzid []byte
+	for len(data) > 0 {
+		var line []byte
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			line, data = data, nil
+		}
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if len(line) == 0 {
+			continue
+		}
+		folded := line[0] == ' ' || line[0] == '\t'
+		if !folded && hasPrefixFold(line, "BEGIN:") {
+			depth++
+			if depth == 2 {
+				blockStart = len(buf)
+				isTZ = bytes.EqualFold(bytes.TrimSpace(line[len("BEGIN:"):]), []byte("VTIMEZONE"))
+				tzid = tzid[:0]
+			}
+		}
+		if depth >= 2 {
+			buf = append(buf, line...)
+			buf = append(buf, '\r', '\n')
 			switch {
-			case strings.HasPrefix(upper, "BEGIN:"):
-				depth++
-			}
-			if depth >= 2 {
-				block = append(block, l)
-				if depth == 2 && strings.HasPrefix(upper, "TZID") {
-					if _, v, ok := strings.Cut(unfolded, ":"); ok {
-						tzid = strings.TrimSpace(v)
+			case folded && inTZID:
+				tzid = append(tzid, "\r\n"...)
+				tzid = append(tzid, line...)
+			case !folded:
+				inTZID = depth == 2 && hasPrefixFold(line, "TZID")
+				if inTZID {
+					if i := bytes.IndexByte(line, ':'); i >= 0 {
+						tzid = append(tzid[:0], line[i+1:]...)
 					}
-				}
-			}
-			if strings.HasPrefix(upper, "END:") {
-				depth--
-				if depth == 1 && len(block) > 0 {
-					isTZ := strings.EqualFold(strings.TrimSpace(mergeFirstLine(block[0])), "BEGIN:VTIMEZONE")
-					if !isTZ || (tzid != "" && !seenTZ[tzid]) {
-						if isTZ {
-							seenTZ[tzid] = true
-						}
-						for _, b := range block {
-							out.WriteString(b)
-							out.WriteString("\r\n")
-						}
-					}
-					block, tzid = nil, ""
 				}
 			}
 		}
+		if !folded && hasPrefixFold(line, "END:") {
+			depth--
+			if depth == 1 && blockStart >= 0 {
+				if isTZ {
+					name := string(bytes.TrimSpace(tzid))
+					if name == "" || m.seenTZ[name] {
+						buf = buf[:blockStart]
+					} else {
+						m.seenTZ[name] = true
+					}
+				}
+				blockStart = -1
+			}
+		}
 	}
-	out.WriteString("END:VCALENDAR\r\n")
-	return out.Bytes(), nil
+	m.buf = buf
+	_, err := m.w.Write(buf)
+	return err
+}
+
+// hasPrefixFold reports whether line starts with prefix, ignoring case.
+func hasPrefixFold(line []byte, prefix string) bool {
+	return len(line) >= len(prefix) && bytes.EqualFold(line[:len(prefix)], []byte(prefix))
+}
+
+// Close ends the VCALENDAR.
+func (m *Merger) Close() error {
+	_, err := io.WriteString(m.w, "END:VCALENDAR\r\n")
+	return err
 }
 
 // mergeSplitLines splits data into content lines, each keeping its

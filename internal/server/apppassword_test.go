@@ -24,7 +24,7 @@ func TestAppPasswordAuthenticatesDAV(t *testing.T) {
 	}{
 		{"app password", "alice", secret, http.StatusMultiStatus},
 		{"app password typed without dashes", "alice", strings.ToUpper(strings.ReplaceAll(secret, "-", "")), http.StatusMultiStatus},
-		{"main password", "alice", "alice-pw", http.StatusMultiStatus},
+		{"main password", "alice", "alice-password", http.StatusMultiStatus},
 		{"app password as another user", "bob", secret, http.StatusUnauthorized},
 	}
 	for _, s := range steps {
@@ -42,7 +42,7 @@ func TestAppPasswordAuthenticatesDAV(t *testing.T) {
 	if rec := login(t, srv, "alice", secret, "192.0.2.1"); rec.Code != http.StatusUnauthorized {
 		t.Errorf("revoked app password: status %d, want 401", rec.Code)
 	}
-	if rec := login(t, srv, "alice", "alice-pw", "192.0.2.1"); rec.Code != http.StatusMultiStatus {
+	if rec := login(t, srv, "alice", "alice-password", "192.0.2.1"); rec.Code != http.StatusMultiStatus {
 		t.Errorf("main password after revoke: status %d, want 207", rec.Code)
 	}
 }

@@ -44,7 +44,7 @@ func send(srv http.Handler, user, method, path, body string, header ...string) r
 		req.Body, req.ContentLength = http.NoBody, 0
 	}
 	if user != "" {
-		req.SetBasicAuth(user, user+"-pw")
+		req.SetBasicAuth(user, user+"-password")
 	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
@@ -78,7 +78,7 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	ctx := context.Background()
 	srv := newTestServer(t)
-	if err := srv.Service().CreateUser(ctx, "carol", "carol-pw", "carol@example.org"); err != nil {
+	if err := srv.Service().CreateUser(ctx, "carol", "carol-password", "carol@example.org"); err != nil {
 		t.Fatal(err)
 	}
 	must := func(r reply, codes ...int) reply {

@@ -111,7 +111,7 @@ func newBenchServer(b *testing.B, path, name string) (*Server, store.Store, *sto
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := srv.Service().CreateUser(ctx, "alice", "alice-pw", "alice@example.org"); err != nil {
+	if err := srv.Service().CreateUser(ctx, "alice", "alice-password", "alice@example.org"); err != nil {
 		b.Fatal(err)
 	}
 	if rec := serve(srv, "PROPFIND", path, "0", ""); rec.Code != http.StatusMultiStatus {
@@ -175,7 +175,7 @@ func newBenchEnv(b *testing.B, n int) *benchEnv {
 // serve runs one request as alice and returns the recorded response.
 func serve(h http.Handler, method, target, depth, body string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, target, strings.NewReader(body))
-	req.SetBasicAuth("alice", "alice-pw")
+	req.SetBasicAuth("alice", "alice-password")
 	if depth != "" {
 		req.Header.Set("Depth", depth)
 	}

@@ -124,12 +124,15 @@ func testDeadPropertiesFollowTheirResources(t *testing.T, srv *Server) {
 	expect("alice", "/dav/calendars/alice/copy/sub/", "")
 	expect("alice", "/dav/calendars/alice/copy/sub/f.txt", "")
 
-	// So does a user deleted and made again, and whatever of theirs a
+	// So does a user deleted, purged from the trash and made again, and whatever of theirs a
 	// view of another user showed.
 	if err := srv.Service().DeleteUser(ctx, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Service().CreateUser(ctx, "alice", "alice-pw", ""); err != nil {
+	if _, err := srv.Service().PurgeTrash(ctx, "alice", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Service().CreateUser(ctx, "alice", "alice-password", ""); err != nil {
 		t.Fatal(err)
 	}
 	must(send(srv, "alice", "MKCOL", "/dav/calendars/alice/notes/", ""), http.StatusCreated)

@@ -143,7 +143,7 @@ func TestDirectoryMultigetAndGet(t *testing.T) {
 			}
 		}
 		req, _ := http.NewRequest(http.MethodGet, aliceDirectory+"carol.vcf", nil)
-		req.SetBasicAuth("alice", "alice-pw")
+		req.SetBasicAuth("alice", "alice-password")
 		rec := serveRecorded(srv, req)
 		if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "text/vcard; charset=utf-8" || !strings.Contains(rec.Body.String(), "FN:Carol Jones\r\n") {
 			t.Fatalf("GET carol.vcf: %d %q %q", rec.Code, rec.Header().Get("Content-Type"), rec.Body)

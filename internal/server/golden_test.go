@@ -58,7 +58,7 @@ var backends = []backend{
 }
 
 // newTestServer returns a server over a fresh SQLite store with users
-// alice and bob (passwords "alice-pw", "bob-pw").
+// alice and bob (passwords "alice-password", "bob-password").
 func newTestServer(t testing.TB) *Server { return newTestServerOn(t, backends[0]) }
 
 // newTestServerOn is newTestServer over a store of the given backend.
@@ -71,7 +71,7 @@ func newTestServerOn(t testing.TB, b backend) *Server {
 		t.Fatal(err)
 	}
 	for _, u := range []string{"alice", "bob"} {
-		if err := srv.Service().CreateUser(ctx, u, u+"-pw", u+"@example.org"); err != nil {
+		if err := srv.Service().CreateUser(ctx, u, u+"-password", u+"@example.org"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -165,7 +165,7 @@ func do(t *testing.T, srv http.Handler, raw string) string {
 		}
 	}
 	if user != "-" {
-		req.SetBasicAuth(user, user+"-pw")
+		req.SetBasicAuth(user, user+"-password")
 	}
 	rec := httptest.NewRecorder()
 	srv.ServeHTTP(rec, req)

@@ -44,7 +44,7 @@ func TestHeaderLimit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			req.SetBasicAuth("alice", "alice-pw")
+			req.SetBasicAuth("alice", "alice-password")
 			req.Header.Set("Depth", "0")
 			req.Header.Set("X-Filler", strings.Repeat("a", tc.header))
 			// A fresh connection each time: the server closes one it

@@ -97,7 +97,7 @@ type largeStore struct {
 }
 
 const (
-	largePassword = "bench-pw"
+	largePassword = "bench-password"
 	// largeComplete marks a directory whose store was built to the end;
 	// it holds how long the build took.
 	largeComplete = "complete"

@@ -125,7 +125,7 @@ func TestPerUserLimitWired(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, u := range []string{"alice", "bob"} {
-		if err := srv.Service().CreateUser(ctx, u, u+"-pw", ""); err != nil {
+		if err := srv.Service().CreateUser(ctx, u, u+"-password", ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -145,7 +145,7 @@ func TestPerUserLimitWired(t *testing.T) {
 			}
 			rctx, cancel := context.WithTimeout(ctx, deadline)
 			req = req.WithContext(rctx)
-			req.SetBasicAuth(user, user+"-pw")
+			req.SetBasicAuth(user, user+"-password")
 			rec := httptest.NewRecorder()
 			srv.ServeHTTP(rec, req)
 			cancel()

@@ -47,7 +47,7 @@ func newLimitServer(t *testing.T, logger *slog.Logger) (*Server, *movingClock) {
 		t.Fatal(err)
 	}
 	for _, u := range []string{"alice", "bob"} {
-		if err := srv.Service().CreateUser(context.Background(), u, u+"-pw", u+"@example.org"); err != nil {
+		if err := srv.Service().CreateUser(context.Background(), u, u+"-password", u+"@example.org"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -82,7 +82,7 @@ func TestLoginLimits(t *testing.T) {
 	ok := http.StatusMultiStatus
 	steps := []step{
 		// alice's device logs in, so its credentials are cached.
-		{user: "alice", password: "alice-pw", ip: device, status: ok},
+		{user: "alice", password: "alice-password", ip: device, status: ok},
 		{user: "alice", password: "guess1", ip: attacker, status: http.StatusUnauthorized},
 		{user: "alice", password: "guess2", ip: attacker, status: http.StatusUnauthorized},
 		{user: "alice", password: "guess3", ip: attacker, status: http.StatusUnauthorized},
@@ -92,30 +92,30 @@ func TestLoginLimits(t *testing.T) {
 		{user: "alice", password: "guess4", ip: attacker, status: http.StatusTooManyRequests, retryAfter: "2"},
 		{user: "alice", password: "guess4", ip: other, status: http.StatusTooManyRequests, retryAfter: "1"},
 		// Her device's cached credentials still work.
-		{user: "alice", password: "alice-pw", ip: device, status: ok},
+		{user: "alice", password: "alice-password", ip: device, status: ok},
 		// Another user is unaffected, from anywhere, also from the
 		// attacker's address: an attack on one name does not lock it.
-		{user: "bob", password: "bob-pw", ip: other, status: ok},
-		{user: "bob", password: "bob-pw", ip: attacker, status: ok},
+		{user: "bob", password: "bob-password", ip: other, status: ok},
+		{user: "bob", password: "bob-password", ip: attacker, status: ok},
 		// From the attacker's address even the right password is refused:
 		// the cache of verified passwords is no oracle there.
-		{user: "alice", password: "alice-pw", ip: attacker, status: http.StatusTooManyRequests, retryAfter: "4"},
+		{user: "alice", password: "alice-password", ip: attacker, status: http.StatusTooManyRequests, retryAfter: "4"},
 		// The device's success did not lift the lock; after it, one more
 		// failure doubles it.
 		{advance: time.Second, user: "alice", password: "guess5", ip: other, status: http.StatusUnauthorized},
 		{user: "alice", password: "guess6", ip: other, status: http.StatusTooManyRequests, retryAfter: "2"},
 		// Once the lock is over, the right password resets alice.
-		{advance: 2 * time.Second, user: "alice", password: "alice-pw", ip: device, status: ok},
+		{advance: 2 * time.Second, user: "alice", password: "alice-password", ip: device, status: ok},
 		{user: "alice", password: "typo", ip: device, status: http.StatusUnauthorized},
 		{user: "alice", password: "typo", ip: device, status: http.StatusUnauthorized},
-		{user: "alice", password: "alice-pw", ip: device, status: ok},
+		{user: "alice", password: "alice-password", ip: device, status: ok},
 		// Guessing at other names from the attacker's address adds failed
 		// password checks there (three before, five now): the address is
 		// locked for every name.
 		{user: "carol", password: "guess", ip: attacker, status: http.StatusUnauthorized},
 		{user: "dave", password: "guess", ip: attacker, status: http.StatusUnauthorized},
-		{user: "bob", password: "bob-pw", ip: attacker, status: http.StatusTooManyRequests, retryAfter: "1"},
-		{user: "bob", password: "bob-pw", ip: other, status: ok},
+		{user: "bob", password: "bob-password", ip: attacker, status: http.StatusTooManyRequests, retryAfter: "1"},
+		{user: "bob", password: "bob-password", ip: other, status: ok},
 	}
 	for i, s := range steps {
 		clock.Advance(s.advance)
@@ -143,12 +143,12 @@ func TestLoginLimitBehindSharedAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, u := range []string{"alice", "bob"} {
-		if err := srv.Service().CreateUser(context.Background(), u, u+"-pw", u+"@example.org"); err != nil {
+		if err := srv.Service().CreateUser(context.Background(), u, u+"-password", u+"@example.org"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	const office, home = "192.0.2.77", "198.51.100.5"
-	if rec := login(t, srv, "alice", "alice-pw", home); rec.Code != http.StatusMultiStatus {
+	if rec := login(t, srv, "alice", "alice-password", home); rec.Code != http.StatusMultiStatus {
 		t.Fatalf("alice from home: %d", rec.Code)
 	}
 	for i := range 30 {
@@ -165,7 +165,7 @@ func TestLoginLimitBehindSharedAddress(t *testing.T) {
 		{"the attacked account in the office", "alice", office, http.StatusTooManyRequests},
 		{"the attacked account's device at home", "alice", home, http.StatusMultiStatus},
 	} {
-		if rec := login(t, srv, tc.user, tc.user+"-pw", tc.ip); rec.Code != tc.want {
+		if rec := login(t, srv, tc.user, tc.user+"-password", tc.ip); rec.Code != tc.want {
 			t.Errorf("%s: status %d, want %d", tc.who, rec.Code, tc.want)
 		}
 	}
@@ -205,7 +205,7 @@ func TestLoginLimitDoesNotRevealUsers(t *testing.T) {
 func TestPasswordsStayOutOfLogs(t *testing.T) {
 	var logs bytes.Buffer
 	srv, clock := newLimitServer(t, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	secrets := []string{"alice-pw", "s3cret-guess", "other-s3cret", "bob-pw"}
+	secrets := []string{"alice-password", "s3cret-guess", "other-s3cret", "bob-password"}
 	var responses bytes.Buffer
 	try := func(user, password, ip string) {
 		rec := login(t, srv, user, password, ip)
@@ -214,17 +214,17 @@ func TestPasswordsStayOutOfLogs(t *testing.T) {
 			responses.WriteString(k + ": " + strings.Join(v, ",") + "\n")
 		}
 	}
-	try("alice", "alice-pw", "192.0.2.1")
+	try("alice", "alice-password", "192.0.2.1")
 	for range 4 {
 		try("alice", "s3cret-guess", "192.0.2.2")
 		try("nobody", "other-s3cret", "192.0.2.3")
 	}
-	try("alice", "alice-pw", "192.0.2.1")
+	try("alice", "alice-password", "192.0.2.1")
 	for range 6 {
 		try("bob", "s3cret-guess", "192.0.2.4")
 	}
 	clock.Advance(time.Hour)
-	try("bob", "bob-pw", "192.0.2.4")
+	try("bob", "bob-password", "192.0.2.4")
 
 	if logs.Len() == 0 {
 		t.Fatal("nothing was logged; the test would prove nothing")
@@ -255,7 +255,7 @@ func TestLoginLimitsBehindProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Service().CreateUser(context.Background(), "alice", "alice-pw", "alice@example.org"); err != nil {
+	if err := srv.Service().CreateUser(context.Background(), "alice", "alice-password", "alice@example.org"); err != nil {
 		t.Fatal(err)
 	}
 	via := func(client, user, password string) int {
@@ -273,7 +273,7 @@ func TestLoginLimitsBehindProxy(t *testing.T) {
 			t.Fatalf("attacker behind the proxy: status %d, want %d", got, want)
 		}
 	}
-	if got := via("192.0.2.10", "alice", "alice-pw"); got != http.StatusMultiStatus {
+	if got := via("192.0.2.10", "alice", "alice-password"); got != http.StatusMultiStatus {
 		t.Errorf("another client behind the same proxy: status %d, want 207", got)
 	}
 }

@@ -18,14 +18,14 @@ import (
 	"koyomi.dev/koyomi/internal/store/sqlite"
 )
 
-// call sends a request as user (password NAME-pw) over real HTTP.
+// call sends a request as user (password NAME-password) over real HTTP.
 func call(t *testing.T, ts *httptest.Server, user, method, path, body string, header ...string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.SetBasicAuth(user, user+"-pw")
+	req.SetBasicAuth(user, user+"-password")
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
@@ -82,7 +82,7 @@ func TestPanicsLeaveServerServing(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, u := range []string{"alice", "bob"} {
-		if err := srv.Service().CreateUser(ctx, u, u+"-pw", ""); err != nil {
+		if err := srv.Service().CreateUser(ctx, u, u+"-password", ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -110,7 +110,7 @@ func TestPanicsLeaveServerServing(t *testing.T) {
 		t.Fatalf("PUT: %d %s", status, body)
 	}
 	status, body := call(t, ts, "alice", "POST", "/api/v1/connectors", `{"name":"bob's","calendar":"default",`+
-		`"direction":"pull","url":"`+ts.URL+`/dav/calendars/bob/default/","username":"bob","password":"bob-pw"}`)
+		`"direction":"pull","url":"`+ts.URL+`/dav/calendars/bob/default/","username":"bob","password":"bob-password"}`)
 	if status != http.StatusCreated {
 		t.Fatalf("creating the connector: %d %s", status, body)
 	}

@@ -120,7 +120,7 @@ func TestDestinationBehindProxy(t *testing.T) {
 	moveFrom := func(remote, dest string) int {
 		r := httptest.NewRequest("MOVE", "http://127.0.0.1:8008/dav/calendars/alice/default/a.ics", nil)
 		r.RemoteAddr = remote
-		r.SetBasicAuth("alice", "alice-pw")
+		r.SetBasicAuth("alice", "alice-password")
 		r.Header.Set("X-Forwarded-Host", "cal.example.org")
 		r.Header.Set("X-Forwarded-Proto", "https")
 		r.Header.Set("Destination", dest)

@@ -264,7 +264,7 @@ func TestPublicLinkTokenIsNotLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Service().CreateUser(context.Background(), "alice", "alice-pw", ""); err != nil {
+	if err := srv.Service().CreateUser(context.Background(), "alice", "alice-password", ""); err != nil {
 		t.Fatal(err)
 	}
 	provision(t, srv, "alice")

@@ -7,6 +7,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -56,6 +57,9 @@ type Options struct {
 	XMLLimits dav.XMLLimits
 	// CalDAVLimits bound what one REPORT may produce (zero fields: defaults).
 	CalDAVLimits caldav.Limits
+	// TrashRetention is how long deleted things stay in the trash (zero:
+	// domain.DefaultTrashRetention).
+	TrashRetention time.Duration
 
 	// SecretKey seals connector credentials at rest (secret.KeySize
 	// bytes). Without one, New makes a key that lives as long as the
@@ -115,7 +119,7 @@ func New(st store.Store, opts Options) (*Server, error) {
 		opts.PasswordParams = auth.DefaultParams()
 	}
 	svc := domain.New(st, domain.Options{Logger: opts.Logger, Clock: opts.Clock,
-		PasswordParams: opts.PasswordParams, MaxResourceSize: opts.MaxResourceSize})
+		PasswordParams: opts.PasswordParams, MaxResourceSize: opts.MaxResourceSize, TrashRetention: opts.TrashRetention})
 	authn, err := auth.New(svc, auth.Options{CacheTTL: opts.AuthCacheTTL, Clock: opts.Clock,
 		Logger: opts.Logger, Params: opts.PasswordParams})
 	if err != nil {
@@ -177,6 +181,14 @@ func (s *Server) Service() *domain.Service { return s.svc }
 // started by New: whoever runs the server calls Run on it (koyomi serve
 // does, until shutdown).
 func (s *Server) Connectors() *connector.Manager { return s.conns }
+
+// RunTrashPurge purges the expired trash hourly, on one node of a cluster
+// at a time (see domain.RunTrashPurge), until ctx ends.
+func (s *Server) RunTrashPurge(ctx context.Context) {
+	b := make([]byte, 6)
+	rand.Read(b)
+	s.svc.RunTrashPurge(ctx, s.opts.NodeName+"/"+hex.EncodeToString(b), time.Hour)
+}
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

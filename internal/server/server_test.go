@@ -28,7 +28,7 @@ func event(uid, summary string) string {
 func request(t *testing.T, h http.Handler, method, path, body string, header ...string) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	req.SetBasicAuth("alice", "alice-pw")
+	req.SetBasicAuth("alice", "alice-password")
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
@@ -107,7 +107,7 @@ func TestDefaultCalendarIsProvisionedOnce(t *testing.T) {
 		return srv
 	}
 	srv := open()
-	if err := srv.Service().CreateUser(ctx, "alice", "alice-pw", ""); err != nil {
+	if err := srv.Service().CreateUser(ctx, "alice", "alice-password", ""); err != nil {
 		t.Fatal(err)
 	}
 	if rec := request(t, srv, "PROPFIND", "/dav/calendars/alice/default/", "", "Depth", "0"); rec.Code != http.StatusMultiStatus {
@@ -141,7 +141,7 @@ func TestTwoNodesOneDatabase(t *testing.T) {
 		return srv
 	}
 	a, b := node(), node()
-	if err := a.Service().CreateUser(ctx, "alice", "alice-pw", ""); err != nil {
+	if err := a.Service().CreateUser(ctx, "alice", "alice-password", ""); err != nil {
 		t.Fatal(err)
 	}
 	nodes := []*Server{a, b}
@@ -310,7 +310,7 @@ func TestDatabaseOutageAnswers503AndRecovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Service().CreateUser(ctx, "alice", "alice-pw", ""); err != nil {
+	if err := srv.Service().CreateUser(ctx, "alice", "alice-password", ""); err != nil {
 		t.Fatal(err)
 	}
 	const path = "/dav/calendars/alice/default/outage.ics"
@@ -346,7 +346,7 @@ func TestConfiguredXMLLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Service().CreateUser(context.Background(), "alice", "alice-pw", ""); err != nil {
+	if err := srv.Service().CreateUser(context.Background(), "alice", "alice-password", ""); err != nil {
 		t.Fatal(err)
 	}
 	nest := func(n int) string {
@@ -368,7 +368,7 @@ func TestConfiguredQueryResultLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Service().CreateUser(context.Background(), "alice", "alice-pw", ""); err != nil {
+	if err := srv.Service().CreateUser(context.Background(), "alice", "alice-password", ""); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 3 {

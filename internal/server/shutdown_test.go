@@ -27,7 +27,7 @@ func TestShutdownDrainsRequestsInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.SetBasicAuth("alice", "alice-pw")
+	req.SetBasicAuth("alice", "alice-password")
 	req.Header.Set("Content-Type", "text/calendar")
 	req.ContentLength = int64(len(body))
 	respc := make(chan *http.Response, 1)

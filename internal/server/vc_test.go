@@ -27,7 +27,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 func as(t *testing.T, srv http.Handler, user, method, path, body string, header ...string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, path, strings.NewReader(body))
-	req.SetBasicAuth(user, user+"-pw")
+	req.SetBasicAuth(user, user+"-password")
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
@@ -106,7 +106,7 @@ func TestVirtualCalendarAudience(t *testing.T) {
 	}
 
 	// Another user who is not shared the view sees nothing of it.
-	if err := svc.CreateUser(ctx, "carol", "carol-pw", ""); err != nil {
+	if err := svc.CreateUser(ctx, "carol", "carol-password", ""); err != nil {
 		t.Fatal(err)
 	}
 	if code, _ := as(t, srv, "carol", "PROPFIND", "/dav/calendars/carol/vc-"+itoa(vc.ID)+"/", "", "Depth", "0"); code != http.StatusNotFound {
@@ -220,7 +220,10 @@ func TestSharesDieWithTheUser(t *testing.T) {
 	if err := svc.DeleteUser(ctx, "bob"); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.CreateUser(ctx, "bob", "bob-pw", ""); err != nil {
+	if _, err := svc.PurgeTrash(ctx, "bob", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.CreateUser(ctx, "bob", "bob-password", ""); err != nil {
 		t.Fatal(err)
 	}
 	if views, _ := svc.VisibleVCs(domain.WithPrincipal(ctx, "bob"), "bob"); len(views) != 0 {

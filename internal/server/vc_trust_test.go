@@ -24,11 +24,11 @@ func onEveryStore(t *testing.T, fn func(t *testing.T, srv *Server)) {
 	}
 }
 
-// addUsers creates users whose password is their name plus "-pw".
+// addUsers creates users whose password is their name plus "-password".
 func addUsers(t *testing.T, srv *Server, names ...string) {
 	t.Helper()
 	for _, n := range names {
-		if err := srv.Service().CreateUser(context.Background(), n, n+"-pw", n+"@example.org"); err != nil {
+		if err := srv.Service().CreateUser(context.Background(), n, n+"-password", n+"@example.org"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -481,7 +481,7 @@ func TestViewGetExportsICalendar(t *testing.T) {
 		id := mustCreateVC(t, srv, "alice", domain.VCSpec{Name: "s", Definition: domain.VCNode{Filter: &domain.FilterDef{Default: "summary"},
 			Of: &domain.VCNode{Calendar: "default"}}, SharedWith: []string{"user:bob"}})
 		req, _ := http.NewRequest(http.MethodGet, viewPath("bob", id), nil)
-		req.SetBasicAuth("bob", "bob-pw")
+		req.SetBasicAuth("bob", "bob-password")
 		rec := httptest.NewRecorder()
 		srv.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/calendar") ||

@@ -24,6 +24,10 @@ var (
 	// ErrUIDConflict is returned by PutObject when another object in the same
 	// collection already carries the UID. The error wraps *UIDConflictError.
 	ErrUIDConflict = errors.New("store: uid already used in collection")
+	// ErrNoStore is returned by an Open told that the store must exist
+	// (MustExist) when there is none: no database file, or a database
+	// without Koyomi's schema. Stores are created only on purpose.
+	ErrNoStore = errors.New("store: no store")
 )
 
 // UIDConflictError names the object that already holds a UID.
@@ -164,6 +168,7 @@ type Tx interface {
 	Sharing
 	AppPasswords
 	Connectors
+	Trash
 }
 
 // Users are the accounts: principals that can log in.
@@ -355,6 +360,56 @@ type Connectors interface {
 	SetConnectorPermission(ctx context.Context, p *ConnectorPermission) error
 	DeleteConnectorPermission(ctx context.Context, subject string) error      // no error when absent
 	ConnectorPermissions(ctx context.Context) ([]*ConnectorPermission, error) // ordered by Subject
+}
+
+// Trash keeps what users deleted (objects, collections, whole users) for a
+// while, so that it can be restored. The store treats an item's Payload as
+// opaque data (the domain's snapshot); Owner names no live row, since a
+// user in the trash has none.
+type Trash interface {
+	// AddTrash stores it (sets ID; Deleted is kept, or set to now when
+	// zero).
+	AddTrash(ctx context.Context, it *TrashItem) error
+	// GetTrash returns an item with its Payload; ErrNotFound.
+	GetTrash(ctx context.Context, id int64) (*TrashItem, error)
+	// ListTrash returns owner's items, or every item when owner is empty,
+	// without their Payload, ordered by ID.
+	ListTrash(ctx context.Context, owner string) ([]*TrashItem, error)
+	DeleteTrash(ctx context.Context, id int64) error // ErrNotFound
+	// RetargetTrash makes the items naming collection from name to
+	// instead (a collection restored under a new ID).
+	RetargetTrash(ctx context.Context, from, to int64) error
+	// PurgeTrash deletes the items deleted before before and returns how
+	// many went.
+	PurgeTrash(ctx context.Context, before time.Time) (int64, error)
+	// TrashSize is how many items the trash holds and the sum of their
+	// Sizes.
+	TrashSize(ctx context.Context) (items, bytes int64, err error)
+}
+
+// TrashKind tells what a trash item holds.
+type TrashKind string
+
+const (
+	TrashObject     TrashKind = "object"
+	TrashCollection TrashKind = "collection"
+	TrashUser       TrashKind = "user"
+)
+
+// TrashItem is one deleted thing kept in the trash.
+type TrashItem struct {
+	ID    int64 // assigned by AddTrash
+	Owner string
+	Kind  TrashKind
+	// Name is what the owner knew it as: "collection/object" for an
+	// object, the collection's name, or the user's.
+	Name string
+	// CollectionID is, for an object, the collection it was deleted from.
+	CollectionID int64
+	Size         int64 // bytes of client data it holds
+	Deleted      time.Time
+	DeletedBy    string // the principal who deleted it; "" for the system
+	Payload      []byte
 }
 
 // DataReader is an optional capability of a Tx: reading objects with their

@@ -70,6 +70,9 @@ var txMethods = map[string]string{
 	"SetConnectorPermission": "connector permissions", "DeleteConnectorPermission": "connector permissions",
 	"ConnectorPermissions": "connector permissions",
 
+	"AddTrash": "trash items", "GetTrash": "trash items", "ListTrash": "trash items", "DeleteTrash": "trash items",
+	"PurgeTrash": "trash items", "TrashSize": "trash items", "RetargetTrash": "trash items",
+
 	"PutGrant": "grants", "DeleteGrant": "grants", "Grants": "grants", "GrantsTo": "grants",
 	"GetShareSettings": "share settings", "PutShareSettings": "share settings", "UserShareSettings": "share settings",
 	"PutDelegate": "delegates", "DeleteDelegate": "delegates", "Delegates": "delegates", "DelegatorsOf": "delegates",
@@ -258,6 +261,25 @@ func fillAll(t *testing.T, st store.Store, sealed []byte) {
 				return err
 			}
 		}
+		// An object of a live calendar, one of a calendar gone, a user
+		// gone; one purged, for a gap.
+		for _, it := range []*store.TrashItem{
+			{Owner: "alice", Kind: store.TrashObject, Name: "work/gone.ics", CollectionID: work["alice"], Size: 3,
+				Deleted: day, DeletedBy: "bob", Payload: []byte("{}")},
+			{Owner: "bob", Kind: store.TrashObject, Name: "old/x.ics", CollectionID: work["bob"] + 1000, Size: 1,
+				Deleted: day.Add(-time.Hour), Payload: []byte("{}")},
+			{Owner: "bob", Kind: store.TrashCollection, Name: "purged", Deleted: day.Add(-2 * time.Hour)},
+			{Owner: "dave", Kind: store.TrashUser, Name: "dave", Size: 12, Deleted: day.Add(time.Minute), Payload: []byte(`{"user":{}}`)},
+		} {
+			if err := tx.AddTrash(ctx, it); err != nil {
+				return err
+			}
+			if it.Name == "purged" {
+				if err := tx.DeleteTrash(ctx, it.ID); err != nil {
+					return err
+				}
+			}
+		}
 		return fillSharing(ctx, tx, work, mine.ID, team.ID)
 	})
 	if err != nil {
@@ -343,6 +365,8 @@ type snapshot struct {
 	Conflicts    []*store.ConnectorConflict
 	ConflictRuns []int // each conflict's run, by place in its connector's history; -1 none
 	Permissions  []*store.ConnectorPermission
+	Trash        []*store.TrashItem
+	TrashColls   []string // each trash item's collection, owner/name; "" none
 }
 
 func takeSnapshot(t *testing.T, st store.Store) *snapshot {
@@ -480,8 +504,27 @@ func takeSnapshot(t *testing.T, st store.Store) *snapshot {
 			s.Conflicts = append(s.Conflicts, conflicts...)
 			c.CollectionID, c.Created, c.Modified = 0, time.Time{}, time.Time{}
 		}
-		s.Permissions, err = tx.ConnectorPermissions(ctx)
-		return err
+		if s.Permissions, err = tx.ConnectorPermissions(ctx); err != nil {
+			return err
+		}
+		items, err := tx.ListTrash(ctx, "")
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			full, err := tx.GetTrash(ctx, it.ID)
+			if err != nil {
+				return err
+			}
+			coll, err := trashCollection(ctx, tx, full)
+			if err != nil {
+				return err
+			}
+			s.TrashColls = append(s.TrashColls, coll)
+			full.ID, full.CollectionID = 0, 0
+			s.Trash = append(s.Trash, full)
+		}
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -897,6 +940,18 @@ func TestSummaryNamesEachKindThatDiffers(t *testing.T) {
 		}},
 		{"connector permissions", func(tx store.Tx) error {
 			return tx.SetConnectorPermission(ctx, &store.ConnectorPermission{Subject: "group:team", Allowed: true})
+		}},
+		{"trash items", func(tx store.Tx) error {
+			items, err := tx.ListTrash(ctx, "dave")
+			if err != nil || len(items) == 0 {
+				return fmt.Errorf("no trash item: %v", err)
+			}
+			if err := tx.DeleteTrash(ctx, items[0].ID); err != nil {
+				return err
+			}
+			it := *items[0]
+			it.Payload = []byte(`{"user":{"changed":true}}`)
+			return tx.AddTrash(ctx, &it)
 		}},
 	} {
 		t.Run(strings.ReplaceAll(tc.kind, " ", "_"), func(t *testing.T) {

@@ -8,7 +8,7 @@
 // viewers' subscriptions and own properties, sharing (grants, sharees'
 // settings, delegates and public links), app passwords, connectors with
 // their item mappings, run history and conflicts, and connector
-// permissions. WebDAV locks and job leases are runtime state of a running
+// permissions, and the trash. WebDAV locks and job leases are runtime state of a running
 // server and are not copied. Nor are viewers' sync logs of virtual
 // calendars: they are derived from the sources, and a viewer's next sync
 // rebuilds theirs.
@@ -33,6 +33,9 @@
 //     or virtual calendar to its ID in the destination. Grants, delegates
 //     and public links get new Created times; tokens are kept, so every
 //     public link still works.
+//   - Trash items get new IDs, in the source's order; a deleted object's
+//     item follows its collection to its ID in the destination, or names
+//     none (0) when the collection is gone too.
 //   - Runs and conflicts get new IDs, assigned oldest first so that the
 //     newest-first order survives; a conflict follows its run to its new ID,
 //     or names no run (0) when its run had already left the history.
@@ -59,23 +62,35 @@ import (
 	"koyomi.dev/koyomi/internal/store"
 )
 
+// Options tune a copy. The zero value is usable.
+type Options struct {
+	// Progress, when not nil, is called after each user is copied with
+	// how many of how many users are done.
+	Progress func(done, total int)
+}
+
 // Copy copies everything in src into dst, which must be empty, then
 // verifies that both summarise identically: src as Copy read it, in one
 // read transaction (a snapshot, so src may be in use meanwhile); the error names every kind
 // that does not. The Summary returned is the destination's, with the
 // copy's Warnings.
 func Copy(ctx context.Context, src, dst store.Store) (Summary, error) {
+	return Options{}.Copy(ctx, src, dst)
+}
+
+// Copy is the package-level Copy with these options.
+func (o Options) Copy(ctx context.Context, src, dst store.Store) (Summary, error) {
 	if err := requireEmpty(ctx, dst); err != nil {
 		return Summary{}, err
 	}
-	c := &copier{ctx: ctx, dst: dst, collIDs: map[int64]int64{}, vcIDs: map[int64]int64{}}
+	c := &copier{ctx: ctx, dst: dst, collIDs: map[int64]int64{}, vcIDs: map[int64]int64{}, progress: o.Progress}
 	var want Summary
 	err := src.View(ctx, func(stx store.Tx) error {
 		c.stx = stx
 		// In an order that creates everything before what refers to it.
 		for _, step := range []func() error{
 			c.users, c.groups, c.virtualCalendars, c.viewSubscriptions, c.sharing, c.appPasswords, c.connectors,
-			c.permissions,
+			c.permissions, c.trash,
 		} {
 			if err := step(); err != nil {
 				return err
@@ -110,7 +125,22 @@ var ErrNotEmpty = errors.New("storecopy: destination is not empty")
 // requireEmpty refuses a destination that holds anything a copy would
 // write: merging two installations is not what a copy does.
 func requireEmpty(ctx context.Context, dst store.Store) error {
-	return dst.View(ctx, func(tx store.Tx) error {
+	held, err := Holdings(ctx, dst)
+	if err != nil {
+		return err
+	}
+	if len(held) > 0 {
+		return fmt.Errorf("%w: the destination already holds %s; copy into an empty store", ErrNotEmpty, strings.Join(held, ", "))
+	}
+	return nil
+}
+
+// Holdings says what st holds of the kinds everything else hangs from
+// ("2 users", "1 groups", virtual calendars, connector permissions); none
+// means st is empty.
+func Holdings(ctx context.Context, st store.Store) ([]string, error) {
+	var held []string
+	err := st.View(ctx, func(tx store.Tx) error {
 		users, err := tx.ListUsers(ctx)
 		if err != nil {
 			return err
@@ -127,7 +157,6 @@ func requireEmpty(ctx context.Context, dst store.Store) error {
 		if err != nil {
 			return err
 		}
-		var held []string
 		for _, k := range []struct {
 			n    int
 			what string
@@ -136,11 +165,9 @@ func requireEmpty(ctx context.Context, dst store.Store) error {
 				held = append(held, fmt.Sprintf("%d %s", k.n, k.what))
 			}
 		}
-		if len(held) > 0 {
-			return fmt.Errorf("%w: the destination already holds %s; copy into an empty store", ErrNotEmpty, strings.Join(held, ", "))
-		}
 		return nil
 	})
+	return held, err
 }
 
 // copier carries one copy's state: the source transaction and the IDs
@@ -156,6 +183,7 @@ type copier struct {
 	collFloor   int64
 	collsRaised bool
 	warnings    []string
+	progress    func(done, total int)
 }
 
 // users copies each user with their dead properties, collections and
@@ -175,9 +203,12 @@ func (c *copier) users() error {
 			c.collFloor = max(c.collFloor, sc.ID)
 		}
 	}
-	for _, u := range users {
+	for i, u := range users {
 		if err := c.dst.Update(c.ctx, func(dtx store.Tx) error { return c.user(dtx, u) }); err != nil {
 			return fmt.Errorf("storecopy: user %s: %w", u.Name, err)
+		}
+		if c.progress != nil {
+			c.progress(i+1, len(users))
 		}
 	}
 	return nil
@@ -684,6 +715,31 @@ func (c *copier) permissions() error {
 	})
 	if err != nil {
 		return fmt.Errorf("storecopy: %w", err)
+	}
+	return nil
+}
+
+// trash copies the trash items, oldest first, in one transaction.
+func (c *copier) trash() error {
+	items, err := c.stx.ListTrash(c.ctx, "")
+	if err != nil {
+		return err
+	}
+	err = c.dst.Update(c.ctx, func(dtx store.Tx) error {
+		for _, it := range items {
+			full, err := c.stx.GetTrash(c.ctx, it.ID)
+			if err != nil {
+				return err
+			}
+			full.ID, full.CollectionID = 0, c.collIDs[full.CollectionID]
+			if err := dtx.AddTrash(c.ctx, full); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storecopy: trash: %w", err)
 	}
 	return nil
 }

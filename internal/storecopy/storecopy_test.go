@@ -235,3 +235,25 @@ func TestCopyOfAStoreInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Holdings says whether a store is empty; a copy reports its progress
+// user by user.
+func TestHoldingsAndProgress(t *testing.T) {
+	ctx := context.Background()
+	src, dst := openSQLite(t), openSQLite(t)
+	if held, err := Holdings(ctx, src); err != nil || len(held) != 0 {
+		t.Fatalf("empty store holds %v (%v)", held, err)
+	}
+	fill(t, src)
+	held, err := Holdings(ctx, src)
+	if err != nil || len(held) == 0 || held[0] != "2 users" {
+		t.Fatalf("filled store holds %v (%v), want 2 users first", held, err)
+	}
+	var calls [][2]int
+	if _, err := (Options{Progress: func(done, total int) { calls = append(calls, [2]int{done, total}) }}).Copy(ctx, src, dst); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(calls) != "[[1 2] [2 2]]" {
+		t.Errorf("progress calls %v, want [[1 2] [2 2]]", calls)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"reflect"
@@ -27,6 +28,7 @@ type Summary struct {
 	AppPasswords                              int
 	Connectors, ConnectorItems, ConnectorRuns int
 	ConnectorConflicts, ConnectorPermissions  int
+	TrashItems                                int
 	// Checksum covers every kind in a canonical order; equal checksums
 	// mean equal content. It leaves out only what a copy cannot keep (see
 	// the package comment), and stands for references by ID with what
@@ -62,6 +64,7 @@ func (s *Summary) kinds() []counted {
 		{"connectors", &s.Connectors}, {"connector items", &s.ConnectorItems},
 		{"connector runs", &s.ConnectorRuns}, {"connector conflicts", &s.ConnectorConflicts},
 		{"connector permissions", &s.ConnectorPermissions},
+		{"trash items", &s.TrashItems},
 	}
 }
 
@@ -158,6 +161,7 @@ var (
 	skipItem       = []string{"ConnectorID"}
 	skipRun        = []string{"ID", "ConnectorID"}
 	skipConflict   = []string{"ID", "ConnectorID", "RunID"}
+	skipTrash      = []string{"ID", "CollectionID"}
 )
 
 // encodeStruct writes every exported field of the struct v points to,
@@ -248,6 +252,7 @@ func summarizeTx(ctx context.Context, tx store.Tx) (Summary, error) {
 	t := &tally{counts: map[string]int{}, hashes: map[string]hash.Hash{}}
 	for _, step := range []func(context.Context, store.Tx, *tally) error{
 		tallyUsers, tallyGroups, tallyVirtualCalendars, tallyViewSubscriptions, tallySharing, tallyConnectors,
+		tallyTrash,
 	} {
 		if err := step(ctx, tx, t); err != nil {
 			return Summary{}, err
@@ -578,4 +583,44 @@ func tallyConnectors(ctx context.Context, tx store.Tx, t *tally) error {
 		}
 	}
 	return nil
+}
+
+// tallyTrash covers the trash items in ID order (which a copy keeps), with
+// their payloads, each object's collection named by owner and name ("" when
+// it is gone).
+func tallyTrash(ctx context.Context, tx store.Tx, t *tally) error {
+	items, err := tx.ListTrash(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		full, err := tx.GetTrash(ctx, it.ID)
+		if err != nil {
+			return err
+		}
+		coll, err := trashCollection(ctx, tx, full)
+		if err != nil {
+			return err
+		}
+		if err := t.add("trash items", full, skipTrash, coll); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// trashCollection names the live collection an object in the trash was
+// deleted from, owner/name, or "" when there is none.
+func trashCollection(ctx context.Context, tx store.Collections, it *store.TrashItem) (string, error) {
+	if it.CollectionID == 0 {
+		return "", nil
+	}
+	c, err := tx.GetCollectionByID(ctx, it.CollectionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return c.Owner + "/" + c.Name, nil
 }

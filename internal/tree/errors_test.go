@@ -24,6 +24,7 @@ var domainErrors = map[string]struct {
 	"ErrForbidden":            {domain.ErrForbidden, 403},
 	"ErrPrecondition":         {domain.ErrPrecondition, 412},
 	"ErrInvalidName":          {domain.ErrInvalidName, 403},
+	"ErrPasswordTooShort":     {domain.ErrPasswordTooShort, 403},
 	"ErrTooLarge":             {domain.ErrTooLarge, 413},
 	"ErrUnsupportedComponent": {domain.ErrUnsupportedComponent, 403},
 	"ErrUnsupportedMediaType": {domain.ErrUnsupportedMediaType, 415},
@@ -33,6 +34,8 @@ var domainErrors = map[string]struct {
 	"ErrNoChangeLog":          {domain.ErrNoChangeLog, 403},
 	"ForbiddenError":          {&domain.ForbiddenError{Action: domain.ActWrite}, 403},
 	"InvalidError":            {&domain.InvalidError{Field: "level", Err: domain.ErrInvalidName}, 403},
+	"TrashConflictError":      {&domain.TrashConflictError{ID: 1, Reason: "its collection is gone"}, 409},
+	"UserInTrashError":        {&domain.UserInTrashError{Name: "bob"}, 405},
 }
 
 // Every error the domain declares has its answer in the one table

@@ -475,18 +475,20 @@ func mustPrincipal(r *dav.Resource, err error) *dav.Resource {
 	return r
 }
 
-// Content implements dav.Backend.
+// Content implements dav.Backend. Calendars and address books answer GET
+// through Export; their file is produced here only for its length
+// (DAV:getcontentlength).
 func (t *Tree) Content(ctx context.Context, r *dav.Resource) ([]byte, error) {
 	switch d := r.Data.(type) {
 	case *Object:
 		return d.Data, nil
 	case Container:
-		if d.Target().Kind() == store.KindCalendar {
-			out, err := d.Target().Export(ctx)
+		if ct, _ := exportType(d.Target().Kind()); ct != "" {
+			out, err := exportBytes(ctx, d)
 			if err != nil {
 				return nil, err
 			}
-			r.ContentType = calendarExportType
+			r.ContentType = ct
 			return out, nil
 		}
 	}
@@ -494,18 +496,18 @@ func (t *Tree) Content(ctx context.Context, r *dav.Resource) ([]byte, error) {
 	return []byte("Koyomi WebDAV collection " + r.Path + "\n"), nil
 }
 
-// Types of the bodies GET answers for collections.
-const (
-	calendarExportType = "text/calendar; charset=utf-8"
-	collectionPageType = "text/plain; charset=utf-8"
-)
+// collectionPageType is the type of what other collections answer GET
+// with.
+const collectionPageType = "text/plain; charset=utf-8"
 
 // ContentType implements dav.ContentTyper: a calendar, virtual or not,
-// answers GET with its objects as one iCalendar stream, other collections
-// with a line of text.
+// answers GET with its objects as one iCalendar stream, an address book
+// with its cards, other collections with a line of text.
 func (t *Tree) ContentType(r *dav.Resource) string {
-	if d, ok := r.Data.(Container); ok && d.Target().Kind() == store.KindCalendar {
-		return calendarExportType
+	if d, ok := r.Data.(Container); ok {
+		if ct, _ := exportType(d.Target().Kind()); ct != "" {
+			return ct
+		}
 	}
 	if r.Collection {
 		return collectionPageType
@@ -943,7 +945,7 @@ func davError(err error, path string) *dav.Error {
 		return &dav.Error{Status: http.StatusRequestEntityTooLarge, Msg: err.Error(), Err: err}
 	case errors.Is(err, domain.ErrUnsupportedMediaType):
 		return &dav.Error{Status: http.StatusUnsupportedMediaType, Msg: err.Error(), Err: err}
-	case errors.Is(err, domain.ErrForbidden), errors.Is(err, domain.ErrInvalidName), errors.Is(err, domain.ErrUnsupportedComponent):
+	case errors.Is(err, domain.ErrForbidden), errors.Is(err, domain.ErrInvalidName), errors.Is(err, domain.ErrPasswordTooShort), errors.Is(err, domain.ErrUnsupportedComponent):
 		return &dav.Error{Status: http.StatusForbidden, Msg: err.Error(), Err: err}
 	}
 	return nil

@@ -124,6 +124,9 @@ func psql(ctx context.Context, admin string, stmts ...string) error {
 
 // runOne runs the whole scenario against one store.
 func runOne(ctx context.Context, o options, label, work string, storeArgs []string) error {
+	if out, err := exec.CommandContext(ctx, o.bin, append([]string{"init"}, storeArgs...)...).CombinedOutput(); err != nil {
+		return fmt.Errorf("init: %w: %s", err, out)
+	}
 	add := exec.CommandContext(ctx, o.bin, append([]string{"user", "add", user}, storeArgs...)...)
 	add.Stdin = strings.NewReader(password + "\n")
 	if out, err := add.CombinedOutput(); err != nil {

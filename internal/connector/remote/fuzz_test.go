@@ -25,7 +25,7 @@ type hostileServer struct {
 
 func newHostileServer() (*hostileServer, *Client) {
 	h := &hostileServer{}
-	return h, New(&http.Client{Transport: h}, Auth{Username: "fuzz", Password: "fuzz-pw"})
+	return h, New(&http.Client{Transport: h}, Auth{Username: "fuzz", Password: "fuzz-password"})
 }
 
 func (h *hostileServer) answer(status int, body []byte) {

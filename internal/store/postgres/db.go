@@ -43,6 +43,10 @@ type Options struct {
 	// (the greater of 4 and the number of CPUs) or a pool_max_conns given in
 	// the DSN.
 	MaxConns int
+	// MustExist refuses to create a store: Open fails with
+	// store.ErrNoStore when the database holds no Koyomi schema (no
+	// schema_version table).
+	MustExist bool
 }
 
 // DB is an open PostgreSQL store. It is safe for concurrent use, and several
@@ -85,6 +89,17 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	if err := db.pool.Ping(ctx); err != nil {
 		db.pool.Close()
 		return nil, fmt.Errorf("postgres: connect to %s/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Database, err)
+	}
+	if opts.MustExist {
+		var exists bool
+		if err := db.pool.QueryRow(ctx, `SELECT to_regclass('schema_version') IS NOT NULL`).Scan(&exists); err != nil {
+			db.pool.Close()
+			return nil, fmt.Errorf("postgres: look for the schema: %w", err)
+		}
+		if !exists {
+			db.pool.Close()
+			return nil, fmt.Errorf("%w: database %s on %s has no Koyomi schema", store.ErrNoStore, cfg.ConnConfig.Database, cfg.ConnConfig.Host)
+		}
 	}
 	if err := db.Migrate(ctx); err != nil {
 		db.pool.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -712,5 +713,47 @@ func TestPropertyKeyMigration(t *testing.T) {
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
 		t.Errorf("properties after the migration:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// Stores are created only on purpose: with MustExist, a database without
+// Koyomi's schema is no store and is left as it was.
+func TestOpenMustExist(t *testing.T) {
+	dsn := freshDatabase(t)
+	if db, err := Open(t.Context(), dsn, Options{MustExist: true}); !errors.Is(err, store.ErrNoStore) {
+		if db != nil {
+			db.Close()
+		}
+		t.Fatalf("empty database: err = %v, want ErrNoStore", err)
+	}
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created bool
+	err = conn.QueryRow(t.Context(), `SELECT to_regclass('schema_version') IS NOT NULL`).Scan(&created)
+	conn.Close(t.Context())
+	if err != nil || created {
+		t.Fatalf("looking for a store created its schema (%v, %v)", created, err)
+	}
+	open(t, dsn).Close()
+	db, err := Open(t.Context(), dsn, Options{MustExist: true})
+	if err != nil {
+		t.Fatalf("existing store: %v", err)
+	}
+	db.Close()
+}
+
+// A start that migrates logs one line naming both versions.
+func TestMigrationLogsOneLine(t *testing.T) {
+	var logs strings.Builder
+	db, err := Open(t.Context(), freshDatabase(t), Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	want := fmt.Sprintf("from=0 to=%d", len(migrations()))
+	if n := strings.Count(logs.String(), "database schema migrated"); n != 1 || !strings.Contains(logs.String(), want) {
+		t.Errorf("logged %d migration lines, want 1 with %q:\n%s", n, want, logs.String())
 	}
 }

@@ -41,6 +41,9 @@ type Options struct {
 	// Now is the clock used for Created and Modified stamps; nil means
 	// time.Now. Tests inject a fixed clock.
 	Now func() time.Time
+	// MustExist refuses to create a store: Open fails with
+	// store.ErrNoStore when dir or its database file does not exist.
+	MustExist bool
 }
 
 // DB is an open SQLite store. It is safe for concurrent use.
@@ -60,13 +63,19 @@ type DB struct {
 
 var _ store.Store = (*DB)(nil)
 
-// Open opens (creating if needed) the database koyomi.db in dir and brings
-// its schema up to date.
+// Open opens (creating if needed, unless opts.MustExist) the database
+// koyomi.db in dir and brings its schema up to date.
 func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	path := filepath.Join(dir, FileName)
+	if opts.MustExist {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s does not exist", store.ErrNoStore, path)
+		} else if err != nil {
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: create data directory: %w", err)
 	}
-	path := filepath.Join(dir, FileName)
 	db := &DB{path: path, log: opts.Logger, now: opts.Now}
 	if db.log == nil {
 		db.log = slog.New(slog.DiscardHandler)
@@ -89,6 +98,17 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	db.writer.SetConnMaxLifetime(0)
 	db.writer.SetConnMaxIdleTime(0)
 
+	if opts.MustExist {
+		var tables int
+		err := db.writer.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'`).Scan(&tables)
+		if err == nil && tables == 0 {
+			err = fmt.Errorf("%w: %s holds no Koyomi schema", store.ErrNoStore, path)
+		}
+		if err != nil {
+			db.writer.Close()
+			return nil, err
+		}
+	}
 	// The schema must exist (and the file be in WAL mode) before a read-only
 	// connection touches it.
 	if err := db.Migrate(ctx); err != nil {

@@ -358,6 +358,9 @@ CREATE INDEX objects_list ON objects (collection_id, name, id, etag, content_typ
 		// 13: dead properties keyed by IDs instead of URL paths (see
 		// sqlshared.PropertyKeys); the path column becomes key.
 		sqlshared.PropertyKeys("TEXT"),
+		// 14: the trash: deleted objects, collections and users kept for
+		// a while so that they can be restored (sqlshared.TrashSchema).
+		sqlshared.TrashSchema("INTEGER PRIMARY KEY AUTOINCREMENT", "TEXT", "BLOB"),
 	}
 }
 
@@ -393,10 +396,12 @@ func (db *DB) Migrate(ctx context.Context) error {
 			v, db.now().UTC().UnixMicro()); err != nil {
 			return fmt.Errorf("sqlite: migrate to version %d: %w", v, err)
 		}
-		db.log.InfoContext(ctx, "database schema migrated", "path", db.path, "version", v)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: migrate: commit: %w", err)
+	}
+	if current < len(steps) {
+		db.log.InfoContext(ctx, "database schema migrated", "path", db.path, "from", current, "to", len(steps))
 	}
 	return nil
 }

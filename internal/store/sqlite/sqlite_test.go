@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -350,5 +351,65 @@ func TestPropertyKeyMigration(t *testing.T) {
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
 		t.Errorf("properties after the migration:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// Stores are created only on purpose: with MustExist, a missing directory,
+// a missing database file or a file without the schema is no store, and
+// nothing is created looking for it.
+func TestOpenMustExist(t *testing.T) {
+	ctx := t.Context()
+	missing := filepath.Join(t.TempDir(), "typo")
+	if db, err := Open(ctx, missing, Options{MustExist: true}); !errors.Is(err, store.ErrNoStore) {
+		if db != nil {
+			db.Close()
+		}
+		t.Fatalf("missing directory: err = %v, want ErrNoStore", err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("looking for a store created %s (stat: %v)", missing, err)
+	}
+	empty := t.TempDir()
+	if _, err := Open(ctx, empty, Options{MustExist: true}); !errors.Is(err, store.ErrNoStore) || !strings.Contains(err.Error(), FileName) {
+		t.Fatalf("directory without database: err = %v, want ErrNoStore naming %s", err, FileName)
+	}
+	if err := os.WriteFile(filepath.Join(empty, FileName), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(ctx, empty, Options{MustExist: true}); !errors.Is(err, store.ErrNoStore) {
+		t.Fatalf("database without schema: err = %v, want ErrNoStore", err)
+	}
+	dir := t.TempDir()
+	openTemp(t, dir).Close()
+	db, err := Open(ctx, dir, Options{MustExist: true})
+	if err != nil {
+		t.Fatalf("existing store: %v", err)
+	}
+	db.Close()
+}
+
+// A start that migrates logs one line naming both versions, however many
+// steps it ran; a start with nothing to do logs none.
+func TestMigrationLogsOneLine(t *testing.T) {
+	var logs strings.Builder
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	dir := t.TempDir()
+	db, err := Open(t.Context(), dir, Options{Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	want := fmt.Sprintf("from=0 to=%d", len(migrations()))
+	if n := strings.Count(logs.String(), "database schema migrated"); n != 1 || !strings.Contains(logs.String(), want) {
+		t.Errorf("first open logged %d migration lines, want 1 with %q:\n%s", n, want, logs.String())
+	}
+	logs.Reset()
+	db, err = Open(t.Context(), dir, Options{Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if strings.Contains(logs.String(), "migrated") {
+		t.Errorf("second open logged a migration:\n%s", logs.String())
 	}
 }

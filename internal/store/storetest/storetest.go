@@ -73,6 +73,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConnectorCascades", testConnectorCascades},
 		{"ConnectorRollback", testConnectorRollback},
 		{"ConnectorWritesInViewFail", testConnectorWritesInViewFail},
+		{"Trash", testTrash},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,649 @@
+package domain
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"koyomi.dev/koyomi/internal/store"
+)
+
+// DefaultTrashRetention is how long deleted things stay in the trash when
+// Options.TrashRetention is not set: 30 days.
+const DefaultTrashRetention = 720 * time.Hour
+
+// TrashConflictError is why an item of the trash cannot be restored: what
+// it would come back as is taken, or where it would go is gone.
+type TrashConflictError struct {
+	ID     int64
+	Reason string
+}
+
+func (e *TrashConflictError) Error() string {
+	return fmt.Sprintf("trash item %d cannot be restored: %s", e.ID, e.Reason)
+}
+
+func (e *TrashConflictError) Unwrap() error { return ErrConflict }
+
+// UserInTrashError is the answer to making a user whose name a user in the
+// trash still holds.
+type UserInTrashError struct{ Name string }
+
+func (e *UserInTrashError) Error() string {
+	return fmt.Sprintf("user %s is in the trash; bring them back with `koyomi user restore %s`, "+
+		"or free the name with `koyomi trash purge %s`", e.Name, e.Name, e.Name)
+}
+
+func (e *UserInTrashError) Unwrap() error { return ErrExists }
+
+// trashedObject is an object as the trash keeps it: the client's bytes,
+// how it was named, and its dead properties. It is indexed again when it
+// comes back.
+type trashedObject struct {
+	Name        string           `json:"name"`
+	Href        string           `json:"href,omitempty"`
+	ContentType string           `json:"content_type"`
+	Data        []byte           `json:"data"`
+	Props       []store.Property `json:"props,omitempty"`
+}
+
+// trashedCollection is a collection as the trash keeps it, with what goes
+// with it. It names no IDs: a restored collection gets new ones.
+type trashedCollection struct {
+	Collection store.Collection      `json:"collection"`
+	Props      []store.Property      `json:"props,omitempty"`
+	Objects    []trashedObject       `json:"objects,omitempty"`
+	Grants     []store.Grant         `json:"grants,omitempty"`
+	Links      []store.PublicLink    `json:"links,omitempty"`
+	Connectors []trashedConnector    `json:"connectors,omitempty"`
+	Settings   []store.ShareSettings `json:"settings,omitempty"`
+}
+
+type trashedConnector struct {
+	Connector store.Connector       `json:"connector"`
+	Items     []store.ConnectorItem `json:"items,omitempty"`
+}
+
+// trashedUser is a whole account: its row (password hash included), its
+// own properties, app passwords, group memberships, delegates and every
+// collection, parents first.
+type trashedUser struct {
+	User         store.User                  `json:"user"`
+	Props        map[string][]store.Property `json:"props,omitempty"` // by key
+	AppPasswords []store.AppPassword         `json:"app_passwords,omitempty"`
+	Memberships  []store.Membership          `json:"memberships,omitempty"`
+	Delegates    []store.Delegate            `json:"delegates,omitempty"`
+	// GrantsTo are the shares others gave the user, Settings the user's
+	// own names for them; VCs the user's virtual calendars.
+	GrantsTo    []store.Grant           `json:"grants_to,omitempty"`
+	Settings    []store.ShareSettings   `json:"settings,omitempty"`
+	VCs         []store.VirtualCalendar `json:"vcs,omitempty"`
+	Collections []trashedCollection     `json:"collections,omitempty"`
+}
+
+// trashObjectTx moves the object name of c, which the caller has checked
+// may be deleted, into its owner's trash.
+func (s *Service) trashObjectTx(ctx context.Context, tx store.Tx, c *store.Collection, name, ifMatch string) error {
+	// The occurrences are not kept: the object is indexed afresh when it
+	// comes back.
+	get := tx.GetObject
+	if r, ok := tx.(store.DataReader); ok {
+		get = r.GetObjectData
+	}
+	o, err := get(ctx, c.ID, name)
+	if err != nil {
+		return err
+	}
+	props, err := tx.Properties(ctx, ObjectKey(c, name).key)
+	if err != nil {
+		return err
+	}
+	if err := tx.DeleteObject(ctx, c.ID, name, ifMatch); err != nil {
+		return err
+	}
+	if err := tx.DeleteProperties(ctx, ObjectKey(c, name).key); err != nil {
+		return err
+	}
+	payload, err := json.Marshal(trashedObject{Name: o.Name, Href: o.Href, ContentType: o.ContentType, Data: o.Data, Props: props})
+	if err != nil {
+		return err
+	}
+	return tx.AddTrash(ctx, &store.TrashItem{Owner: c.Owner, Kind: store.TrashObject, Name: c.Name + "/" + name,
+		CollectionID: c.ID, Size: int64(len(o.Data)), Deleted: s.opts.Clock(), DeletedBy: Principal(ctx), Payload: payload})
+}
+
+// snapshotCollection reads c with everything that goes with it.
+func snapshotCollection(ctx context.Context, tx store.Tx, c *store.Collection) (trashedCollection, int64, error) {
+	tc := trashedCollection{Collection: *c}
+	var size int64
+	var err error
+	if tc.Props, err = tx.Properties(ctx, store.CollectionKey(c.ID)); err != nil {
+		return tc, 0, err
+	}
+	objs, err := listObjects(ctx, tx, c.ID, true)
+	if err != nil {
+		return tc, 0, err
+	}
+	for _, o := range objs {
+		props, err := tx.Properties(ctx, store.ObjectKey(c.ID, o.Name))
+		if err != nil {
+			return tc, 0, err
+		}
+		tc.Objects = append(tc.Objects, trashedObject{Name: o.Name, Href: o.Href, ContentType: o.ContentType, Data: o.Data, Props: props})
+		size += int64(len(o.Data))
+	}
+	grants, err := tx.Grants(ctx, c.ID)
+	if err != nil {
+		return tc, 0, err
+	}
+	for _, g := range grants {
+		tc.Grants = append(tc.Grants, *g)
+		if user, ok := strings.CutPrefix(g.Grantee, "user:"); ok {
+			st, err := tx.GetShareSettings(ctx, c.ID, user)
+			if err == nil {
+				tc.Settings = append(tc.Settings, *st)
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return tc, 0, err
+			}
+		}
+	}
+	links, err := tx.PublicLinks(ctx, c.Owner)
+	if err != nil {
+		return tc, 0, err
+	}
+	for _, l := range links {
+		if l.CollectionID == c.ID {
+			tc.Links = append(tc.Links, *l)
+		}
+	}
+	conns, err := tx.ListConnectors(ctx, c.Owner)
+	if err != nil {
+		return tc, 0, err
+	}
+	for _, cn := range conns {
+		if cn.CollectionID != c.ID {
+			continue
+		}
+		items, err := tx.ConnectorItems(ctx, cn.ID)
+		if err != nil {
+			return tc, 0, err
+		}
+		t := trashedConnector{Connector: *cn}
+		for _, it := range items {
+			t.Items = append(t.Items, *it)
+		}
+		tc.Connectors = append(tc.Connectors, t)
+	}
+	return tc, size, nil
+}
+
+// snapshotCollections reads colls (parents first) with what goes with each.
+func snapshotCollections(ctx context.Context, tx store.Tx, colls []*store.Collection) ([]trashedCollection, int64, error) {
+	var out []trashedCollection
+	var size int64
+	for _, c := range colls {
+		tc, n, err := snapshotCollection(ctx, tx, c)
+		if err != nil {
+			return nil, 0, fmt.Errorf("collection %s/%s: %w", c.Owner, c.Name, err)
+		}
+		out = append(out, tc)
+		size += n
+	}
+	return out, size, nil
+}
+
+// restoreCollections makes the collections of a snapshot again, under new
+// IDs, with their objects (each logged as a new change), properties,
+// grants, sharees' settings, public links and connectors. A grant,
+// setting or link that names someone gone is left out.
+func (s *Service) restoreCollections(ctx context.Context, tx store.Tx, colls []trashedCollection) error {
+	for _, tc := range colls {
+		c := tc.Collection
+		c.ID, c.Revision = 0, 0
+		if err := tx.CreateCollection(ctx, &c); err != nil {
+			return fmt.Errorf("collection %s/%s: %w", c.Owner, c.Name, err)
+		}
+		// Objects deleted from it before it was can come back into it.
+		if err := tx.RetargetTrash(ctx, tc.Collection.ID, c.ID); err != nil {
+			return err
+		}
+		if err := setProps(ctx, tx, store.CollectionKey(c.ID), tc.Props); err != nil {
+			return err
+		}
+		for _, to := range tc.Objects {
+			if err := s.restoreObject(ctx, tx, &c, to); err != nil {
+				return fmt.Errorf("object %s/%s: %w", c.Name, to.Name, err)
+			}
+		}
+		for _, g := range tc.Grants {
+			g.CollectionID = c.ID
+			if err := tx.PutGrant(ctx, &g); err != nil {
+				return err
+			}
+		}
+		for _, st := range tc.Settings {
+			st.CollectionID = c.ID
+			if err := tx.PutShareSettings(ctx, &st); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		for _, l := range tc.Links {
+			l.CollectionID = c.ID
+			if err := tx.CreatePublicLink(ctx, &l); err != nil && !errors.Is(err, store.ErrExists) {
+				return err
+			}
+		}
+		for _, tcn := range tc.Connectors {
+			cn := tcn.Connector
+			cn.ID, cn.CollectionID = 0, c.ID
+			if err := tx.CreateConnector(ctx, &cn); err != nil {
+				return fmt.Errorf("connector %q: %w", cn.Name, err)
+			}
+			for _, it := range tcn.Items {
+				it.ConnectorID = cn.ID
+				if err := tx.PutConnectorItem(ctx, &it); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// restoreObject puts a trashed object back into c, indexed afresh: the
+// put logs it as a change, so clients see it come back through sync.
+func (s *Service) restoreObject(ctx context.Context, tx store.Tx, c *store.Collection, to trashedObject) error {
+	o, err := s.prepare(c, to.Name, to.Data, to.ContentType)
+	if err != nil {
+		return err
+	}
+	o.Href = to.Href
+	if _, err := tx.PutObject(ctx, o, store.PutOptions{IfNoneMatch: true}); err != nil {
+		return err
+	}
+	return setProps(ctx, tx, store.ObjectKey(c.ID, to.Name), to.Props)
+}
+
+func setProps(ctx context.Context, tx store.Properties, key string, props []store.Property) error {
+	for _, p := range props {
+		if err := tx.SetProperty(ctx, key, p.Namespace, p.Local, p.XML); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// trashCollectionTx moves c and the collections below it into its owner's
+// trash as one item.
+func (s *Service) trashCollectionTx(ctx context.Context, tx store.Tx, c *store.Collection) error {
+	colls, err := nested(ctx, tx, c)
+	if err != nil {
+		return err
+	}
+	snap, size, err := snapshotCollections(ctx, tx, colls)
+	if err != nil {
+		return err
+	}
+	payload, err := json.Marshal(snap)
+	if err != nil {
+		return err
+	}
+	if err := deleteCollectionTx(ctx, tx, c); err != nil {
+		return err
+	}
+	return tx.AddTrash(ctx, &store.TrashItem{Owner: c.Owner, Kind: store.TrashCollection, Name: c.Name,
+		Size: size, Deleted: s.opts.Clock(), DeletedBy: Principal(ctx), Payload: payload})
+}
+
+// snapshotUser reads a whole account for the trash.
+func snapshotUser(ctx context.Context, tx store.Tx, name string) (*trashedUser, int64, error) {
+	u, err := tx.GetUser(ctx, name)
+	if err != nil {
+		return nil, 0, err
+	}
+	tu := &trashedUser{User: *u, Props: map[string][]store.Property{}}
+	for _, k := range store.UserKeys(name) {
+		props, err := tx.Properties(ctx, k)
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(props) > 0 {
+			tu.Props[k] = props
+		}
+	}
+	pws, err := tx.AppPasswords(ctx, name)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, p := range pws {
+		tu.AppPasswords = append(tu.AppPasswords, *p)
+	}
+	ms, err := tx.UserMemberships(ctx, name)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, m := range ms {
+		tu.Memberships = append(tu.Memberships, *m)
+	}
+	ds, err := tx.Delegates(ctx, name)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, d := range ds {
+		tu.Delegates = append(tu.Delegates, *d)
+	}
+	grants, err := tx.GrantsTo(ctx, []string{"user:" + name})
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, g := range grants {
+		tu.GrantsTo = append(tu.GrantsTo, *g)
+	}
+	settings, err := tx.UserShareSettings(ctx, name)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, st := range settings {
+		tu.Settings = append(tu.Settings, *st)
+	}
+	vcs, err := tx.ListVirtualCalendars(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, vc := range vcs {
+		if vc.Owner == name {
+			tu.VCs = append(tu.VCs, *vc)
+		}
+	}
+	colls, err := tx.ListCollections(ctx, name)
+	if err != nil {
+		return nil, 0, err
+	}
+	slices.SortFunc(colls, func(a, b *store.Collection) int { return strings.Compare(a.Name, b.Name) })
+	var size int64
+	tu.Collections, size, err = snapshotCollections(ctx, tx, colls)
+	return tu, size, err
+}
+
+// restoreUser makes a trashed account again. Memberships of groups,
+// delegates and shares of collections that are gone are left out; virtual
+// calendars come back under new IDs, without their viewers' own settings.
+func (s *Service) restoreUser(ctx context.Context, tx store.Tx, tu *trashedUser) error {
+	u := tu.User
+	if err := tx.CreateUser(ctx, &u); err != nil {
+		return err
+	}
+	for k, props := range tu.Props {
+		if err := setProps(ctx, tx, k, props); err != nil {
+			return err
+		}
+	}
+	for _, p := range tu.AppPasswords {
+		p.ID = 0
+		if err := tx.CreateAppPassword(ctx, &p); err != nil {
+			return err
+		}
+	}
+	for _, m := range tu.Memberships {
+		if err := tx.PutMembership(ctx, &m); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	for _, d := range tu.Delegates {
+		if err := tx.PutDelegate(ctx, &d); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	if err := s.restoreCollections(ctx, tx, tu.Collections); err != nil {
+		return err
+	}
+	for _, g := range tu.GrantsTo {
+		if err := tx.PutGrant(ctx, &g); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	for _, st := range tu.Settings {
+		if err := tx.PutShareSettings(ctx, &st); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	for _, vc := range tu.VCs {
+		vc.ID = 0
+		if err := tx.CreateVirtualCalendar(ctx, &vc); err != nil && !errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("virtual calendar %s: %w", vc.Name, err)
+		}
+	}
+	return nil
+}
+
+// userInTrash reports a user of that name in the trash as a
+// *UserInTrashError.
+func userInTrash(ctx context.Context, tx store.Trash, name string) error {
+	items, err := tx.ListTrash(ctx, name)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		if it.Kind == store.TrashUser {
+			return &UserInTrashError{Name: name}
+		}
+	}
+	return nil
+}
+
+// Trash lists owner's trash, oldest first, without payloads. Only the
+// owner (and the system) may read it.
+func (s *Service) Trash(ctx context.Context, owner string) ([]*store.TrashItem, error) {
+	if err := authorize(ctx, owner); err != nil {
+		return nil, err
+	}
+	var items []*store.TrashItem
+	err := s.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		items, err = tx.ListTrash(ctx, owner)
+		return err
+	})
+	if err != nil {
+		return nil, mapStoreErr(err)
+	}
+	expired := s.opts.Clock().Add(-s.retention())
+	return slices.DeleteFunc(items, func(it *store.TrashItem) bool { return it.Deleted.Before(expired) }), nil
+}
+
+func (s *Service) retention() time.Duration {
+	if s.opts.TrashRetention > 0 {
+		return s.opts.TrashRetention
+	}
+	return DefaultTrashRetention
+}
+
+// trashItem reads item id of owner's trash. Another user's item, one
+// that has outlived the retention, and a user item asked for by anyone
+// but the system are not found.
+func (s *Service) trashItem(ctx context.Context, tx store.Tx, owner string, id int64) (*store.TrashItem, error) {
+	if err := authorize(ctx, owner); err != nil {
+		return nil, err
+	}
+	it, err := tx.GetTrash(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if it.Owner != owner || it.Deleted.Before(s.opts.Clock().Add(-s.retention())) ||
+		(it.Kind == store.TrashUser && Principal(ctx) != "") {
+		return nil, fmt.Errorf("%w: trash item %d of %s", ErrNotFound, id, owner)
+	}
+	return it, nil
+}
+
+// RestoreTrash brings item id of owner's trash back and returns it: an
+// object into the collection it was deleted from (a *TrashConflictError
+// when that collection is gone, or its name or UID is taken again), a
+// collection under its name, a user with everything they had.
+func (s *Service) RestoreTrash(ctx context.Context, owner string, id int64) (*store.TrashItem, error) {
+	var it *store.TrashItem
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if it, err = s.trashItem(ctx, tx, owner, id); err != nil {
+			return err
+		}
+		switch it.Kind {
+		case store.TrashObject:
+			err = s.restoreTrashedObject(ctx, tx, it)
+		case store.TrashCollection:
+			err = s.restoreTrashedCollection(ctx, tx, it)
+		case store.TrashUser:
+			err = s.restoreTrashedUser(ctx, tx, it)
+		default:
+			err = fmt.Errorf("trash item %d: unknown kind %q", it.ID, it.Kind)
+		}
+		if err != nil {
+			return err
+		}
+		return tx.DeleteTrash(ctx, it.ID)
+	})
+	if err != nil {
+		return nil, mapStoreErr(err)
+	}
+	it.Payload = nil
+	return it, nil
+}
+
+func (s *Service) restoreTrashedObject(ctx context.Context, tx store.Tx, it *store.TrashItem) error {
+	var to trashedObject
+	if err := json.Unmarshal(it.Payload, &to); err != nil {
+		return fmt.Errorf("trash item %d: %w", it.ID, err)
+	}
+	c, err := tx.GetCollectionByID(ctx, it.CollectionID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && c.Owner != it.Owner) {
+		coll, _, _ := strings.Cut(it.Name, "/")
+		return &TrashConflictError{ID: it.ID, Reason: fmt.Sprintf("its collection %s is gone (restore it first)", coll)}
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := tx.GetObject(ctx, c.ID, to.Name); err == nil {
+		return &TrashConflictError{ID: it.ID, Reason: fmt.Sprintf("%s/%s exists again", c.Name, to.Name)}
+	}
+	err = s.restoreObject(ctx, tx, c, to)
+	var uc *store.UIDConflictError
+	if errors.As(err, &uc) {
+		return &TrashConflictError{ID: it.ID, Reason: fmt.Sprintf("its UID %s is held by %s/%s", uc.UID, c.Name, uc.Name)}
+	}
+	return err
+}
+
+func (s *Service) restoreTrashedCollection(ctx context.Context, tx store.Tx, it *store.TrashItem) error {
+	var colls []trashedCollection
+	if err := json.Unmarshal(it.Payload, &colls); err != nil {
+		return fmt.Errorf("trash item %d: %w", it.ID, err)
+	}
+	if _, err := tx.GetCollection(ctx, it.Owner, it.Name); err == nil {
+		return &TrashConflictError{ID: it.ID, Reason: fmt.Sprintf("a collection %s exists again", it.Name)}
+	}
+	if _, err := tx.GetUser(ctx, it.Owner); err != nil {
+		return &TrashConflictError{ID: it.ID, Reason: fmt.Sprintf("its owner %s is gone", it.Owner)}
+	}
+	if parent, _, nested := strings.Cut(it.Name, "/"); nested {
+		if _, err := tx.GetCollection(ctx, it.Owner, parent); err != nil {
+			return &TrashConflictError{ID: it.ID, Reason: fmt.Sprintf("its parent collection %s is gone", parent)}
+		}
+	}
+	return s.restoreCollections(ctx, tx, colls)
+}
+
+func (s *Service) restoreTrashedUser(ctx context.Context, tx store.Tx, it *store.TrashItem) error {
+	var tu trashedUser
+	if err := json.Unmarshal(it.Payload, &tu); err != nil {
+		return fmt.Errorf("trash item %d: %w", it.ID, err)
+	}
+	if _, err := tx.GetUser(ctx, it.Owner); err == nil {
+		return &TrashConflictError{ID: it.ID, Reason: fmt.Sprintf("a user %s exists again", it.Owner)}
+	}
+	if err := emailFree(ctx, tx, tu.User.Name, tu.User.Email); err != nil {
+		return &TrashConflictError{ID: it.ID, Reason: err.Error()}
+	}
+	return s.restoreUser(ctx, tx, &tu)
+}
+
+// RestoreUser brings back the user name from the trash with everything
+// they had. Only the system may.
+func (s *Service) RestoreUser(ctx context.Context, name string) error {
+	if Principal(ctx) != "" {
+		return fmt.Errorf("%w: only an administrator restores a user", ErrForbidden)
+	}
+	items, err := s.Trash(ctx, name)
+	if err != nil {
+		return err
+	}
+	for i := len(items) - 1; i >= 0; i-- {
+		if items[i].Kind == store.TrashUser {
+			_, err := s.RestoreTrash(ctx, name, items[i].ID)
+			return err
+		}
+	}
+	return fmt.Errorf("%w: no user %s in the trash", ErrNotFound, name)
+}
+
+// PurgeTrash deletes item id of owner's trash for good, or, with id 0,
+// everything in it. Purging a user also purges what they had put in the
+// trash, so that nothing of theirs outlives them.
+func (s *Service) PurgeTrash(ctx context.Context, owner string, id int64) (purged int, err error) {
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		var ids []int64
+		if id != 0 {
+			it, err := s.trashItem(ctx, tx, owner, id)
+			if err != nil {
+				return err
+			}
+			ids = append(ids, it.ID)
+			if it.Kind != store.TrashUser {
+				return s.deleteTrash(ctx, tx, ids, &purged)
+			}
+		} else if err := authorize(ctx, owner); err != nil {
+			return err
+		}
+		all, err := tx.ListTrash(ctx, owner)
+		if err != nil {
+			return err
+		}
+		ids = ids[:0]
+		for _, it := range all {
+			if it.Kind == store.TrashUser && Principal(ctx) != "" {
+				continue
+			}
+			ids = append(ids, it.ID)
+		}
+		return s.deleteTrash(ctx, tx, ids, &purged)
+	})
+	return purged, mapStoreErr(err)
+}
+
+func (s *Service) deleteTrash(ctx context.Context, tx store.Trash, ids []int64, n *int) error {
+	for _, id := range ids {
+		if err := tx.DeleteTrash(ctx, id); err != nil {
+			return err
+		}
+		*n++
+	}
+	return nil
+}
+
+// PurgeExpiredTrash deletes what has been in the trash longer than the
+// retention and returns how many items went. It is the system's (the
+// leased job's) to run.
+func (s *Service) PurgeExpiredTrash(ctx context.Context) (int64, error) {
+	if Principal(ctx) != "" {
+		return 0, fmt.Errorf("%w: purging expired trash is the system's", ErrForbidden)
+	}
+	var n int64
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		n, err = tx.PurgeTrash(ctx, s.opts.Clock().Add(-s.retention()))
+		return err
+	})
+	return n, mapStoreErr(err)
+}
