@@ -120,6 +120,9 @@ type Options struct {
 	// WorkFactor is the scrypt work factor's logarithm; zero means age's
 	// default. Tests lower it.
 	WorkFactor int
+	// Progress, when not nil, is called as users are copied (see
+	// storecopy.Options).
+	Progress func(done, total int)
 }
 
 // KeyPath is where Create writes the server key of a backup at path when
@@ -150,7 +153,7 @@ func Create(ctx context.Context, src store.Store, emb Embedded, path string, opt
 	if err != nil {
 		return nil, fmt.Errorf("backup: create the embedded store: %w", err)
 	}
-	sum, err := storecopy.Copy(ctx, src, dst)
+	sum, err := storecopy.Options{Progress: opts.Progress}.Copy(ctx, src, dst)
 	if cerr := dst.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -532,12 +535,20 @@ func parseKey(text []byte) ([]byte, error) {
 	return key, nil
 }
 
+// RestoreOptions set how Restore writes the server key and reports.
+type RestoreOptions struct {
+	// ReplaceKey lets Restore replace a different key at the key path.
+	ReplaceKey bool
+	// Progress, when not nil, is called as users are copied.
+	Progress func(done, total int)
+}
+
 // Restore copies the backup's data into dst, which must be empty
 // (ErrNotEmpty), and writes key to keyPath. A key file already at keyPath
-// is kept when it holds key, replaced when replaceKey is set, and
-// otherwise refused with ErrKeyMismatch before anything is written.
-// Collections get new IDs (see storecopy), so clients synchronise again.
-func (b *Backup) Restore(ctx context.Context, dst store.Store, key []byte, keyPath string, replaceKey bool) (storecopy.Summary, error) {
+// is kept when it holds key, replaced with opts.ReplaceKey, and otherwise
+// refused with ErrKeyMismatch before anything is written. Collections get
+// new IDs (see storecopy), so clients synchronise again.
+func (b *Backup) Restore(ctx context.Context, dst store.Store, key []byte, keyPath string, opts RestoreOptions) (storecopy.Summary, error) {
 	if len(key) != secret.KeySize {
 		return storecopy.Summary{}, fmt.Errorf("backup: server key is %d bytes, want %d", len(key), secret.KeySize)
 	}
@@ -546,9 +557,9 @@ func (b *Backup) Restore(ctx context.Context, dst store.Store, key []byte, keyPa
 	switch {
 	case err == nil && bytes.Equal(existing, key):
 		writeKey = false
-	case err == nil && !replaceKey:
+	case err == nil && !opts.ReplaceKey:
 		return storecopy.Summary{}, fmt.Errorf("%w: %s holds another server key; keep it away (it seals nothing in an empty store) or let the restore replace it", ErrKeyMismatch, keyPath)
-	case err != nil && !errors.Is(err, fs.ErrNotExist) && !replaceKey:
+	case err != nil && !errors.Is(err, fs.ErrNotExist) && !opts.ReplaceKey:
 		return storecopy.Summary{}, fmt.Errorf("backup: %w", err)
 	}
 	src, err := b.open(ctx)
@@ -556,7 +567,7 @@ func (b *Backup) Restore(ctx context.Context, dst store.Store, key []byte, keyPa
 		return storecopy.Summary{}, err
 	}
 	defer src.Close()
-	sum, err := storecopy.Copy(ctx, src, dst)
+	sum, err := storecopy.Options{Progress: opts.Progress}.Copy(ctx, src, dst)
 	if err != nil {
 		return sum, fmt.Errorf("backup: restore: %w", err)
 	}

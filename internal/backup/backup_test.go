@@ -292,7 +292,7 @@ func TestBackupUnderWritesRestoresIntoTheOtherKind(t *testing.T) {
 				t.Fatalf("OpenKey = %x, %v", key, err)
 			}
 			keyPath := filepath.Join(t.TempDir(), "secret.key")
-			if _, err := b.Restore(ctx, dst, key, keyPath, false); err != nil {
+			if _, err := b.Restore(ctx, dst, key, keyPath, RestoreOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			got := readState(t, dst)
@@ -443,7 +443,7 @@ func TestRestoreRefusesANonEmptyStore(t *testing.T) {
 			}
 			defer b.Close()
 			keyPath := filepath.Join(t.TempDir(), "secret.key")
-			if _, err := b.Restore(ctx, dst, testKey, keyPath, false); !errors.Is(err, ErrNotEmpty) {
+			if _, err := b.Restore(ctx, dst, testKey, keyPath, RestoreOptions{}); !errors.Is(err, ErrNotEmpty) {
 				t.Fatalf("err = %v, want ErrNotEmpty", err)
 			}
 			if got := readState(t, dst); len(got) != 0 {
@@ -470,13 +470,13 @@ func TestRestoreKeepsAnotherKeyUnlessTold(t *testing.T) {
 	}
 	defer b.Close()
 	dst := fresh(t, sqliteStore)
-	if _, err := b.Restore(ctx, dst, testKey, keyPath, false); !errors.Is(err, ErrKeyMismatch) {
+	if _, err := b.Restore(ctx, dst, testKey, keyPath, RestoreOptions{}); !errors.Is(err, ErrKeyMismatch) {
 		t.Fatalf("err = %v, want ErrKeyMismatch", err)
 	}
 	if got := readState(t, dst); len(got) != 0 {
 		t.Fatalf("the refused restore wrote %d objects", len(got))
 	}
-	if _, err := b.Restore(ctx, dst, testKey, keyPath, true); err != nil {
+	if _, err := b.Restore(ctx, dst, testKey, keyPath, RestoreOptions{ReplaceKey: true}); err != nil {
 		t.Fatal(err)
 	}
 	compareStates(t, want, readState(t, dst))

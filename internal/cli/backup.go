@@ -84,8 +84,10 @@ func backupCommand(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	p := newProgress(env, "users backed up")
 	m, err := backup.Create(ctx, st, embeddedStore(), pos[0], backup.Options{Key: key, Passphrase: pass,
-		KoyomiVersion: koyomiVersion()})
+		KoyomiVersion: koyomiVersion(), Progress: p.report})
+	p.Done()
 	if err != nil {
 		return err
 	}
@@ -193,7 +195,9 @@ func restoreCommand(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	sum, err := b.Restore(ctx, st, key, cfg.SecretKeyPath(), replaceKey)
+	p := newProgress(env, "users restored")
+	sum, err := b.Restore(ctx, st, key, cfg.SecretKeyPath(), backup.RestoreOptions{ReplaceKey: replaceKey, Progress: p.report})
+	p.Done()
 	if errors.Is(err, backup.ErrNotEmpty) {
 		return fmt.Errorf("restore: %s is not empty: %w; restore into a new data directory or database", where(cfg), err)
 	}
