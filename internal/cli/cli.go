@@ -111,6 +111,10 @@ func run(ctx context.Context, env Env) error {
 			return errors.New("store: expected copy")
 		}
 		return storeCopy(ctx, env, args[1:])
+	case "backup":
+		return backupCommand(ctx, env, args)
+	case "restore":
+		return restoreCommand(ctx, env, args)
 	case "bench":
 		return bench.Main(ctx, args, env.Stdout, env.Stderr)
 	case "check":

@@ -405,3 +405,6 @@ func (db *DB) Migrate(ctx context.Context) error {
 	}
 	return nil
 }
+
+// SchemaVersion is the schema version Migrate brings a database to.
+func SchemaVersion() int { return len(migrations()) }
