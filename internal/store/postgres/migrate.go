@@ -366,6 +366,8 @@ ALTER TABLE public_links ALTER COLUMN token TYPE text COLLATE "C", ALTER COLUMN 
 		// 13: dead properties keyed by IDs instead of URL paths (as
 		// SQLite's migration 13).
 		sqlshared.PropertyKeys(`text COLLATE "C"`),
+		// 14: revoked app passwords are kept (as SQLite's migration 14).
+		`ALTER TABLE app_passwords ADD COLUMN revoked_us bigint;`,
 	}
 }
 

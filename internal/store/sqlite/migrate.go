@@ -358,6 +358,9 @@ CREATE INDEX objects_list ON objects (collection_id, name, id, etag, content_typ
 		// 13: dead properties keyed by IDs instead of URL paths (see
 		// sqlshared.PropertyKeys); the path column becomes key.
 		sqlshared.PropertyKeys("TEXT"),
+		// 14: revoked app passwords are kept, so that a device still using
+		// one is told apart from a wrong password.
+		`ALTER TABLE app_passwords ADD COLUMN revoked_us INTEGER;`,
 	}
 }
 
