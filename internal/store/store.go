@@ -49,6 +49,13 @@ type Store interface {
 	Close() error
 }
 
+// SchemaVersioner is a Store that tells the version of the schema it holds
+// and the version this program writes; they differ while a migration is
+// pending (or when the database was written by a newer program).
+type SchemaVersioner interface {
+	SchemaVersion(ctx context.Context) (have, want int, err error)
+}
+
 // Kind tells what a collection holds.
 type Kind string
 

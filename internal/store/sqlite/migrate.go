@@ -403,3 +403,11 @@ func (db *DB) Migrate(ctx context.Context) error {
 	}
 	return nil
 }
+
+// SchemaVersion implements store.SchemaVersioner.
+func (db *DB) SchemaVersion(ctx context.Context) (have, want int, err error) {
+	if err := db.reader.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&have); err != nil {
+		return 0, 0, fmt.Errorf("sqlite: read schema version: %w", err)
+	}
+	return have, len(migrations()), nil
+}

@@ -219,7 +219,9 @@ func testAppPasswordRevoke(t *testing.T, s store.Store) {
 		t.Errorf("new app password Revoked = %v, want zero", phone.Revoked)
 	}
 	when := time.Date(2026, 3, 4, 5, 6, 7, 891234567, time.UTC)
-	update(t, s, func(ctx context.Context, tx store.Tx) error { return tx.RevokeAppPassword(ctx, "alice", phone.ID, when) })
+	update(t, s, func(ctx context.Context, tx store.Tx) error {
+		return tx.RevokeAppPassword(ctx, "alice", phone.ID, when)
+	})
 	for _, f := range []struct {
 		name string
 		fn   func(ctx context.Context, tx store.Tx) error
