@@ -58,6 +58,9 @@ type Options struct {
 	// indexed (default 3 years); later ranges are answered by evaluating
 	// the objects.
 	IndexHorizon time.Duration
+	// RenderCacheLookup, if set, is told whether each lookup in the
+	// virtual calendars' render cache hit (for metrics).
+	RenderCacheLookup func(hit bool)
 }
 
 // Service is the domain layer over a store.
