@@ -1,7 +1,8 @@
 // Package server wires Koyomi's HTTP surface: authentication, discovery
-// redirects, health checks, the DAV engine with CalDAV plugged in, the JSON
-// API and the connector service behind it, and public links. It is the one place where the
-// pieces are assembled; it holds no protocol or domain rules of its own.
+// redirects, health and readiness checks, metrics and the request log, the
+// DAV engine with CalDAV plugged in, the JSON API and the connector service
+// behind it, and public links. It is the one place where the pieces are
+// assembled; it holds no protocol or domain rules of its own.
 package server
 
 import (
@@ -256,7 +257,8 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			if v == http.ErrAbortHandler {
 				panic(v) // a deliberate abort: net/http ends the response quietly
 			}
-			s.opts.Logger.ErrorContext(r.Context(), "request panicked", "method", r.Method, "path", loggedPath(r.URL.Path),
+			s.opts.Logger.ErrorContext(r.Context(), "request panicked", "request_id", RequestID(r.Context()),
+				"method", r.Method, "path", loggedPath(r.URL.Path),
 				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			if rec.status != 0 {
 				panic(http.ErrAbortHandler)
