@@ -118,6 +118,11 @@ var importRules = []importRule{
 		why:   "connectors work through the domain, not through Koyomi's own protocol layer",
 	},
 	{
+		pkgs: []string{"internal/metrics"},
+		only: []string{"internal/store"},
+		why:  "metrics are counted by name: they know no URL layout, protocol, rules or particular store",
+	},
+	{
 		pkgs:  []string{"internal/server"},
 		never: join([]string{"internal/bench"}, storeImpls, wiring),
 		why:   "the server serves whatever store.Store it is given; choosing one is the CLI's",
