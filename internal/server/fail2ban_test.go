@@ -39,7 +39,7 @@ func TestFail2banFilter(t *testing.T) {
 			srv, _ := newLimitServer(t, slog.New(h))
 			// A well-behaved login and a request naming another address in
 			// its user agent: no match.
-			login(t, srv, "alice", "alice-pw", "192.0.2.50")
+			login(t, srv, "alice", "alice-password", "192.0.2.50")
 			req := httptest.NewRequest("GET", "/", nil)
 			req.RemoteAddr = "192.0.2.51:1"
 			req.Header.Set("User-Agent", `x level=WARN msg="authentication failed" client=198.51.100.99 reason=y`)

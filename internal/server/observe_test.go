@@ -224,7 +224,7 @@ func TestMetricsAccess(t *testing.T) {
 			req.Header.Set("X-Forwarded-For", tt.forwardedFor)
 		}
 		if tt.user {
-			req.SetBasicAuth("alice", "alice-pw")
+			req.SetBasicAuth("alice", "alice-password")
 		}
 		rec := httptest.NewRecorder()
 		srv.ServeHTTP(rec, req)
@@ -296,7 +296,7 @@ func TestRequestLog(t *testing.T) {
 		req.Header.Set("Depth", "0")
 		req.Header.Set("User-Agent", "TestCal/1.0")
 		req.RemoteAddr = peer + ":40000"
-		req.SetBasicAuth("alice", "alice-pw")
+		req.SetBasicAuth("alice", "alice-password")
 		if forwardedFor != "" {
 			req.Header.Set("X-Forwarded-For", forwardedFor)
 		}
@@ -381,7 +381,7 @@ func TestAuthFailureReasons(t *testing.T) {
 			t.Errorf("step %d: the app password's secret was logged", i)
 		}
 	}
-	if rec := login(t, srv, "alice", "alice-pw", "192.0.2.2"); rec.Code != http.StatusMultiStatus {
+	if rec := login(t, srv, "alice", "alice-password", "192.0.2.2"); rec.Code != http.StatusMultiStatus {
 		t.Errorf("alice's own password after the failures: %d", rec.Code)
 	}
 	rec := httptest.NewRecorder()
