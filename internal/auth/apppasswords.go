@@ -13,8 +13,9 @@ import (
 // id to record its use by, and the hex SHA-256 that AppPasswordHash gives
 // for its secret.
 type AppPassword struct {
-	ID   int64
-	Hash string
+	ID      int64
+	Hash    string
+	Revoked bool // matches, but never authenticates
 }
 
 // AppPasswordLookup is implemented by a UserLookup that also keeps app
@@ -57,22 +58,23 @@ func AppPasswordHash(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// matchAppPassword returns the id of user's app password that password is,
-// or 0. Every stored hash is compared in constant time, and all of them
-// are, so the time taken does not tell how much of any hash matched.
-func (a *Authenticator) matchAppPassword(ctx context.Context, user, password string) (int64, error) {
+// matchAppPassword returns user's app password that password is, or the
+// zero AppPassword. Every stored hash is compared in constant time, and all
+// of them are, so the time taken does not tell how much of any hash
+// matched.
+func (a *Authenticator) matchAppPassword(ctx context.Context, user, password string) (AppPassword, error) {
 	if a.apps == nil {
-		return 0, nil
+		return AppPassword{}, nil
 	}
 	list, err := a.apps.LookupAppPasswords(ctx, user)
 	if err != nil {
-		return 0, err
+		return AppPassword{}, err
 	}
 	presented := []byte(AppPasswordHash(password))
-	var found int64
+	var found AppPassword
 	for _, p := range list {
 		if subtle.ConstantTimeCompare(presented, []byte(p.Hash)) == 1 {
-			found = p.ID
+			found = p
 		}
 	}
 	return found, nil

@@ -167,3 +167,39 @@ func TestAppPasswordHash(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckReasons checks that Check tells an unknown user, a wrong password
+// and a revoked app password apart, and that a revoked app password is not
+// accepted (nor taken as cached) even though its hash matches.
+func TestCheckReasons(t *testing.T) {
+	f, u := newAppFixture(t)
+	u.mu.Lock()
+	u.apps["alice"] = append(u.apps["alice"], AppPassword{ID: 3, Hash: AppPasswordHash("qrst-uvwx"), Revoked: true})
+	u.mu.Unlock()
+	tests := []struct {
+		user, password string
+		want           Failure
+	}{
+		{"alice", "wonderland", ""},
+		{"alice", "abcd-efgh", ""},
+		{"alice", "qrst-uvwx", RevokedAppPassword},
+		{"alice", "nope", WrongPassword},
+		{"nobody", "wonderland", UnknownUser},
+	}
+	for _, tt := range tests {
+		got, err := f.a.Check(t.Context(), tt.user, tt.password)
+		if err != nil || got != tt.want {
+			t.Errorf("Check(%q, %q) = %q, %v; want %q", tt.user, tt.password, got, err, tt.want)
+		}
+		ok, err := f.a.Authenticate(t.Context(), tt.user, tt.password)
+		if err != nil || ok != (tt.want == "") {
+			t.Errorf("Authenticate(%q, %q) = %v, %v; want %v", tt.user, tt.password, ok, err, tt.want == "")
+		}
+	}
+	if f.a.IsCached(t.Context(), "alice", "qrst-uvwx") {
+		t.Error("a revoked app password counts as cached")
+	}
+	if len(u.touches[3]) != 0 {
+		t.Errorf("revoked app password's use recorded: %v", u.touches[3])
+	}
+}

@@ -42,7 +42,8 @@ type Options struct {
 	MaxCacheEntries int
 	// Clock returns the current time; nil means time.Now.
 	Clock func() time.Time
-	// Logger receives failed logins and lookup errors; nil discards them.
+	// Logger receives lookup errors; nil discards them. Failed logins are
+	// the caller's to log, with what it knows of the client (see Check).
 	Logger *slog.Logger
 	// Params are used for the hash that unknown users are checked against, so
 	// that they cost as much as real users. Set them to the parameters new
@@ -143,6 +144,18 @@ func New(lookup UserLookup, opts Options) (*Authenticator, error) {
 	return a, nil
 }
 
+// Failure is why a login was refused, as logged and counted.
+type Failure string
+
+// The reasons a login is refused. RateLimited is decided by the caller's
+// Limiter, before the Authenticator is asked.
+const (
+	UnknownUser        Failure = "unknown_user"
+	WrongPassword      Failure = "wrong_password"
+	RevokedAppPassword Failure = "revoked_app_password"
+	RateLimited        Failure = "rate_limited"
+)
+
 // Authenticate reports whether password is user's password. A wrong password
 // and an unknown user both give (false, nil) after the same amount of hashing
 // work, so neither the answer nor its timing tells them apart. An error means
@@ -154,45 +167,54 @@ func New(lookup UserLookup, opts Options) (*Authenticator, error) {
 // one costs a read and a SHA-256, and not caching them is what makes a
 // revoked one fail on the very next request.
 func (a *Authenticator) Authenticate(ctx context.Context, user, password string) (bool, error) {
+	failure, err := a.Check(ctx, user, password)
+	return err == nil && failure == "", err
+}
+
+// Check is Authenticate telling why a login failed: "" for success, else
+// the Failure. The reason is for the operator's log and metrics only; the
+// client must be answered alike for all of them.
+func (a *Authenticator) Check(ctx context.Context, user, password string) (Failure, error) {
 	hash, err := a.lookup.PasswordHash(ctx, user)
 	if errors.Is(err, ErrNoSuchUser) {
 		// Burn the same work as a real check, the app passwords' read
 		// included; the results are irrelevant.
 		_, _ = a.matchAppPassword(ctx, user, password)
 		_, _ = a.verify(a.dummyHash, password)
-		a.log.InfoContext(ctx, "authentication failed", "user", user, "reason", "unknown user")
-		return false, nil
+		return UnknownUser, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("auth: looking up %q: %w", user, err)
+		return "", fmt.Errorf("auth: looking up %q: %w", user, err)
 	}
 
 	pw := a.digest(password)
 	if a.cached(user, pw, hash) {
-		return true, nil
+		return "", nil
 	}
 	// App passwords before the main one: a device using one then costs no
 	// password hashing per request. Their secrets are too long to guess,
 	// so answering them quickly helps no one guessing the main password.
-	id, err := a.matchAppPassword(ctx, user, password)
+	app, err := a.matchAppPassword(ctx, user, password)
 	if err != nil {
-		return false, fmt.Errorf("auth: looking up app passwords of %q: %w", user, err)
+		return "", fmt.Errorf("auth: looking up app passwords of %q: %w", user, err)
 	}
-	if id != 0 {
-		a.touch(ctx, user, id)
-		return true, nil
+	if app.Revoked {
+		return RevokedAppPassword, nil
+	}
+	if app.ID != 0 {
+		a.touch(ctx, user, app.ID)
+		return "", nil
 	}
 	ok, err := a.verifyOnce(ctx, flightKey{user: user, hash: hash, pw: pw}, password)
 	if err != nil {
 		a.log.ErrorContext(ctx, "cannot verify password", "user", user, "err", err)
-		return false, fmt.Errorf("auth: verifying %q: %w", user, err)
+		return "", fmt.Errorf("auth: verifying %q: %w", user, err)
 	}
 	if !ok {
-		a.log.InfoContext(ctx, "authentication failed", "user", user, "reason", "wrong password")
-		return false, nil
+		return WrongPassword, nil
 	}
 	a.store(user, pw, hash)
-	return true, nil
+	return "", nil
 }
 
 // IsCached reports whether password is user's current password as verified
@@ -210,8 +232,8 @@ func (a *Authenticator) IsCached(ctx context.Context, user, password string) boo
 	if a.cached(user, a.digest(password), hash) {
 		return true
 	}
-	id, err := a.matchAppPassword(ctx, user, password)
-	return err == nil && id != 0
+	app, err := a.matchAppPassword(ctx, user, password)
+	return err == nil && app.ID != 0 && !app.Revoked
 }
 
 // Forget drops every cached verification for user. Call it when a user's

@@ -111,6 +111,10 @@ func run(ctx context.Context, env Env) error {
 			return errors.New("store: expected copy")
 		}
 		return storeCopy(ctx, env, args[1:])
+	case "backup":
+		return backupCommand(ctx, env, args)
+	case "restore":
+		return restoreCommand(ctx, env, args)
 	case "bench":
 		return bench.Main(ctx, args, env.Stdout, env.Stderr)
 	case "check":
@@ -250,12 +254,16 @@ func serve(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("trusted_proxies: %w", err)
 	}
+	metricsAllow, err := cfg.MetricsAllow.Prefixes()
+	if err != nil {
+		return fmt.Errorf("metrics_allow: %w", err)
+	}
 	key, err := secret.LoadKey(cfg.SecretKeyPath(), true)
 	if err != nil {
 		return fmt.Errorf("secret_key_file: %w", err)
 	}
 	srv, err := server.New(st, server.Options{Logger: logger, Realm: cfg.Realm,
-		MaxResourceSize: cfg.MaxResourceSize, AuthCacheTTL: ttl, TrustedProxies: trusted,
+		MaxResourceSize: cfg.MaxResourceSize, AuthCacheTTL: ttl, TrustedProxies: trusted, MetricsAllow: metricsAllow,
 		LoginLimits: auth.LimitOptions{UserFailures: cfg.LoginMaxFailures, IPFailures: cfg.LoginMaxFailuresPerIP,
 			Window: cfg.LoginWindow, MaxBackoff: cfg.LoginMaxBackoff},
 		MaxConcurrentPerUser: cfg.MaxConcurrentPerUser,

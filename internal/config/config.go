@@ -102,6 +102,10 @@ type Config struct {
 	// single addresses) whose X-Forwarded-For, X-Forwarded-Proto and
 	// X-Forwarded-Host headers are believed; empty trusts none.
 	TrustedProxies AddressList `toml:"trusted_proxies"`
+	// MetricsAllow are the client addresses (networks in CIDR notation, or
+	// single addresses) that may read /metrics; others get 403 Forbidden.
+	// The default is loopback only.
+	MetricsAllow AddressList `toml:"metrics_allow"`
 	// SecretKeyFile holds the server key that encrypts connector
 	// credentials at rest; empty means secret.key in Data. It is created
 	// on first use. Every node of one installation must use the same key.
@@ -211,6 +215,7 @@ func Default() Config {
 		MaxResourceSize: 10 << 20,
 		LogLevel:        "info",
 		LogFormat:       "text",
+		MetricsAllow:    "127.0.0.0/8, ::1",
 		AuthCacheTTL:    5 * time.Minute,
 
 		LoginMaxFailures:      10,
@@ -385,6 +390,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MinPasswordLength <= 0 {
 		bad("min_password_length", "must be at least 1, got %d (default %d)", c.MinPasswordLength, Default().MinPasswordLength)
+	}
+	if _, err := c.MetricsAllow.Prefixes(); err != nil {
+		bad("metrics_allow", "%v", err)
 	}
 	if c.LoginMaxFailures <= 0 {
 		bad("login_max_failures", "must be at least 1, got %d (default %d)", c.LoginMaxFailures, Default().LoginMaxFailures)

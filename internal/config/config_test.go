@@ -33,7 +33,7 @@ func TestDefaults(t *testing.T) {
 		MaxResourceSize: 10 * 1024 * 1024, LogLevel: "info", LogFormat: "text",
 		AuthCacheTTL:     5 * time.Minute,
 		LoginMaxFailures: 10, MinPasswordLength: 8, LoginMaxFailuresPerIP: 30, LoginWindow: 15 * time.Minute, LoginMaxBackoff: 15 * time.Minute,
-		TrashRetention: 720 * time.Hour, Connectors: "allow",
+		TrashRetention: 720 * time.Hour, Connectors: "allow", MetricsAllow: "127.0.0.0/8, ::1",
 	}
 	if c != want {
 		t.Errorf("Default() = %+v; want %+v", c, want)

@@ -108,6 +108,10 @@ type Options struct {
 	DefaultAllowed bool
 	// Workers is how many runs one node performs at once (default 4).
 	Workers int
+	// RunFinished, if set, is told the outcome (a Run constant) of each
+	// run as it is recorded (for metrics).
+	RunFinished func(status string)
+
 	// Hooks inject faults for tests; nil ones are skipped.
 	Hooks Hooks
 }

@@ -446,6 +446,9 @@ func (m *Manager) finish(ctx context.Context, c *store.Connector, rec *store.Con
 	if err != nil {
 		return rec, fmt.Errorf("recording the run: %w", err)
 	}
+	if observe := m.opts.RunFinished; observe != nil {
+		observe(rec.Status)
+	}
 	return rec, nil
 }
 

@@ -61,7 +61,7 @@ func (s *Service) CreateAppPassword(ctx context.Context, user, label string) (st
 	return secret, p, nil
 }
 
-// AppPasswords lists user's app passwords, oldest first.
+// AppPasswords lists user's app passwords in use, oldest first.
 func (s *Service) AppPasswords(ctx context.Context, user string) ([]*store.AppPassword, error) {
 	if err := authorize(ctx, user); err != nil {
 		return nil, err
@@ -71,25 +71,29 @@ func (s *Service) AppPasswords(ctx context.Context, user string) ([]*store.AppPa
 		if _, err := tx.GetUser(ctx, user); err != nil {
 			return err
 		}
-		var err error
-		ps, err = tx.AppPasswords(ctx, user)
+		all, err := tx.AppPasswords(ctx, user)
+		for _, p := range all {
+			if p.Revoked.IsZero() {
+				ps = append(ps, p)
+			}
+		}
 		return err
 	})
 	return ps, mapStoreErr(err)
 }
 
-// RevokeAppPassword deletes one of user's app passwords; the next request
-// made with it is refused.
+// RevokeAppPassword revokes one of user's app passwords; the next request
+// made with it is refused, and logged as made with a revoked one.
 func (s *Service) RevokeAppPassword(ctx context.Context, user string, id int64) error {
 	if err := authorize(ctx, user); err != nil {
 		return err
 	}
-	return mapStoreErr(s.store.Update(ctx, func(tx store.Tx) error { return tx.DeleteAppPassword(ctx, user, id) }))
+	return mapStoreErr(s.store.Update(ctx, func(tx store.Tx) error { return tx.RevokeAppPassword(ctx, user, id, s.Now()) }))
 }
 
-// AppPasswordHashes returns user's app passwords for authentication, without
-// access check: the caller is establishing who the principal is. An unknown
-// user has none.
+// AppPasswordHashes returns user's app passwords for authentication, revoked
+// ones included, without access check: the caller is establishing who the
+// principal is. An unknown user has none.
 func (s *Service) AppPasswordHashes(ctx context.Context, user string) ([]store.AppPassword, error) {
 	var ps []*store.AppPassword
 	err := s.store.View(ctx, func(tx store.Tx) error {
@@ -115,7 +119,7 @@ func (s *Service) LookupAppPasswords(ctx context.Context, user string) ([]auth.A
 	}
 	out := make([]auth.AppPassword, len(ps))
 	for i, p := range ps {
-		out[i] = auth.AppPassword{ID: p.ID, Hash: p.Hash}
+		out[i] = auth.AppPassword{ID: p.ID, Hash: p.Hash, Revoked: !p.Revoked.IsZero()}
 	}
 	return out, nil
 }

@@ -68,8 +68,14 @@ func TestAppPasswords(t *testing.T) {
 		t.Fatal(err)
 	}
 	hashes, err := s.LookupAppPasswords(ctx, "alice")
-	if err != nil || len(hashes) != 1 || hashes[0].Hash == p.Hash {
-		t.Errorf("after revoke: %v, %v", hashes, err)
+	if err != nil || len(hashes) != 2 || hashes[0].Hash != p.Hash || !hashes[0].Revoked || hashes[1].Revoked {
+		t.Errorf("after revoke: %v, %v; want the revoked one flagged", hashes, err)
+	}
+	if active, err := s.AppPasswords(WithPrincipal(ctx, "alice"), "alice"); err != nil || len(active) != 1 || active[0].ID == p.ID {
+		t.Errorf("AppPasswords after revoke = %v, %v; want only the one in use", active, err)
+	}
+	if err := s.RevokeAppPassword(WithPrincipal(ctx, "alice"), "alice", p.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("revoking twice: err %v, want ErrNotFound", err)
 	}
 	if err := s.AppPasswordUsed(ctx, p.ID, s.Now()); err != nil {
 		t.Errorf("recording use of a revoked password: %v", err)

@@ -75,6 +75,9 @@ type Options struct {
 	// given to CreateUser or SetPassword may have; zero means
 	// DefaultMinPasswordLength.
 	MinPasswordLength int
+	// RenderCacheLookup, if set, is told whether each lookup in the
+	// virtual calendars' render cache hit (for metrics).
+	RenderCacheLookup func(hit bool)
 }
 
 // Service is the domain layer over a store.

@@ -145,3 +145,12 @@ func TestVCPublicLinkAccess(t *testing.T) {
 		t.Errorf("the link of a deleted view: %v, want not found", err)
 	}
 }
+
+// A token is given on command lines, where a leading '-' reads as a flag.
+func TestPublicTokenNeverLooksLikeAFlag(t *testing.T) {
+	for range 5000 {
+		if tok := newPublicToken(); tok[0] == '-' || len(tok) != publicTokenLength || !ValidPublicToken(tok) {
+			t.Fatalf("token %q", tok)
+		}
+	}
+}

@@ -67,14 +67,19 @@ func (c *renderCache) put(key string, vo *VCObject) {
 // renderCached is render through the service's cache.
 func (s *Service) renderCached(v *VCView, source int, o *store.Object, now time.Time) (*VCObject, error) {
 	key := renderKey(v, source, o)
-	if vo, ok := s.renders.get(key); ok {
+	var err error
+	vo, ok := s.renders.get(key)
+	if observe := s.opts.RenderCacheLookup; observe != nil {
+		observe(ok)
+	}
+	if ok {
 		if vo == nil {
 			return nil, nil
 		}
 		c := *vo
 		return &c, nil
 	}
-	vo, err := v.render(v.sources[source], o, now)
+	vo, err = v.render(v.sources[source], o, now)
 	if err != nil {
 		return nil, err
 	}

@@ -647,3 +647,16 @@ func (s *Service) PurgeExpiredTrash(ctx context.Context) (int64, error) {
 	})
 	return n, mapStoreErr(err)
 }
+
+// TrashSize is how many items all users' trashes hold and their size in
+// bytes, for the operator's metrics. It is the system's to ask.
+func (s *Service) TrashSize(ctx context.Context) (items, bytes int64, err error) {
+	if Principal(ctx) != "" {
+		return 0, 0, fmt.Errorf("%w: the size of every trash is the system's to read", ErrForbidden)
+	}
+	err = s.store.View(ctx, func(tx store.Tx) error {
+		items, bytes, err = tx.TrashSize(ctx)
+		return err
+	})
+	return items, bytes, mapStoreErr(err)
+}

@@ -528,3 +528,34 @@ func BenchmarkTrashCalendar(b *testing.B) {
 		}
 	}
 }
+
+// The size of every user's trash is the operator's (metrics) to read: a
+// signed-in user is refused it.
+func TestTrashSizeIsTheSystems(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, t.TempDir(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := New(st, Options{PasswordParams: auth.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 16}})
+	if err := s.CreateUser(ctx, "alice", "password1", ""); err != nil {
+		t.Fatal(err)
+	}
+	c := &store.Collection{Owner: "alice", Name: "work", Kind: store.KindCalendar}
+	if err := s.CreateCollection(ctx, c, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.PutObject(ctx, c, "a.ics", "", event("a"), "text/calendar", store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteObject(WithPrincipal(ctx, "alice"), c, "a.ics", ""); err != nil {
+		t.Fatal(err)
+	}
+	if items, size, err := s.TrashSize(ctx); err != nil || items != 1 || size < int64(len(event("a"))) {
+		t.Errorf("TrashSize = %d, %d, %v; want 1 item of the event's size", items, size, err)
+	}
+	if _, _, err := s.TrashSize(WithPrincipal(ctx, "alice")); !errors.Is(err, ErrForbidden) {
+		t.Errorf("alice's TrashSize: %v, want ErrForbidden", err)
+	}
+}

@@ -128,3 +128,36 @@ func createKey(path string) ([]byte, error) {
 	}
 	return key, nil
 }
+
+// WriteKey writes key to path in the form LoadKey reads, readable by its
+// owner only, replacing any file there. The file is written whole before
+// it takes the name, so a reader never sees half a key.
+func WriteKey(path string, key []byte) error {
+	if len(key) != KeySize {
+		return fmt.Errorf("secret: key is %d bytes, want %d", len(key), KeySize)
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("secret: write server key: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".secret-key-*")
+	if err != nil {
+		return fmt.Errorf("secret: write server key: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, werr := tmp.WriteString(hex.EncodeToString(key) + "\n")
+	if err := errors.Join(werr, tmp.Chmod(0o600), tmp.Sync(), tmp.Close()); err != nil {
+		return fmt.Errorf("secret: write server key: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("secret: write server key: %w", err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		serr := d.Sync()
+		d.Close()
+		if serr != nil {
+			return fmt.Errorf("secret: write server key: %w", serr)
+		}
+	}
+	return nil
+}

@@ -93,3 +93,25 @@ func TestLoadKeyCreatesOnceAndReloads(t *testing.T) {
 		t.Error("garbage key file accepted")
 	}
 }
+
+func TestWriteKeyReplacesAndLoadKeyReads(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "secret.key")
+	first, err := LoadKey(path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := bytes.Repeat([]byte{9}, KeySize)
+	if err := WriteKey(path, key); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadKey(path, false)
+	if err != nil || !bytes.Equal(got, key) || bytes.Equal(got, first) {
+		t.Fatalf("LoadKey after WriteKey = %x, %v; want %x", got, err, key)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode: %v, %v", fi, err)
+	}
+	if err := WriteKey(path, key[:5]); err == nil {
+		t.Fatal("a short key was written")
+	}
+}

@@ -31,7 +31,7 @@ func (d *discardWriter) Write(p []byte) (int, error) {
 func BenchmarkExport(b *testing.B) {
 	env := newBenchEnv(b, 10000)
 	req := httptest.NewRequest(http.MethodGet, benchCal, nil)
-	req.SetBasicAuth("alice", "alice-pw")
+	req.SetBasicAuth("alice", "alice-password")
 	var size int64
 	b.ReportAllocs()
 	for b.Loop() {

@@ -16,7 +16,7 @@ import (
 func getAs(srv http.Handler, user, path string, header ...string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodGet, path, nil)
 	if user != "" {
-		req.SetBasicAuth(user, user+"-pw")
+		req.SetBasicAuth(user, user+"-password")
 	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])

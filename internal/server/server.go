@@ -1,7 +1,8 @@
 // Package server wires Koyomi's HTTP surface: authentication, discovery
-// redirects, health checks, the DAV engine with CalDAV plugged in, the JSON
-// API and the connector service behind it, and public links. It is the one place where the
-// pieces are assembled; it holds no protocol or domain rules of its own.
+// redirects, health and readiness checks, metrics and the request log, the
+// DAV engine with CalDAV plugged in, the JSON API and the connector service
+// behind it, and public links. It is the one place where the pieces are
+// assembled; it holds no protocol or domain rules of its own.
 package server
 
 import (
@@ -28,6 +29,7 @@ import (
 	"koyomi.dev/koyomi/internal/davacl"
 	"koyomi.dev/koyomi/internal/davlock"
 	"koyomi.dev/koyomi/internal/domain"
+	"koyomi.dev/koyomi/internal/metrics"
 	"koyomi.dev/koyomi/internal/publiclink"
 	"koyomi.dev/koyomi/internal/secret"
 	"koyomi.dev/koyomi/internal/store"
@@ -80,6 +82,13 @@ type Options struct {
 	// (zero: connector.MinInterval; tests lower it).
 	ConnectorMinInterval time.Duration
 
+	// Metrics count the server's work; nil: New makes its own (see
+	// Metrics).
+	Metrics *metrics.Metrics
+	// MetricsAllow are the client addresses /metrics is served to; empty:
+	// DefaultMetricsAllow.
+	MetricsAllow []netip.Prefix
+
 	// Hooks inject faults for tests; nil ones are skipped.
 	Hooks Hooks
 }
@@ -96,15 +105,19 @@ type Hooks struct {
 
 // Server is Koyomi's HTTP handler over a store.
 type Server struct {
-	opts    Options
-	store   store.Store
-	svc     *domain.Service
-	auth    *auth.Authenticator
-	limit   *auth.Limiter
-	users   *userLimiter
-	dav     *dav.Handler
-	conns   *connector.Manager
-	handler http.Handler
+	opts  Options
+	store store.Store
+	// rawStore is the store without the metrics' timing, for what only
+	// it has (store.SchemaVersioner).
+	rawStore store.Store
+	metrics  *metrics.Metrics
+	svc      *domain.Service
+	auth     *auth.Authenticator
+	limit    *auth.Limiter
+	users    *userLimiter
+	dav      *dav.Handler
+	conns    *connector.Manager
+	handler  http.Handler
 }
 
 // New assembles a server over st.
@@ -118,8 +131,18 @@ func New(st store.Store, opts Options) (*Server, error) {
 	if opts.PasswordParams == (auth.Params{}) {
 		opts.PasswordParams = auth.DefaultParams()
 	}
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.New(opts.Logger)
+	}
+	if len(opts.MetricsAllow) == 0 {
+		opts.MetricsAllow = DefaultMetricsAllow
+	}
+	raw := st
+	st = opts.Metrics.Store(st)
 	svc := domain.New(st, domain.Options{Logger: opts.Logger, Clock: opts.Clock,
-		PasswordParams: opts.PasswordParams, MaxResourceSize: opts.MaxResourceSize, TrashRetention: opts.TrashRetention})
+		PasswordParams: opts.PasswordParams, MaxResourceSize: opts.MaxResourceSize, TrashRetention: opts.TrashRetention,
+		RenderCacheLookup: opts.Metrics.RenderCacheLookup})
+	opts.Metrics.Trash(svc.TrashSize)
 	authn, err := auth.New(svc, auth.Options{CacheTTL: opts.AuthCacheTTL, Clock: opts.Clock,
 		Logger: opts.Logger, Params: opts.PasswordParams})
 	if err != nil {
@@ -143,7 +166,7 @@ func New(st store.Store, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s := &Server{opts: opts, store: st, svc: svc, auth: authn, limit: auth.NewLimiter(opts.LoginLimits), dav: h,
+	s := &Server{opts: opts, store: st, rawStore: raw, metrics: opts.Metrics, svc: svc, auth: authn, limit: auth.NewLimiter(opts.LoginLimits), dav: h,
 		conns: conns}
 	if opts.MaxConcurrentPerUser == 0 {
 		opts.MaxConcurrentPerUser = DefaultMaxConcurrentPerUser
@@ -171,11 +194,15 @@ func newConnectors(st store.Store, svc *domain.Service, opts Options) (*connecto
 	return connector.New(connector.Options{Store: st, Domain: svc, Box: box, Logger: opts.Logger, Clock: opts.Clock,
 		Node: opts.NodeName, HTTPClient: opts.ConnectorHTTPClient,
 		MinInterval: opts.ConnectorMinInterval, DefaultAllowed: opts.ConnectorsDefaultAllowed,
-		Hooks: opts.Hooks.Connectors}), nil
+		RunFinished: opts.Metrics.ConnectorRun, Hooks: opts.Hooks.Connectors}), nil
 }
 
 // Service returns the domain service (for administrative commands).
 func (s *Server) Service() *domain.Service { return s.svc }
+
+// Metrics returns the server's metrics (to give them more sources, such as
+// the trash's size).
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 
 // Connectors returns the connector service. Its periodic runner is not
 // started by New: whoever runs the server calls Run on it (koyomi serve
@@ -198,12 +225,14 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/.well-known/caldav", s.wellKnown)
 	mux.HandleFunc("/.well-known/carddav", s.wellKnown)
 	mux.HandleFunc("/healthz", s.health)
+	mux.HandleFunc("/readyz", s.ready)
+	mux.HandleFunc("/metrics", s.serveMetrics)
 	mux.Handle(tree.Prefix, s.forUsers(s.dav))
 	mux.Handle("/api/", s.forUsers(api.New(s.svc, s.conns, s.opts.Logger, s.opts.Admins, tree.VCPath, sharePath)))
 	mux.Handle(publiclink.Prefix, s.perLink(publiclink.New(s.svc, s.opts.Logger)))
 	mux.Handle("/dav", http.RedirectHandler(tree.Prefix, http.StatusMovedPermanently))
 	mux.HandleFunc("/", s.root)
-	return s.logRequests(s.recoverPanics(mux))
+	return s.observe(s.recoverPanics(mux))
 }
 
 // sharePath is where a collection shared with user appears in their home.
@@ -241,7 +270,8 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			if v == http.ErrAbortHandler {
 				panic(v) // a deliberate abort: net/http ends the response quietly
 			}
-			s.opts.Logger.ErrorContext(r.Context(), "request panicked", "method", r.Method, "path", loggedPath(r.URL.Path),
+			s.opts.Logger.ErrorContext(r.Context(), "request panicked", "request_id", RequestID(r.Context()),
+				"method", r.Method, "path", loggedPath(r.URL.Path),
 				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			if rec.status != 0 {
 				panic(http.ErrAbortHandler)
@@ -339,24 +369,28 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 		ctx := r.Context()
 		ip := s.ClientIP(r)
 		if wait := s.limit.IPWait(ip); wait > 0 {
+			s.authFailed(r, user, auth.RateLimited)
 			tooManyFailures(w, wait)
 			return
 		}
 		if wait := s.limit.UserFromWait(user, ip); wait > 0 {
+			s.authFailed(r, user, auth.RateLimited)
 			tooManyFailures(w, max(wait, s.limit.Refused(user, ip)))
 			return
 		}
 		if wait := s.limit.UserWait(user); wait > 0 && !s.auth.IsCached(ctx, user, pass) {
+			s.authFailed(r, user, auth.RateLimited)
 			tooManyFailures(w, max(wait, s.limit.Refused(user, ip)))
 			return
 		}
-		valid, err := s.auth.Authenticate(ctx, user, pass)
+		failure, err := s.auth.Check(ctx, user, pass)
 		if err != nil {
-			s.opts.Logger.ErrorContext(ctx, "authentication failed", "err", err)
+			s.opts.Logger.ErrorContext(ctx, "authentication unavailable", "err", err)
 			http.Error(w, "authentication unavailable", http.StatusServiceUnavailable)
 			return
 		}
-		if !valid {
+		if failure != "" {
+			s.authFailed(r, user, failure)
 			if userWait, ipWait := s.limit.Fail(user, ip); userWait > 0 || ipWait > 0 {
 				s.opts.Logger.WarnContext(ctx, "too many failed logins", "user", loggedName(user), "ip", ip,
 					"user_locked_for", userWait, "ip_locked_for", ipWait)
@@ -365,6 +399,9 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 			return
 		}
 		s.limit.Succeed(user, ip)
+		if info := infoOf(ctx); info != nil {
+			info.user = user
+		}
 		ctx = domain.WithPrincipal(ctx, user)
 		if err := s.ensureHomes(ctx, user); err != nil {
 			s.opts.Logger.ErrorContext(ctx, "home provisioning failed", "user", user, "err", err)
@@ -416,22 +453,6 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 }
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
-func (s *Server) logRequests(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r)
-		if rec.status == 0 {
-			rec.status = http.StatusOK
-		}
-		user, _, _ := r.BasicAuth()
-		s.opts.Logger.LogAttrs(r.Context(), slog.LevelDebug, "request",
-			slog.String("method", r.Method), slog.String("path", loggedPath(r.URL.Path)),
-			slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
-			slog.String("user", loggedName(user)), slog.Duration("took", time.Since(start)))
-	})
-}
 
 // MaxHeaderBytes bounds the request line and headers the server reads;
 // above it (plus the 4 KiB net/http allows for its buffer) a request is

@@ -53,6 +53,13 @@ type Store interface {
 	Close() error
 }
 
+// SchemaVersioner is a Store that tells the version of the schema it holds
+// and the version this program writes; they differ while a migration is
+// pending (or when the database was written by a newer program).
+type SchemaVersioner interface {
+	SchemaVersion(ctx context.Context) (have, want int, err error)
+}
+
 // Kind tells what a collection holds.
 type Kind string
 
@@ -320,9 +327,13 @@ type Groups interface {
 // deletes the user's app passwords.
 type AppPasswords interface {
 	CreateAppPassword(ctx context.Context, p *AppPassword) error           // sets ID and Created; ErrNotFound for an unknown user
-	AppPasswords(ctx context.Context, user string) ([]*AppPassword, error) // ordered by ID
+	AppPasswords(ctx context.Context, user string) ([]*AppPassword, error) // ordered by ID, revoked ones included
 	DeleteAppPassword(ctx context.Context, user string, id int64) error    // ErrNotFound
 	TouchAppPassword(ctx context.Context, id int64, at time.Time) error    // sets LastUsed; ErrNotFound
+	// RevokeAppPassword sets Revoked; ErrNotFound for an unknown or an
+	// already revoked one. The row is kept, so that a device still using
+	// it is told apart from a wrong password.
+	RevokeAppPassword(ctx context.Context, user string, id int64, at time.Time) error
 }
 
 // Connectors link local calendars with remote ones: the connectors, their
@@ -564,6 +575,7 @@ type AppPassword struct {
 	Hash     string
 	Created  time.Time
 	LastUsed time.Time // zero: never
+	Revoked  time.Time // zero: in use; else it no longer authenticates
 }
 
 // Property is a dead (client-defined) WebDAV property.

@@ -60,7 +60,7 @@ var txMethods = map[string]string{
 	"DeleteMembership": "memberships",
 
 	"CreateAppPassword": "app passwords", "AppPasswords": "app passwords", "DeleteAppPassword": "app passwords",
-	"TouchAppPassword": "app passwords",
+	"TouchAppPassword": "app passwords", "RevokeAppPassword": "app passwords",
 
 	"CreateConnector": "connectors", "GetConnector": "connectors", "ListConnectors": "connectors",
 	"UpdateConnector": "connectors", "DeleteConnector": "connectors",
@@ -188,6 +188,13 @@ func fillAll(t *testing.T, st store.Store, sealed []byte) {
 			return err
 		}
 		if err := tx.DeleteAppPassword(ctx, "alice", revoked.ID); err != nil {
+			return err
+		}
+		lost := &store.AppPassword{User: "alice", Label: "lost tablet", Hash: strings.Repeat("c", 64)}
+		if err := tx.CreateAppPassword(ctx, lost); err != nil {
+			return err
+		}
+		if err := tx.RevokeAppPassword(ctx, "alice", lost.ID, day.Add(time.Minute)); err != nil {
 			return err
 		}
 		if err := tx.TouchAppPassword(ctx, phone.ID, day.Add(5*time.Minute)); err != nil {

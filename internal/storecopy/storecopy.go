@@ -54,6 +54,7 @@ package storecopy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -69,7 +70,8 @@ type Options struct {
 }
 
 // Copy copies everything in src into dst, which must be empty, then
-// verifies that both summarise identically; the error names every kind
+// verifies that both summarise identically: src as Copy read it, in one
+// read transaction (a snapshot, so src may be in use meanwhile); the error names every kind
 // that does not. The Summary returned is the destination's, with the
 // copy's Warnings.
 func Copy(ctx context.Context, src, dst store.Store) (Summary, error) {
@@ -82,6 +84,7 @@ func (o Options) Copy(ctx context.Context, src, dst store.Store) (Summary, error
 		return Summary{}, err
 	}
 	c := &copier{ctx: ctx, dst: dst, collIDs: map[int64]int64{}, vcIDs: map[int64]int64{}, progress: o.Progress}
+	var want Summary
 	err := src.View(ctx, func(stx store.Tx) error {
 		c.stx = stx
 		// In an order that creates everything before what refers to it.
@@ -93,14 +96,16 @@ func (o Options) Copy(ctx context.Context, src, dst store.Store) (Summary, error
 				return err
 			}
 		}
+		// In the transaction that was copied: the source of a running
+		// server changes meanwhile, and the copy is of this snapshot.
+		var err error
+		if want, err = summarizeTx(ctx, stx); err != nil {
+			return fmt.Errorf("storecopy: summarise the source: %w", err)
+		}
 		return nil
 	})
 	if err != nil {
 		return Summary{}, err
-	}
-	want, err := Summarize(ctx, src)
-	if err != nil {
-		return Summary{}, fmt.Errorf("storecopy: summarise the source: %w", err)
 	}
 	got, err := Summarize(ctx, dst)
 	if err != nil {
@@ -114,6 +119,9 @@ func (o Options) Copy(ctx context.Context, src, dst store.Store) (Summary, error
 	return got, nil
 }
 
+// ErrNotEmpty is returned by Copy for a destination that holds data.
+var ErrNotEmpty = errors.New("storecopy: destination is not empty")
+
 // requireEmpty refuses a destination that holds anything a copy would
 // write: merging two installations is not what a copy does.
 func requireEmpty(ctx context.Context, dst store.Store) error {
@@ -122,7 +130,7 @@ func requireEmpty(ctx context.Context, dst store.Store) error {
 		return err
 	}
 	if len(held) > 0 {
-		return fmt.Errorf("storecopy: the destination already holds %s; copy into an empty store", strings.Join(held, ", "))
+		return fmt.Errorf("%w: the destination already holds %s; copy into an empty store", ErrNotEmpty, strings.Join(held, ", "))
 	}
 	return nil
 }

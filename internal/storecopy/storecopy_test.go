@@ -2,6 +2,7 @@ package storecopy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -117,7 +118,7 @@ func TestCopyRefusesANonEmptyDestination(t *testing.T) {
 	src, dst := openSQLite(t), openSQLite(t)
 	fill(t, src)
 	fill(t, dst)
-	if _, err := Copy(ctx, src, dst); err == nil || !strings.Contains(err.Error(), "empty store") {
+	if _, err := Copy(ctx, src, dst); !errors.Is(err, ErrNotEmpty) || !strings.Contains(err.Error(), "empty store") {
 		t.Fatalf("err = %v, want refusal of a non-empty destination", err)
 	}
 }
@@ -156,6 +157,82 @@ func TestSummaryDetectsADifference(t *testing.T) {
 	}
 	if sa.Checksum == sb.Checksum || sa.Objects != sb.Objects {
 		t.Fatalf("one changed object went unnoticed: %v vs %v", sa, sb)
+	}
+}
+
+// TestCopyOfAStoreInUse copies a store while another writer adds objects
+// to it: the copy is of one snapshot, so it verifies, and it holds a
+// prefix of the writer's objects, whose count the summary agrees with.
+func TestCopyOfAStoreInUse(t *testing.T) {
+	ctx := context.Background()
+	src, dst := openSQLite(t), openSQLite(t)
+	fill(t, src)
+	var coll int64
+	err := src.View(ctx, func(tx store.Tx) error {
+		c, err := tx.GetCollection(ctx, "alice", "work")
+		coll = c.ID
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, done := make(chan struct{}), make(chan int)
+	go func() {
+		n := 0
+		defer func() { done <- n }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			err := src.Update(ctx, func(tx store.Tx) error {
+				_, err := tx.PutObject(ctx, &store.Object{CollectionID: coll, Name: fmt.Sprintf("w%d.ics", n),
+					UID: fmt.Sprintf("w%d", n), Component: "VEVENT", Data: []byte(fmt.Sprint(n))}, store.PutOptions{})
+				return err
+			})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			n++
+		}
+	}()
+	for range 3 {
+		// Let some writes land before and while the copy runs.
+		time.Sleep(20 * time.Millisecond)
+	}
+	sum, err := Copy(ctx, src, dst)
+	close(stop)
+	written := <-done
+	if err != nil {
+		t.Fatal(err)
+	}
+	if written == 0 {
+		t.Fatal("the writer wrote nothing")
+	}
+	copied := sum.Objects - 30
+	if copied < 1 || copied > written {
+		t.Fatalf("copy holds %d of the writer's objects, written %d", copied, written)
+	}
+	err = dst.View(ctx, func(tx store.Tx) error {
+		c, err := tx.GetCollection(ctx, "alice", "work")
+		if err != nil {
+			return err
+		}
+		for i := range copied {
+			o, err := tx.GetObject(ctx, c.ID, fmt.Sprintf("w%d.ics", i))
+			if err != nil {
+				return fmt.Errorf("object w%d of a prefix of %d: %w", i, copied, err)
+			}
+			if string(o.Data) != fmt.Sprint(i) {
+				return fmt.Errorf("w%d holds %q", i, o.Data)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

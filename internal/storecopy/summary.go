@@ -239,22 +239,44 @@ func encodeValue(w *bytes.Buffer, v reflect.Value) error {
 
 // Summarize reads a whole store in one transaction and summarises it.
 func Summarize(ctx context.Context, st store.Store) (Summary, error) {
-	t := &tally{counts: map[string]int{}, hashes: map[string]hash.Hash{}}
+	var s Summary
 	err := st.View(ctx, func(tx store.Tx) error {
-		for _, step := range []func(context.Context, store.Tx, *tally) error{
-			tallyUsers, tallyGroups, tallyVirtualCalendars, tallyViewSubscriptions, tallySharing, tallyConnectors,
-			tallyTrash,
-		} {
-			if err := step(ctx, tx, t); err != nil {
-				return err
-			}
-		}
-		return nil
+		var err error
+		s, err = summarizeTx(ctx, tx)
+		return err
 	})
-	if err != nil {
-		return Summary{}, err
+	return s, err
+}
+
+func summarizeTx(ctx context.Context, tx store.Tx) (Summary, error) {
+	t := &tally{counts: map[string]int{}, hashes: map[string]hash.Hash{}}
+	for _, step := range []func(context.Context, store.Tx, *tally) error{
+		tallyUsers, tallyGroups, tallyVirtualCalendars, tallyViewSubscriptions, tallySharing, tallyConnectors,
+		tallyTrash,
+	} {
+		if err := step(ctx, tx, t); err != nil {
+			return Summary{}, err
+		}
 	}
 	return t.summary(), nil
+}
+
+// Kinds names the kinds of a Summary, in the order of String.
+func Kinds() []string {
+	var out []string
+	for _, k := range (&Summary{}).kinds() {
+		out = append(out, k.name)
+	}
+	return out
+}
+
+// Counts returns the count of each kind, keyed by its name in String.
+func (s Summary) Counts() map[string]int {
+	out := map[string]int{}
+	for _, k := range s.kinds() {
+		out[k.name] = *k.n
+	}
+	return out
 }
 
 // tallyUsers covers users with their dead properties, collections,

@@ -57,7 +57,10 @@ type DB struct {
 	now  func() time.Time
 }
 
-var _ store.Store = (*DB)(nil)
+var (
+	_ store.Store           = (*DB)(nil)
+	_ store.SchemaVersioner = (*DB)(nil)
+)
 
 // Open connects to the database named by dsn (a postgres:// URL or a
 // keyword/value string, as libpq accepts) and brings its schema up to date.

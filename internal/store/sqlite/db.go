@@ -65,7 +65,10 @@ type DB struct {
 	stmts sync.Map
 }
 
-var _ store.Store = (*DB)(nil)
+var (
+	_ store.Store           = (*DB)(nil)
+	_ store.SchemaVersioner = (*DB)(nil)
+)
 
 // Open opens (creating if needed, unless opts.MustExist) the database
 // koyomi.db in dir and brings its schema up to date.

@@ -361,7 +361,10 @@ CREATE INDEX objects_list ON objects (collection_id, name, id, etag, content_typ
 		// 14: the trash: deleted objects, collections and users kept for
 		// a while so that they can be restored (sqlshared.TrashSchema).
 		sqlshared.TrashSchema("INTEGER PRIMARY KEY AUTOINCREMENT", "TEXT", "BLOB"),
-		// 15: PutObject's UID check reads the other object's href since
+		// 15: revoked app passwords are kept, so that a device still using
+		// one is told apart from a wrong password.
+		`ALTER TABLE app_passwords ADD COLUMN revoked_us INTEGER;`,
+		// 16: PutObject's UID check reads the other object's href since
 		// 11, which objects_uid lacked: the planner read the whole
 		// collection through objects_list instead, for every write of an
 		// object with a UID. objects_uid gains href and covers the check.
@@ -412,4 +415,15 @@ func (db *DB) Migrate(ctx context.Context) error {
 		db.log.InfoContext(ctx, "database schema migrated", "path", db.path, "from", current, "to", len(steps))
 	}
 	return nil
+}
+
+// SchemaVersion is the schema version Migrate brings a database to.
+func SchemaVersion() int { return len(migrations()) }
+
+// SchemaVersion implements store.SchemaVersioner.
+func (db *DB) SchemaVersion(ctx context.Context) (have, want int, err error) {
+	if err := db.reader.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&have); err != nil {
+		return 0, 0, fmt.Errorf("sqlite: read schema version: %w", err)
+	}
+	return have, len(migrations()), nil
 }

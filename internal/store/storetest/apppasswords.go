@@ -197,3 +197,65 @@ func testAppPasswordWritesInViewFail(t *testing.T, s store.Store) {
 		return nil
 	})
 }
+
+// testAppPasswordRevoke checks that a revoked app password stays listed with
+// its revocation time, cannot be revoked twice, and that a user revokes
+// only their own.
+func testAppPasswordRevoke(t *testing.T, s store.Store) {
+	phone := &store.AppPassword{User: "alice", Label: "phone", Hash: "aa"}
+	tablet := &store.AppPassword{User: "bob", Label: "tablet", Hash: "bb"}
+	update(t, s, func(ctx context.Context, tx store.Tx) error {
+		for _, u := range []string{"alice", "bob"} {
+			if err := tx.CreateUser(ctx, &store.User{Name: u}); err != nil {
+				return err
+			}
+		}
+		if err := tx.CreateAppPassword(ctx, phone); err != nil {
+			return err
+		}
+		return tx.CreateAppPassword(ctx, tablet)
+	})
+	if !phone.Revoked.IsZero() {
+		t.Errorf("new app password Revoked = %v, want zero", phone.Revoked)
+	}
+	when := time.Date(2026, 3, 4, 5, 6, 7, 891234567, time.UTC)
+	update(t, s, func(ctx context.Context, tx store.Tx) error {
+		return tx.RevokeAppPassword(ctx, "alice", phone.ID, when)
+	})
+	for _, f := range []struct {
+		name string
+		fn   func(ctx context.Context, tx store.Tx) error
+	}{
+		{"RevokeAppPassword(revoked)", func(ctx context.Context, tx store.Tx) error {
+			return tx.RevokeAppPassword(ctx, "alice", phone.ID, when)
+		}},
+		{"RevokeAppPassword(bob's id as alice)", func(ctx context.Context, tx store.Tx) error {
+			return tx.RevokeAppPassword(ctx, "alice", tablet.ID, when)
+		}},
+	} {
+		ctx := t.Context()
+		wantErr(t, f.name, s.Update(ctx, func(tx store.Tx) error { return f.fn(ctx, tx) }), store.ErrNotFound)
+	}
+	if err := s.View(t.Context(), func(tx store.Tx) error {
+		return tx.RevokeAppPassword(t.Context(), "bob", tablet.ID, when)
+	}); err == nil {
+		t.Error("RevokeAppPassword in View: no error")
+	}
+	view(t, s, func(ctx context.Context, tx store.Tx) error {
+		got, err := tx.AppPasswords(ctx, "alice")
+		if err != nil {
+			return err
+		}
+		if len(got) != 1 || !got[0].Revoked.Equal(when.Truncate(time.Microsecond)) {
+			t.Errorf("AppPasswords(alice) after revoke = %+v, want the one, revoked at %v", got, when)
+		}
+		bobs, err := tx.AppPasswords(ctx, "bob")
+		if err != nil {
+			return err
+		}
+		if len(bobs) != 1 || !bobs[0].Revoked.IsZero() {
+			t.Errorf("AppPasswords(bob) = %+v, want the tablet not revoked", bobs)
+		}
+		return nil
+	})
+}

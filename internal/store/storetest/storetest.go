@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentSharingWrites", testConcurrentSharingWrites},
 		{"AppPasswords", testAppPasswords},
 		{"AppPasswordCascade", testAppPasswordCascade},
+		{"AppPasswordRevoke", testAppPasswordRevoke},
 		{"AppPasswordWritesInViewFail", testAppPasswordWritesInViewFail},
 		{"Connectors", testConnectors},
 		{"ConnectorUpdate", testConnectorUpdate},
