@@ -4,8 +4,9 @@
 // others share with them, the groups they belong to or run (members,
 // administrators, settings), sharing (grants on their collections, the
 // collections others share with them and their own settings of those,
-// their delegates, public links of their calendars and views), and their
-// sync connectors (settings, runs, history, conflicts).
+// their delegates, public links of their calendars and views), imports of
+// iCalendar and vCard files into their collections, and their sync
+// connectors (settings, runs, history, conflicts).
 //
 // It turns HTTP and JSON into calls of the domain and connector services
 // and their errors into statuses; it holds no rules of its own. It knows nothing of how
@@ -87,6 +88,7 @@ func New(svc *domain.Service, conns *connector.Manager, logger *slog.Logger, adm
 		h.route(prefix+"/grants", methods{http.MethodGet: h.listGrants(find)})
 		h.route(prefix+"/grants/{grantee}", methods{http.MethodPut: h.putGrant(find), http.MethodDelete: h.deleteGrant(find)})
 		h.route(prefix+"/links", methods{http.MethodGet: h.collectionLinks(find), http.MethodPost: h.createCollectionLink(find)})
+		h.route(prefix+"/import", methods{http.MethodPost: h.importInto(find)})
 	}
 	h.route("collections", methods{http.MethodGet: h.listCollections, http.MethodPost: h.createCollection})
 	h.route("collections/{name}", methods{http.MethodGet: h.getCollection, http.MethodPatch: h.patchCollection,
@@ -242,8 +244,10 @@ func statusOf(err error) (int, errorBody) {
 		return http.StatusForbidden, errorBody{Error: err.Error(), Privilege: forbidden.Action.Privilege()}
 	}
 	switch {
-	case errors.Is(err, domain.ErrInvalidName):
+	case errors.Is(err, domain.ErrInvalidName), errors.Is(err, domain.ErrMalformed):
 		return http.StatusBadRequest, errorBody{Error: err.Error()}
+	case errors.Is(err, domain.ErrUnsupportedMediaType):
+		return http.StatusUnsupportedMediaType, errorBody{Error: err.Error()}
 	case errors.Is(err, domain.ErrForbidden):
 		return http.StatusForbidden, errorBody{Error: err.Error()}
 	case errors.Is(err, domain.ErrNotFound):

@@ -43,8 +43,7 @@ func (f *collectionFlags) settings() domain.CollectionSettings {
 func collectionCommand(ctx context.Context, env Env, kind store.Kind, args []string) error {
 	word := string(kind)
 	if len(args) > 0 && args[0] == "import" {
-		// The lead wires importCommand(ctx, env, word, args[1:]) here.
-		return errors.New("import: not available")
+		return importCommand(ctx, env, word, args[1:])
 	}
 	var f collectionFlags
 	settings := map[string]bool{"add": true, "set": true}

@@ -59,8 +59,8 @@ func TestCollectionCommands(t *testing.T) {
 		{name: "still there", args: []string{"calendar", "list", "alice"}, stdout: []string{"holidays"}},
 		{name: "del", args: []string{"calendar", "del", "alice", "holidays", "--yes"}, stdout: []string{"calendar alice/holidays deleted"}},
 		{name: "gone", args: []string{"calendar", "list", "alice"}, noStdout: []string{"holidays"}},
-		{name: "import is wired at merge", args: []string{"calendar", "import", "alice", "default"}, code: 1,
-			stderr: []string{"import: not available"}},
+		{name: "import wants a file", args: []string{"calendar", "import", "alice", "default"}, code: 1,
+			stderr: []string{"expected USER NAME FILE"}},
 		{name: "unknown subcommand", args: []string{"calendar", "rename", "alice", "x"}, code: 1, stderr: []string{"unknown subcommand"}},
 		{name: "missing args", args: []string{"calendar", "show", "alice"}, code: 1, stderr: []string{"expected USER NAME"}},
 	})

@@ -22,7 +22,8 @@ type shareChange struct {
 // post answers a POST to a collection: CalendarServer's CS:share, by which
 // Apple Calendar shares and un-shares from its own interface (sharing the
 // collection needs the share privilege: its owner or an admin), and
-// CS:share-reply, by which a sharee declines (shares need no accepting).
+// CS:share-reply, by which a sharee declines (shares need no accepting);
+// and a POST of iCalendar or vCard data, which imports it (importPost).
 func (a *acl) post(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	res, err := a.h.Backend.Resolve(ctx, dav.CleanPath(r.URL.Path))
@@ -33,8 +34,12 @@ func (a *acl) post(w http.ResponseWriter, r *http.Request) error {
 	if !ok || !shareable(d.Collection) {
 		return dav.Errorf(http.StatusMethodNotAllowed, "POST applies to calendars and address books")
 	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || (mt != "application/xml" && mt != "text/xml") {
-		return dav.Errorf(http.StatusUnsupportedMediaType, "POST takes an XML body (application/xml)")
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case err == nil && (mt == "text/calendar" || mt == "text/vcard" || mt == "text/x-vcard"):
+		return a.importPost(w, r, d)
+	case err != nil || (mt != "application/xml" && mt != "text/xml"):
+		return dav.Errorf(http.StatusUnsupportedMediaType, "POST takes an XML body (application/xml), or text/calendar or text/vcard data to import")
 	}
 	body, err := a.h.ReadBody(r)
 	if err != nil {

@@ -43,6 +43,9 @@ var (
 	// which CalDAV and CardDAV forbid (RFC 4791 5.3.2.1, RFC 6352
 	// 6.3.2.1): a new UID is a new resource.
 	ErrUIDChanged = errors.New("an object cannot be replaced by one with another UID")
+	// ErrMalformed: a body that is not the iCalendar or vCard stream it
+	// should be (an import of something else).
+	ErrMalformed = errors.New("malformed data")
 	// ErrPasswordTooShort: a new password shorter than the configured
 	// minimum (Options.MinPasswordLength).
 	ErrPasswordTooShort = errors.New("too short")

@@ -578,6 +578,8 @@ var calendarSteps = []shareStep{
 		mount: expect{404, 207, 207, 207, 207, 207, 207, 207, 207, 207, 401}, owner: aliceOnly(207)},
 	{name: "REPORT sync-collection with a token", method: "REPORT", path: "{c}", body: strings.Replace(calSync, "TOKEN", "{token}", 1), header: depth1,
 		mount: expect{404, 207, 207, 207, 207, 207, 207, 207, 207, 207, 401}, owner: aliceOnly(207)},
+	{name: "POST import", needPrivileges: true, method: http.MethodPost, path: "{c}", body: newEvent, header: calendarCT, alters: altersAlice,
+		mount: expect{404, 403, 403, 200, 200, 403, 200, 200, 403, 403, 401}, owner: aliceOnly(200)},
 	{name: "POST CS:share", needPrivileges: true, method: http.MethodPost, path: "{c}", body: shareWithBob, header: xmlBody, alters: altersAlice,
 		mount: expect{404, 403, 403, 403, 200, 403, 403, 200, 403, 403, 401}, owner: aliceOnly(200)},
 	// Last, as it takes the collection away: a sharee gives up the grant
@@ -615,6 +617,8 @@ var addressBookSteps = []shareStep{
 		mount: expect{404, 404, 200, 200, 200, 404, 404, 200, 200, 200, 401}, owner: aliceOnly(200)},
 	{name: "GET object as vCard 3", method: http.MethodGet, path: "{c}card.vcf", header: []string{"Accept", "text/vcard; version=3.0"},
 		mount: expect{404, 404, 200, 200, 200, 404, 404, 200, 200, 200, 401}, owner: aliceOnly(200)},
+	{name: "POST import", needPrivileges: true, method: http.MethodPost, path: "{c}", body: newCard, header: vcardCT, alters: altersAlice,
+		mount: expect{404, 404, 403, 200, 200, 404, 404, 200, 403, 403, 401}, owner: aliceOnly(200)},
 	{name: "PUT new", needPrivileges: true, lands: true, method: http.MethodPut, path: "{c}new.vcf", body: newCard, header: with(vcardCT, "If-None-Match", "*"), alters: altersAlice,
 		mount: expect{409, 409, 403, 201, 201, 409, 409, 201, 403, 403, 401}, owner: aliceOnly(201)},
 	{name: "PUT overwrite", needPrivileges: true, lands: true, method: http.MethodPut, path: "{c}card.vcf", body: sameCard, header: vcardCT, alters: altersAlice,

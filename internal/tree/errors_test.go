@@ -28,6 +28,7 @@ var domainErrors = map[string]struct {
 	"ErrTooLarge":             {domain.ErrTooLarge, 413},
 	"ErrUnsupportedComponent": {domain.ErrUnsupportedComponent, 403},
 	"ErrUnsupportedMediaType": {domain.ErrUnsupportedMediaType, 415},
+	"ErrMalformed":            {domain.ErrMalformed, 400},
 	"ErrConflict":             {domain.ErrConflict, 409},
 	"ErrUIDChanged":           {domain.ErrUIDChanged, 409},
 	"ErrInvalidSyncToken":     {domain.ErrInvalidSyncToken, 403},

@@ -943,6 +943,8 @@ func davError(err error, path string) *dav.Error {
 		return &dav.Error{Status: http.StatusConflict, Msg: err.Error(), Err: err}
 	case errors.Is(err, domain.ErrTooLarge):
 		return &dav.Error{Status: http.StatusRequestEntityTooLarge, Msg: err.Error(), Err: err}
+	case errors.Is(err, domain.ErrMalformed):
+		return &dav.Error{Status: http.StatusBadRequest, Msg: err.Error(), Err: err}
 	case errors.Is(err, domain.ErrUnsupportedMediaType):
 		return &dav.Error{Status: http.StatusUnsupportedMediaType, Msg: err.Error(), Err: err}
 	case errors.Is(err, domain.ErrForbidden), errors.Is(err, domain.ErrInvalidName), errors.Is(err, domain.ErrPasswordTooShort), errors.Is(err, domain.ErrUnsupportedComponent):

@@ -757,3 +757,24 @@ func TestMigrationLogsOneLine(t *testing.T) {
 		t.Errorf("logged %d migration lines, want 1 with %q:\n%s", n, want, logs.String())
 	}
 }
+
+// Connections plan each query with its values unless the DSN says
+// otherwise: a generic plan made while a table was empty would scan it
+// for good.
+func TestCustomPlans(t *testing.T) {
+	dsn := pgtest.Database(t)
+	for _, tc := range []struct{ dsn, want string }{
+		{dsn, "force_custom_plan"},
+		{dsn + "&plan_cache_mode=auto", "auto"},
+	} {
+		db := open(t, tc.dsn)
+		var mode string
+		if err := db.pool.QueryRow(t.Context(), `SHOW plan_cache_mode`).Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if mode != tc.want {
+			t.Errorf("plan_cache_mode = %q, want %q", mode, tc.want)
+		}
+		db.Close()
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"sync"
 	"time"
 
 	"koyomi.dev/koyomi/internal/store"
@@ -59,6 +60,9 @@ type DB struct {
 	reader *sql.DB
 	log    *slog.Logger
 	now    func() time.Time
+	// stmts are the prepared forms of the statements of object writes
+	// and lookups, by pool and query (see tx.prepared).
+	stmts sync.Map
 }
 
 var (
@@ -134,6 +138,10 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	if err := db.prepare(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
@@ -159,6 +167,10 @@ func dsn(path string, busy time.Duration, readOnly bool) string {
 // Close closes both connection pools.
 func (db *DB) Close() error {
 	var errs []error
+	db.stmts.Range(func(_, v any) bool {
+		errs = append(errs, v.(*sql.Stmt).Close())
+		return true
+	})
 	if db.reader != nil {
 		errs = append(errs, db.reader.Close())
 	}

@@ -364,6 +364,14 @@ CREATE INDEX objects_list ON objects (collection_id, name, id, etag, content_typ
 		// 15: revoked app passwords are kept, so that a device still using
 		// one is told apart from a wrong password.
 		`ALTER TABLE app_passwords ADD COLUMN revoked_us INTEGER;`,
+		// 16: PutObject's UID check reads the other object's href since
+		// 11, which objects_uid lacked: the planner read the whole
+		// collection through objects_list instead, for every write of an
+		// object with a UID. objects_uid gains href and covers the check.
+		`
+DROP INDEX objects_uid;
+CREATE INDEX objects_uid ON objects (collection_id, uid, name, href);
+`,
 	}
 }
 

@@ -16,6 +16,32 @@ import (
 	"koyomi.dev/koyomi/internal/store"
 )
 
+// The statements of object writes and lookups, prepared once (see
+// preparedQueries).
+const (
+	findUIDQuery     = `SELECT name FROM objects WHERE collection_id = ? AND uid = ? LIMIT 1`
+	currentETagQuery = `SELECT etag FROM objects WHERE collection_id = ? AND name = ?`
+	uidHolderQuery   = `SELECT name, href FROM objects WHERE collection_id = ? AND uid = ? AND name <> ? LIMIT 1`
+	putObjectQuery   = `INSERT INTO objects (collection_id, name, etag, content_type, uid, component,
+			data, size, modified, has_span, span_start, span_end, recurring, indexed_until, href)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (collection_id, name) DO UPDATE SET etag = excluded.etag,
+			content_type = excluded.content_type, uid = excluded.uid, component = excluded.component,
+			data = excluded.data, size = excluded.size, modified = excluded.modified,
+			has_span = excluded.has_span, span_start = excluded.span_start, span_end = excluded.span_end,
+			recurring = excluded.recurring, indexed_until = excluded.indexed_until
+		RETURNING id, href`
+	deleteOccurrencesQuery = `DELETE FROM occurrences WHERE object_id = ?`
+	insertOccurrenceQuery  = `INSERT INTO occurrences (object_id, collection_id, start_us, end_us, recurring)
+		VALUES (?, ?, ?, ?, ?)`
+	bumpRevisionQuery = `UPDATE collections SET revision = revision + 1, modified = ?
+		WHERE id = ? RETURNING revision`
+	insertChangeQuery = `INSERT INTO changes (collection_id, name, revision, deleted, href) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (collection_id, name) DO UPDATE SET revision = excluded.revision, deleted = excluded.deleted,
+			href = excluded.href`
+	revisionQuery = `SELECT revision FROM collections WHERE id = ?`
+)
+
 // ETag is the entity tag the store assigns to data: the first 128 bits of
 // its SHA-256, in hex. Equal bytes give equal tags, on every node and across
 // restarts.
@@ -323,7 +349,7 @@ func (t *tx) FindObjectByUID(ctx context.Context, collectionID int64, uid string
 		return "", fmt.Errorf("sqlite: empty uid: %w", store.ErrNotFound)
 	}
 	var name string
-	err := t.tx.QueryRowContext(ctx, `SELECT name FROM objects WHERE collection_id = ? AND uid = ? LIMIT 1`,
+	err := t.queryRow(ctx, findUIDQuery,
 		collectionID, uid).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("sqlite: uid %q in %d: %w", uid, collectionID, store.ErrNotFound)
@@ -337,7 +363,7 @@ func (t *tx) FindObjectByUID(ctx context.Context, collectionID int64, uid string
 // currentETag returns the ETag of an existing object, or "" and false.
 func (t *tx) currentETag(ctx context.Context, collectionID int64, name string) (string, bool, error) {
 	var etag string
-	err := t.tx.QueryRowContext(ctx, `SELECT etag FROM objects WHERE collection_id = ? AND name = ?`,
+	err := t.queryRow(ctx, currentETagQuery,
 		collectionID, name).Scan(&etag)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
@@ -383,7 +409,7 @@ func (t *tx) PutObject(ctx context.Context, o *store.Object, opts store.PutOptio
 	}
 	if o.UID != "" {
 		var holder, holderHref string
-		err := t.tx.QueryRowContext(ctx, `SELECT name, href FROM objects WHERE collection_id = ? AND uid = ? AND name <> ? LIMIT 1`,
+		err := t.queryRow(ctx, uidHolderQuery,
 			o.CollectionID, o.UID, o.Name).Scan(&holder, &holderHref)
 		switch {
 		case err == nil:
@@ -408,15 +434,7 @@ func (t *tx) PutObject(ctx context.Context, o *store.Object, opts store.PutOptio
 
 	var id int64
 	// A replaced object keeps its href: the spelling it was created with.
-	err = t.tx.QueryRowContext(ctx, `INSERT INTO objects (collection_id, name, etag, content_type, uid, component,
-			data, size, modified, has_span, span_start, span_end, recurring, indexed_until, href)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (collection_id, name) DO UPDATE SET etag = excluded.etag,
-			content_type = excluded.content_type, uid = excluded.uid, component = excluded.component,
-			data = excluded.data, size = excluded.size, modified = excluded.modified,
-			has_span = excluded.has_span, span_start = excluded.span_start, span_end = excluded.span_end,
-			recurring = excluded.recurring, indexed_until = excluded.indexed_until
-		RETURNING id, href`,
+	err = t.queryRow(ctx, putObjectQuery,
 		o.CollectionID, o.Name, o.ETag, o.ContentType, o.UID, o.Component, o.Data, o.Size, micros(o.Modified),
 		hasSpan, spanStart, spanEnd, o.Recurring, micros(o.IndexedUntil), o.Href).Scan(&id, &o.Href)
 	if err != nil {
@@ -432,18 +450,16 @@ func (t *tx) PutObject(ctx context.Context, o *store.Object, opts store.PutOptio
 }
 
 func (t *tx) replaceOccurrences(ctx context.Context, objectID int64, o *store.Object) error {
-	if _, err := t.tx.ExecContext(ctx, `DELETE FROM occurrences WHERE object_id = ?`, objectID); err != nil {
+	if _, err := t.exec(ctx, deleteOccurrencesQuery, objectID); err != nil {
 		return fmt.Errorf("occurrences: %w", err)
 	}
 	if len(o.Occurrences) == 0 {
 		return nil
 	}
-	stmt, err := t.tx.PrepareContext(ctx, `INSERT INTO occurrences (object_id, collection_id, start_us, end_us, recurring)
-		VALUES (?, ?, ?, ?, ?)`)
+	stmt, err := t.prepared(ctx, insertOccurrenceQuery)
 	if err != nil {
 		return fmt.Errorf("occurrences: %w", err)
 	}
-	defer stmt.Close()
 	for i, p := range o.Occurrences {
 		p.Start, p.End = truncate(p.Start), truncate(p.End)
 		o.Occurrences[i] = p
@@ -458,14 +474,11 @@ func (t *tx) replaceOccurrences(ctx context.Context, objectID int64, o *store.Ob
 // change.
 func (t *tx) logChange(ctx context.Context, collectionID int64, name, href string, deleted bool) error {
 	var rev int64
-	err := t.tx.QueryRowContext(ctx, `UPDATE collections SET revision = revision + 1, modified = ?
-		WHERE id = ? RETURNING revision`, micros(t.now()), collectionID).Scan(&rev)
+	err := t.queryRow(ctx, bumpRevisionQuery, micros(t.now()), collectionID).Scan(&rev)
 	if err != nil {
 		return fmt.Errorf("bump revision: %w", err)
 	}
-	_, err = t.tx.ExecContext(ctx, `INSERT INTO changes (collection_id, name, revision, deleted, href) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (collection_id, name) DO UPDATE SET revision = excluded.revision, deleted = excluded.deleted,
-			href = excluded.href`,
+	_, err = t.exec(ctx, insertChangeQuery,
 		collectionID, name, rev, deleted, href)
 	if err != nil {
 		return fmt.Errorf("log change: %w", err)
@@ -475,7 +488,7 @@ func (t *tx) logChange(ctx context.Context, collectionID int64, name, href strin
 
 func (t *tx) collectionRevision(ctx context.Context, collectionID int64) (int64, error) {
 	var rev int64
-	err := t.tx.QueryRowContext(ctx, `SELECT revision FROM collections WHERE id = ?`, collectionID).Scan(&rev)
+	err := t.queryRow(ctx, revisionQuery, collectionID).Scan(&rev)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("collection %d: %w", collectionID, store.ErrNotFound)
 	}

@@ -137,7 +137,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 		args  []any
 	}{
 		{"range", fmt.Sprintf(rangeQuery, objectColumns(true)), []any{1, 0, 100, earliestShortStart(0)}},
-		{"uid", `SELECT name FROM objects WHERE collection_id = ? AND uid = ? AND name <> ? LIMIT 1`, []any{1, "u", "n"}},
+		{"uid", `SELECT name, href FROM objects WHERE collection_id = ? AND uid = ? AND name <> ? LIMIT 1`, []any{1, "u", "n"}},
 		{"uid lookup", `SELECT name FROM objects WHERE collection_id = ? AND uid = ? LIMIT 1`, []any{1, "u"}},
 		{"changes", `SELECT name, revision, deleted FROM changes WHERE collection_id = ? AND revision > ? ORDER BY revision`, []any{1, 0}},
 		{"properties subtree", `DELETE FROM properties WHERE ` + subtree, subtreeArgs},

@@ -48,6 +48,79 @@ func (q querier) Query(ctx context.Context, query string, args ...any) (sqlshare
 
 var _ store.Tx = (*tx)(nil)
 
+// stmtKey names a prepared statement: its query, on the writer or the
+// reader pool.
+type stmtKey struct {
+	query    string
+	readOnly bool
+}
+
+// preparedQueries are the statements of object writes and lookups, which
+// Open prepares (the lookups on both pools): SQLite spends longer parsing
+// such a short statement than running it, and a transaction writing many
+// objects (an import) runs the same few for each.
+var preparedQueries = map[bool][]string{
+	false: {findUIDQuery, currentETagQuery, uidHolderQuery, putObjectQuery, deleteOccurrencesQuery,
+		insertOccurrenceQuery, bumpRevisionQuery, insertChangeQuery, revisionQuery},
+	true: {findUIDQuery, currentETagQuery, uidHolderQuery, revisionQuery},
+}
+
+// prepare prepares preparedQueries. It runs before any transaction: the
+// writer pool has one connection, which a transaction holds.
+func (db *DB) prepare(ctx context.Context) error {
+	for _, readOnly := range []bool{false, true} {
+		pool := db.writer
+		if readOnly {
+			pool = db.reader
+		}
+		for _, q := range preparedQueries[readOnly] {
+			s, err := pool.PrepareContext(ctx, q)
+			if err != nil {
+				return fmt.Errorf("sqlite: prepare %q: %w", q, err)
+			}
+			db.stmts.Store(stmtKey{q, readOnly}, s)
+		}
+	}
+	return nil
+}
+
+// prepared returns query prepared on t's connection (by the first use
+// on each connection), or prepares it for this transaction only when it
+// is not one of preparedQueries.
+func (t *tx) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if v, ok := t.db.stmts.Load(stmtKey{query, t.readOnly}); ok {
+		return t.tx.StmtContext(ctx, v.(*sql.Stmt)), nil
+	}
+	return t.tx.PrepareContext(ctx, query)
+}
+
+// queryRow is QueryRowContext of a prepared statement.
+func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	s, err := t.prepared(ctx, query)
+	if err != nil {
+		return t.tx.QueryRowContext(ctx, query, args...) // reports err again, as a Row
+	}
+	return s.QueryRowContext(ctx, args...)
+}
+
+// exec is ExecContext of a prepared statement.
+func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	s, err := t.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.ExecContext(ctx, args...)
+}
+
+// query is QueryContext of a prepared statement.
+func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	s, err := t.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(ctx, args...)
+}
+
 func (t *tx) writable() error {
 	if t.readOnly {
 		return errReadOnly
