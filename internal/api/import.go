@@ -22,7 +22,7 @@ func (h *Handler) importInto(find collectionFunc) handlerFunc {
 			return err
 		}
 		res, err := h.svc.Import(r.Context(), c, r.Body, domain.ImportOptions{OnConflict: onConflict,
-			ContentType: r.Header.Get("Content-Type")})
+			ContentType: r.Header.Get("Content-Type"), Size: r.ContentLength})
 		if err != nil {
 			return err
 		}

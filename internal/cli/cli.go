@@ -270,7 +270,8 @@ func serve(ctx context.Context, env Env, args []string) error {
 		XMLLimits:            dav.XMLLimits{Depth: cfg.MaxXMLDepth, Elements: cfg.MaxXMLElements},
 		CalDAVLimits:         caldav.Limits{ReportInstances: cfg.MaxReportInstances, QueryResults: cfg.MaxQueryResults},
 		SecretKey:            key, ConnectorsDefaultAllowed: cfg.ConnectorsAllowed(), NodeName: cfg.Node(),
-		Admins: cfg.Admins.Names(), TrashRetention: cfg.TrashRetention})
+		Admins: cfg.Admins.Names(), TrashRetention: cfg.TrashRetention,
+		MaxImportSize: cfg.MaxImportSize, MinPasswordLength: cfg.MinPasswordLength})
 	if err != nil {
 		return err
 	}
@@ -516,7 +517,8 @@ func openService(ctx context.Context, env Env, cfg config.Config) (*domain.Servi
 	if err != nil {
 		return nil, nil, err
 	}
-	return domain.New(st, domain.Options{MaxResourceSize: cfg.MaxResourceSize, MinPasswordLength: cfg.MinPasswordLength, TrashRetention: cfg.TrashRetention}), st, nil
+	return domain.New(st, domain.Options{MaxResourceSize: cfg.MaxResourceSize, MinPasswordLength: cfg.MinPasswordLength, TrashRetention: cfg.TrashRetention,
+		MaxImportSize: cfg.MaxImportSize}), st, nil
 }
 
 // listFlag is a flag that may be given several times.

@@ -56,6 +56,9 @@ type Config struct {
 	// MaxResourceSize is the largest calendar object or contact accepted, in
 	// bytes.
 	MaxResourceSize int64 `toml:"max_resource_size"`
+	// MaxImportSize is the largest file one import (a POST to a
+	// collection, the API, koyomi calendar import) reads, in bytes.
+	MaxImportSize int64 `toml:"max_import_size"`
 	// LogLevel is one of debug, info, warn, error.
 	LogLevel string `toml:"log_level"`
 	// LogFormat is text or json.
@@ -213,6 +216,7 @@ func Default() Config {
 		Data:            "./koyomi-data",
 		Realm:           "Koyomi",
 		MaxResourceSize: 10 << 20,
+		MaxImportSize:   256 << 20,
 		LogLevel:        "info",
 		LogFormat:       "text",
 		MetricsAllow:    "127.0.0.0/8, ::1",
@@ -361,6 +365,9 @@ func (c *Config) Validate() error {
 		if err := checkBaseURL(c.BaseURL); err != nil {
 			bad("base_url", "%v", err)
 		}
+	}
+	if c.MaxImportSize <= 0 {
+		bad("max_import_size", "must be a positive number of bytes, got %d (default %d)", c.MaxImportSize, Default().MaxImportSize)
 	}
 	if c.MaxResourceSize <= 0 {
 		bad("max_resource_size", "must be a positive number of bytes, got %d (default %d)", c.MaxResourceSize, Default().MaxResourceSize)

@@ -30,7 +30,7 @@ func TestDefaults(t *testing.T) {
 	c := Default()
 	want := Config{
 		Listen: "127.0.0.1:8008", Data: "./koyomi-data", Realm: "Koyomi",
-		MaxResourceSize: 10 * 1024 * 1024, LogLevel: "info", LogFormat: "text",
+		MaxResourceSize: 10 * 1024 * 1024, MaxImportSize: 256 << 20, LogLevel: "info", LogFormat: "text",
 		AuthCacheTTL:     5 * time.Minute,
 		LoginMaxFailures: 10, MinPasswordLength: 8, LoginMaxFailuresPerIP: 30, LoginWindow: 15 * time.Minute, LoginMaxBackoff: 15 * time.Minute,
 		TrashRetention: 720 * time.Hour, Connectors: "allow", MetricsAllow: "127.0.0.0/8, ::1",
@@ -233,7 +233,7 @@ func TestEveryEnvVarAndFlagSetsItsKey(t *testing.T) {
 	for _, s := range settings() {
 		value := "x"
 		switch s.key {
-		case "max_resource_size", "login_max_failures", "login_max_failures_per_ip", "min_password_length":
+		case "max_resource_size", "max_import_size", "login_max_failures", "login_max_failures_per_ip", "min_password_length":
 			value = "123"
 		case "auth_cache_ttl", "login_window", "login_max_backoff", "trash_retention":
 			value = "7s"
@@ -253,7 +253,7 @@ func TestEveryEnvVarAndFlagSetsItsKey(t *testing.T) {
 		}
 		fileValue := `"` + value + `"`
 		switch s.key {
-		case "max_resource_size", "login_max_failures", "login_max_failures_per_ip", "min_password_length":
+		case "max_resource_size", "max_import_size", "login_max_failures", "login_max_failures_per_ip", "min_password_length":
 			fileValue = value
 		}
 		text := s.key + " = " + fileValue + "\n"

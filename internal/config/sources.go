@@ -82,6 +82,16 @@ func settings() []setting {
 				return nil
 			},
 			get: func(c *Config) string { return strconv.FormatInt(c.MaxResourceSize, 10) }},
+		{key: "max_import_size", env: "KOYOMI_MAX_IMPORT_SIZE", flag: "max-import-size", usage: "largest file one import reads, in `bytes`",
+			set: func(c *Config, v string) error {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					return fmt.Errorf("want a whole number of bytes, got %q", v)
+				}
+				c.MaxImportSize = n
+				return nil
+			},
+			get: func(c *Config) string { return strconv.FormatInt(c.MaxImportSize, 10) }},
 		{key: "log_level", env: "KOYOMI_LOG_LEVEL", flag: "log-level", usage: "log `level`: debug, info, warn or error",
 			set: setString(func(c *Config) *string { return &c.LogLevel }), get: getString(func(c *Config) *string { return &c.LogLevel })},
 		{key: "log_format", env: "KOYOMI_LOG_FORMAT", flag: "log-format", usage: "log `format`: text or json",

@@ -19,7 +19,7 @@ func (a *acl) importPost(w http.ResponseWriter, r *http.Request, d *tree.Collect
 		return err
 	}
 	res, err := a.svc.Import(r.Context(), d.Stored(), r.Body, domain.ImportOptions{OnConflict: onConflict,
-		ContentType: r.Header.Get("Content-Type")})
+		ContentType: r.Header.Get("Content-Type"), Size: r.ContentLength})
 	if err != nil {
 		return err
 	}

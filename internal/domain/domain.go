@@ -55,6 +55,10 @@ var (
 // have unless Options say otherwise.
 const DefaultMinPasswordLength = 8
 
+// DefaultMaxImportSize is the largest file one Import reads unless
+// Options say otherwise: 256 MiB, over a million events.
+const DefaultMaxImportSize = 256 << 20
+
 // Options configure a Service.
 type Options struct {
 	Logger *slog.Logger
@@ -75,6 +79,9 @@ type Options struct {
 	// given to CreateUser or SetPassword may have; zero means
 	// DefaultMinPasswordLength.
 	MinPasswordLength int
+	// MaxImportSize is the most bytes one Import reads (zero:
+	// DefaultMaxImportSize); a larger file is ErrTooLarge.
+	MaxImportSize int64
 	// RenderCacheLookup, if set, is told whether each lookup in the
 	// virtual calendars' render cache hit (for metrics).
 	RenderCacheLookup func(hit bool)

@@ -53,6 +53,41 @@ type ImportOptions struct {
 	// Progress, when set, is called after each batch with the counts so
 	// far.
 	Progress func(ImportResult)
+	// Size, when positive, is the length the stream announced (an HTTP
+	// Content-Length): a stream announced larger than the service's
+	// MaxImportSize is refused before anything is read.
+	Size int64
+}
+
+// maxImportSize is the most bytes one Import reads.
+func (s *Service) maxImportSize() int64 {
+	if s.opts.MaxImportSize > 0 {
+		return s.opts.MaxImportSize
+	}
+	return DefaultMaxImportSize
+}
+
+// importLimit reads at most n bytes of r; reading more is ErrTooLarge.
+type importLimit struct {
+	r    io.Reader
+	left int64
+	max  int64
+}
+
+func (l *importLimit) Read(p []byte) (int, error) {
+	if l.left < 0 {
+		return 0, fmt.Errorf("%w: the file is larger than max_import_size (%d bytes)", ErrTooLarge, l.max)
+	}
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if l.left < 0 {
+		// The byte beyond the limit is not handed on.
+		return n - 1, fmt.Errorf("%w: the file is larger than max_import_size (%d bytes)", ErrTooLarge, l.max)
+	}
+	return n, err
 }
 
 // ImportResult counts what an import did.
@@ -131,6 +166,11 @@ func (s *Service) Import(ctx context.Context, c *store.Collection, r io.Reader, 
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 500
 	}
+	max := s.maxImportSize()
+	if opts.Size > max {
+		return ImportResult{}, fmt.Errorf("%w: the file (%d bytes) is larger than max_import_size (%d bytes)", ErrTooLarge, opts.Size, max)
+	}
+	r = &importLimit{r: r, left: max, max: max}
 	im := &importer{s: s, c: c, opts: opts, zones: map[string][]byte{}, done: map[string]string{},
 		pendingByUID: map[string]*pendingObject{}, left: map[string]bool{}}
 	sp := ical.NewSplitter(r, split)

@@ -350,3 +350,36 @@ func testImportNameTaken(t *testing.T, s *Service, c *store.Collection) {
 		t.Errorf("other %s, taken %+v", objs["other"].Name, objs["taken"])
 	}
 }
+
+// A file larger than MaxImportSize is refused: at once when its length is
+// announced, and where it crosses the limit when it is not (what came in
+// whole batches before stays, the rest is not read).
+func TestImportSizeLimit(t *testing.T) {
+	ctx := context.Background()
+	s, _, c := importCollection(t, store.KindCalendar)
+	var b strings.Builder
+	n := writeImportCalendar(&b, 2000)
+	file := b.String()
+	s.opts.MaxImportSize = int64(len(file) / 2)
+
+	res, err := s.Import(ctx, c, strings.NewReader(file), ImportOptions{Size: int64(len(file))})
+	if !errors.Is(err, ErrTooLarge) || res.Imported != 0 {
+		t.Fatalf("announced too large: %+v, %v; want ErrTooLarge and nothing imported", res, err)
+	}
+	if objs := objectsByUID(t, s, c); len(objs) != 0 {
+		t.Fatalf("%d objects stored from a refused file", len(objs))
+	}
+
+	res, err = s.Import(ctx, c, strings.NewReader(file), ImportOptions{BatchSize: 100})
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "max_import_size") {
+		t.Fatalf("unannounced too large: %v; want ErrTooLarge naming max_import_size", err)
+	}
+	if res.Imported == 0 || res.Imported >= n {
+		t.Fatalf("imported %d of %d before the limit; want some, not all", res.Imported, n)
+	}
+
+	s.opts.MaxImportSize = int64(len(file))
+	if res, err := s.Import(ctx, c, strings.NewReader(file), ImportOptions{Size: int64(len(file))}); err != nil || res.Imported+res.Updated != n {
+		t.Fatalf("a file of exactly the limit: %+v, %v", res, err)
+	}
+}

@@ -172,3 +172,23 @@ func TestImportAccess(t *testing.T) {
 		}
 	})
 }
+
+// A POST larger than max_import_size is answered 413 over DAV and the API,
+// and stores nothing.
+func TestImportTooLarge(t *testing.T) {
+	srv, err := New(backends[0].open(t), Options{Clock: fixedClock, PasswordParams: cheapParams, MaxImportSize: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addUsers(t, srv, "alice")
+	provision(t, srv, "alice")
+	for _, path := range []string{aliceWork, "/api/v1/collections/default/import"} {
+		code, body := as(t, srv, "alice", http.MethodPost, path, importFile, "Content-Type", "text/calendar")
+		if code != http.StatusRequestEntityTooLarge || !strings.Contains(body, "max_import_size") {
+			t.Errorf("POST %s: %d %s; want 413 naming max_import_size", path, code, body)
+		}
+	}
+	if objs := aliceObjects(t, srv, "default"); len(objs) != 0 {
+		t.Errorf("%d objects stored", len(objs))
+	}
+}

@@ -41,9 +41,15 @@ type Options struct {
 	Logger          *slog.Logger
 	Realm           string
 	MaxResourceSize int64
-	AuthCacheTTL    time.Duration // negative disables the cache
-	PasswordParams  auth.Params   // zero: auth.DefaultParams()
-	Clock           func() time.Time
+	// MaxImportSize bounds one import's file (zero:
+	// domain.DefaultMaxImportSize).
+	MaxImportSize int64
+	// MinPasswordLength is the fewest characters a new password may have
+	// (zero: domain.DefaultMinPasswordLength).
+	MinPasswordLength int
+	AuthCacheTTL      time.Duration // negative disables the cache
+	PasswordParams    auth.Params   // zero: auth.DefaultParams()
+	Clock             func() time.Time
 	// TrustedProxies are the peers whose X-Forwarded-For, -Proto and -Host
 	// headers are believed; empty trusts none (see ClientIP).
 	TrustedProxies []netip.Prefix
@@ -141,6 +147,7 @@ func New(st store.Store, opts Options) (*Server, error) {
 	st = opts.Metrics.Store(st)
 	svc := domain.New(st, domain.Options{Logger: opts.Logger, Clock: opts.Clock,
 		PasswordParams: opts.PasswordParams, MaxResourceSize: opts.MaxResourceSize, TrashRetention: opts.TrashRetention,
+		MaxImportSize: opts.MaxImportSize, MinPasswordLength: opts.MinPasswordLength,
 		RenderCacheLookup: opts.Metrics.RenderCacheLookup})
 	opts.Metrics.Trash(svc.TrashSize)
 	authn, err := auth.New(svc, auth.Options{CacheTTL: opts.AuthCacheTTL, Clock: opts.Clock,
