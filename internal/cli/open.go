@@ -97,6 +97,11 @@ func openURL(ctx context.Context, u string, logger *slog.Logger, mustExist bool)
 		if dir == "" {
 			return nil, errors.New("sqlite: store URL needs a directory, e.g. sqlite:./koyomi-data")
 		}
+		// Absolute, so that what a refusal names is the place looked at
+		// whatever directory the command ran in.
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs
+		}
 		db, err := sqlite.Open(ctx, dir, sqlite.Options{Logger: logger, MustExist: mustExist})
 		if err != nil {
 			return nil, err

@@ -197,3 +197,19 @@ func TestStoreCopyRefusesServedSource(t *testing.T) {
 		t.Errorf("stderr does not name both stores:\n%s", stderr)
 	}
 }
+
+// A refusal names the place looked at as an absolute path, also when
+// --data was given relative to where the command ran.
+func TestMissingStoreNamedAbsolutely(t *testing.T) {
+	code, _, stderr := runCmd(t, "", "user", "list", "--data", "no-such-koyomi-data")
+	abs, err := filepath.Abs(filepath.Join("no-such-koyomi-data", "koyomi.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != 1 || !strings.Contains(stderr, "("+abs+" does not exist)") {
+		t.Errorf("exit %d, stderr %q; want the database named as %s", code, stderr, abs)
+	}
+	if _, err := os.Stat("no-such-koyomi-data"); !os.IsNotExist(err) {
+		t.Errorf("the refused command created the directory: %v", err)
+	}
+}

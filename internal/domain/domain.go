@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -166,13 +167,34 @@ func mapStoreErr(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("%w: %w", ErrNotFound, err)
+		return &storeError{kind: ErrNotFound, err: err}
 	case errors.Is(err, store.ErrExists):
-		return fmt.Errorf("%w: %w", ErrExists, err)
+		return &storeError{kind: ErrExists, err: err}
 	case errors.Is(err, store.ErrConflict):
-		return fmt.Errorf("%w: %w", ErrPrecondition, err)
+		return &storeError{kind: ErrPrecondition, err: err}
 	}
 	return err
+}
+
+// storeError is a store's answer in the domain's terms: it is kind (and
+// still the store's error, for errors.Is), and it reads as kind and what the
+// store named ("not found: collection alice/nope"), without the store's
+// own prefixes, which mean nothing to the people reading it.
+type storeError struct {
+	kind, err error
+}
+
+func (e *storeError) Unwrap() []error { return []error{e.kind, e.err} }
+
+func (e *storeError) Error() string {
+	msg := e.err.Error()
+	for _, prefix := range []string{"sqlite: ", "postgres: "} {
+		msg = strings.TrimPrefix(msg, prefix)
+	}
+	for _, sentinel := range []error{store.ErrNotFound, store.ErrExists, store.ErrConflict} {
+		msg = strings.TrimSuffix(msg, ": "+sentinel.Error())
+	}
+	return e.kind.Error() + ": " + msg
 }
 
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
