@@ -122,6 +122,7 @@ start_koyomi() {
 		's|^trusted_proxies = .*|trusted_proxies = ["127.0.0.1/32"]|'
 	LIMIT=$(sed -n 's/^max_resource_size = \([0-9]*\)$/\1/p' "$WORK/koyomi.toml")
 	[[ -n $LIMIT ]] || die "dist/koyomi.toml sets no max_resource_size"
+	"$bin" init --config "$WORK/koyomi.toml" >/dev/null 2>&1 || die "koyomi init failed"
 	printf '%s\n' "$PASS1" | "$bin" user add "$USER1" --config "$WORK/koyomi.toml" >/dev/null
 	# Two wrong passwords lock an address, so the check below is quick.
 	KOYOMI_LOGIN_MAX_FAILURES_PER_IP=2 "$bin" serve --config "$WORK/koyomi.toml" >"$WORK/koyomi.log" 2>&1 &
