@@ -134,7 +134,16 @@ func (r *ImportResult) bad(line int, uid string, err error) {
 //
 // In a calendar, the components sharing a UID (a recurring event and its
 // overrides) become one object, also when an override comes long after
-// its master: it is then merged into the stored object. An object carries
+// its master: it is then merged into the stored object. Overrides whose
+// master the file lacks join the object the collection holds for their
+// UID (ImportUpdate), replacing its overrides of the same occurrences. A
+// stored series whose master comes with only some of the overrides it
+// holds is kept aside and written at the end, if the file changes it, so
+// that an unchanged series is not written and one that is, is written
+// once; an import that stops with an error leaves such series as they
+// were. An object the import would write to the same bytes as stored is
+// not written but counted as unchanged: the collection's sync token
+// moves only for what changed. An object carries
 // the VTIMEZONEs it names that the stream has defined by the time its
 // batch is written. A card without a UID gets one made from its content,
 // so that importing one file twice updates rather than duplicates.
