@@ -17,6 +17,7 @@ import (
 
 	"koyomi.dev/koyomi/internal/ical"
 	"koyomi.dev/koyomi/internal/store"
+	"koyomi.dev/koyomi/internal/tz"
 )
 
 // OnConflict says what an import does with an object whose UID the
@@ -145,7 +146,8 @@ func (r *ImportResult) bad(line int, uid string, err error) {
 // not written but counted as unchanged: the collection's sync token
 // moves only for what changed. An object carries
 // the VTIMEZONEs it names that the stream has defined by the time its
-// batch is written. A card without a UID gets one made from its content,
+// batch is written, and for a known IANA name the stream leaves
+// undefined, the zone tz makes. A card without a UID gets one made from its content,
 // so that importing one file twice updates rather than duplicates.
 //
 // An entry that is malformed or fails validation is reported in the
@@ -184,7 +186,7 @@ func (s *Service) Import(ctx context.Context, c *store.Collection, r io.Reader, 
 	}
 	r = &importLimit{r: r, left: max, max: max}
 	im := &importer{s: s, c: c, opts: opts, zones: map[string][]byte{}, done: map[string]string{},
-		pendingByUID: map[string]*pendingObject{}, left: map[string]bool{}, held: map[string]*heldObject{}}
+		pendingByUID: map[string]*pendingObject{}, left: map[string]bool{}, held: map[string]*heldObject{}, generated: map[string][]byte{}}
 	sp := ical.NewSplitter(r, split)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -224,6 +226,9 @@ type importer struct {
 	res  ImportResult
 	// zones are the VTIMEZONEs seen so far, by TZID.
 	zones map[string][]byte
+	// generated are the VTIMEZONEs made for IANA names the file names
+	// without defining them (nil for other names).
+	generated map[string][]byte
 	// done maps the UIDs this import wrote to their objects' names.
 	done map[string]string
 	// left are the UIDs left out (ImportSkip), whose late overrides are
@@ -550,15 +555,36 @@ func componentData(comps []component) [][]byte {
 	return out
 }
 
-// zonesOf returns the VTIMEZONEs known for tzids.
+// zonesOf returns the VTIMEZONEs known for tzids: the file's, else one
+// made for a known IANA name, so that clients reading the object find the
+// zone it names (RFC 5545 3.2.19 wants it there).
 func (im *importer) zonesOf(tzids []string) [][]byte {
 	var out [][]byte
 	for _, id := range tzids {
 		if z, ok := im.zones[id]; ok {
 			out = append(out, z)
+		} else if z := im.generatedZone(id); z != nil {
+			out = append(out, z)
 		}
 	}
 	return out
+}
+
+// generatedZone returns the VTIMEZONE tz makes for the IANA zone id, nil
+// for another name. A zone the file defines later takes its place in
+// im.zones.
+func (im *importer) generatedZone(id string) []byte {
+	if z, ok := im.generated[id]; ok {
+		return z
+	}
+	var zone []byte
+	if cal, err := tz.VCalendar(id, im.s.Now()); err == nil {
+		if i := strings.Index(cal, "BEGIN:VTIMEZONE\r\n"); i >= 0 {
+			zone = []byte(strings.TrimSuffix(cal[i:], "END:VCALENDAR\r\n"))
+		}
+	}
+	im.generated[id] = zone
+	return zone
 }
 
 // ext is the file name extension of the collection's objects.

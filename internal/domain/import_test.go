@@ -546,3 +546,32 @@ func TestImportHeldSeries(t *testing.T) {
 		}
 	}
 }
+
+// An event naming a known IANA zone that the file does not define gets
+// the zone's VTIMEZONE made for it; one naming an unknown zone is
+// imported as it is.
+func TestImportGeneratesKnownZones(t *testing.T) {
+	ctx := context.Background()
+	s, _, c := importCollection(t, store.KindCalendar)
+	file := crlf("BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//EN",
+		"BEGIN:VEVENT", "UID:tokyo", "DTSTAMP:20260101T000000Z", "DTSTART;TZID=Asia/Tokyo:20260301T090000", "END:VEVENT",
+		"BEGIN:VEVENT", "UID:nowhere", "DTSTAMP:20260101T000000Z", "DTSTART;TZID=Not/A_Zone:20260301T090000", "END:VEVENT",
+		"END:VCALENDAR")
+	res, err := s.Import(ctx, c, strings.NewReader(file), ImportOptions{})
+	if err != nil || res.Imported != 2 || res.BadCount != 0 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	objs := objectsByUID(t, s, c)
+	tokyo := string(objs["tokyo"].Data)
+	if !strings.Contains(tokyo, "BEGIN:VTIMEZONE\r\nTZID:Asia/Tokyo\r\n") || !strings.Contains(tokyo, "TZOFFSETTO:+0900") ||
+		strings.Count(tokyo, "BEGIN:VCALENDAR") != 1 {
+		t.Errorf("tokyo lacks its zone:\n%s", tokyo)
+	}
+	if strings.Contains(string(objs["nowhere"].Data), "VTIMEZONE") {
+		t.Errorf("an unknown zone got a VTIMEZONE:\n%s", objs["nowhere"].Data)
+	}
+	res, err = s.Import(ctx, c, strings.NewReader(file), ImportOptions{})
+	if err != nil || res.Unchanged != 2 {
+		t.Fatalf("second import: %+v, %v; want 2 unchanged", res, err)
+	}
+}
