@@ -130,8 +130,8 @@ func (r *ImportResult) bad(line int, uid string, err error) {
 // Import reads an iCalendar stream (into a calendar) or a vCard stream
 // (into an address book) and stores one object per UID, with the rights of
 // a writer of c. The stream is read one component at a time: what is held
-// in memory is one batch of objects, the time zones seen and the UIDs
-// written, not the file.
+// in memory is one batch of objects, the time zones seen, the UIDs
+// written and the stored series held back (below), not the file.
 //
 // In a calendar, the components sharing a UID (a recurring event and its
 // overrides) become one object, also when an override comes long after
@@ -144,10 +144,9 @@ func (r *ImportResult) bad(line int, uid string, err error) {
 // once; an import that stops with an error leaves such series as they
 // were. An object the import would write to the same bytes as stored is
 // not written but counted as unchanged: the collection's sync token
-// moves only for what changed. An object carries
-// the VTIMEZONEs it names that the stream has defined by the time its
-// batch is written, and for a known IANA name the stream leaves
-// undefined, the zone tz makes. A card without a UID gets one made from its content,
+// moves only for what changed. An object carries the VTIMEZONEs it names
+// that the stream has defined by the time its batch is written, and for
+// a known IANA name the stream leaves undefined, the zone tz makes. A card without a UID gets one made from its content,
 // so that importing one file twice updates rather than duplicates.
 //
 // An entry that is malformed or fails validation is reported in the
