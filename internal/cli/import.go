@@ -34,7 +34,7 @@ func importCommand(ctx context.Context, env Env, kind string, args []string) err
 	if err != nil {
 		return fmt.Errorf("%s import: --on-conflict %q: want update or skip", kind, onConflict)
 	}
-	in, closeIn, err := openInput(env, pos[2])
+	in, size, closeIn, err := openInput(env, pos[2])
 	if err != nil {
 		return err
 	}
@@ -50,12 +50,16 @@ func importCommand(ctx context.Context, env Env, kind string, args []string) err
 	}
 	// On a terminal, a count of the objects read so far, batch by batch.
 	p := newProgress(env, "objects read")
-	opts := domain.ImportOptions{OnConflict: policy, Progress: func(r domain.ImportResult) {
-		p.Add(r.Imported + r.Updated + r.Skipped + r.BadCount - p.done)
+	opts := domain.ImportOptions{OnConflict: policy, Size: size, Progress: func(r domain.ImportResult) {
+		p.Add(r.Imported + r.Updated + r.Unchanged + r.Skipped + r.BadCount - p.done)
 	}}
 	res, err := svc.Import(ctx, c, in, opts)
 	p.Done()
-	printImportSummary(env.Stdout, kind, pos[0]+"/"+pos[1], res)
+	// A file refused whole gets its error alone; one that broke off
+	// midway also says what was written before.
+	if err == nil || res.Imported+res.Updated+res.Unchanged+res.Skipped+res.BadCount > 0 {
+		printImportSummary(env.Stdout, kind, pos[0]+"/"+pos[1], res)
+	}
 	return err
 }
 
@@ -85,16 +89,22 @@ func importTarget(ctx context.Context, svc *domain.Service, kind, owner, name st
 	return c, nil
 }
 
-// openInput opens FILE, or standard input for "-".
-func openInput(env Env, path string) (io.Reader, func(), error) {
+// openInput opens FILE, or standard input for "-", with its size when it
+// is a regular file (0 otherwise): an import larger than max_import_size
+// is then refused before anything is written.
+func openInput(env Env, path string) (io.Reader, int64, func(), error) {
 	if path == "-" {
-		return env.Stdin, func() {}, nil
+		return env.Stdin, 0, func() {}, nil
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, 0, nil, err
 	}
-	return f, func() { f.Close() }, nil
+	var size int64
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		size = fi.Size()
+	}
+	return f, size, func() { f.Close() }, nil
 }
 
 // printImportSummary prints the counts and each refused entry with its
@@ -104,8 +114,8 @@ func printImportSummary(w io.Writer, kind, target string, res domain.ImportResul
 	if kind == "addressbook" {
 		noun = "cards"
 	}
-	fmt.Fprintf(w, "%s into %s: %d imported, %d updated, %d skipped, %d bad\n", noun, target,
-		res.Imported, res.Updated, res.Skipped, res.BadCount)
+	fmt.Fprintf(w, "%s into %s: %d imported, %d updated, %d unchanged, %d skipped, %d bad\n", noun, target,
+		res.Imported, res.Updated, res.Unchanged, res.Skipped, res.BadCount)
 	for _, b := range res.Bad {
 		uid := ""
 		if b.UID != "" {

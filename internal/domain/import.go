@@ -10,12 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"slices"
 	"strings"
 
 	"koyomi.dev/koyomi/internal/ical"
 	"koyomi.dev/koyomi/internal/store"
+	"koyomi.dev/koyomi/internal/tz"
 )
 
 // OnConflict says what an import does with an object whose UID the
@@ -93,11 +95,13 @@ func (l *importLimit) Read(p []byte) (int, error) {
 // ImportResult counts what an import did.
 type ImportResult struct {
 	// Imported objects are new; Updated replaced an object of the same
-	// UID; Skipped were left out because the collection holds their UID
-	// (ImportSkip).
-	Imported int `json:"imported"`
-	Updated  int `json:"updated"`
-	Skipped  int `json:"skipped"`
+	// UID; Unchanged were not written, the stored object being the same
+	// to the byte; Skipped were left out because the collection holds
+	// their UID (ImportSkip).
+	Imported  int `json:"imported"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+	Skipped   int `json:"skipped"`
 	// Bad are the entries that could not be imported, in file order, at
 	// most maxBadEntries of them; BadCount counts them all.
 	Bad      []BadEntry `json:"bad"`
@@ -126,14 +130,23 @@ func (r *ImportResult) bad(line int, uid string, err error) {
 // Import reads an iCalendar stream (into a calendar) or a vCard stream
 // (into an address book) and stores one object per UID, with the rights of
 // a writer of c. The stream is read one component at a time: what is held
-// in memory is one batch of objects, the time zones seen and the UIDs
-// written, not the file.
+// in memory is one batch of objects, the time zones seen, the UIDs
+// written and the stored series held back (below), not the file.
 //
 // In a calendar, the components sharing a UID (a recurring event and its
 // overrides) become one object, also when an override comes long after
-// its master: it is then merged into the stored object. An object carries
-// the VTIMEZONEs it names that the stream has defined by the time its
-// batch is written. A card without a UID gets one made from its content,
+// its master: it is then merged into the stored object. Overrides whose
+// master the file lacks join the object the collection holds for their
+// UID (ImportUpdate), replacing its overrides of the same occurrences. A
+// stored series whose master comes with only some of the overrides it
+// holds is kept aside and written at the end, if the file changes it, so
+// that an unchanged series is not written and one that is, is written
+// once; an import that stops with an error leaves such series as they
+// were. An object the import would write to the same bytes as stored is
+// not written but counted as unchanged: the collection's sync token
+// moves only for what changed. An object carries the VTIMEZONEs it names
+// that the stream has defined by the time its batch is written, and for
+// a known IANA name the stream leaves undefined, the zone tz makes. A card without a UID gets one made from its content,
 // so that importing one file twice updates rather than duplicates.
 //
 // An entry that is malformed or fails validation is reported in the
@@ -172,7 +185,7 @@ func (s *Service) Import(ctx context.Context, c *store.Collection, r io.Reader, 
 	}
 	r = &importLimit{r: r, left: max, max: max}
 	im := &importer{s: s, c: c, opts: opts, zones: map[string][]byte{}, done: map[string]string{},
-		pendingByUID: map[string]*pendingObject{}, left: map[string]bool{}}
+		pendingByUID: map[string]*pendingObject{}, left: map[string]bool{}, held: map[string]*heldObject{}, generated: map[string][]byte{}}
 	sp := ical.NewSplitter(r, split)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -198,7 +211,10 @@ func (s *Service) Import(ctx context.Context, c *store.Collection, r io.Reader, 
 			}
 		}
 	}
-	return im.res, im.flush(ctx)
+	if err := im.flush(ctx); err != nil {
+		return im.res, err
+	}
+	return im.res, im.writeHeld(ctx)
 }
 
 // importer is the state of one Import.
@@ -209,6 +225,9 @@ type importer struct {
 	res  ImportResult
 	// zones are the VTIMEZONEs seen so far, by TZID.
 	zones map[string][]byte
+	// generated are the VTIMEZONEs made for IANA names the file names
+	// without defining them (nil for other names).
+	generated map[string][]byte
 	// done maps the UIDs this import wrote to their objects' names.
 	done map[string]string
 	// left are the UIDs left out (ImportSkip), whose late overrides are
@@ -217,14 +236,46 @@ type importer struct {
 	// pending is the batch being gathered, in file order.
 	pending      []*pendingObject
 	pendingByUID map[string]*pendingObject
+	// held are the stored objects whose master came with some of their
+	// overrides and the others may come later: the file's version is
+	// gathered here and written at the end only if it differs.
+	held map[string]*heldObject
+}
+
+// heldObject is the file's version of a stored object, gathered until
+// the end of the import.
+type heldObject struct {
+	name  string
+	line  int
+	comps []component
+	zones [][]byte
+	// stored is the object's data when it was held.
+	stored []byte
 }
 
 // pendingObject is one UID's components gathered for the next batch.
 type pendingObject struct {
 	uid   string
 	line  int
-	comps [][]byte
+	comps []component
 	zones []string
+}
+
+// component is one component of a calendar object (or a card) and its
+// RECURRENCE-ID as sent, "" for a master.
+type component struct {
+	rid  string
+	data []byte
+}
+
+// hasMaster reports whether p holds a component that is no override.
+func (p *pendingObject) hasMaster() bool {
+	for _, c := range p.comps {
+		if c.rid == "" {
+			return true
+		}
+	}
+	return false
 }
 
 func (im *importer) add(ch *ical.Chunk) {
@@ -268,7 +319,7 @@ func (im *importer) add(ch *ical.Chunk) {
 		im.pending = append(im.pending, p)
 		im.pendingByUID[uid] = p
 	}
-	p.comps = append(p.comps, data)
+	p.comps = append(p.comps, component{rid: ch.RecurrenceID, data: data})
 	for _, z := range ch.Zones {
 		if !containsFold(p.zones, z) {
 			p.zones = append(p.zones, z)
@@ -284,10 +335,12 @@ func (im *importer) flush(ctx context.Context) error {
 	var batch ImportResult
 	var written map[string]string
 	var left []string
+	var held map[string]*heldObject
 	err := im.s.store.Update(ctx, func(tx store.Tx) error {
 		batch, written, left = ImportResult{}, map[string]string{}, nil
+		held = maps.Clone(im.held)
 		for _, p := range im.pending {
-			if err := im.write(ctx, tx, p, &batch, written, &left); err != nil {
+			if err := im.write(ctx, tx, p, &batch, written, &left, held); err != nil {
 				return err
 			}
 		}
@@ -298,6 +351,7 @@ func (im *importer) flush(ctx context.Context) error {
 	}
 	im.res.Imported += batch.Imported
 	im.res.Updated += batch.Updated
+	im.res.Unchanged += batch.Unchanged
 	im.res.Skipped += batch.Skipped
 	for _, b := range batch.Bad {
 		im.res.bad(b.Line, b.UID, errors.New(b.Reason))
@@ -308,6 +362,7 @@ func (im *importer) flush(ctx context.Context) error {
 	for _, uid := range left {
 		im.left[uid] = true
 	}
+	im.held = held
 	im.pending, im.pendingByUID = im.pending[:0], map[string]*pendingObject{}
 	if im.opts.Progress != nil {
 		im.opts.Progress(im.res)
@@ -317,29 +372,19 @@ func (im *importer) flush(ctx context.Context) error {
 
 // write stores one pending object inside tx, counting it in batch; an
 // object that fails validation is counted as bad, not returned.
-func (im *importer) write(ctx context.Context, tx store.Tx, p *pendingObject, batch *ImportResult, written map[string]string, left *[]string) error {
+func (im *importer) write(ctx context.Context, tx store.Tx, p *pendingObject, batch *ImportResult, written map[string]string, left *[]string, held map[string]*heldObject) error {
 	if im.left[p.uid] {
 		return nil
 	}
 	comps, zones := p.comps, im.zonesOf(p.zones)
+	if h := held[p.uid]; h != nil {
+		h.comps = mergeOverrides(h.comps, comps)
+		h.zones = mergeZones(h.zones, zones)
+		return nil
+	}
 	name, merge := im.done[p.uid]
 	var updated bool
-	switch {
-	case merge:
-		// Overrides that came after their master's batch join the
-		// stored object.
-		old, err := getObjectData(ctx, tx, im.c.ID, name)
-		if err != nil {
-			return err
-		}
-		oldZones, oldComps, err := splitObject(old.Data)
-		if err != nil {
-			batch.bad(p.line, p.uid, err)
-			return nil
-		}
-		comps = append(oldComps, comps...)
-		zones = mergeZones(oldZones, zones)
-	default:
+	if !merge {
 		existing, err := tx.FindObjectByUID(ctx, im.c.ID, p.uid)
 		switch {
 		case err == nil && im.opts.OnConflict == ImportSkip:
@@ -354,15 +399,51 @@ func (im *importer) write(ctx context.Context, tx store.Tx, p *pendingObject, ba
 			return err
 		}
 	}
+	var old *store.Object
+	if merge || updated {
+		var err error
+		if old, err = getObjectData(ctx, tx, im.c.ID, name); err != nil {
+			return err
+		}
+	}
+	if old != nil && im.c.Kind == store.KindCalendar && (merge || !p.hasMaster()) {
+		// Overrides without their master in the file (or in this
+		// batch) join the stored object, replacing those it holds for
+		// the same occurrence.
+		oldZones, oldComps, err := splitObject(old.Data)
+		if err != nil {
+			batch.bad(p.line, p.uid, err)
+			return nil
+		}
+		comps = mergeOverrides(oldComps, comps)
+		zones = mergeZones(oldZones, zones)
+	} else if old != nil && im.c.Kind == store.KindCalendar && holdsAll(old.Data, comps) {
+		// The stored object holds this master and these overrides and
+		// more: the rest may come later in the file. Written now, it
+		// would lose them until then, and an unchanged series would be
+		// written twice.
+		held[p.uid] = &heldObject{name: name, line: p.line, comps: slices.Clone(comps), zones: zones, stored: old.Data}
+		written[p.uid] = name
+		return nil
+	}
 	var data []byte
 	if im.c.Kind == store.KindCalendar {
-		data = ical.Assemble(zones, comps)
+		data = ical.Assemble(zones, componentData(comps))
 	} else {
-		data = comps[0]
+		data = comps[0].data
 	}
 	o, err := im.s.prepare(im.c, name, data, "")
 	if err != nil {
 		batch.bad(p.line, p.uid, err)
+		return nil
+	}
+	if old != nil && bytes.Equal(old.Data, o.Data) {
+		// Writing the same bytes again would only move the sync token
+		// and have every client fetch the object anew.
+		written[p.uid] = name
+		if !merge {
+			batch.Unchanged++
+		}
 		return nil
 	}
 	// A new object must not replace another that has its name: that one
@@ -393,15 +474,116 @@ func (im *importer) write(ctx context.Context, tx store.Tx, p *pendingObject, ba
 	return nil
 }
 
-// zonesOf returns the VTIMEZONEs known for tzids.
+// writeHeld writes the held objects that the file changes, in one
+// transaction.
+func (im *importer) writeHeld(ctx context.Context) error {
+	if len(im.held) == 0 {
+		return nil
+	}
+	var batch ImportResult
+	err := im.s.store.Update(ctx, func(tx store.Tx) error {
+		batch = ImportResult{}
+		for uid, h := range im.held {
+			o, err := im.s.prepare(im.c, h.name, ical.Assemble(h.zones, componentData(h.comps)), "")
+			switch {
+			case err != nil:
+				batch.bad(h.line, uid, err)
+				continue
+			case bytes.Equal(o.Data, h.stored):
+				batch.Unchanged++
+				continue
+			}
+			if _, err := tx.PutObject(ctx, o, store.PutOptions{}); err != nil {
+				return err
+			}
+			batch.Updated++
+		}
+		return nil
+	})
+	if err != nil {
+		return mapStoreErr(err)
+	}
+	im.res.Updated += batch.Updated
+	im.res.Unchanged += batch.Unchanged
+	for _, b := range batch.Bad {
+		im.res.bad(b.Line, b.UID, errors.New(b.Reason))
+	}
+	im.held = map[string]*heldObject{}
+	if im.opts.Progress != nil {
+		im.opts.Progress(im.res)
+	}
+	return nil
+}
+
+// holdsAll reports whether the stored calendar object data holds each of
+// comps, to the byte, and more components besides.
+func holdsAll(data []byte, comps []component) bool {
+	_, stored, err := splitObject(data)
+	if err != nil || len(stored) <= len(comps) {
+		return false
+	}
+	for _, c := range comps {
+		if !slices.ContainsFunc(stored, func(s component) bool { return s.rid == c.rid && bytes.Equal(s.data, c.data) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// mergeOverrides adds more to have: a component replaces the one of have
+// with the same RECURRENCE-ID (or the master another master), the others
+// are added after have's.
+func mergeOverrides(have, more []component) []component {
+	out := slices.Clone(have)
+	for _, c := range more {
+		i := slices.IndexFunc(out, func(h component) bool { return h.rid == c.rid })
+		if i >= 0 {
+			out[i] = c
+		} else {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func componentData(comps []component) [][]byte {
+	out := make([][]byte, len(comps))
+	for i, c := range comps {
+		out[i] = c.data
+	}
+	return out
+}
+
+// zonesOf returns the VTIMEZONEs known for tzids: the file's, else one
+// made for a known IANA name, so that clients reading the object find the
+// zone it names (RFC 5545 3.2.19 wants it there).
 func (im *importer) zonesOf(tzids []string) [][]byte {
 	var out [][]byte
 	for _, id := range tzids {
 		if z, ok := im.zones[id]; ok {
 			out = append(out, z)
+		} else if z := im.generatedZone(id); z != nil {
+			out = append(out, z)
 		}
 	}
 	return out
+}
+
+// generatedZone returns the VTIMEZONE tz makes for the IANA zone id, nil
+// for another name. A zone the file defines later takes its place in
+// im.zones.
+func (im *importer) generatedZone(id string) []byte {
+	if z, ok := im.generated[id]; ok {
+		return z
+	}
+	var zone []byte
+	if cal, err := tz.VCalendar(id, im.s.Now()); err == nil {
+		if i := strings.Index(cal, "BEGIN:VTIMEZONE\r\n"); i >= 0 {
+			zone = []byte(strings.TrimSuffix(cal[i:], "END:VCALENDAR\r\n"))
+		}
+	}
+	im.generated[id] = zone
+	return zone
 }
 
 // ext is the file name extension of the collection's objects.
@@ -421,7 +603,7 @@ func getObjectData(ctx context.Context, tx store.Tx, collectionID int64, name st
 
 // splitObject cuts a stored calendar object into its VTIMEZONEs and its
 // other components.
-func splitObject(data []byte) (zones, comps [][]byte, err error) {
+func splitObject(data []byte) (zones [][]byte, comps []component, err error) {
 	sp := ical.NewSplitter(bytes.NewReader(data), ical.SplitOptions{Container: "VCALENDAR", MaxSize: len(data) + 1})
 	for {
 		ch, err := sp.Next()
@@ -437,7 +619,7 @@ func splitObject(data []byte) (zones, comps [][]byte, err error) {
 		if ch.Name == "VTIMEZONE" {
 			zones = append(zones, ch.Data)
 		} else {
-			comps = append(comps, ch.Data)
+			comps = append(comps, component{rid: ch.RecurrenceID, data: ch.Data})
 		}
 	}
 }

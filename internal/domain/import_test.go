@@ -141,8 +141,8 @@ func TestImportOnConflict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Imported != 0 || res.Updated != 2 || res.Skipped != 0 {
-		t.Fatalf("update: %+v, want 2 updated", res)
+	if res.Imported != 0 || res.Updated != 1 || res.Unchanged != 1 || res.Skipped != 0 {
+		t.Fatalf("update: %+v, want 1 updated (a), 1 unchanged (b)", res)
 	}
 	objs := objectsByUID(t, s, c)
 	a := string(objs["a"].Data)
@@ -230,8 +230,8 @@ func TestImportCards(t *testing.T) {
 		t.Fatalf("card without UID: %+v", made)
 	}
 	res, err = s.Import(ctx, c, strings.NewReader(file), ImportOptions{})
-	if err != nil || res.Updated != 2 || res.Imported != 0 {
-		t.Fatalf("second import: %+v %v, want 2 updated", res, err)
+	if err != nil || res.Unchanged != 2 || res.Updated != 0 || res.Imported != 0 {
+		t.Fatalf("second import: %+v %v, want 2 unchanged", res, err)
 	}
 	if n := len(objectsByUID(t, s, c)); n != 2 {
 		t.Errorf("after a second import %d cards, want 2", n)
@@ -377,9 +377,201 @@ func TestImportSizeLimit(t *testing.T) {
 	if res.Imported == 0 || res.Imported >= n {
 		t.Fatalf("imported %d of %d before the limit; want some, not all", res.Imported, n)
 	}
+	if res.BadCount != 0 {
+		t.Fatalf("the component cut off at the limit is reported as bad: %+v", res.Bad)
+	}
 
 	s.opts.MaxImportSize = int64(len(file))
-	if res, err := s.Import(ctx, c, strings.NewReader(file), ImportOptions{Size: int64(len(file))}); err != nil || res.Imported+res.Updated != n {
+	if res, err := s.Import(ctx, c, strings.NewReader(file), ImportOptions{Size: int64(len(file))}); err != nil || res.Imported+res.Unchanged != n {
 		t.Fatalf("a file of exactly the limit: %+v, %v", res, err)
+	}
+}
+
+// Overrides whose master the file lacks join the stored object of their
+// UID with update: one of an occurrence the object holds replaces it, the
+// others are added, the master and the other overrides stay; also when
+// they come batches apart. With skip the stored object is left alone.
+func TestImportOverridesJoinStoredObject(t *testing.T) {
+	ctx := context.Background()
+	s, _, c := importCollection(t, store.KindCalendar)
+	event := func(rid, summary string) string {
+		lines := []string{"BEGIN:VEVENT", "UID:series", "DTSTAMP:20260101T000000Z"}
+		if rid == "" {
+			lines = append(lines, "DTSTART;TZID=Europe/Berlin:20260105T090000", "RRULE:FREQ=WEEKLY;COUNT=10")
+		} else {
+			lines = append(lines, "RECURRENCE-ID;TZID=Europe/Berlin:"+rid, "DTSTART;TZID=Europe/Berlin:"+rid)
+		}
+		return crlf(append(lines, "DURATION:PT1H", "SUMMARY:"+summary, "END:VEVENT")...)
+	}
+	stored := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n" + berlin + event("", "Master") +
+		event("20260112T090000", "Old A") + event("20260119T090000", "Old B") + "END:VCALENDAR\r\n"
+	if _, _, err := s.PutObject(ctx, c, "series.ics", "", []byte(stored), "text/calendar", store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	single := func(uid string) string {
+		return crlf("BEGIN:VEVENT", "UID:"+uid, "DTSTAMP:20260101T000000Z", "DTSTART:20260301T090000Z", "SUMMARY:S", "END:VEVENT")
+	}
+	file := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n" + berlin + event("20260119T090000", "New B") +
+		single("x1") + event("20260126T090000", "New C") + single("x2") + event("20260112T090000", "New A") + "END:VCALENDAR\r\n"
+
+	res, err := s.Import(ctx, c, strings.NewReader(file), ImportOptions{OnConflict: ImportSkip, BatchSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Skipped != 1 || res.Imported != 2 || res.BadCount != 0 {
+		t.Fatalf("skip: %+v, want 1 skipped, 2 imported", res)
+	}
+	if o := objectsByUID(t, s, c)["series"]; string(o.Data) != stored {
+		t.Fatalf("skip changed the stored object:\n%s", o.Data)
+	}
+
+	res, err = s.Import(ctx, c, strings.NewReader(file), ImportOptions{BatchSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Updated != 1 || res.Unchanged != 2 || res.BadCount != 0 {
+		t.Fatalf("update: %+v, want series updated, x1 and x2 unchanged", res)
+	}
+	o := objectsByUID(t, s, c)["series"]
+	got := string(o.Data)
+	for _, want := range []string{"SUMMARY:Master", "RRULE:FREQ=WEEKLY", "SUMMARY:New A", "SUMMARY:New B", "SUMMARY:New C", "TZID:Europe/Berlin"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("series lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "Old A") || strings.Contains(got, "Old B") || strings.Count(got, "BEGIN:VTIMEZONE") != 1 {
+		t.Errorf("series keeps replaced overrides or doubles its zone:\n%s", got)
+	}
+	if o.Name != "series.ics" || strings.Count(got, "BEGIN:VEVENT") != 4 {
+		t.Errorf("series is %s with %d VEVENTs, want series.ics with 4", o.Name, strings.Count(got, "BEGIN:VEVENT"))
+	}
+}
+
+// Importing a file again writes nothing: every object is counted as
+// unchanged and the collection's sync token stays.
+func TestImportUnchanged(t *testing.T) {
+	ctx := context.Background()
+	s, _, c := importCollection(t, store.KindCalendar)
+	var b strings.Builder
+	n := writeImportCalendar(&b, 50)
+	file := b.String()
+	if res, err := s.Import(ctx, c, strings.NewReader(file), ImportOptions{BatchSize: 7}); err != nil || res.Imported != n {
+		t.Fatalf("first import: %+v, %v", res, err)
+	}
+	before, err := s.Collection(ctx, "alice", "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Import(ctx, c, strings.NewReader(file), ImportOptions{BatchSize: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Unchanged != n || res.Updated != 0 || res.Imported != 0 || res.BadCount != 0 {
+		t.Fatalf("second import: %+v, want %d unchanged", res, n)
+	}
+	after, err := s.Collection(ctx, "alice", "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Revision != before.Revision {
+		t.Fatalf("revision moved from %d to %d on an unchanged import", before.Revision, after.Revision)
+	}
+	changes, err := s.Changes(ctx, c, before.Revision)
+	if err != nil || len(changes) != 0 {
+		t.Fatalf("changes since the first import: %v, %v", changes, err)
+	}
+}
+
+// A file that begins with a UTF-8 byte order mark is imported, calendar
+// and address book alike.
+func TestImportByteOrderMark(t *testing.T) {
+	ctx := context.Background()
+	s, _, c := importCollection(t, store.KindCalendar)
+	file := "\uFEFF" + crlf("BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//EN", "BEGIN:VEVENT", "UID:bom",
+		"DTSTAMP:20260101T000000Z", "DTSTART:20260301T090000Z", "END:VEVENT", "END:VCALENDAR")
+	if res, err := s.Import(ctx, c, strings.NewReader(file), ImportOptions{}); err != nil || res.Imported != 1 {
+		t.Fatalf("calendar: %+v, %v", res, err)
+	}
+	s, _, c = importCollection(t, store.KindAddressBook)
+	cards := "\uFEFF" + crlf("BEGIN:VCARD", "VERSION:3.0", "UID:bom", "FN:Bo", "N:;Bo;;;", "END:VCARD")
+	if res, err := s.Import(ctx, c, strings.NewReader(cards), ImportOptions{}); err != nil || res.Imported != 1 {
+		t.Fatalf("cards: %+v, %v", res, err)
+	}
+}
+
+// A stored series whose master comes batches before its overrides is
+// written once, at the end, and only if the file changes it: a changed
+// late override is written, and an override the file no longer holds is
+// dropped (update replaces the stored object with the file's).
+func TestImportHeldSeries(t *testing.T) {
+	ctx := context.Background()
+	s, _, c := importCollection(t, store.KindCalendar)
+	master := crlf("BEGIN:VEVENT", "UID:s", "DTSTAMP:20260101T000000Z", "DTSTART:20260105T090000Z", "RRULE:FREQ=WEEKLY;COUNT=5", "SUMMARY:M", "END:VEVENT")
+	override := func(summary string) string {
+		return crlf("BEGIN:VEVENT", "UID:s", "DTSTAMP:20260101T000000Z", "RECURRENCE-ID:20260112T090000Z", "DTSTART:20260112T100000Z", "SUMMARY:"+summary, "END:VEVENT")
+	}
+	other := crlf("BEGIN:VEVENT", "UID:o", "DTSTAMP:20260101T000000Z", "DTSTART:20260301T090000Z", "END:VEVENT")
+	file := func(body string) string {
+		return crlf("BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//EN") + body + "END:VCALENDAR\r\n"
+	}
+	steps := []struct {
+		name, file         string
+		updated, unchanged int
+		want, notWant      string
+	}{
+		{"first", file(master + other + override("Moved")), 0, 0, "SUMMARY:Moved", ""},
+		{"same", file(master + other + override("Moved")), 0, 2, "SUMMARY:Moved", ""},
+		{"override changed", file(master + other + override("Moved again")), 1, 1, "SUMMARY:Moved again", "SUMMARY:Moved\r\n"},
+		{"override gone", file(master + other), 1, 1, "SUMMARY:M\r\n", "Moved"},
+	}
+	for _, st := range steps {
+		before, err := s.Collection(ctx, "alice", "default")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := s.Import(ctx, c, strings.NewReader(st.file), ImportOptions{BatchSize: 1})
+		if err != nil || res.Updated != st.updated || res.Unchanged != st.unchanged || res.BadCount != 0 {
+			t.Fatalf("%s: %+v, %v; want %d updated, %d unchanged", st.name, res, err, st.updated, st.unchanged)
+		}
+		got := string(objectsByUID(t, s, c)["s"].Data)
+		if !strings.Contains(got, st.want) || (st.notWant != "" && strings.Contains(got, st.notWant)) {
+			t.Errorf("%s: series is\n%s", st.name, got)
+		}
+		after, err := s.Collection(ctx, "alice", "default")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if moved := after.Revision - before.Revision; st.name != "first" && moved != int64(st.updated) {
+			t.Errorf("%s: the revision moved by %d, want %d (the series written once)", st.name, moved, st.updated)
+		}
+	}
+}
+
+// An event naming a known IANA zone that the file does not define gets
+// the zone's VTIMEZONE made for it; one naming an unknown zone is
+// imported as it is.
+func TestImportGeneratesKnownZones(t *testing.T) {
+	ctx := context.Background()
+	s, _, c := importCollection(t, store.KindCalendar)
+	file := crlf("BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//EN",
+		"BEGIN:VEVENT", "UID:tokyo", "DTSTAMP:20260101T000000Z", "DTSTART;TZID=Asia/Tokyo:20260301T090000", "END:VEVENT",
+		"BEGIN:VEVENT", "UID:nowhere", "DTSTAMP:20260101T000000Z", "DTSTART;TZID=Not/A_Zone:20260301T090000", "END:VEVENT",
+		"END:VCALENDAR")
+	res, err := s.Import(ctx, c, strings.NewReader(file), ImportOptions{})
+	if err != nil || res.Imported != 2 || res.BadCount != 0 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	objs := objectsByUID(t, s, c)
+	tokyo := string(objs["tokyo"].Data)
+	if !strings.Contains(tokyo, "BEGIN:VTIMEZONE\r\nTZID:Asia/Tokyo\r\n") || !strings.Contains(tokyo, "TZOFFSETTO:+0900") ||
+		strings.Count(tokyo, "BEGIN:VCALENDAR") != 1 {
+		t.Errorf("tokyo lacks its zone:\n%s", tokyo)
+	}
+	if strings.Contains(string(objs["nowhere"].Data), "VTIMEZONE") {
+		t.Errorf("an unknown zone got a VTIMEZONE:\n%s", objs["nowhere"].Data)
+	}
+	res, err = s.Import(ctx, c, strings.NewReader(file), ImportOptions{})
+	if err != nil || res.Unchanged != 2 {
+		t.Fatalf("second import: %+v, %v; want 2 unchanged", res, err)
 	}
 }

@@ -21,9 +21,10 @@ type Chunk struct {
 	UID string
 	// TZID is a VTIMEZONE's own TZID.
 	TZID string
-	// RecurrenceID reports whether the component is an override: it has
-	// a RECURRENCE-ID of its own.
-	RecurrenceID bool
+	// RecurrenceID is the value of the component's own RECURRENCE-ID,
+	// preceded by its TZID ("Europe/Berlin:20260112T090000"), as sent: ""
+	// for a component that is no override.
+	RecurrenceID string
 	// Zones are the TZIDs the component's properties name in a TZID
 	// parameter, each once.
 	Zones []string
@@ -117,6 +118,11 @@ func (s *Splitter) physical() ([]byte, error) {
 		}
 		break
 	}
+	if s.line == 0 {
+		// A byte order mark some editors put at the start of a UTF-8
+		// file is no part of the first line.
+		line = bytes.TrimPrefix(line, []byte("\uFEFF"))
+	}
 	s.line++
 	line = bytes.TrimSuffix(line, []byte("\n"))
 	return bytes.TrimSuffix(line, []byte("\r")), nil
@@ -175,7 +181,13 @@ func (s *Splitter) next() (*Chunk, error) {
 		case s.opts.Container != "" && end && equalFold(value, s.opts.Container):
 			s.inside = false
 		case begin:
-			return s.component(strings.ToUpper(string(bytes.TrimSpace(value))), raw, n), nil
+			c := s.component(strings.ToUpper(string(bytes.TrimSpace(value))), raw, n)
+			if s.err != nil {
+				// The stream broke off within the component: what
+				// was read of it is no entry of the file.
+				return nil, s.err
+			}
+			return c, nil
 		case s.opts.Container != "":
 			// A property of the container (VERSION, PRODID, METHOD …).
 		default:
@@ -253,7 +265,10 @@ func (s *Splitter) component(compName string, begin [][]byte, n int) *Chunk {
 		case len(open) == 0 && equalFold(name, "UID"):
 			c.UID = v
 		case len(open) == 0 && equalFold(name, "RECURRENCE-ID"):
-			c.RecurrenceID = true
+			c.RecurrenceID = v
+			if id := tzidParam(params); id != "" {
+				c.RecurrenceID = id + ":" + v
+			}
 		case len(open) == 0 && equalFold(name, "TZID") && compName == "VTIMEZONE":
 			c.TZID = v
 		}

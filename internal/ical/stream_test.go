@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func splitAll(t testing.TB, data string, opts SplitOptions) ([]*Chunk, error) {
@@ -49,14 +50,14 @@ func TestSplitterComponents(t *testing.T) {
 	if tz.Name != "VTIMEZONE" || tz.TZID != "Europe/Berlin" || tz.Line != 4 || len(tz.Zones) != 0 {
 		t.Errorf("zone: %+v", tz)
 	}
-	if ev.Name != "VEVENT" || ev.UID != "long-uid" || ev.Line != 10 || ev.RecurrenceID ||
+	if ev.Name != "VEVENT" || ev.UID != "long-uid" || ev.Line != 10 || ev.RecurrenceID != "" ||
 		strings.Join(ev.Zones, ",") != "Europe/Berlin,America/New_York" {
 		t.Errorf("event: %+v", ev)
 	}
 	if !bytes.HasPrefix(ev.Data, []byte("BEGIN:VEVENT\r\nUID:long-\r\n uid\r\n")) || !bytes.HasSuffix(ev.Data, []byte("END:VALARM\r\nEND:VEVENT\r\n")) {
 		t.Errorf("event bytes:\n%s", ev.Data)
 	}
-	if ov.UID != "override" || !ov.RecurrenceID || ov.Line != 20 || string(ov.Data) != "BEGIN:VEVENT\r\nUID:override\r\nRECURRENCE-ID:20260101T090000Z\r\nEND:VEVENT\r\n" {
+	if ov.UID != "override" || ov.RecurrenceID != "20260101T090000Z" || ov.Line != 20 || string(ov.Data) != "BEGIN:VEVENT\r\nUID:override\r\nRECURRENCE-ID:20260101T090000Z\r\nEND:VEVENT\r\n" {
 		t.Errorf("override: %+v %q", ov, ov.Data)
 	}
 	if todo.Name != "VTODO" || todo.UID != "t" || todo.Line != 26 {
@@ -177,5 +178,34 @@ func TestSplitterLongLine(t *testing.T) {
 	}
 	if !errors.Is(chunks[0].Err, ErrTooLarge) || len(chunks[0].Data) > 1000 || chunks[1].UID != "next" || chunks[1].Err != nil || chunks[1].Line != 6 {
 		t.Errorf("long: %v (%d bytes kept); next: %q %v line %d", chunks[0].Err, len(chunks[0].Data), chunks[1].UID, chunks[1].Err, chunks[1].Line)
+	}
+}
+
+// A UTF-8 byte order mark before the first line is skipped, in a
+// calendar stream and in a vCard stream.
+func TestSplitterByteOrderMark(t *testing.T) {
+	cal := "\uFEFFBEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	chunks, err := splitAll(t, cal, SplitOptions{Container: "VCALENDAR"})
+	if err != nil || len(chunks) != 1 || chunks[0].UID != "a" || chunks[0].Err != nil {
+		t.Fatalf("calendar with BOM: %v, %+v", err, chunks)
+	}
+	cards := "\uFEFFBEGIN:VCARD\r\nVERSION:4.0\r\nUID:c\r\nEND:VCARD\r\n"
+	chunks, err = splitAll(t, cards, SplitOptions{})
+	if err != nil || len(chunks) != 1 || chunks[0].UID != "c" || chunks[0].Err != nil {
+		t.Fatalf("cards with BOM: %v, %+v", err, chunks)
+	}
+}
+
+// A stream that breaks off within a component ends with the read error,
+// not with the component's half as a malformed entry.
+func TestSplitterReadErrorWithinComponent(t *testing.T) {
+	broken := errors.New("connection reset")
+	in := "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:b\r\n"
+	sp := NewSplitter(io.MultiReader(strings.NewReader(in), iotest.ErrReader(broken)), SplitOptions{Container: "VCALENDAR"})
+	if c, err := sp.Next(); err != nil || c.UID != "a" {
+		t.Fatalf("first: %+v, %v", c, err)
+	}
+	if c, err := sp.Next(); !errors.Is(err, broken) || c != nil {
+		t.Fatalf("second: %+v, %v; want the read error and no chunk", c, err)
 	}
 }

@@ -85,9 +85,13 @@ func TestImportOverDAVAndAPI(t *testing.T) {
 		if res.Imported != 0 || res.Skipped != 2 || res.Updated != 0 {
 			t.Fatalf("API import with skip: %+v", res)
 		}
+		_, before := syncTokenOf(t, srv, "alice", aliceWork)
 		res = importAs(t, srv, "alice", "/api/v1/collections/default/import", importFile, "text/calendar")
-		if res.Updated != 2 {
-			t.Fatalf("API import with update: %+v", res)
+		if res.Unchanged != 2 || res.Updated != 0 {
+			t.Fatalf("API import of the same file with update: %+v, want 2 unchanged", res)
+		}
+		if _, after := syncTokenOf(t, srv, "alice", aliceWork); after != before {
+			t.Fatalf("an unchanged import moved the sync token from %s to %s", before, after)
 		}
 
 		for _, tc := range []struct {
