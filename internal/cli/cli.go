@@ -449,13 +449,17 @@ func userCommand(ctx context.Context, env Env, sub string, args []string) error 
 		if err != nil {
 			return err
 		}
-		if err := svc.RestoreUser(ctx, name); err != nil {
+		notes, err := svc.RestoreUser(ctx, name)
+		if err != nil {
 			if errors.Is(err, domain.ErrNotFound) {
 				return fmt.Errorf("no user %s in the trash", name)
 			}
 			return err
 		}
 		fmt.Fprintf(env.Stdout, "user %s restored\n", name)
+		for _, n := range notes {
+			fmt.Fprintln(env.Stderr, "not restored:", n)
+		}
 	case "app-password":
 		return appPasswordCommand(ctx, env, svc, pos)
 	case "list":

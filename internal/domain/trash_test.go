@@ -348,11 +348,11 @@ func TestTrashUser(t *testing.T) {
 	if err := w.s.CreateUser(ctx, "bob", "password1", ""); !errors.As(err, &inTrash) || !strings.Contains(err.Error(), "koyomi trash purge bob") {
 		t.Errorf("re-using the name: %v, want a *UserInTrashError naming the way out", err)
 	}
-	if err := w.s.RestoreUser(WithPrincipal(ctx, "alice"), "bob"); !errors.Is(err, ErrForbidden) {
+	if _, err := w.s.RestoreUser(WithPrincipal(ctx, "alice"), "bob"); !errors.Is(err, ErrForbidden) {
 		t.Errorf("alice restores bob: %v", err)
 	}
 
-	if err := w.s.RestoreUser(ctx, "bob"); err != nil {
+	if _, err := w.s.RestoreUser(ctx, "bob"); err != nil {
 		t.Fatal(err)
 	}
 	hash, err := w.s.PasswordHash(ctx, "bob")
@@ -557,5 +557,50 @@ func TestTrashSizeIsTheSystems(t *testing.T) {
 	}
 	if _, _, err := s.TrashSize(WithPrincipal(ctx, "alice")); !errors.Is(err, ErrForbidden) {
 		t.Errorf("alice's TrashSize: %v, want ErrForbidden", err)
+	}
+}
+
+// What others gave a user (a virtual calendar shared with them, a
+// delegation) comes back with them; what cannot, because the other side
+// is gone meanwhile, is reported.
+func TestTrashUserKeepsWhatOthersGaveThem(t *testing.T) {
+	ctx := context.Background()
+	w := newTrashWorld(t)
+	w.calendar(t, "alice", "work")
+	if err := w.s.CreateUser(ctx, "carol", "password-carol", ""); err != nil {
+		t.Fatal(err)
+	}
+	w.calendar(t, "carol", "work")
+	for _, owner := range []string{"alice", "carol"} {
+		if _, err := w.s.CreateVC(ctx, owner, VCSpec{Name: "fam", Definition: VCNode{Calendar: "work"}, SharedWith: []string{"user:bob"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.s.SetDelegate(ctx, owner, "bob", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.s.DeleteUser(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.s.DeleteUser(ctx, "carol"); err != nil {
+		t.Fatal(err)
+	}
+	notes, err := w.s.RestoreUser(ctx, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vc, _, err := w.s.VC(ctx, "alice", "fam")
+	if err != nil || strings.Join(vc.SharedWith, ",") != "user:bob" {
+		t.Errorf("alice's fam after bob's restore: %+v, %v; want shared with user:bob", vc, err)
+	}
+	ds, err := w.s.DelegatorsOf(ctx, "bob")
+	if err != nil || len(ds) != 1 || ds[0].Owner != "alice" || ds[0].Write {
+		t.Errorf("bob's delegators after the restore: %+v, %v; want alice's read delegation", ds, err)
+	}
+	joined := strings.Join(notes, "\n")
+	for _, want := range []string{"carol/fam", "delegate of carol"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("restore notes %q do not name %q", notes, want)
+		}
 	}
 }
