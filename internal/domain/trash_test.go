@@ -579,6 +579,14 @@ func TestTrashUserKeepsWhatOthersGaveThem(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	fam, _, err := w.s.VC(ctx, "alice", "fam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := "Family"
+	if _, err := w.s.SetSubscription(ctx, "bob", fam.ID, Subscription{Personal: Personal{DisplayName: &mine}}); err != nil {
+		t.Fatal(err)
+	}
 	if err := w.s.DeleteUser(ctx, "bob"); err != nil {
 		t.Fatal(err)
 	}
@@ -596,6 +604,9 @@ func TestTrashUserKeepsWhatOthersGaveThem(t *testing.T) {
 	ds, err := w.s.DelegatorsOf(ctx, "bob")
 	if err != nil || len(ds) != 1 || ds[0].Owner != "alice" || ds[0].Write {
 		t.Errorf("bob's delegators after the restore: %+v, %v; want alice's read delegation", ds, err)
+	}
+	if v, err := w.s.ViewVC(ctx, "bob", fam.ID); err != nil || v.sub == nil || v.sub.DisplayName != "Family" {
+		t.Errorf("bob's own name for alice's fam after the restore: %+v, %v; want Family", v, err)
 	}
 	joined := strings.Join(notes, "\n")
 	for _, want := range []string{"carol/fam", "delegate of carol"} {
