@@ -210,10 +210,10 @@ func storeCopy(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("source: %w", err)
 	}
 	if len(held) == 0 {
-		return fmt.Errorf("store copy: the source %s is empty (no users, groups, virtual calendars or connector permissions); nothing to copy", where)
+		return fmt.Errorf("store copy: the source %s is empty (no users, groups, virtual calendars, connector permissions or trash items); nothing to copy", where)
 	}
 	if !force {
-		if err := refuseServed(ctx, src, where); err != nil {
+		if err := refuseServed(ctx, src, where, "copy"); err != nil {
 			return fmt.Errorf("store copy: %w", err)
 		}
 	}

@@ -44,6 +44,9 @@ func trashCommand(ctx context.Context, env Env, args []string) error {
 	switch sub {
 	case "list":
 		items, err := svc.Trash(ctx, owner)
+		if errors.Is(err, domain.ErrNotFound) {
+			return fmt.Errorf("no user %s", owner)
+		}
 		if err != nil {
 			return err
 		}

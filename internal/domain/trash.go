@@ -529,7 +529,8 @@ func userInTrash(ctx context.Context, tx store.Trash, name string) error {
 }
 
 // Trash lists owner's trash, oldest first, without payloads. Only the
-// owner (and the system) may read it.
+// owner (and the system) may read it; an owner who is neither a user nor
+// in the trash is ErrNotFound.
 func (s *Service) Trash(ctx context.Context, owner string) ([]*store.TrashItem, error) {
 	if err := authorize(ctx, owner); err != nil {
 		return nil, err
@@ -537,7 +538,14 @@ func (s *Service) Trash(ctx context.Context, owner string) ([]*store.TrashItem, 
 	var items []*store.TrashItem
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		items, err = tx.ListTrash(ctx, owner)
+		if items, err = tx.ListTrash(ctx, owner); err != nil {
+			return err
+		}
+		// A user in the trash has one; anyone else must exist.
+		if slices.ContainsFunc(items, func(it *store.TrashItem) bool { return it.Kind == store.TrashUser }) {
+			return nil
+		}
+		_, err = tx.GetUser(ctx, owner)
 		return err
 	})
 	if err != nil {
