@@ -627,10 +627,24 @@ func (s *Service) restoreTrashedObject(ctx context.Context, tx store.Tx, it *sto
 	if err := json.Unmarshal(it.Payload, &to); err != nil {
 		return fmt.Errorf("trash item %d: %w", it.ID, err)
 	}
+	coll, _, _ := strings.Cut(it.Name, "/")
+	// The collection may be in the trash while another under its name, or
+	// even its ID (SQLite reuses the highest), has been made since.
+	in, err := trashedCollectionOf(ctx, tx, it)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		reason := fmt.Sprintf("the collection %s it was in was deleted; restore that collection (trash item %d) first, "+
+			"and this item goes back into it", coll, in.ID)
+		if _, err := tx.GetCollection(ctx, it.Owner, coll); err == nil {
+			reason += fmt.Sprintf(" (the %s there now is another collection, made since)", coll)
+		}
+		return &TrashConflictError{ID: it.ID, Reason: reason}
+	}
 	c, err := tx.GetCollectionByID(ctx, it.CollectionID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && c.Owner != it.Owner) {
-		coll, _, _ := strings.Cut(it.Name, "/")
-		return &TrashConflictError{ID: it.ID, Reason: fmt.Sprintf("its collection %s is gone (restore it first)", coll)}
+		return &TrashConflictError{ID: it.ID, Reason: fmt.Sprintf("the collection %s it was in was deleted, and is no longer in the trash", coll)}
 	}
 	if err != nil {
 		return err
@@ -644,6 +658,36 @@ func (s *Service) restoreTrashedObject(ctx context.Context, tx store.Tx, it *sto
 		return &TrashConflictError{ID: it.ID, Reason: fmt.Sprintf("its UID %s is held by %s/%s", uc.UID, c.Name, uc.Name)}
 	}
 	return err
+}
+
+// trashedCollectionOf returns the collection item of the trash that holds
+// the collection the object item it was deleted from, or nil.
+func trashedCollectionOf(ctx context.Context, tx store.Tx, it *store.TrashItem) (*store.TrashItem, error) {
+	items, err := tx.ListTrash(ctx, it.Owner)
+	if err != nil {
+		return nil, err
+	}
+	for _, ci := range items {
+		if ci.Kind != store.TrashCollection {
+			continue
+		}
+		full, err := tx.GetTrash(ctx, ci.ID)
+		if err != nil {
+			return nil, err
+		}
+		var colls []struct {
+			Collection struct{ ID int64 } `json:"collection"`
+		}
+		if err := json.Unmarshal(full.Payload, &colls); err != nil {
+			return nil, fmt.Errorf("trash item %d: %w", ci.ID, err)
+		}
+		for _, tc := range colls {
+			if tc.Collection.ID == it.CollectionID {
+				return ci, nil
+			}
+		}
+	}
+	return nil, nil
 }
 
 func (s *Service) restoreTrashedCollection(ctx context.Context, tx store.Tx, it *store.TrashItem) error {

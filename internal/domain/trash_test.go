@@ -191,7 +191,7 @@ func TestTrashObject(t *testing.T) {
 		t.Fatalf("trash %+v: no work/dentist.ics", items)
 	}
 	var tc *TrashConflictError
-	if _, err := w.s.RestoreTrash(asAlice, "alice", obj.ID); !errors.As(err, &tc) || !strings.Contains(err.Error(), "work is gone") {
+	if _, err := w.s.RestoreTrash(asAlice, "alice", obj.ID); !errors.As(err, &tc) || !strings.Contains(err.Error(), "the collection work it was in was deleted") {
 		t.Errorf("restore into a deleted calendar: %v, want a *TrashConflictError", err)
 	}
 	// Once the calendar is back, so can the event be.
@@ -613,5 +613,31 @@ func TestTrashUserKeepsWhatOthersGaveThem(t *testing.T) {
 		if !strings.Contains(joined, want) {
 			t.Errorf("restore notes %q do not name %q", notes, want)
 		}
+	}
+}
+
+// An event whose calendar was deleted, and another made under its name,
+// is not said to have lost a calendar that is there: the message says the
+// one it was in was deleted, and how to bring it back.
+func TestTrashObjectOfADeletedCalendar(t *testing.T) {
+	ctx := context.Background()
+	w := newTrashWorld(t)
+	hol := w.calendar(t, "alice", "holidays")
+	w.put(t, ctx, hol, "easter.ics", "easter")
+	if err := w.s.DeleteObject(ctx, hol, "easter.ics", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.s.DeleteCollection(ctx, hol); err != nil {
+		t.Fatal(err)
+	}
+	w.calendar(t, "alice", "holidays")
+	items, err := w.s.Trash(ctx, "alice")
+	if err != nil || len(items) != 2 || items[0].Kind != store.TrashObject {
+		t.Fatalf("alice's trash %+v, %v; want the event, then the calendar", items, err)
+	}
+	_, err = w.s.RestoreTrash(ctx, "alice", items[0].ID)
+	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "the collection holidays it was in was deleted") ||
+		!strings.Contains(err.Error(), "trash item "+strconv.FormatInt(items[1].ID, 10)) || !strings.Contains(err.Error(), "another collection") {
+		t.Errorf("restore into a deleted calendar: %v; want it to name the deleted calendar and its trash item", err)
 	}
 }
