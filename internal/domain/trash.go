@@ -459,7 +459,7 @@ func (s *Service) restoreUser(ctx context.Context, tx store.Tx, tu *trashedUser)
 		return nil, err
 	}
 	for _, g := range tu.GrantsTo {
-		if err := gone(tx.PutGrant(ctx, &g), "a share of collection %d: the collection is gone", g.CollectionID); err != nil {
+		if err := gone(tx.PutGrant(ctx, &g), "a share of a collection (ID %d) of another user: the collection is gone", g.CollectionID); err != nil {
 			return nil, err
 		}
 	}
@@ -777,8 +777,27 @@ func (s *Service) PurgeTrash(ctx context.Context, owner string, id int64) (purge
 	return purged, mapStoreErr(err)
 }
 
-func (s *Service) deleteTrash(ctx context.Context, tx store.Trash, ids []int64, n *int) error {
+// deleteTrash deletes the items ids. The objects deleted from a purged
+// collection then name none: a collection made later may get its ID.
+func (s *Service) deleteTrash(ctx context.Context, tx store.Tx, ids []int64, n *int) error {
 	for _, id := range ids {
+		it, err := tx.GetTrash(ctx, id)
+		if err != nil {
+			return err
+		}
+		if it.Kind == store.TrashCollection {
+			var colls []struct {
+				Collection struct{ ID int64 } `json:"collection"`
+			}
+			if err := json.Unmarshal(it.Payload, &colls); err != nil {
+				return fmt.Errorf("trash item %d: %w", id, err)
+			}
+			for _, tc := range colls {
+				if err := tx.RetargetTrash(ctx, tc.Collection.ID, 0); err != nil {
+					return err
+				}
+			}
+		}
 		if err := tx.DeleteTrash(ctx, id); err != nil {
 			return err
 		}

@@ -640,4 +640,16 @@ func TestTrashObjectOfADeletedCalendar(t *testing.T) {
 		!strings.Contains(err.Error(), "trash item "+strconv.FormatInt(items[1].ID, 10)) || !strings.Contains(err.Error(), "another collection") {
 		t.Errorf("restore into a deleted calendar: %v; want it to name the deleted calendar and its trash item", err)
 	}
+	// Purged, the calendar's ID may be the new one's: the event still does
+	// not go into it.
+	if _, err := w.s.PurgeTrash(ctx, "alice", items[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.s.RestoreTrash(ctx, "alice", items[0].ID)
+	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "no longer in the trash") {
+		t.Errorf("restore after the calendar was purged: %v; want a conflict", err)
+	}
+	if objs, err := w.s.ListObjects(ctx, w.calendar(t, "alice", "holidays"), false); err != nil || len(objs) != 0 {
+		t.Errorf("the new holidays holds %d objects (%v), want none", len(objs), err)
+	}
 }
