@@ -112,3 +112,23 @@ func TestBackupAndTrashMessages(t *testing.T) {
 
 	mustRun(t, 1, "", "no user nobody", "trash", "list", "nobody", "--data", data)
 }
+
+// The user trial: what alice gave bob comes back with him; what carol gave
+// him, carol being deleted meanwhile, is listed as not restored.
+func TestUserRestoreKeepsWhatOthersGave(t *testing.T) {
+	data, _ := seed(t)
+	runCLISteps(t, data, []cliStep{
+		{name: "alice's vc", args: []string{"vc", "add", "alice", "fam", "--definition", `{"calendar":"default"}`, "--share", "user:bob"},
+			stdout: []string{"user:bob"}},
+		{name: "alice delegates", args: []string{"delegate", "add", "alice", "bob", "--read"}, stdout: []string{"bob reads"}},
+		{name: "carol delegates", args: []string{"delegate", "add", "carol", "bob", "--read"}, stdout: []string{"bob reads"}},
+		{name: "del bob", args: []string{"user", "del", "bob", "--yes"}, stdout: []string{"moved to the trash"}},
+		{name: "del carol", args: []string{"user", "del", "carol", "--yes"}, stdout: []string{"moved to the trash"}},
+		{name: "restore bob", args: []string{"user", "restore", "bob"}, stdout: []string{"user bob restored"},
+			stderr: []string{"not restored: delegate of carol: the user is gone"}},
+		{name: "fam shared again", args: []string{"vc", "show", "alice", "fam"}, stdout: []string{`"user:bob"`}},
+		{name: "delegation back", args: []string{"delegate", "list", "alice"}, stdout: []string{"bob"}},
+		{name: "trash of nobody", args: []string{"trash", "list", "nobody"}, code: 1, stderr: []string{"no user nobody"}},
+		{name: "trash of deleted carol", args: []string{"trash", "list", "carol"}, stdout: []string{"user", "carol"}},
+	})
+}
