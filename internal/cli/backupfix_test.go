@@ -130,5 +130,17 @@ func TestUserRestoreKeepsWhatOthersGave(t *testing.T) {
 		{name: "delegation back", args: []string{"delegate", "list", "alice"}, stdout: []string{"bob"}},
 		{name: "trash of nobody", args: []string{"trash", "list", "nobody"}, code: 1, stderr: []string{"no user nobody"}},
 		{name: "trash of deleted carol", args: []string{"trash", "list", "carol"}, stdout: []string{"user", "carol"}},
+		{name: "del bob again", args: []string{"user", "del", "bob", "--yes"}, stdout: []string{"moved to the trash"}},
 	})
+	_, out, _ := runCmd(t, "", "trash", "list", "bob", "--data", data)
+	var id string
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) > 2 && f[1] == "user" {
+			id = f[0]
+		}
+	}
+	// Through trash restore too (carol's delegation went with the first).
+	mustRun(t, 0, "user bob restored", "", "trash", "restore", "bob", id, "--data", data)
+	mustRun(t, 0, "bob", "", "delegate", "list", "alice", "--data", data)
+	mustRun(t, 0, `"user:bob"`, "", "vc", "show", "alice", "fam", "--data", data)
 }
