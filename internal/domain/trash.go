@@ -668,7 +668,9 @@ func trashedCollectionOf(ctx context.Context, tx store.Tx, it *store.TrashItem) 
 		return nil, err
 	}
 	for _, ci := range items {
-		if ci.Kind != store.TrashCollection {
+		// Only a collection deleted after the object can have held it: an
+		// item gets a higher ID than every item already there.
+		if ci.Kind != store.TrashCollection || ci.ID < it.ID {
 			continue
 		}
 		full, err := tx.GetTrash(ctx, ci.ID)

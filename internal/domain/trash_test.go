@@ -630,7 +630,7 @@ func TestTrashObjectOfADeletedCalendar(t *testing.T) {
 	if err := w.s.DeleteCollection(ctx, hol); err != nil {
 		t.Fatal(err)
 	}
-	w.calendar(t, "alice", "holidays")
+	newHol := w.calendar(t, "alice", "holidays")
 	items, err := w.s.Trash(ctx, "alice")
 	if err != nil || len(items) != 2 || items[0].Kind != store.TrashObject {
 		t.Fatalf("alice's trash %+v, %v; want the event, then the calendar", items, err)
@@ -639,6 +639,25 @@ func TestTrashObjectOfADeletedCalendar(t *testing.T) {
 	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "the collection holidays it was in was deleted") ||
 		!strings.Contains(err.Error(), "trash item "+strconv.FormatInt(items[1].ID, 10)) || !strings.Contains(err.Error(), "another collection") {
 		t.Errorf("restore into a deleted calendar: %v; want it to name the deleted calendar and its trash item", err)
+	}
+	// An event deleted from the new calendar goes back into it, whatever
+	// ID the new one has.
+	w.put(t, ctx, newHol, "xmas.ics", "xmas")
+	if err := w.s.DeleteObject(ctx, newHol, "xmas.ics", ""); err != nil {
+		t.Fatal(err)
+	}
+	all, err := w.s.Trash(ctx, "alice")
+	if err != nil || len(all) != 3 {
+		t.Fatalf("alice's trash %+v, %v; want three items", all, err)
+	}
+	if _, err := w.s.RestoreTrash(ctx, "alice", all[2].ID); err != nil {
+		t.Errorf("restore into the new calendar: %v", err)
+	}
+	if _, err := w.s.Object(ctx, newHol, "xmas.ics"); err != nil {
+		t.Errorf("xmas.ics after its restore: %v", err)
+	}
+	if err := w.s.DeleteObject(ctx, newHol, "xmas.ics", ""); err != nil {
+		t.Fatal(err)
 	}
 	// Purged, the calendar's ID may be the new one's: the event still does
 	// not go into it.
