@@ -52,6 +52,9 @@ const (
 const (
 	KeySealed = "sealed" // in the backup, sealed with a passphrase
 	KeyBeside = "beside" // in FILE.key beside the backup, as it is
+	// KeyNone: the store had no server key yet (one is made on first
+	// use), so nothing in it is sealed and there is none to keep.
+	KeyNone = "none"
 )
 
 var (
@@ -67,6 +70,9 @@ var (
 	// is already where the key goes, and by Read when the key file beside
 	// a backup is not the one it was written with.
 	ErrKeyMismatch = errors.New("backup: server key does not match")
+	// ErrKeyMissing is returned by KeyBesideFile when the key file is not
+	// where it was looked for.
+	ErrKeyMissing = errors.New("backup: server key file missing")
 )
 
 // Limits on members read into memory, so that a hostile or damaged file
@@ -108,7 +114,8 @@ type Manifest struct {
 
 // Options set how Create writes a backup.
 type Options struct {
-	// Key is the server key to keep with the backup.
+	// Key is the server key to keep with the backup; nil for a store
+	// that has none yet (Manifest.Key KeyNone).
 	Key []byte
 	// Passphrase seals Key in the backup; empty writes it beside the
 	// backup, to KeyPath(path).
@@ -133,7 +140,7 @@ func KeyPath(path string) string { return path + ".key" }
 // only once the new backup is written and verified. It returns the
 // backup's manifest.
 func Create(ctx context.Context, src store.Store, emb Embedded, path string, opts Options) (*Manifest, error) {
-	if len(opts.Key) != secret.KeySize {
+	if opts.Key != nil && len(opts.Key) != secret.KeySize {
 		return nil, fmt.Errorf("backup: server key is %d bytes, want %d", len(opts.Key), secret.KeySize)
 	}
 	now := time.Now
@@ -173,13 +180,16 @@ func Create(ctx context.Context, src store.Store, emb Embedded, path string, opt
 	}
 	var sealed []byte
 	keyText := []byte(hex.EncodeToString(opts.Key) + "\n")
-	if opts.Passphrase != "" {
+	switch {
+	case opts.Key == nil:
+		m.Key = KeyNone
+	case opts.Passphrase != "":
 		m.Key = KeySealed
 		if sealed, err = sealKey(keyText, opts.Passphrase, opts.WorkFactor); err != nil {
 			return nil, err
 		}
 		m.Members[keyMember] = sha256Hex(sealed)
-	} else {
+	default:
 		m.Key = KeyBeside
 		m.KeyFileSHA256 = sha256Hex(keyText)
 	}
@@ -197,13 +207,17 @@ func Create(ctx context.Context, src store.Store, emb Embedded, path string, opt
 	if _, err := r.Verify(ctx); err != nil {
 		return nil, fmt.Errorf("backup: verify the written file: %w", err)
 	}
-	if opts.Passphrase != "" {
+	switch {
+	case opts.Key == nil:
+	case opts.Passphrase != "":
 		key, err := r.OpenKey(opts.Passphrase)
 		if err != nil || !bytes.Equal(key, opts.Key) {
 			return nil, fmt.Errorf("backup: verify the written file: the sealed key does not open to the server key (%v)", err)
 		}
-	} else if err := secret.WriteKey(KeyPath(path), opts.Key); err != nil {
-		return nil, fmt.Errorf("backup: %w", err)
+	default:
+		if err := secret.WriteKey(KeyPath(path), opts.Key); err != nil {
+			return nil, fmt.Errorf("backup: %w", err)
+		}
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
@@ -416,7 +430,10 @@ func (b *Backup) unpack(ctx context.Context, f io.Reader) error {
 		if b.sealed == nil {
 			return corrupt("the manifest says the key is sealed inside, and it is not")
 		}
-	case KeyBeside:
+	case KeyBeside, KeyNone:
+		if b.sealed != nil {
+			return corrupt("the manifest says the key is not sealed inside, and it is")
+		}
 	default:
 		return corrupt("unknown key form %q", b.Manifest.Key)
 	}
@@ -481,7 +498,7 @@ func (b *Backup) matches(sum storecopy.Summary) error {
 // OpenKey returns the server key sealed in the backup.
 func (b *Backup) OpenKey(passphrase string) ([]byte, error) {
 	if b.Manifest.Key != KeySealed {
-		return nil, errors.New("backup: the server key is not sealed in this backup but beside it")
+		return nil, errors.New("backup: the server key is not sealed in this backup")
 	}
 	if passphrase == "" {
 		return nil, ErrWrongPassphrase // Create seals with none
@@ -509,14 +526,14 @@ func (b *Backup) OpenKey(passphrase string) ([]byte, error) {
 // (or at path, when not empty), checked against the manifest.
 func (b *Backup) KeyBesideFile(path string) ([]byte, error) {
 	if b.Manifest.Key != KeyBeside {
-		return nil, errors.New("backup: the server key is sealed in this backup; give its passphrase")
+		return nil, errors.New("backup: the server key is not beside this backup")
 	}
 	if path == "" {
 		path = KeyPath(b.path)
 	}
 	text, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("backup: the server key of this backup was written to %s, which is missing", path)
+		return nil, fmt.Errorf("%w: the server key of this backup was written to %s, which is missing", ErrKeyMissing, path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
@@ -544,17 +561,24 @@ type RestoreOptions struct {
 }
 
 // Restore copies the backup's data into dst, which must be empty
-// (ErrNotEmpty), and writes key to keyPath. A key file already at keyPath
+// (ErrNotEmpty), and writes key to keyPath. A backup without a key
+// (KeyNone) is restored with key nil, and keyPath is left alone: the
+// server makes a key on first use. A key file already at keyPath
 // is kept when it holds key, replaced with opts.ReplaceKey, and otherwise
 // refused with ErrKeyMismatch before anything is written. Collections get
 // new IDs (see storecopy), so clients synchronise again.
 func (b *Backup) Restore(ctx context.Context, dst store.Store, key []byte, keyPath string, opts RestoreOptions) (storecopy.Summary, error) {
-	if len(key) != secret.KeySize {
+	if b.Manifest.Key == KeyNone {
+		if key != nil {
+			return storecopy.Summary{}, errors.New("backup: this backup holds no server key, and one was given")
+		}
+	} else if len(key) != secret.KeySize {
 		return storecopy.Summary{}, fmt.Errorf("backup: server key is %d bytes, want %d", len(key), secret.KeySize)
 	}
 	existing, err := secret.LoadKey(keyPath, false)
-	writeKey := true
+	writeKey := key != nil
 	switch {
+	case key == nil:
 	case err == nil && bytes.Equal(existing, key):
 		writeKey = false
 	case err == nil && !opts.ReplaceKey:

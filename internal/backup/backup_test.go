@@ -657,3 +657,36 @@ func TestWellFormedButWrongBackupIsDetected(t *testing.T) {
 		})
 	}
 }
+
+// A store without a server key yet is backed up without one, and
+// restored without writing one; a key given for it is refused.
+func TestBackupWithoutAKey(t *testing.T) {
+	ctx := context.Background()
+	path, want := backupOf(t, Options{KoyomiVersion: "test"})
+	if _, err := os.Stat(KeyPath(path)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a backup without a key wrote a key file: %v", err)
+	}
+	b, err := Read(ctx, path, embedded())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if b.Manifest.Key != KeyNone {
+		t.Fatalf("manifest key %q, want %q", b.Manifest.Key, KeyNone)
+	}
+	if _, err := b.OpenKey("pw"); err == nil {
+		t.Error("OpenKey of a backup without a key succeeded")
+	}
+	keyPath := filepath.Join(t.TempDir(), "secret.key")
+	dst := fresh(t, sqliteStore)
+	if _, err := b.Restore(ctx, dst, testKey, keyPath, RestoreOptions{}); err == nil {
+		t.Fatal("a key given for a backup without one was taken")
+	}
+	if _, err := b.Restore(ctx, dst, nil, keyPath, RestoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	compareStates(t, want, readState(t, dst))
+	if _, err := os.Stat(keyPath); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the restore wrote a key: %v", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -69,21 +70,30 @@ func backupCommand(ctx context.Context, env Env, args []string) error {
 	if passFile != "" && keyOut {
 		return errors.New("backup: give --passphrase-file or --key-out, not both")
 	}
-	key, err := secret.LoadKey(cfg.SecretKeyPath(), false)
-	if err != nil {
-		return fmt.Errorf("backup: the server key: %w (give the settings the server runs with: --data, --config or secret_key_file)", err)
-	}
-	var pass string
-	if !keyOut {
-		if pass, err = readPassphrase(env, passFile, true); err != nil {
-			return fmt.Errorf("backup: %w", err)
-		}
+	if fi, err := os.Stat(pos[0]); err == nil && fi.IsDir() {
+		return fmt.Errorf("backup: %s is a directory; give the name of the backup file to write", pos[0])
 	}
 	st, err := openExisting(ctx, env, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	// A store never served has no key yet: it is made on first use, and
+	// until then nothing is sealed with it.
+	key, err := secret.LoadKey(cfg.SecretKeyPath(), false)
+	noKey := errors.Is(err, fs.ErrNotExist)
+	if noKey {
+		key = nil
+		fmt.Fprintf(env.Stderr, "koyomi: no server key at %s yet (the server makes one on first start); the backup holds none\n", cfg.SecretKeyPath())
+	} else if err != nil {
+		return fmt.Errorf("backup: the server key: %w (give the settings the server runs with: --data, --config or secret_key_file)", err)
+	}
+	var pass string
+	if !keyOut && !noKey {
+		if pass, err = readPassphrase(env, passFile, true); err != nil {
+			return fmt.Errorf("backup: %w", err)
+		}
+	}
 	p := newProgress(env, "users backed up")
 	m, err := backup.Create(ctx, st, embeddedStore(), pos[0], backup.Options{Key: key, Passphrase: pass,
 		KoyomiVersion: koyomiVersion(), Progress: p.report})
@@ -92,9 +102,12 @@ func backupCommand(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "backup written to %s and verified: %s\n", pos[0], counts(m.Counts))
-	if keyOut {
+	switch {
+	case noKey:
+		fmt.Fprintln(env.Stdout, "no server key in the backup: the store had none yet")
+	case keyOut:
 		fmt.Fprintf(env.Stdout, "server key written to %s: keep it apart from the backup and as safe as the data\n", backup.KeyPath(pos[0]))
-	} else {
+	default:
 		fmt.Fprintln(env.Stdout, "server key sealed in the backup with the passphrase: restore asks for it")
 	}
 	for _, w := range m.Warnings {
@@ -128,12 +141,17 @@ func backupVerify(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	m := b.Manifest
+	if err := keyFlagFits(m, keyFile, "backup verify"); err != nil {
+		return err
+	}
 	fmt.Fprintf(env.Stdout, "%s: written %s by Koyomi %s (schema %d); %s\n", path, m.Created.Format("2006-01-02 15:04:05 MST"),
 		m.KoyomiVersion, m.SchemaVersion, counts(sum.Counts()))
 	switch {
+	case m.Key == backup.KeyNone:
+		fmt.Fprintln(env.Stdout, "server key: none (the store had none yet; the server makes one on first start)")
 	case m.Key == backup.KeyBeside:
 		if _, err := b.KeyBesideFile(keyFile); err != nil {
-			return err
+			return keyFileHint(err)
 		}
 		fmt.Fprintln(env.Stdout, "server key: beside the backup, and it matches")
 	case passFile != "":
@@ -155,11 +173,12 @@ func backupVerify(ctx context.Context, env Env, args []string) error {
 // restoreCommand implements "koyomi restore FILE".
 func restoreCommand(ctx context.Context, env Env, args []string) error {
 	var passFile, keyFile string
-	var replaceKey bool
+	var replaceKey, force bool
 	cfg, pos, err := resolve(env, "restore", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&passFile, "passphrase-file", "", "the passphrase of the sealed server key, on the first line of `FILE` (default: asked for)")
 		fs.StringVar(&keyFile, "key", "", "the server key `file` written beside the backup (default FILE.key)")
 		fs.BoolVar(&replaceKey, "replace-key", false, "replace a different server key already at the server key file's place")
+		fs.BoolVar(&force, "force", false, "restore even into a store a running server holds")
 	})
 	if err != nil {
 		return err
@@ -177,17 +196,7 @@ func restoreCommand(ctx context.Context, env Env, args []string) error {
 	if _, err := b.Verify(ctx); err != nil {
 		return err
 	}
-	var key []byte
-	if b.Manifest.Key == backup.KeyBeside {
-		key, err = b.KeyBesideFile(keyFile)
-	} else {
-		var pass string
-		if pass, err = readPassphrase(env, passFile, false); err != nil {
-			return fmt.Errorf("restore: %w", err)
-		}
-		key, err = b.OpenKey(pass)
-	}
-	if err != nil {
+	if err := keyFlagFits(b.Manifest, keyFile, "restore"); err != nil {
 		return err
 	}
 	st, err := openCreating(ctx, env, cfg)
@@ -195,21 +204,78 @@ func restoreCommand(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	// Before anything is asked for or written: a store in use or holding
+	// data is refused.
+	if !force {
+		if err := refuseServed(ctx, st, where(cfg), "restore"); err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+	}
+	held, err := storecopy.Holdings(ctx, st)
+	if err != nil {
+		return err
+	}
+	if len(held) > 0 {
+		return fmt.Errorf("restore: %s is not empty: it holds %s; restore into a new data directory or database", where(cfg), strings.Join(held, ", "))
+	}
+	var key []byte
+	switch b.Manifest.Key {
+	case backup.KeyNone:
+	case backup.KeyBeside:
+		if key, err = b.KeyBesideFile(keyFile); err != nil {
+			return keyFileHint(err)
+		}
+	default:
+		var pass string
+		if pass, err = readPassphrase(env, passFile, false); err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		if key, err = b.OpenKey(pass); err != nil {
+			return err
+		}
+	}
 	p := newProgress(env, "users restored")
 	sum, err := b.Restore(ctx, st, key, cfg.SecretKeyPath(), backup.RestoreOptions{ReplaceKey: replaceKey, Progress: p.report})
 	p.Done()
 	if errors.Is(err, backup.ErrNotEmpty) {
 		return fmt.Errorf("restore: %s is not empty: %w; restore into a new data directory or database", where(cfg), err)
 	}
+	if errors.Is(err, backup.ErrKeyMismatch) {
+		return fmt.Errorf("restore: %w; give --replace-key to replace it", err)
+	}
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "restored into %s and verified: %s\n", where(cfg), counts(sum.Counts()))
-	fmt.Fprintf(env.Stdout, "server key written to %s; clients synchronise every collection again\n", cfg.SecretKeyPath())
+	if b.Manifest.Key == backup.KeyNone {
+		fmt.Fprintln(env.Stdout, "the backup holds no server key: the server makes one on first start; clients synchronise every collection again")
+	} else {
+		fmt.Fprintf(env.Stdout, "server key written to %s; clients synchronise every collection again\n", cfg.SecretKeyPath())
+	}
 	for _, w := range sum.Warnings {
 		fmt.Fprintln(env.Stderr, "warning:", w)
 	}
 	return nil
+}
+
+// keyFlagFits refuses --key for a backup whose key is not beside it.
+func keyFlagFits(m *backup.Manifest, keyFile, cmd string) error {
+	switch {
+	case keyFile == "" || m.Key == backup.KeyBeside:
+		return nil
+	case m.Key == backup.KeySealed:
+		return fmt.Errorf("%s: --key names a key file written beside a backup, and this backup's key is sealed in it: drop --key (the passphrase opens it)", cmd)
+	default:
+		return fmt.Errorf("%s: --key names a key file written beside a backup, and this backup holds no server key: drop --key", cmd)
+	}
+}
+
+// keyFileHint adds to a missing key file how to name where it is.
+func keyFileHint(err error) error {
+	if errors.Is(err, backup.ErrKeyMissing) {
+		return fmt.Errorf("%w; if it was moved, give its place with --key FILE", err)
+	}
+	return err
 }
 
 // where names the configured store for a message.

@@ -60,7 +60,7 @@ func TestBackupRestoreRoundTripWithASealedKey(t *testing.T) {
 
 	mustRun(t, 1, "", "no terminal to ask for a passphrase", "backup", file, "--data", data)
 	mustRun(t, 1, "", "not both", "backup", file, "--data", data, "--passphrase-file", pass, "--key-out")
-	mustRun(t, 1, "", "server key", "backup", file, "--data", t.TempDir(), "--passphrase-file", pass)
+	mustRun(t, 1, "", "no store at", "backup", file, "--data", t.TempDir(), "--passphrase-file", pass)
 	mustRun(t, 0, "2 users, 1 groups", "", "backup", file, "--data", data, "--passphrase-file", pass)
 	if _, err := os.Stat(file + ".key"); !os.IsNotExist(err) {
 		t.Fatalf("a sealed backup left its key beside it: %v", err)

@@ -210,10 +210,10 @@ func storeCopy(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("source: %w", err)
 	}
 	if len(held) == 0 {
-		return fmt.Errorf("store copy: the source %s is empty (no users, groups, virtual calendars or connector permissions); nothing to copy", where)
+		return fmt.Errorf("store copy: the source %s is empty (no users, groups, virtual calendars, connector permissions or trash items); nothing to copy", where)
 	}
 	if !force {
-		if err := refuseServed(ctx, src, where); err != nil {
+		if err := refuseServed(ctx, src, where, "copy"); err != nil {
 			return fmt.Errorf("store copy: %w", err)
 		}
 	}
@@ -449,13 +449,17 @@ func userCommand(ctx context.Context, env Env, sub string, args []string) error 
 		if err != nil {
 			return err
 		}
-		if err := svc.RestoreUser(ctx, name); err != nil {
+		notes, err := svc.RestoreUser(ctx, name)
+		if err != nil {
 			if errors.Is(err, domain.ErrNotFound) {
 				return fmt.Errorf("no user %s in the trash", name)
 			}
 			return err
 		}
 		fmt.Fprintf(env.Stdout, "user %s restored\n", name)
+		for _, n := range notes {
+			fmt.Fprintln(env.Stderr, "not restored:", n)
+		}
 	case "app-password":
 		return appPasswordCommand(ctx, env, svc, pos)
 	case "list":

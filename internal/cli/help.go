@@ -117,7 +117,7 @@ var commands = []command{
 		"copy a whole installation into an empty store and verify it (STORE: sqlite:DIR or postgres://...); refuses an empty source and one a running server uses"},
 	{"backup", "FILE [--passphrase-file F | --key-out]",
 		"write a consistent, verified backup of the store (running or not) and its server key to FILE; \"backup verify FILE [--passphrase-file F] [--key KEYFILE]\" checks one (see docs/backup.md)"},
-	{"restore", "FILE [--passphrase-file F] [--key KEYFILE] [--replace-key]",
+	{"restore", "FILE [--passphrase-file F] [--key KEYFILE] [--replace-key] [--force]",
 		"restore a backup into an empty store (creating it) and put its server key where the server reads it"},
 	{"bench", "--url URL ...", "measure a CalDAV/CardDAV server, verifying every answer (see internal/bench/README.md)"},
 	{"version", "", "print the version, the Go version and the platform"},

@@ -64,10 +64,11 @@ func holdServing(ctx context.Context, st store.Store, holder string, logger *slo
 // servingHolder names this process in the serving lease.
 func servingHolder(node string) string { return fmt.Sprintf("%s/%d", node, os.Getpid()) }
 
-// refuseServed fails when a running server holds the serving lease of st.
-// It checks by taking the lease for a moment under another holder's name.
-func refuseServed(ctx context.Context, st store.Store, where string) error {
-	holder := servingHolder("store-copy")
+// refuseServed fails when a running server holds the serving lease of st;
+// verb names what --force would do anyway ("copy"). It checks by taking the
+// lease for a moment under another holder's name.
+func refuseServed(ctx context.Context, st store.Store, where, verb string) error {
+	holder := servingHolder("store-" + verb)
 	var free bool
 	err := st.Update(ctx, func(tx store.Tx) error {
 		var err error
@@ -78,8 +79,8 @@ func refuseServed(ctx context.Context, st store.Store, where string) error {
 		return fmt.Errorf("is a server running on %s? %w", where, err)
 	}
 	if !free {
-		return fmt.Errorf("a running server is using %s (it holds the %s lease); stop the server first, or pass --force to copy anyway",
-			where, servingLease)
+		return fmt.Errorf("a running server is using %s (it holds the %s lease); stop the server first, or pass --force to %s anyway",
+			where, servingLease, verb)
 	}
 	return st.Update(ctx, func(tx store.Tx) error { return tx.ReleaseLease(ctx, servingLease, holder) })
 }

@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"koyomi.dev/koyomi/internal/domain"
+	"koyomi.dev/koyomi/internal/store"
 )
 
 // trashCommand runs `trash list|restore|purge`: what a user deleted, kept
@@ -44,6 +46,9 @@ func trashCommand(ctx context.Context, env Env, args []string) error {
 	switch sub {
 	case "list":
 		items, err := svc.Trash(ctx, owner)
+		if errors.Is(err, domain.ErrNotFound) {
+			return fmt.Errorf("no user %s", owner)
+		}
 		if err != nil {
 			return err
 		}
@@ -59,6 +64,21 @@ func trashCommand(ctx context.Context, env Env, args []string) error {
 		}
 		return tw.Flush()
 	case "restore":
+		// A user comes back through RestoreUser, which says what of them
+		// could not (a name is in the trash as a user at most once).
+		if items, err := svc.Trash(ctx, owner); err == nil && slices.ContainsFunc(items, func(it *store.TrashItem) bool {
+			return it.ID == id && it.Kind == store.TrashUser
+		}) {
+			notes, err := svc.RestoreUser(ctx, owner)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "user %s restored\n", owner)
+			for _, n := range notes {
+				fmt.Fprintln(env.Stderr, "not restored:", n)
+			}
+			return nil
+		}
 		it, err := svc.RestoreTrash(ctx, owner, id)
 		if err != nil {
 			if errors.Is(err, domain.ErrNotFound) {

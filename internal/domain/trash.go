@@ -83,6 +83,22 @@ type trashedUser struct {
 	Settings    []store.ShareSettings   `json:"settings,omitempty"`
 	VCs         []store.VirtualCalendar `json:"vcs,omitempty"`
 	Collections []trashedCollection     `json:"collections,omitempty"`
+	// DelegatedBy are the delegations others made to the user, SharedVCs
+	// the virtual calendars of others shared with them, Subscriptions
+	// their subscriptions to others' virtual calendars with their own
+	// properties of each (by key).
+	DelegatedBy   []store.Delegate            `json:"delegated_by,omitempty"`
+	SharedVCs     []sharedVC                  `json:"shared_vcs,omitempty"`
+	Subscriptions []store.ViewSubscription    `json:"subscriptions,omitempty"`
+	ViewProps     map[string][]store.Property `json:"view_props,omitempty"`
+}
+
+// sharedVC names a virtual calendar of another that was shared with a
+// trashed user; it comes back only if it is still the same one.
+type sharedVC struct {
+	ID    int64  `json:"id"`
+	Owner string `json:"owner"`
+	Name  string `json:"name"`
 }
 
 // trashObjectTx moves the object name of c, which the caller has checked
@@ -357,6 +373,31 @@ func snapshotUser(ctx context.Context, tx store.Tx, name string) (*trashedUser, 
 	for _, vc := range vcs {
 		if vc.Owner == name {
 			tu.VCs = append(tu.VCs, *vc)
+		} else if slices.Contains(vc.SharedWith, "user:"+name) {
+			tu.SharedVCs = append(tu.SharedVCs, sharedVC{ID: vc.ID, Owner: vc.Owner, Name: vc.Name})
+		}
+	}
+	delegators, err := tx.DelegatorsOf(ctx, name)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, d := range delegators {
+		tu.DelegatedBy = append(tu.DelegatedBy, *d)
+	}
+	subs, err := tx.ViewSubscriptions(ctx, name)
+	if err != nil {
+		return nil, 0, err
+	}
+	tu.ViewProps = map[string][]store.Property{}
+	for _, sub := range subs {
+		tu.Subscriptions = append(tu.Subscriptions, *sub)
+		k := VCKey(sub.VC, name).key
+		props, err := tx.Properties(ctx, k)
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(props) > 0 {
+			tu.ViewProps[k] = props
 		}
 	}
 	colls, err := tx.ListCollections(ctx, name)
@@ -369,55 +410,107 @@ func snapshotUser(ctx context.Context, tx store.Tx, name string) (*trashedUser, 
 	return tu, size, err
 }
 
-// restoreUser makes a trashed account again. Memberships of groups,
-// delegates and shares of collections that are gone are left out; virtual
-// calendars come back under new IDs, without their viewers' own settings.
-func (s *Service) restoreUser(ctx context.Context, tx store.Tx, tu *trashedUser) error {
+// restoreUser makes a trashed account again, and returns what of it
+// could not come back: memberships of groups, delegations and shares whose
+// other side is gone. Its virtual calendars come back under new IDs; a
+// virtual calendar of another shared with the user is shared again, which
+// raises its version.
+func (s *Service) restoreUser(ctx context.Context, tx store.Tx, tu *trashedUser) (notes []string, err error) {
 	u := tu.User
 	if err := tx.CreateUser(ctx, &u); err != nil {
+		return nil, err
+	}
+	// gone notes a part whose other side is no more, and passes any other
+	// error on.
+	gone := func(err error, format string, args ...any) error {
+		if errors.Is(err, store.ErrNotFound) {
+			notes = append(notes, fmt.Sprintf(format, args...))
+			return nil
+		}
 		return err
 	}
 	for k, props := range tu.Props {
 		if err := setProps(ctx, tx, k, props); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, p := range tu.AppPasswords {
 		p.ID = 0
 		if err := tx.CreateAppPassword(ctx, &p); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, m := range tu.Memberships {
-		if err := tx.PutMembership(ctx, &m); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
+		if err := gone(tx.PutMembership(ctx, &m), "membership of group %s (and its contributions): the group is gone", m.Group); err != nil {
+			return nil, err
 		}
 	}
 	for _, d := range tu.Delegates {
-		if err := tx.PutDelegate(ctx, &d); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
+		if err := gone(tx.PutDelegate(ctx, &d), "%s as a delegate: the user is gone", d.Delegate); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range tu.DelegatedBy {
+		if err := gone(tx.PutDelegate(ctx, &d), "delegate of %s: the user is gone", d.Owner); err != nil {
+			return nil, err
 		}
 	}
 	if err := s.restoreCollections(ctx, tx, tu.Collections); err != nil {
-		return err
+		return nil, err
 	}
 	for _, g := range tu.GrantsTo {
-		if err := tx.PutGrant(ctx, &g); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
+		if err := gone(tx.PutGrant(ctx, &g), "a share of a collection (ID %d) of another user: the collection is gone", g.CollectionID); err != nil {
+			return nil, err
 		}
 	}
 	for _, st := range tu.Settings {
 		if err := tx.PutShareSettings(ctx, &st); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
+			return nil, err
 		}
 	}
+	vcIDs := map[int64]int64{}
 	for _, vc := range tu.VCs {
+		old := vc.ID
 		vc.ID = 0
-		if err := tx.CreateVirtualCalendar(ctx, &vc); err != nil && !errors.Is(err, store.ErrExists) {
-			return fmt.Errorf("virtual calendar %s: %w", vc.Name, err)
+		if err := tx.CreateVirtualCalendar(ctx, &vc); errors.Is(err, store.ErrExists) {
+			notes = append(notes, fmt.Sprintf("virtual calendar %s: the name is taken", vc.Name))
+			continue
+		} else if err != nil {
+			return nil, fmt.Errorf("virtual calendar %s: %w", vc.Name, err)
+		}
+		vcIDs[old] = vc.ID
+	}
+	for _, sh := range tu.SharedVCs {
+		vc, err := tx.GetVirtualCalendarByID(ctx, sh.ID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && (vc.Owner != sh.Owner || vc.Name != sh.Name)) {
+			notes = append(notes, fmt.Sprintf("the share of virtual calendar %s/%s: it is gone", sh.Owner, sh.Name))
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if share := "user:" + u.Name; !slices.Contains(vc.SharedWith, share) {
+			vc.SharedWith = append(vc.SharedWith, share)
+			if err := tx.UpdateVirtualCalendar(ctx, vc); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return nil
+	for _, sub := range tu.Subscriptions {
+		old := sub.VC
+		if id, ok := vcIDs[old]; ok {
+			sub.VC = id
+		}
+		if err := gone(tx.PutViewSubscription(ctx, &sub), "the subscription to virtual calendar %d: it is gone", old); err != nil {
+			return nil, err
+		}
+		if props := tu.ViewProps[VCKey(old, u.Name).key]; len(props) > 0 {
+			if err := setProps(ctx, tx, VCKey(sub.VC, u.Name).key, props); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return notes, nil
 }
 
 // userInTrash reports a user of that name in the trash as a
@@ -436,7 +529,8 @@ func userInTrash(ctx context.Context, tx store.Trash, name string) error {
 }
 
 // Trash lists owner's trash, oldest first, without payloads. Only the
-// owner (and the system) may read it.
+// owner (and the system) may read it; an owner who is neither a user nor
+// in the trash is ErrNotFound.
 func (s *Service) Trash(ctx context.Context, owner string) ([]*store.TrashItem, error) {
 	if err := authorize(ctx, owner); err != nil {
 		return nil, err
@@ -444,7 +538,14 @@ func (s *Service) Trash(ctx context.Context, owner string) ([]*store.TrashItem, 
 	var items []*store.TrashItem
 	err := s.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		items, err = tx.ListTrash(ctx, owner)
+		if items, err = tx.ListTrash(ctx, owner); err != nil {
+			return err
+		}
+		// A user in the trash has one; anyone else must exist.
+		if slices.ContainsFunc(items, func(it *store.TrashItem) bool { return it.Kind == store.TrashUser }) {
+			return nil
+		}
+		_, err = tx.GetUser(ctx, owner)
 		return err
 	})
 	if err != nil {
@@ -484,8 +585,17 @@ func (s *Service) trashItem(ctx context.Context, tx store.Tx, owner string, id i
 // when that collection is gone, or its name or UID is taken again), a
 // collection under its name, a user with everything they had.
 func (s *Service) RestoreTrash(ctx context.Context, owner string, id int64) (*store.TrashItem, error) {
+	it, _, err := s.restoreTrash(ctx, owner, id)
+	return it, err
+}
+
+// restoreTrash is RestoreTrash that also returns what of a user could not
+// come back (see restoreUser).
+func (s *Service) restoreTrash(ctx context.Context, owner string, id int64) (*store.TrashItem, []string, error) {
 	var it *store.TrashItem
+	var notes []string
 	err := s.store.Update(ctx, func(tx store.Tx) error {
+		notes = nil
 		var err error
 		if it, err = s.trashItem(ctx, tx, owner, id); err != nil {
 			return err
@@ -496,7 +606,7 @@ func (s *Service) RestoreTrash(ctx context.Context, owner string, id int64) (*st
 		case store.TrashCollection:
 			err = s.restoreTrashedCollection(ctx, tx, it)
 		case store.TrashUser:
-			err = s.restoreTrashedUser(ctx, tx, it)
+			notes, err = s.restoreTrashedUser(ctx, tx, it)
 		default:
 			err = fmt.Errorf("trash item %d: unknown kind %q", it.ID, it.Kind)
 		}
@@ -506,10 +616,10 @@ func (s *Service) RestoreTrash(ctx context.Context, owner string, id int64) (*st
 		return tx.DeleteTrash(ctx, it.ID)
 	})
 	if err != nil {
-		return nil, mapStoreErr(err)
+		return nil, nil, mapStoreErr(err)
 	}
 	it.Payload = nil
-	return it, nil
+	return it, notes, nil
 }
 
 func (s *Service) restoreTrashedObject(ctx context.Context, tx store.Tx, it *store.TrashItem) error {
@@ -517,10 +627,24 @@ func (s *Service) restoreTrashedObject(ctx context.Context, tx store.Tx, it *sto
 	if err := json.Unmarshal(it.Payload, &to); err != nil {
 		return fmt.Errorf("trash item %d: %w", it.ID, err)
 	}
+	coll, _, _ := strings.Cut(it.Name, "/")
+	// The collection may be in the trash while another under its name, or
+	// even its ID (SQLite reuses the highest), has been made since.
+	in, err := trashedCollectionOf(ctx, tx, it)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		reason := fmt.Sprintf("the collection %s it was in was deleted; restore that collection (trash item %d) first, "+
+			"and this item goes back into it", coll, in.ID)
+		if _, err := tx.GetCollection(ctx, it.Owner, coll); err == nil {
+			reason += fmt.Sprintf(" (the %s there now is another collection, made since)", coll)
+		}
+		return &TrashConflictError{ID: it.ID, Reason: reason}
+	}
 	c, err := tx.GetCollectionByID(ctx, it.CollectionID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && c.Owner != it.Owner) {
-		coll, _, _ := strings.Cut(it.Name, "/")
-		return &TrashConflictError{ID: it.ID, Reason: fmt.Sprintf("its collection %s is gone (restore it first)", coll)}
+		return &TrashConflictError{ID: it.ID, Reason: fmt.Sprintf("the collection %s it was in was deleted, and is no longer in the trash", coll)}
 	}
 	if err != nil {
 		return err
@@ -534,6 +658,38 @@ func (s *Service) restoreTrashedObject(ctx context.Context, tx store.Tx, it *sto
 		return &TrashConflictError{ID: it.ID, Reason: fmt.Sprintf("its UID %s is held by %s/%s", uc.UID, c.Name, uc.Name)}
 	}
 	return err
+}
+
+// trashedCollectionOf returns the collection item of the trash that holds
+// the collection the object item it was deleted from, or nil.
+func trashedCollectionOf(ctx context.Context, tx store.Tx, it *store.TrashItem) (*store.TrashItem, error) {
+	items, err := tx.ListTrash(ctx, it.Owner)
+	if err != nil {
+		return nil, err
+	}
+	for _, ci := range items {
+		// Only a collection deleted after the object can have held it: an
+		// item gets a higher ID than every item already there.
+		if ci.Kind != store.TrashCollection || ci.ID < it.ID {
+			continue
+		}
+		full, err := tx.GetTrash(ctx, ci.ID)
+		if err != nil {
+			return nil, err
+		}
+		var colls []struct {
+			Collection struct{ ID int64 } `json:"collection"`
+		}
+		if err := json.Unmarshal(full.Payload, &colls); err != nil {
+			return nil, fmt.Errorf("trash item %d: %w", ci.ID, err)
+		}
+		for _, tc := range colls {
+			if tc.Collection.ID == it.CollectionID {
+				return ci, nil
+			}
+		}
+	}
+	return nil, nil
 }
 
 func (s *Service) restoreTrashedCollection(ctx context.Context, tx store.Tx, it *store.TrashItem) error {
@@ -555,37 +711,38 @@ func (s *Service) restoreTrashedCollection(ctx context.Context, tx store.Tx, it 
 	return s.restoreCollections(ctx, tx, colls)
 }
 
-func (s *Service) restoreTrashedUser(ctx context.Context, tx store.Tx, it *store.TrashItem) error {
+func (s *Service) restoreTrashedUser(ctx context.Context, tx store.Tx, it *store.TrashItem) ([]string, error) {
 	var tu trashedUser
 	if err := json.Unmarshal(it.Payload, &tu); err != nil {
-		return fmt.Errorf("trash item %d: %w", it.ID, err)
+		return nil, fmt.Errorf("trash item %d: %w", it.ID, err)
 	}
 	if _, err := tx.GetUser(ctx, it.Owner); err == nil {
-		return &TrashConflictError{ID: it.ID, Reason: fmt.Sprintf("a user %s exists again", it.Owner)}
+		return nil, &TrashConflictError{ID: it.ID, Reason: fmt.Sprintf("a user %s exists again", it.Owner)}
 	}
 	if err := emailFree(ctx, tx, tu.User.Name, tu.User.Email); err != nil {
-		return &TrashConflictError{ID: it.ID, Reason: err.Error()}
+		return nil, &TrashConflictError{ID: it.ID, Reason: err.Error()}
 	}
 	return s.restoreUser(ctx, tx, &tu)
 }
 
 // RestoreUser brings back the user name from the trash with everything
-// they had. Only the system may.
-func (s *Service) RestoreUser(ctx context.Context, name string) error {
+// they had, and returns what could not come back because its other side
+// is gone (see restoreUser). Only the system may.
+func (s *Service) RestoreUser(ctx context.Context, name string) (notes []string, err error) {
 	if Principal(ctx) != "" {
-		return fmt.Errorf("%w: only an administrator restores a user", ErrForbidden)
+		return nil, fmt.Errorf("%w: only an administrator restores a user", ErrForbidden)
 	}
 	items, err := s.Trash(ctx, name)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for i := len(items) - 1; i >= 0; i-- {
 		if items[i].Kind == store.TrashUser {
-			_, err := s.RestoreTrash(ctx, name, items[i].ID)
-			return err
+			_, notes, err := s.restoreTrash(ctx, name, items[i].ID)
+			return notes, err
 		}
 	}
-	return fmt.Errorf("%w: no user %s in the trash", ErrNotFound, name)
+	return nil, fmt.Errorf("%w: no user %s in the trash", ErrNotFound, name)
 }
 
 // PurgeTrash deletes item id of owner's trash for good, or, with id 0,
@@ -622,8 +779,27 @@ func (s *Service) PurgeTrash(ctx context.Context, owner string, id int64) (purge
 	return purged, mapStoreErr(err)
 }
 
-func (s *Service) deleteTrash(ctx context.Context, tx store.Trash, ids []int64, n *int) error {
+// deleteTrash deletes the items ids. The objects deleted from a purged
+// collection then name none: a collection made later may get its ID.
+func (s *Service) deleteTrash(ctx context.Context, tx store.Tx, ids []int64, n *int) error {
 	for _, id := range ids {
+		it, err := tx.GetTrash(ctx, id)
+		if err != nil {
+			return err
+		}
+		if it.Kind == store.TrashCollection {
+			var colls []struct {
+				Collection struct{ ID int64 } `json:"collection"`
+			}
+			if err := json.Unmarshal(it.Payload, &colls); err != nil {
+				return fmt.Errorf("trash item %d: %w", id, err)
+			}
+			for _, tc := range colls {
+				if err := tx.RetargetTrash(ctx, tc.Collection.ID, 0); err != nil {
+					return err
+				}
+			}
+		}
 		if err := tx.DeleteTrash(ctx, id); err != nil {
 			return err
 		}

@@ -191,7 +191,7 @@ func TestTrashObject(t *testing.T) {
 		t.Fatalf("trash %+v: no work/dentist.ics", items)
 	}
 	var tc *TrashConflictError
-	if _, err := w.s.RestoreTrash(asAlice, "alice", obj.ID); !errors.As(err, &tc) || !strings.Contains(err.Error(), "work is gone") {
+	if _, err := w.s.RestoreTrash(asAlice, "alice", obj.ID); !errors.As(err, &tc) || !strings.Contains(err.Error(), "the collection work it was in was deleted") {
 		t.Errorf("restore into a deleted calendar: %v, want a *TrashConflictError", err)
 	}
 	// Once the calendar is back, so can the event be.
@@ -348,11 +348,11 @@ func TestTrashUser(t *testing.T) {
 	if err := w.s.CreateUser(ctx, "bob", "password1", ""); !errors.As(err, &inTrash) || !strings.Contains(err.Error(), "koyomi trash purge bob") {
 		t.Errorf("re-using the name: %v, want a *UserInTrashError naming the way out", err)
 	}
-	if err := w.s.RestoreUser(WithPrincipal(ctx, "alice"), "bob"); !errors.Is(err, ErrForbidden) {
+	if _, err := w.s.RestoreUser(WithPrincipal(ctx, "alice"), "bob"); !errors.Is(err, ErrForbidden) {
 		t.Errorf("alice restores bob: %v", err)
 	}
 
-	if err := w.s.RestoreUser(ctx, "bob"); err != nil {
+	if _, err := w.s.RestoreUser(ctx, "bob"); err != nil {
 		t.Fatal(err)
 	}
 	hash, err := w.s.PasswordHash(ctx, "bob")
@@ -557,5 +557,118 @@ func TestTrashSizeIsTheSystems(t *testing.T) {
 	}
 	if _, _, err := s.TrashSize(WithPrincipal(ctx, "alice")); !errors.Is(err, ErrForbidden) {
 		t.Errorf("alice's TrashSize: %v, want ErrForbidden", err)
+	}
+}
+
+// What others gave a user (a virtual calendar shared with them, a
+// delegation) comes back with them; what cannot, because the other side
+// is gone meanwhile, is reported.
+func TestTrashUserKeepsWhatOthersGaveThem(t *testing.T) {
+	ctx := context.Background()
+	w := newTrashWorld(t)
+	w.calendar(t, "alice", "work")
+	if err := w.s.CreateUser(ctx, "carol", "password-carol", ""); err != nil {
+		t.Fatal(err)
+	}
+	w.calendar(t, "carol", "work")
+	for _, owner := range []string{"alice", "carol"} {
+		if _, err := w.s.CreateVC(ctx, owner, VCSpec{Name: "fam", Definition: VCNode{Calendar: "work"}, SharedWith: []string{"user:bob"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.s.SetDelegate(ctx, owner, "bob", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fam, _, err := w.s.VC(ctx, "alice", "fam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := "Family"
+	if _, err := w.s.SetSubscription(ctx, "bob", fam.ID, Subscription{Personal: Personal{DisplayName: &mine}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.s.DeleteUser(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.s.DeleteUser(ctx, "carol"); err != nil {
+		t.Fatal(err)
+	}
+	notes, err := w.s.RestoreUser(ctx, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vc, _, err := w.s.VC(ctx, "alice", "fam")
+	if err != nil || strings.Join(vc.SharedWith, ",") != "user:bob" {
+		t.Errorf("alice's fam after bob's restore: %+v, %v; want shared with user:bob", vc, err)
+	}
+	ds, err := w.s.DelegatorsOf(ctx, "bob")
+	if err != nil || len(ds) != 1 || ds[0].Owner != "alice" || ds[0].Write {
+		t.Errorf("bob's delegators after the restore: %+v, %v; want alice's read delegation", ds, err)
+	}
+	if v, err := w.s.ViewVC(ctx, "bob", fam.ID); err != nil || v.sub == nil || v.sub.DisplayName != "Family" {
+		t.Errorf("bob's own name for alice's fam after the restore: %+v, %v; want Family", v, err)
+	}
+	joined := strings.Join(notes, "\n")
+	for _, want := range []string{"carol/fam", "delegate of carol"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("restore notes %q do not name %q", notes, want)
+		}
+	}
+}
+
+// An event whose calendar was deleted, and another made under its name,
+// is not said to have lost a calendar that is there: the message says the
+// one it was in was deleted, and how to bring it back.
+func TestTrashObjectOfADeletedCalendar(t *testing.T) {
+	ctx := context.Background()
+	w := newTrashWorld(t)
+	hol := w.calendar(t, "alice", "holidays")
+	w.put(t, ctx, hol, "easter.ics", "easter")
+	if err := w.s.DeleteObject(ctx, hol, "easter.ics", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.s.DeleteCollection(ctx, hol); err != nil {
+		t.Fatal(err)
+	}
+	newHol := w.calendar(t, "alice", "holidays")
+	items, err := w.s.Trash(ctx, "alice")
+	if err != nil || len(items) != 2 || items[0].Kind != store.TrashObject {
+		t.Fatalf("alice's trash %+v, %v; want the event, then the calendar", items, err)
+	}
+	_, err = w.s.RestoreTrash(ctx, "alice", items[0].ID)
+	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "the collection holidays it was in was deleted") ||
+		!strings.Contains(err.Error(), "trash item "+strconv.FormatInt(items[1].ID, 10)) || !strings.Contains(err.Error(), "another collection") {
+		t.Errorf("restore into a deleted calendar: %v; want it to name the deleted calendar and its trash item", err)
+	}
+	// An event deleted from the new calendar goes back into it, whatever
+	// ID the new one has.
+	w.put(t, ctx, newHol, "xmas.ics", "xmas")
+	if err := w.s.DeleteObject(ctx, newHol, "xmas.ics", ""); err != nil {
+		t.Fatal(err)
+	}
+	all, err := w.s.Trash(ctx, "alice")
+	if err != nil || len(all) != 3 {
+		t.Fatalf("alice's trash %+v, %v; want three items", all, err)
+	}
+	if _, err := w.s.RestoreTrash(ctx, "alice", all[2].ID); err != nil {
+		t.Errorf("restore into the new calendar: %v", err)
+	}
+	if _, err := w.s.Object(ctx, newHol, "xmas.ics"); err != nil {
+		t.Errorf("xmas.ics after its restore: %v", err)
+	}
+	if err := w.s.DeleteObject(ctx, newHol, "xmas.ics", ""); err != nil {
+		t.Fatal(err)
+	}
+	// Purged, the calendar's ID may be the new one's: the event still does
+	// not go into it.
+	if _, err := w.s.PurgeTrash(ctx, "alice", items[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.s.RestoreTrash(ctx, "alice", items[0].ID)
+	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "no longer in the trash") {
+		t.Errorf("restore after the calendar was purged: %v; want a conflict", err)
+	}
+	if objs, err := w.s.ListObjects(ctx, w.calendar(t, "alice", "holidays"), false); err != nil || len(objs) != 0 {
+		t.Errorf("the new holidays holds %d objects (%v), want none", len(objs), err)
 	}
 }

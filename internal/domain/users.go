@@ -169,6 +169,16 @@ func (s *Service) updateUser(ctx context.Context, name string, fn func(store.Tx,
 // DeleteUser moves a user and everything they own, dead properties
 // included, into the trash, from where RestoreUser brings them back. While
 // they are there, the name cannot be used again.
+//
+// The store deletes with the user: collections (objects, grants, sharees'
+// settings, public links, connectors with items, runs and conflicts), app
+// passwords, memberships (with contributions), delegations both ways,
+// grants and settings of others' collections, their virtual calendars
+// (with others' subscriptions and the links to them), their own
+// subscriptions and sync state; unshare removes them from others' virtual
+// calendars. snapshotUser keeps all of it but what docs/trash.md lists as
+// not restored (runs, conflicts, their virtual calendars' links and
+// properties, others' subscriptions to them, sync state).
 func (s *Service) DeleteUser(ctx context.Context, name string) error {
 	if err := authorize(ctx, name); err != nil {
 		return err

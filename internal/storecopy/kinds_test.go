@@ -1073,3 +1073,27 @@ func TestCopyRefusesADestinationHoldingAnything(t *testing.T) {
 		t.Fatal("refused by a failed write, not before writing")
 	}
 }
+
+// A store that holds nothing but a deleted user in the trash is not empty:
+// a copy into it would mix two installations.
+func TestCopyRefusesADestinationHoldingOnlyTrash(t *testing.T) {
+	ctx := context.Background()
+	src := openSQLite(t)
+	fill(t, src)
+	dst := openSQLite(t)
+	if err := dst.Update(ctx, func(tx store.Tx) error {
+		return tx.AddTrash(ctx, &store.TrashItem{Owner: "carol", Kind: store.TrashUser, Name: "carol", Payload: []byte("{}")})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	held, err := Holdings(ctx, dst)
+	if err != nil || strings.Join(held, ", ") != "1 trash items" {
+		t.Fatalf("holdings %v (%v), want 1 trash items", held, err)
+	}
+	if _, err := Copy(ctx, src, dst); !errors.Is(err, ErrNotEmpty) || !strings.Contains(err.Error(), "1 trash items") {
+		t.Fatalf("err = %v, want ErrNotEmpty naming the trash", err)
+	}
+	if users, err := Holdings(ctx, dst); err != nil || len(users) != 1 {
+		t.Fatalf("after the refusal the destination holds %v (%v)", users, err)
+	}
+}

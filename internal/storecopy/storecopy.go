@@ -136,8 +136,9 @@ func requireEmpty(ctx context.Context, dst store.Store) error {
 }
 
 // Holdings says what st holds of the kinds everything else hangs from
-// ("2 users", "1 groups", virtual calendars, connector permissions); none
-// means st is empty.
+// ("2 users", "1 groups", virtual calendars, connector permissions, trash
+// items); none means st is empty. A store holding only a deleted user's
+// trash is not empty.
 func Holdings(ctx context.Context, st store.Store) ([]string, error) {
 	var held []string
 	err := st.View(ctx, func(tx store.Tx) error {
@@ -157,10 +158,15 @@ func Holdings(ctx context.Context, st store.Store) ([]string, error) {
 		if err != nil {
 			return err
 		}
+		trash, err := tx.ListTrash(ctx, "")
+		if err != nil {
+			return err
+		}
 		for _, k := range []struct {
 			n    int
 			what string
-		}{{len(users), "users"}, {len(groups), "groups"}, {len(vcs), "virtual calendars"}, {len(perms), "connector permissions"}} {
+		}{{len(users), "users"}, {len(groups), "groups"}, {len(vcs), "virtual calendars"}, {len(perms), "connector permissions"},
+			{len(trash), "trash items"}} {
 			if k.n > 0 {
 				held = append(held, fmt.Sprintf("%d %s", k.n, k.what))
 			}
