@@ -372,6 +372,15 @@ CREATE INDEX objects_list ON objects (collection_id, name, id, etag, content_typ
 DROP INDEX objects_uid;
 CREATE INDEX objects_uid ON objects (collection_id, uid, name, href);
 `,
+		// 17: a collection's ID is never given again. SQLite gives a new
+		// row the largest rowid plus one, so deleting the newest
+		// collection freed its ID for the next, and a client's sync token
+		// of the old collection (urn:koyomi:sync:ID:REV) read as one of
+		// the new. collection_ids keeps the highest ID ever given.
+		`
+CREATE TABLE collection_ids (last INTEGER NOT NULL);
+INSERT INTO collection_ids SELECT coalesce(max(id), 0) FROM collections;
+`,
 	}
 }
 

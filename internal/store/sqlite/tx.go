@@ -354,10 +354,17 @@ func (t *tx) CreateCollection(ctx context.Context, c *store.Collection) error {
 		return fmt.Errorf("sqlite: create collection %s/%s: owner: %w", c.Owner, c.Name, store.ErrNotFound)
 	}
 	now := t.now()
+	// The next ID is past every ID ever given (migration 17), and past
+	// any row written with its own ID.
+	var id int64
+	if err := t.tx.QueryRowContext(ctx, `UPDATE collection_ids
+		SET last = max(last, (SELECT coalesce(max(id), 0) FROM collections)) + 1 RETURNING last`).Scan(&id); err != nil {
+		return fmt.Errorf("sqlite: create collection %s/%s: next id: %w", c.Owner, c.Name, err)
+	}
 	err = t.tx.QueryRowContext(ctx, `INSERT INTO collections
-		(owner, name, kind, display_name, description, description_lang, color, ord, timezone, components, revision, created, modified)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id`,
-		c.Owner, c.Name, string(c.Kind), c.DisplayName, c.Description, c.DescriptionLang, c.Color, c.Order, c.Timezone,
+		(id, owner, name, kind, display_name, description, description_lang, color, ord, timezone, components, revision, created, modified)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id`,
+		id, c.Owner, c.Name, string(c.Kind), c.DisplayName, c.Description, c.DescriptionLang, c.Color, c.Order, c.Timezone,
 		joinComponents(c.Components), micros(now), micros(now)).Scan(&c.ID)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("sqlite: create collection %s/%s: %w", c.Owner, c.Name, store.ErrExists)

@@ -326,3 +326,29 @@ func testDeleteCascades(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 }
+
+// testCollectionIDsNotReused checks that a deleted collection's ID is not
+// given to a later one, even the newest's: a client's sync token names the
+// collection by ID and must not read as a token of another.
+func testCollectionIDsNotReused(t *testing.T, s store.Store) {
+	var first, newest, later store.Collection
+	update(t, s, func(ctx context.Context, tx store.Tx) error {
+		if err := tx.CreateUser(ctx, &store.User{Name: "alice"}); err != nil {
+			return err
+		}
+		first = store.Collection{Owner: "alice", Name: "first", Kind: store.KindCalendar}
+		newest = store.Collection{Owner: "alice", Name: "newest", Kind: store.KindCalendar}
+		if err := tx.CreateCollection(ctx, &first); err != nil {
+			return err
+		}
+		return tx.CreateCollection(ctx, &newest)
+	})
+	update(t, s, func(ctx context.Context, tx store.Tx) error { return tx.DeleteCollection(ctx, newest.ID) })
+	update(t, s, func(ctx context.Context, tx store.Tx) error {
+		later = store.Collection{Owner: "alice", Name: "newest", Kind: store.KindCalendar}
+		return tx.CreateCollection(ctx, &later)
+	})
+	if later.ID <= newest.ID {
+		t.Errorf("a collection made after deleting ID %d got ID %d; want a new one", newest.ID, later.ID)
+	}
+}

@@ -24,6 +24,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}{
 		{"Users", testUsers},
 		{"Collections", testCollections},
+		{"CollectionIDsNotReused", testCollectionIDsNotReused},
 		{"CollectionOrder", testCollectionOrder},
 		{"RenameCollection", testRenameCollection},
 		{"DeleteCascades", testDeleteCascades},
