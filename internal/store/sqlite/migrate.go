@@ -372,14 +372,16 @@ CREATE INDEX objects_list ON objects (collection_id, name, id, etag, content_typ
 DROP INDEX objects_uid;
 CREATE INDEX objects_uid ON objects (collection_id, uid, name, href);
 `,
-		// 17: a collection's ID is never given again. SQLite gives a new
-		// row the largest rowid plus one, so deleting the newest
-		// collection freed its ID for the next, and a client's sync token
-		// of the old collection (urn:koyomi:sync:ID:REV) read as one of
-		// the new. collection_ids keeps the highest ID ever given.
+		// 17: a collection's or a virtual calendar's ID is never given
+		// again. SQLite gives a new row the largest rowid plus one, so
+		// deleting the newest freed its ID for the next, and a client's
+		// sync token of the old one (urn:koyomi:sync:ID:REV,
+		// urn:koyomi:view:ID:REV) read as one of the new. id_high_water
+		// keeps the highest ID ever given, per table (see nextID).
 		`
-CREATE TABLE collection_ids (last INTEGER NOT NULL);
-INSERT INTO collection_ids SELECT coalesce(max(id), 0) FROM collections;
+CREATE TABLE id_high_water (tbl TEXT PRIMARY KEY, last INTEGER NOT NULL);
+INSERT INTO id_high_water SELECT 'collections', coalesce(max(id), 0) FROM collections;
+INSERT INTO id_high_water SELECT 'virtual_calendars', coalesce(max(id), 0) FROM virtual_calendars;
 `,
 	}
 }

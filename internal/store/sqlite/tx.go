@@ -28,7 +28,8 @@ type tx struct {
 func (db *DB) newTx(sqlTx *sql.Tx, readOnly bool) *tx {
 	return &tx{db: db, tx: sqlTx, readOnly: readOnly,
 		Tx: sqlshared.Tx{Q: querier{sqlTx}, Name: "sqlite", ReadOnly: readOnly, Now: db.now,
-			Violated: violated, CheckReferences: true, Lists: jsonLists{}}}
+			Violated: violated, CheckReferences: true, Lists: jsonLists{},
+			NextID: func(ctx context.Context, table string) (int64, error) { return nextID(ctx, sqlTx, table) }}}
 }
 
 // querier adapts a database/sql transaction to sqlshared.Querier.
@@ -354,12 +355,9 @@ func (t *tx) CreateCollection(ctx context.Context, c *store.Collection) error {
 		return fmt.Errorf("sqlite: create collection %s/%s: owner: %w", c.Owner, c.Name, store.ErrNotFound)
 	}
 	now := t.now()
-	// The next ID is past every ID ever given (migration 17), and past
-	// any row written with its own ID.
-	var id int64
-	if err := t.tx.QueryRowContext(ctx, `UPDATE collection_ids
-		SET last = max(last, (SELECT coalesce(max(id), 0) FROM collections)) + 1 RETURNING last`).Scan(&id); err != nil {
-		return fmt.Errorf("sqlite: create collection %s/%s: next id: %w", c.Owner, c.Name, err)
+	id, err := nextID(ctx, t.tx, "collections")
+	if err != nil {
+		return fmt.Errorf("sqlite: create collection %s/%s: %w", c.Owner, c.Name, err)
 	}
 	err = t.tx.QueryRowContext(ctx, `INSERT INTO collections
 		(id, owner, name, kind, display_name, description, description_lang, color, ord, timezone, components, revision, created, modified)
@@ -479,4 +477,28 @@ func (t *tx) DeleteCollection(ctx context.Context, id int64) error {
 	}
 	res, err := t.tx.ExecContext(ctx, `DELETE FROM collections WHERE id = ?`, id)
 	return expectOneRow(res, err, fmt.Sprintf("delete collection %d", id))
+}
+
+// nextID gives the ID of a new row of table (collections or
+// virtual_calendars): past every ID the table ever gave (migration 17),
+// and past any row written with an ID of its own.
+func nextID(ctx context.Context, q interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}, table string) (int64, error) {
+	var query string
+	switch table {
+	case "collections":
+		query = `UPDATE id_high_water SET last = max(last, (SELECT coalesce(max(id), 0) FROM collections)) + 1
+			WHERE tbl = 'collections' RETURNING last`
+	case "virtual_calendars":
+		query = `UPDATE id_high_water SET last = max(last, (SELECT coalesce(max(id), 0) FROM virtual_calendars)) + 1
+			WHERE tbl = 'virtual_calendars' RETURNING last`
+	default:
+		return 0, fmt.Errorf("next id: no high-water mark for %s", table)
+	}
+	var id int64
+	if err := q.QueryRowContext(ctx, query).Scan(&id); err != nil {
+		return 0, fmt.Errorf("next id of %s: %w", table, err)
+	}
+	return id, nil
 }

@@ -60,6 +60,11 @@ type Tx struct {
 	KeyShare string
 	// Lists stores lists of strings.
 	Lists StringList
+	// NextID, when set, gives the ID of a new row of a table whose IDs a
+	// sync token names (virtual_calendars), so that no ID is given twice;
+	// nil leaves it to the database (an identity column never gives one
+	// again).
+	NextID func(ctx context.Context, table string) (int64, error)
 }
 
 // Violation is the kind of constraint a failed statement broke.

@@ -56,10 +56,21 @@ func (t Tx) CreateVirtualCalendar(ctx context.Context, vc *store.VirtualCalendar
 		return t.errorf("%s: %w", what, err)
 	}
 	now := t.now()
-	id, err := t.returning(ctx, `INSERT INTO virtual_calendars
+	var id int64
+	if t.NextID != nil {
+		if id, err = t.NextID(ctx, "virtual_calendars"); err != nil {
+			return t.errorf("%s: %w", what, err)
+		}
+		_, err = t.Q.Exec(ctx, `INSERT INTO virtual_calendars
+		(id, owner, name, display_name, color, definition, shared_with, version, created_us, modified_us)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
+			id, vc.Owner, vc.Name, vc.DisplayName, vc.Color, nonNil(vc.Definition), shared, micros(now), micros(now))
+	} else {
+		id, err = t.returning(ctx, `INSERT INTO virtual_calendars
 		(owner, name, display_name, color, definition, shared_with, version, created_us, modified_us)
 		VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id`,
-		vc.Owner, vc.Name, vc.DisplayName, vc.Color, nonNil(vc.Definition), shared, micros(now), micros(now))
+			vc.Owner, vc.Name, vc.DisplayName, vc.Color, nonNil(vc.Definition), shared, micros(now), micros(now))
+	}
 	if v, _ := t.violated(err); v == UniqueViolation {
 		return t.errorf("%s: %w", what, store.ErrExists)
 	}

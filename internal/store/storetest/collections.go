@@ -351,4 +351,19 @@ func testCollectionIDsNotReused(t *testing.T, s store.Store) {
 	if later.ID <= newest.ID {
 		t.Errorf("a collection made after deleting ID %d got ID %d; want a new one", newest.ID, later.ID)
 	}
+
+	// The same for virtual calendars, whose sync tokens name them by ID.
+	var vc, vcLater store.VirtualCalendar
+	update(t, s, func(ctx context.Context, tx store.Tx) error {
+		vc = store.VirtualCalendar{Owner: "alice", Name: "family", Definition: []byte(`{}`)}
+		return tx.CreateVirtualCalendar(ctx, &vc)
+	})
+	update(t, s, func(ctx context.Context, tx store.Tx) error { return tx.DeleteVirtualCalendar(ctx, vc.ID) })
+	update(t, s, func(ctx context.Context, tx store.Tx) error {
+		vcLater = store.VirtualCalendar{Owner: "alice", Name: "family", Definition: []byte(`{}`)}
+		return tx.CreateVirtualCalendar(ctx, &vcLater)
+	})
+	if vcLater.ID <= vc.ID {
+		t.Errorf("a virtual calendar made after deleting ID %d got ID %d; want a new one", vc.ID, vcLater.ID)
+	}
 }
