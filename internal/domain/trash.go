@@ -81,6 +81,10 @@ type trashedUser struct {
 	// own names for them; VCs the user's virtual calendars.
 	GrantsTo    []store.Grant           `json:"grants_to,omitempty"`
 	Settings    []store.ShareSettings   `json:"settings,omitempty"`
+	// SharedColls names the collections GrantsTo and Settings refer to by
+	// ID (as "owner/name", by ID), so that they are found again where a
+	// store copy or a restore gave them other IDs.
+	SharedColls map[int64]string `json:"shared_colls,omitempty"`
 	VCs         []store.VirtualCalendar `json:"vcs,omitempty"`
 	Collections []trashedCollection     `json:"collections,omitempty"`
 	// DelegatedBy are the delegations others made to the user, SharedVCs
@@ -366,6 +370,14 @@ func snapshotUser(ctx context.Context, tx store.Tx, name string) (*trashedUser, 
 	for _, st := range settings {
 		tu.Settings = append(tu.Settings, *st)
 	}
+	tu.SharedColls = map[int64]string{}
+	for _, id := range sharedCollIDs(tu) {
+		c, err := tx.GetCollectionByID(ctx, id)
+		if err != nil {
+			return nil, 0, err
+		}
+		tu.SharedColls[id] = c.Owner + "/" + c.Name
+	}
 	vcs, err := tx.ListVirtualCalendars(ctx)
 	if err != nil {
 		return nil, 0, err
@@ -459,11 +471,28 @@ func (s *Service) restoreUser(ctx context.Context, tx store.Tx, tu *trashedUser)
 		return nil, err
 	}
 	for _, g := range tu.GrantsTo {
-		if err := gone(tx.PutGrant(ctx, &g), "a share of a collection (ID %d) of another user: the collection is gone", g.CollectionID); err != nil {
+		id, found, err := sharedCollID(ctx, tx, tu, g.CollectionID)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			notes = append(notes, fmt.Sprintf("a share of %s: that collection is gone (or was copied under another ID); share it again", tu.sharedCollName(g.CollectionID)))
+			continue
+		}
+		g.CollectionID = id
+		if err := gone(tx.PutGrant(ctx, &g), "a share of %s: the collection is gone", tu.sharedCollName(g.CollectionID)); err != nil {
 			return nil, err
 		}
 	}
 	for _, st := range tu.Settings {
+		id, found, err := sharedCollID(ctx, tx, tu, st.CollectionID)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			continue
+		}
+		st.CollectionID = id
 		if err := tx.PutShareSettings(ctx, &st); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
@@ -835,4 +864,55 @@ func (s *Service) TrashSize(ctx context.Context) (items, bytes int64, err error)
 		return err
 	})
 	return items, bytes, mapStoreErr(err)
+}
+
+// sharedCollIDs lists the IDs of the collections of others a trashed
+// user's shares and settings refer to.
+func sharedCollIDs(tu *trashedUser) []int64 {
+	seen := map[int64]bool{}
+	var ids []int64
+	add := func(id int64) {
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	for _, g := range tu.GrantsTo {
+		add(g.CollectionID)
+	}
+	for _, st := range tu.Settings {
+		add(st.CollectionID)
+	}
+	return ids
+}
+
+// sharedCollName is how a restore's notes name a collection a trashed
+// user was given a share of.
+func (tu *trashedUser) sharedCollName(id int64) string {
+	if name, ok := tu.SharedColls[id]; ok {
+		return name
+	}
+	return fmt.Sprintf("a collection (ID %d) of another user", id)
+}
+
+// sharedCollID tells whether the collection of another that a trashed
+// user's share or setting refers to is still there: the collection of that
+// ID must still be that owner's of that name. A store copy or a restore
+// may have given the ID to another collection, which must not be shared;
+// nor is a collection of the same name made since (it was not shared)
+// taken for it. A share not found again is reported, not guessed.
+func sharedCollID(ctx context.Context, tx store.Tx, tu *trashedUser, id int64) (_ int64, found bool, _ error) {
+	name, ok := tu.SharedColls[id]
+	if !ok {
+		return 0, false, nil
+	}
+	owner, coll, _ := strings.Cut(name, "/")
+	c, err := tx.GetCollectionByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	return id, c.Owner == owner && c.Name == coll, nil
 }

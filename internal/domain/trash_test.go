@@ -672,3 +672,41 @@ func TestTrashObjectOfADeletedCalendar(t *testing.T) {
 		t.Errorf("the new holidays holds %d objects (%v), want none", len(objs), err)
 	}
 }
+
+// A share given to a trashed user comes back only to the collection that
+// was shared: not to one of the same name made since, which its owner
+// never shared (nor to whatever a copied store numbered with the old ID).
+func TestTrashUserShareOnlyOfTheSharedCollection(t *testing.T) {
+	ctx := context.Background()
+	for _, remake := range []bool{false, true} {
+		w := newTrashWorld(t)
+		work := w.calendar(t, "alice", "work")
+		if _, err := w.s.Share(ctx, work, "user:bob", LevelRead); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.s.DeleteUser(ctx, "bob"); err != nil {
+			t.Fatal(err)
+		}
+		if remake {
+			if err := w.s.DeleteCollection(ctx, work); err != nil {
+				t.Fatal(err)
+			}
+			work = w.calendar(t, "alice", "work")
+		}
+		notes, err := w.s.RestoreUser(ctx, "bob")
+		if err != nil {
+			t.Fatal(err)
+		}
+		grants, err := w.s.Grants(ctx, work)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if remake {
+			if len(grants) != 0 || len(notes) != 1 || !strings.Contains(notes[0], "alice/work") {
+				t.Errorf("remade work: grants %v, notes %q; want none, and a note naming alice/work", grants, notes)
+			}
+		} else if len(grants) != 1 || grants[0].Grantee != "user:bob" || len(notes) != 0 {
+			t.Errorf("work: grants %v, notes %q; want bob's share back", grants, notes)
+		}
+	}
+}
