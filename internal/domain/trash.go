@@ -79,12 +79,12 @@ type trashedUser struct {
 	Delegates    []store.Delegate            `json:"delegates,omitempty"`
 	// GrantsTo are the shares others gave the user, Settings the user's
 	// own names for them; VCs the user's virtual calendars.
-	GrantsTo    []store.Grant           `json:"grants_to,omitempty"`
-	Settings    []store.ShareSettings   `json:"settings,omitempty"`
+	GrantsTo []store.Grant         `json:"grants_to,omitempty"`
+	Settings []store.ShareSettings `json:"settings,omitempty"`
 	// SharedColls names the collections GrantsTo and Settings refer to by
 	// ID (as "owner/name", by ID), so that they are found again where a
 	// store copy or a restore gave them other IDs.
-	SharedColls map[int64]string `json:"shared_colls,omitempty"`
+	SharedColls map[int64]string        `json:"shared_colls,omitempty"`
 	VCs         []store.VirtualCalendar `json:"vcs,omitempty"`
 	Collections []trashedCollection     `json:"collections,omitempty"`
 	// DelegatedBy are the delegations others made to the user, SharedVCs
