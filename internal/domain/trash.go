@@ -81,9 +81,9 @@ type trashedUser struct {
 	// own names for them; VCs the user's virtual calendars.
 	GrantsTo []store.Grant         `json:"grants_to,omitempty"`
 	Settings []store.ShareSettings `json:"settings,omitempty"`
-	// SharedColls names the collections GrantsTo and Settings refer to by
-	// ID (as "owner/name", by ID), so that they are found again where a
-	// store copy or a restore gave them other IDs.
+	// SharedColls names the collections GrantsTo and Settings refer to
+	// ("owner/name", by ID), so that a restore can tell that the
+	// collection of that ID is still the one shared (sharedCollID).
 	SharedColls map[int64]string        `json:"shared_colls,omitempty"`
 	VCs         []store.VirtualCalendar `json:"vcs,omitempty"`
 	Collections []trashedCollection     `json:"collections,omitempty"`
