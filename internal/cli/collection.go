@@ -128,7 +128,7 @@ func collectionCommand(ctx context.Context, env Env, kind store.Kind, args []str
 		if err := svc.DeleteCollection(ctx, c); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.Stdout, "%s %s/%s deleted\n", word, user, name)
+		fmt.Fprintf(env.Stdout, "%s %s/%s moved to the trash (koyomi trash list %s)\n", word, user, name, user)
 	case "export":
 		target, err := svc.CollectionTarget(ctx, c)
 		if err != nil {
@@ -201,7 +201,7 @@ func confirmDelete(ctx context.Context, env Env, svc *domain.Service, c *store.C
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stderr, "Delete %s %s/%s and its %d objects? [y/N] ", c.Kind, c.Owner, c.Name, len(objs))
+	fmt.Fprintf(env.Stderr, "Move %s %s/%s and its %d objects to the trash? [y/N] ", c.Kind, c.Owner, c.Name, len(objs))
 	answer, _ := bufio.NewReader(env.Stdin).ReadString('\n')
 	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 		return errors.New("not deleted")

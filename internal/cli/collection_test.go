@@ -57,7 +57,7 @@ func TestCollectionCommands(t *testing.T) {
 		{name: "del refuses without a terminal", args: []string{"calendar", "del", "alice", "holidays"}, code: 1,
 			stderr: []string{"--yes"}},
 		{name: "still there", args: []string{"calendar", "list", "alice"}, stdout: []string{"holidays"}},
-		{name: "del", args: []string{"calendar", "del", "alice", "holidays", "--yes"}, stdout: []string{"calendar alice/holidays deleted"}},
+		{name: "del", args: []string{"calendar", "del", "alice", "holidays", "--yes"}, stdout: []string{"calendar alice/holidays moved to the trash"}},
 		{name: "gone", args: []string{"calendar", "list", "alice"}, noStdout: []string{"holidays"}},
 		{name: "import wants a file", args: []string{"calendar", "import", "alice", "default"}, code: 1,
 			stderr: []string{"expected USER NAME FILE"}},
@@ -92,13 +92,13 @@ func TestCollectionDeleteConfirmation(t *testing.T) {
 		return Main(context.Background(), env), stdout.String(), stderr.String()
 	}
 	code, _, stderr := del("n\n")
-	if code != 1 || !strings.Contains(stderr, "Delete calendar alice/default and its 2 objects? [y/N]") || !strings.Contains(stderr, "not deleted") {
+	if code != 1 || !strings.Contains(stderr, "Move calendar alice/default and its 2 objects to the trash? [y/N]") || !strings.Contains(stderr, "not deleted") {
 		t.Errorf("answer n: exit %d, stderr %q", code, stderr)
 	}
 	if _, stdout, _ := runCmd(t, "", "calendar", "list", "alice", "--data", data); !strings.Contains(stdout, "default") {
 		t.Fatalf("deleted after no:\n%s", stdout)
 	}
-	if code, stdout, stderr := del("y\n"); code != 0 || !strings.Contains(stdout, "alice/default deleted") {
+	if code, stdout, stderr := del("y\n"); code != 0 || !strings.Contains(stdout, "alice/default moved to the trash") {
 		t.Errorf("answer y: exit %d, %q %q", code, stdout, stderr)
 	}
 	if _, stdout, _ := runCmd(t, "", "calendar", "list", "alice", "--data", data); strings.Contains(stdout, "default") {
