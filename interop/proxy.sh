@@ -239,7 +239,14 @@ expect() {
 	local name=$1 want=$2 got
 	shift 2
 	checks=$((checks + 1))
-	got=$(curl -sS --cacert "$CERT" --max-time 60 -D "$HDR" -o "$BODY" -w '%{http_code}' "$@") || got="curl failed ($?)"
+	local rc=0
+	got=$(curl -sS --cacert "$CERT" --max-time 60 -D "$HDR" -o "$BODY" -w '%{http_code}' "$@") || rc=$?
+	# A server refusing an upload (413) answers before reading it and
+	# closes the stream; the proxy may then cut the answer's body short
+	# (curl 18, or 92 for an HTTP/2 stream reset). The status was received.
+	if ((rc != 0)) && ! [[ $want == 413 && $got == 413 && ($rc == 18 || $rc == 92 || $rc == 56) ]]; then
+		got="curl failed ($rc)"
+	fi
 	if [[ $got == "$want" ]]; then
 		echo "ok   $name: $got"
 		return 0
