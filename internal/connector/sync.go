@@ -527,7 +527,7 @@ func (r *syncRun) pull(rv *remoteVersion, local *store.Object, it *store.Connect
 	o, created, err := r.m.opts.Domain.PutObject(r.ctx, r.col, name, "", rv.data, "text/calendar", opts)
 	if errors.Is(err, domain.ErrPrecondition) && local == nil {
 		// The name is taken by an object with another UID: use a fresh one.
-		name = r.localName(&remoteVersion{uid: rv.uid + "-" + hashOf(rv.href)})
+		name = r.localName(&remoteVersion{uid: rv.uid + "-" + domain.ShortHash(rv.href)})
 		o, created, err = r.m.opts.Domain.PutObject(r.ctx, r.col, name, "", rv.data, "text/calendar", store.PutOptions{IfNoneMatch: true})
 	}
 	if err != nil {
@@ -667,24 +667,7 @@ func (r *syncRun) localName(rv *remoteVersion) string {
 			}
 		}
 	}
-	var b strings.Builder
-	for _, ch := range rv.uid {
-		if ch < 0x80 && (ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || strings.ContainsRune("-_.@", ch)) {
-			b.WriteRune(ch)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	name := b.String()
-	if len(name) > 100 || name == "" || name != rv.uid {
-		name = strings.Trim(name[:min(len(name), 60)], ".") + "-" + hashOf(rv.uid)
-	}
-	return name + ".ics"
-}
-
-func hashOf(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:6])
+	return domain.ObjectNameForUID(rv.uid, ".ics")
 }
 
 // memberURL is the URL of a member named name in the collection at coll.

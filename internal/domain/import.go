@@ -453,7 +453,7 @@ func (im *importer) write(ctx context.Context, tx store.Tx, p *pendingObject, ba
 	isNew := !merge && !updated
 	_, err = tx.PutObject(ctx, o, store.PutOptions{IfNoneMatch: isNew})
 	if isNew && errors.Is(err, store.ErrConflict) {
-		o.Name = strings.TrimSuffix(name, im.ext()) + "-" + shortHash(p.uid) + im.ext()
+		o.Name = strings.TrimSuffix(name, im.ext()) + "-" + ShortHash(p.uid) + im.ext()
 		_, err = tx.PutObject(ctx, o, store.PutOptions{IfNoneMatch: true})
 		if errors.Is(err, store.ErrConflict) {
 			batch.bad(p.line, p.uid, fmt.Errorf("%w: the names %s and %s are taken by other objects", ErrExists, name, o.Name))
@@ -660,12 +660,13 @@ func ObjectNameForUID(uid, ext string) string {
 	}
 	name := b.String()
 	if len(name) > 100 || name == "" || name != uid {
-		name = strings.Trim(name[:min(len(name), 60)], ".") + "-" + shortHash(uid)
+		name = strings.Trim(name[:min(len(name), 60)], ".") + "-" + ShortHash(uid)
 	}
 	return name + ext
 }
 
-func shortHash(s string) string {
+// ShortHash is a short hex hash of s, for names made unique.
+func ShortHash(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:6])
 }

@@ -346,7 +346,7 @@ func testImportNameTaken(t *testing.T, s *Service, c *store.Collection) {
 		t.Fatalf("%+v %v", res, err)
 	}
 	objs := objectsByUID(t, s, c)
-	if objs["other"].Name != "taken.ics" || objs["taken"] == nil || objs["taken"].Name != "taken-"+shortHash("taken")+".ics" || objs["after"] == nil {
+	if objs["other"].Name != "taken.ics" || objs["taken"] == nil || objs["taken"].Name != "taken-"+ShortHash("taken")+".ics" || objs["after"] == nil {
 		t.Errorf("other %s, taken %+v", objs["other"].Name, objs["taken"])
 	}
 }
