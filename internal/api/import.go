@@ -26,9 +26,6 @@ func (h *Handler) importInto(find collectionFunc) handlerFunc {
 		if err != nil {
 			return err
 		}
-		if res.Bad == nil {
-			res.Bad = []domain.BadEntry{}
-		}
 		writeJSON(w, http.StatusOK, res)
 		return nil
 	}

@@ -23,9 +23,6 @@ func (a *acl) importPost(w http.ResponseWriter, r *http.Request, d *tree.Collect
 	if err != nil {
 		return err
 	}
-	if res.Bad == nil {
-		res.Bad = []domain.BadEntry{}
-	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	return json.NewEncoder(w).Encode(res)

@@ -120,6 +120,17 @@ type BadEntry struct {
 // is wrong throughout should not turn into an answer as large.
 const maxBadEntries = 1000
 
+// add counts what a batch did into r, its bad entries too (still at most
+// maxBadEntries listed, all counted).
+func (r *ImportResult) add(batch ImportResult) {
+	r.Imported += batch.Imported
+	r.Updated += batch.Updated
+	r.Unchanged += batch.Unchanged
+	r.Skipped += batch.Skipped
+	r.BadCount += batch.BadCount
+	r.Bad = append(r.Bad, batch.Bad[:min(len(batch.Bad), maxBadEntries-len(r.Bad))]...)
+}
+
 func (r *ImportResult) bad(line int, uid string, err error) {
 	r.BadCount++
 	if len(r.Bad) < maxBadEntries {
@@ -161,7 +172,13 @@ func (s *Service) Import(ctx context.Context, c *store.Collection, r io.Reader, 
 	// A malformed component is reported as it is read, one that fails
 	// validation when its batch is written: the list is put in file
 	// order at the end.
-	defer func() { slices.SortStableFunc(res.Bad, func(a, b BadEntry) int { return cmp.Compare(a.Line, b.Line) }) }()
+	// Bad is never nil, so that it reads as a list ([]) in JSON.
+	defer func() {
+		if res.Bad == nil {
+			res.Bad = []BadEntry{}
+		}
+		slices.SortStableFunc(res.Bad, func(a, b BadEntry) int { return cmp.Compare(a.Line, b.Line) })
+	}()
 	if _, err := s.authorizeColl(ctx, c, ActWrite); err != nil {
 		return ImportResult{}, err
 	}
@@ -349,13 +366,7 @@ func (im *importer) flush(ctx context.Context) error {
 	if err != nil {
 		return mapStoreErr(err)
 	}
-	im.res.Imported += batch.Imported
-	im.res.Updated += batch.Updated
-	im.res.Unchanged += batch.Unchanged
-	im.res.Skipped += batch.Skipped
-	for _, b := range batch.Bad {
-		im.res.bad(b.Line, b.UID, errors.New(b.Reason))
-	}
+	im.res.add(batch)
 	for uid, name := range written {
 		im.done[uid] = name
 	}
@@ -503,11 +514,7 @@ func (im *importer) writeHeld(ctx context.Context) error {
 	if err != nil {
 		return mapStoreErr(err)
 	}
-	im.res.Updated += batch.Updated
-	im.res.Unchanged += batch.Unchanged
-	for _, b := range batch.Bad {
-		im.res.bad(b.Line, b.UID, errors.New(b.Reason))
-	}
+	im.res.add(batch)
 	im.held = map[string]*heldObject{}
 	if im.opts.Progress != nil {
 		im.opts.Progress(im.res)
