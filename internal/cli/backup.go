@@ -37,13 +37,8 @@ func embeddedStore() backup.Embedded {
 // koyomiVersion is the version of this program: the one set when
 // building, else the module's as the build recorded it.
 func koyomiVersion() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "(unknown)"
+	info, _ := debug.ReadBuildInfo()
+	return release(version, info)
 }
 
 // backupCommand implements "koyomi backup FILE" and "koyomi backup verify

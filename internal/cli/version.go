@@ -33,13 +33,10 @@ func versionCommand(env Env, args []string) error {
 // the revision it was built from, with its time and whether the tree was
 // modified, then the Go version and the platform.
 func versionText(set string, info *debug.BuildInfo) string {
-	v := set
+	v := release(set, info)
 	var revision, when string
 	modified := false
 	if info != nil {
-		if v == "" {
-			v = info.Main.Version
-		}
 		for _, s := range info.Settings {
 			switch s.Key {
 			case "vcs.revision":
@@ -50,9 +47,6 @@ func versionText(set string, info *debug.BuildInfo) string {
 				modified = s.Value == "true"
 			}
 		}
-	}
-	if v == "" {
-		v = "(unknown)"
 	}
 	out := "koyomi " + v
 	if revision != "" {
@@ -66,4 +60,16 @@ func versionText(set string, info *debug.BuildInfo) string {
 		out += ")"
 	}
 	return fmt.Sprintf("%s\n%s %s/%s\n", out, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// release is the version of a build: the one set when building, else the
+// module's as the build recorded it.
+func release(set string, info *debug.BuildInfo) string {
+	switch {
+	case set != "":
+		return set
+	case info != nil && info.Main.Version != "":
+		return info.Main.Version
+	}
+	return "(unknown)"
 }
