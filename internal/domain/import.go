@@ -601,13 +601,6 @@ func (im *importer) ext() string {
 	return ".ics"
 }
 
-func getObjectData(ctx context.Context, tx store.Tx, collectionID int64, name string) (*store.Object, error) {
-	if r, ok := tx.(store.DataReader); ok {
-		return r.GetObjectData(ctx, collectionID, name)
-	}
-	return tx.GetObject(ctx, collectionID, name)
-}
-
 // splitObject cuts a stored calendar object into its VTIMEZONEs and its
 // other components.
 func splitObject(data []byte) (zones [][]byte, comps []component, err error) {

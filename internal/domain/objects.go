@@ -28,11 +28,7 @@ func (s *Service) Object(ctx context.Context, c *store.Collection, name string) 
 	var o *store.Object
 	err = s.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		if r, ok := tx.(store.DataReader); ok {
-			o, err = r.GetObjectData(ctx, c.ID, name)
-		} else {
-			o, err = tx.GetObject(ctx, c.ID, name)
-		}
+		o, err = getObjectData(ctx, tx, c.ID, name)
 		return err
 	})
 	if err != nil {
@@ -214,13 +210,7 @@ func keepsUID(ctx context.Context, tx store.Objects, o *store.Object) error {
 	if o.UID == "" {
 		return nil
 	}
-	var old *store.Object
-	var err error
-	if r, ok := tx.(store.DataReader); ok {
-		old, err = r.GetObjectData(ctx, o.CollectionID, o.Name)
-	} else {
-		old, err = tx.GetObject(ctx, o.CollectionID, o.Name)
-	}
+	old, err := getObjectData(ctx, tx, o.CollectionID, o.Name)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil

@@ -110,11 +110,7 @@ type sharedVC struct {
 func (s *Service) trashObjectTx(ctx context.Context, tx store.Tx, c *store.Collection, name, ifMatch string) error {
 	// The occurrences are not kept: the object is indexed afresh when it
 	// comes back.
-	get := tx.GetObject
-	if r, ok := tx.(store.DataReader); ok {
-		get = r.GetObjectData
-	}
-	o, err := get(ctx, c.ID, name)
+	o, err := getObjectData(ctx, tx, c.ID, name)
 	if err != nil {
 		return err
 	}

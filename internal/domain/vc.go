@@ -1095,6 +1095,15 @@ func (e *shownBy) shown(i int, name string) (*VCObject, error) {
 	return &c, nil
 }
 
+// getObjectData reads one object with its data, without occurrences where
+// the store can.
+func getObjectData(ctx context.Context, tx store.Objects, collectionID int64, name string) (*store.Object, error) {
+	if r, ok := tx.(store.DataReader); ok {
+		return r.GetObjectData(ctx, collectionID, name)
+	}
+	return tx.GetObject(ctx, collectionID, name)
+}
+
 // getObjectsData reads named objects with data, without occurrences where
 // the store can.
 func getObjectsData(ctx context.Context, tx store.Objects, collectionID int64, names []string) ([]*store.Object, error) {
