@@ -117,6 +117,12 @@ func New(st store.Store, opts Options) *Service {
 	if opts.MinPasswordLength <= 0 {
 		opts.MinPasswordLength = DefaultMinPasswordLength
 	}
+	if opts.TrashRetention <= 0 {
+		opts.TrashRetention = DefaultTrashRetention
+	}
+	if opts.MaxImportSize <= 0 {
+		opts.MaxImportSize = DefaultMaxImportSize
+	}
 	return &Service{store: st, opts: opts, renders: newRenderCache(64 << 20)}
 }
 

@@ -61,14 +61,6 @@ type ImportOptions struct {
 	Size int64
 }
 
-// maxImportSize is the most bytes one Import reads.
-func (s *Service) maxImportSize() int64 {
-	if s.opts.MaxImportSize > 0 {
-		return s.opts.MaxImportSize
-	}
-	return DefaultMaxImportSize
-}
-
 // importLimit reads at most n bytes of r; reading more is ErrTooLarge.
 type importLimit struct {
 	r    io.Reader
@@ -196,7 +188,7 @@ func (s *Service) Import(ctx context.Context, c *store.Collection, r io.Reader, 
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 500
 	}
-	max := s.maxImportSize()
+	max := s.opts.MaxImportSize
 	if opts.Size > max {
 		return ImportResult{}, fmt.Errorf("%w: the file (%d bytes) is larger than max_import_size (%d bytes)", ErrTooLarge, opts.Size, max)
 	}

@@ -576,15 +576,8 @@ func (s *Service) Trash(ctx context.Context, owner string) ([]*store.TrashItem, 
 	if err != nil {
 		return nil, mapStoreErr(err)
 	}
-	expired := s.opts.Clock().Add(-s.retention())
+	expired := s.opts.Clock().Add(-s.opts.TrashRetention)
 	return slices.DeleteFunc(items, func(it *store.TrashItem) bool { return it.Deleted.Before(expired) }), nil
-}
-
-func (s *Service) retention() time.Duration {
-	if s.opts.TrashRetention > 0 {
-		return s.opts.TrashRetention
-	}
-	return DefaultTrashRetention
 }
 
 // trashItem reads item id of owner's trash. Another user's item, one
@@ -598,7 +591,7 @@ func (s *Service) trashItem(ctx context.Context, tx store.Tx, owner string, id i
 	if err != nil {
 		return nil, err
 	}
-	if it.Owner != owner || it.Deleted.Before(s.opts.Clock().Add(-s.retention())) ||
+	if it.Owner != owner || it.Deleted.Before(s.opts.Clock().Add(-s.opts.TrashRetention)) ||
 		(it.Kind == store.TrashUser && Principal(ctx) != "") {
 		return nil, fmt.Errorf("%w: trash item %d of %s", ErrNotFound, id, owner)
 	}
@@ -843,7 +836,7 @@ func (s *Service) PurgeExpiredTrash(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.store.Update(ctx, func(tx store.Tx) error {
 		var err error
-		n, err = tx.PurgeTrash(ctx, s.opts.Clock().Add(-s.retention()))
+		n, err = tx.PurgeTrash(ctx, s.opts.Clock().Add(-s.opts.TrashRetention))
 		return err
 	})
 	return n, mapStoreErr(err)
