@@ -124,12 +124,20 @@ func (s *Service) trashObjectTx(ctx context.Context, tx store.Tx, c *store.Colle
 	if err := tx.DeleteProperties(ctx, ObjectKey(c, name).key); err != nil {
 		return err
 	}
-	payload, err := json.Marshal(trashedObject{Name: o.Name, Href: o.Href, ContentType: o.ContentType, Data: o.Data, Props: props})
+	return s.addTrash(ctx, tx, store.TrashItem{Owner: c.Owner, Kind: store.TrashObject, Name: c.Name + "/" + name,
+		CollectionID: c.ID, Size: int64(len(o.Data))},
+		trashedObject{Name: o.Name, Href: o.Href, ContentType: o.ContentType, Data: o.Data, Props: props})
+}
+
+// addTrash puts it in the trash with payload, its snapshot, as deleted now
+// by the caller.
+func (s *Service) addTrash(ctx context.Context, tx store.Tx, it store.TrashItem, payload any) error {
+	data, err := json.Marshal(payload)
 	if err != nil {
 		return err
 	}
-	return tx.AddTrash(ctx, &store.TrashItem{Owner: c.Owner, Kind: store.TrashObject, Name: c.Name + "/" + name,
-		CollectionID: c.ID, Size: int64(len(o.Data)), Deleted: s.opts.Clock(), DeletedBy: Principal(ctx), Payload: payload})
+	it.Deleted, it.DeletedBy, it.Payload = s.opts.Clock(), Principal(ctx), data
+	return tx.AddTrash(ctx, &it)
 }
 
 // snapshotCollection reads c with everything that goes with it.
@@ -304,15 +312,10 @@ func (s *Service) trashCollectionTx(ctx context.Context, tx store.Tx, c *store.C
 	if err != nil {
 		return err
 	}
-	payload, err := json.Marshal(snap)
-	if err != nil {
-		return err
-	}
 	if err := deleteCollectionTx(ctx, tx, c); err != nil {
 		return err
 	}
-	return tx.AddTrash(ctx, &store.TrashItem{Owner: c.Owner, Kind: store.TrashCollection, Name: c.Name,
-		Size: size, Deleted: s.opts.Clock(), DeletedBy: Principal(ctx), Payload: payload})
+	return s.addTrash(ctx, tx, store.TrashItem{Owner: c.Owner, Kind: store.TrashCollection, Name: c.Name, Size: size}, snap)
 }
 
 // snapshotUser reads a whole account for the trash.

@@ -2,7 +2,6 @@ package domain
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -188,12 +187,7 @@ func (s *Service) DeleteUser(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
-		payload, err := json.Marshal(snap)
-		if err != nil {
-			return err
-		}
-		if err := tx.AddTrash(ctx, &store.TrashItem{Owner: name, Kind: store.TrashUser, Name: name, Size: size,
-			Deleted: s.opts.Clock(), DeletedBy: Principal(ctx), Payload: payload}); err != nil {
+		if err := s.addTrash(ctx, tx, store.TrashItem{Owner: name, Kind: store.TrashUser, Name: name, Size: size}, snap); err != nil {
 			return err
 		}
 		// What the store deletes with the user, listed first: the dead
