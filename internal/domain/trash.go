@@ -698,16 +698,12 @@ func trashedCollectionOf(ctx context.Context, tx store.Tx, it *store.TrashItem) 
 		if err != nil {
 			return nil, err
 		}
-		var colls []struct {
-			Collection struct{ ID int64 } `json:"collection"`
+		ids, err := trashedCollectionIDs(full)
+		if err != nil {
+			return nil, err
 		}
-		if err := json.Unmarshal(full.Payload, &colls); err != nil {
-			return nil, fmt.Errorf("trash item %d: %w", ci.ID, err)
-		}
-		for _, tc := range colls {
-			if tc.Collection.ID == it.CollectionID {
-				return ci, nil
-			}
+		if slices.Contains(ids, it.CollectionID) {
+			return ci, nil
 		}
 	}
 	return nil, nil
@@ -771,16 +767,15 @@ func (s *Service) RestoreUser(ctx context.Context, name string) (notes []string,
 // trash, so that nothing of theirs outlives them.
 func (s *Service) PurgeTrash(ctx context.Context, owner string, id int64) (purged int, err error) {
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		var ids []int64
 		if id != 0 {
 			it, err := s.trashItem(ctx, tx, owner, id)
 			if err != nil {
 				return err
 			}
-			ids = append(ids, it.ID)
 			if it.Kind != store.TrashUser {
-				return s.deleteTrash(ctx, tx, ids, &purged)
+				return s.deleteTrash(ctx, tx, []int64{it.ID}, &purged)
 			}
+			// Purging a deleted user purges all that was theirs.
 		} else if err := authorize(ctx, owner); err != nil {
 			return err
 		}
@@ -788,7 +783,7 @@ func (s *Service) PurgeTrash(ctx context.Context, owner string, id int64) (purge
 		if err != nil {
 			return err
 		}
-		ids = ids[:0]
+		var ids []int64
 		for _, it := range all {
 			if it.Kind == store.TrashUser && Principal(ctx) != "" {
 				continue
@@ -809,14 +804,12 @@ func (s *Service) deleteTrash(ctx context.Context, tx store.Tx, ids []int64, n *
 			return err
 		}
 		if it.Kind == store.TrashCollection {
-			var colls []struct {
-				Collection struct{ ID int64 } `json:"collection"`
+			ids, err := trashedCollectionIDs(it)
+			if err != nil {
+				return err
 			}
-			if err := json.Unmarshal(it.Payload, &colls); err != nil {
-				return fmt.Errorf("trash item %d: %w", id, err)
-			}
-			for _, tc := range colls {
-				if err := tx.RetargetTrash(ctx, tc.Collection.ID, 0); err != nil {
+			for _, cid := range ids {
+				if err := tx.RetargetTrash(ctx, cid, 0); err != nil {
 					return err
 				}
 			}
@@ -907,4 +900,21 @@ func sharedCollID(ctx context.Context, tx store.Tx, tu *trashedUser, id int64) (
 		return 0, false, err
 	}
 	return id, c.Owner == owner && c.Name == coll, nil
+}
+
+// trashedCollectionIDs are the IDs a trashed collection item's collections
+// had (the collection and those nested in it), read from its payload
+// without decoding the rest.
+func trashedCollectionIDs(it *store.TrashItem) ([]int64, error) {
+	var colls []struct {
+		Collection struct{ ID int64 } `json:"collection"`
+	}
+	if err := json.Unmarshal(it.Payload, &colls); err != nil {
+		return nil, fmt.Errorf("trash item %d: %w", it.ID, err)
+	}
+	ids := make([]int64, len(colls))
+	for i, tc := range colls {
+		ids[i] = tc.Collection.ID
+	}
+	return ids, nil
 }
