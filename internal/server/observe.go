@@ -28,8 +28,18 @@ const headerRequestID = "X-Request-ID"
 // requestInfo is what the request log learns while the request is served:
 // who it authenticated as.
 type requestInfo struct {
-	id   string
-	user string
+	id     string
+	user   string
+	client string // ClientIP's answer, worked out once
+}
+
+// clientOf is the client's address (ClientIP), as observe worked it out
+// for the request when it did.
+func (s *Server) clientOf(r *http.Request) string {
+	if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
+		return info.client
+	}
+	return s.ClientIP(r)
 }
 
 type requestInfoKey struct{}
@@ -106,7 +116,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		start := time.Now()
 		done := s.metrics.RequestStarted()
 		defer done()
-		info := &requestInfo{id: requestID(r)}
+		info := &requestInfo{id: requestID(r), client: s.ClientIP(r)}
 		w.Header().Set(headerRequestID, info.id)
 		rec := &statusRecorder{ResponseWriter: w}
 		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
@@ -120,7 +130,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			took := time.Since(start)
 			s.metrics.Request(r.Method, routeName(r.URL.Path), status, took)
 			s.opts.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
-				slog.String("request_id", info.id), slog.String("client", s.ClientIP(r)),
+				slog.String("request_id", info.id), slog.String("client", info.client),
 				slog.String("user", info.user), slog.String("method", r.Method),
 				slog.String("path", loggedPath(r.URL.Path)), slog.Int("status", status),
 				slog.Int64("bytes", rec.bytes), slog.Duration("duration", took),
@@ -136,7 +146,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 func (s *Server) authFailed(r *http.Request, user string, reason auth.Failure) {
 	s.metrics.AuthFailure(string(reason))
 	s.opts.Logger.LogAttrs(r.Context(), slog.LevelWarn, "authentication failed",
-		slog.String("client", s.ClientIP(r)), slog.String("reason", string(reason)),
+		slog.String("client", s.clientOf(r)), slog.String("reason", string(reason)),
 		slog.String("user", loggedName(user)), slog.String("request_id", RequestID(r.Context())))
 }
 
@@ -144,7 +154,7 @@ func (s *Server) authFailed(r *http.Request, user string, reason auth.Failure) {
 // answers everyone else 403 Forbidden. The address is the client's, as
 // ClientIP establishes it: a proxy is believed only when it is trusted.
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	ip, err := netip.ParseAddr(s.ClientIP(r))
+	ip, err := netip.ParseAddr(s.clientOf(r))
 	if err != nil || !isTrusted(ip, s.opts.MetricsAllow) {
 		http.Error(w, "metrics are not served to this address", http.StatusForbidden)
 		return

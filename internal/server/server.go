@@ -268,7 +268,11 @@ func (s *Server) forUsers(h http.Handler) http.Handler {
 // transaction) have run by then.
 func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w}
+		// observe's recorder, when it wraps this, already keeps the status.
+		rec, ok := w.(*statusRecorder)
+		if !ok {
+			rec = &statusRecorder{ResponseWriter: w}
+		}
 		defer func() {
 			v := recover()
 			if v == nil {
@@ -374,7 +378,7 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 			return
 		}
 		ctx := r.Context()
-		ip := s.ClientIP(r)
+		ip := s.clientOf(r)
 		if wait := s.limit.IPWait(ip); wait > 0 {
 			s.authFailed(r, user, auth.RateLimited)
 			tooManyFailures(w, wait)
