@@ -21,14 +21,14 @@ func initCommand(ctx context.Context, env Env, args []string) error {
 	}
 	u := storeURL(cfg)
 	where := describeStore(u)
-	existing, err := openURL(ctx, u, nil, true)
+	// One open: an existing store is brought up to date (and says so in
+	// the log); only a missing one is opened again, to be created.
+	logger := cfg.NewLogger(env.Stderr)
+	st, err := openNamed(ctx, env, u, "", logger, true)
 	found := err == nil
-	if found {
-		existing.Close()
-	} else if !errors.Is(err, store.ErrNoStore) {
-		return err
+	if errors.Is(err, store.ErrNoStore) {
+		st, err = openURL(ctx, u, logger, false)
 	}
-	st, err := openCreating(ctx, env, cfg)
 	if err != nil {
 		return err
 	}
