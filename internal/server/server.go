@@ -88,9 +88,6 @@ type Options struct {
 	// (zero: connector.MinInterval; tests lower it).
 	ConnectorMinInterval time.Duration
 
-	// Metrics count the server's work; nil: New makes its own (see
-	// Metrics).
-	Metrics *metrics.Metrics
 	// MetricsAllow are the client addresses /metrics is served to; empty:
 	// DefaultMetricsAllow.
 	MetricsAllow []netip.Prefix
@@ -137,19 +134,17 @@ func New(st store.Store, opts Options) (*Server, error) {
 	if opts.PasswordParams == (auth.Params{}) {
 		opts.PasswordParams = auth.DefaultParams()
 	}
-	if opts.Metrics == nil {
-		opts.Metrics = metrics.New(opts.Logger)
-	}
+	mx := metrics.New(opts.Logger)
 	if len(opts.MetricsAllow) == 0 {
 		opts.MetricsAllow = DefaultMetricsAllow
 	}
 	raw := st
-	st = opts.Metrics.Store(st)
+	st = mx.Store(st)
 	svc := domain.New(st, domain.Options{Logger: opts.Logger, Clock: opts.Clock,
 		PasswordParams: opts.PasswordParams, MaxResourceSize: opts.MaxResourceSize, TrashRetention: opts.TrashRetention,
 		MaxImportSize: opts.MaxImportSize, MinPasswordLength: opts.MinPasswordLength,
-		RenderCacheLookup: opts.Metrics.RenderCacheLookup})
-	opts.Metrics.Trash(svc.TrashSize)
+		RenderCacheLookup: mx.RenderCacheLookup})
+	mx.Trash(svc.TrashSize)
 	authn, err := auth.New(svc, auth.Options{CacheTTL: opts.AuthCacheTTL, Clock: opts.Clock,
 		Logger: opts.Logger, Params: opts.PasswordParams})
 	if err != nil {
@@ -169,11 +164,11 @@ func New(st store.Store, opts Options) (*Server, error) {
 	if opts.LoginLimits.Clock == nil {
 		opts.LoginLimits.Clock = opts.Clock
 	}
-	conns, err := newConnectors(st, svc, opts)
+	conns, err := newConnectors(st, svc, mx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s := &Server{opts: opts, store: st, rawStore: raw, metrics: opts.Metrics, svc: svc, auth: authn, limit: auth.NewLimiter(opts.LoginLimits), dav: h,
+	s := &Server{opts: opts, store: st, rawStore: raw, metrics: mx, svc: svc, auth: authn, limit: auth.NewLimiter(opts.LoginLimits), dav: h,
 		conns: conns}
 	if opts.MaxConcurrentPerUser == 0 {
 		opts.MaxConcurrentPerUser = DefaultMaxConcurrentPerUser
@@ -185,7 +180,7 @@ func New(st store.Store, opts Options) (*Server, error) {
 
 // newConnectors builds the connector service over the server's store and
 // domain service.
-func newConnectors(st store.Store, svc *domain.Service, opts Options) (*connector.Manager, error) {
+func newConnectors(st store.Store, svc *domain.Service, mx *metrics.Metrics, opts Options) (*connector.Manager, error) {
 	key := opts.SecretKey
 	if key == nil {
 		key = make([]byte, secret.KeySize)
@@ -201,15 +196,11 @@ func newConnectors(st store.Store, svc *domain.Service, opts Options) (*connecto
 	return connector.New(connector.Options{Store: st, Domain: svc, Box: box, Logger: opts.Logger, Clock: opts.Clock,
 		Node: opts.NodeName, HTTPClient: opts.ConnectorHTTPClient,
 		MinInterval: opts.ConnectorMinInterval, DefaultAllowed: opts.ConnectorsDefaultAllowed,
-		RunFinished: opts.Metrics.ConnectorRun, Hooks: opts.Hooks.Connectors}), nil
+		RunFinished: mx.ConnectorRun, Hooks: opts.Hooks.Connectors}), nil
 }
 
 // Service returns the domain service (for administrative commands).
 func (s *Server) Service() *domain.Service { return s.svc }
-
-// Metrics returns the server's metrics (to give them more sources, such as
-// the trash's size).
-func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 
 // Connectors returns the connector service. Its periodic runner is not
 // started by New: whoever runs the server calls Run on it (koyomi serve
