@@ -6,7 +6,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"path"
 	"strings"
 	"time"
 
@@ -194,7 +193,7 @@ func (h *Handler) exportCollection(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	return h.serveExport(w, r, target, exportName(c.DisplayName, c.Name))
+	return h.serveExport(w, r, target, c.DisplayName, c.Name)
 }
 
 // exportShared exports a collection shared with the caller, as they may
@@ -204,7 +203,7 @@ func (h *Handler) exportShared(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.serveExport(w, r, h.svc.ShareTarget(sh), exportName(sh.DisplayName(), sh.Coll.Name))
+	return h.serveExport(w, r, h.svc.ShareTarget(sh), sh.DisplayName(), sh.Coll.Name)
 }
 
 // exportOwnVC exports the caller's virtual calendar {name} as they see it.
@@ -217,7 +216,7 @@ func (h *Handler) exportOwnVC(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.serveExport(w, r, target, exportName(spec.DisplayName, spec.Name))
+	return h.serveExport(w, r, target, spec.DisplayName, spec.Name)
 }
 
 // exportVisible exports a view the caller sees (their own or one shared
@@ -231,58 +230,40 @@ func (h *Handler) exportVisible(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.serveExport(w, r, h.svc.ViewTarget(v), exportName(v.DisplayName(), v.VC.Name))
+	return h.serveExport(w, r, h.svc.ViewTarget(v), v.DisplayName(), v.VC.Name)
 }
 
-// exportName is the file name an export is offered as.
-func exportName(display, name string) string {
-	n := strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || strings.ContainsRune(`/\:*?"<>|`, r) {
-			return '_'
-		}
-		return r
-	}, strings.TrimSpace(display))
-	if n == "" {
-		n = path.Base(name)
-	}
-	return n
-}
-
-// serveExport answers with everything target shows as one file, streamed,
+// serveExport answers with everything target shows as one file (named
+// for display, else name: domain.ExportFile), streamed,
 // with its CTag as ETag (If-None-Match: 304). A failure once bytes are
 // sent cuts the connection, so that a truncated file is not taken for a
 // whole one.
-func (h *Handler) serveExport(w http.ResponseWriter, r *http.Request, target domain.Target, name string) error {
-	ct, ext := "text/calendar; charset=utf-8", ".ics"
-	switch target.Kind() {
-	case store.KindCalendar:
-	case store.KindAddressBook:
-		ct, ext = "text/vcard; charset=utf-8", ".vcf"
-	default:
+func (h *Handler) serveExport(w http.ResponseWriter, r *http.Request, target domain.Target, display, name string) error {
+	ct, filename, ok := domain.ExportFile(target.Kind(), display, name)
+	if !ok {
 		return &Error{Status: http.StatusNotFound, Msg: "this collection has nothing to export"}
 	}
 	ctag, err := target.CTag(r.Context())
 	if err != nil {
 		return err
 	}
-	etag := `"` + domain.ExportETag(ctag, name+ext) + `"`
+	etag := `"` + domain.ExportETag(ctag, filename) + `"`
 	hd := w.Header()
 	if inm := r.Header.Get("If-None-Match"); inm != "" && etagIn(inm, etag) {
 		hd.Set("ETag", etag)
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	sent := &sentWriter{w: w}
-	out := &headerFirst{w: sent, start: func() {
+	out := &headerFirst{w: w, start: func() {
 		hd.Set("Content-Type", ct)
 		hd.Set("ETag", etag)
 		hd.Set("Cache-Control", "no-store")
-		hd.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name + ext}))
+		hd.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": filename}))
 		w.WriteHeader(http.StatusOK)
 	}}
 	if err := target.Export(r.Context(), out); err != nil {
-		if sent.n == 0 {
-			return err
+		if !out.started {
+			return err // nothing sent yet: an error answer can still go out
 		}
 		h.logger.ErrorContext(r.Context(), "export failed after it began", "path", r.URL.Path, "err", err)
 		panic(http.ErrAbortHandler)
@@ -319,16 +300,4 @@ func (hf *headerFirst) Write(p []byte) (int, error) {
 		hf.start()
 	}
 	return hf.w.Write(p)
-}
-
-// sentWriter counts the bytes written through it.
-type sentWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (s *sentWriter) Write(p []byte) (int, error) {
-	n, err := s.w.Write(p)
-	s.n += int64(n)
-	return n, err
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +32,35 @@ func ExportETag(ctag, name string) string {
 	h := fnv.New32a()
 	h.Write([]byte(name))
 	return fmt.Sprintf("%s-%08x", ctag, h.Sum32())
+}
+
+// ExportFile is the media type and file name of the export of a target of
+// kind whose people see it as display (its name when display is empty):
+// without characters file systems refuse, with the kind's extension. ok is
+// false for kinds that export nothing.
+func ExportFile(kind store.Kind, display, name string) (contentType, filename string, ok bool) {
+	ext := ".ics"
+	switch kind {
+	case store.KindCalendar:
+		contentType = "text/calendar; charset=utf-8"
+	case store.KindAddressBook:
+		contentType, ext = "text/vcard; charset=utf-8", ".vcf"
+	default:
+		return "", "", false
+	}
+	if strings.TrimSpace(display) == "" {
+		display = path.Base(name)
+	}
+	filename = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || strings.ContainsRune(`/\:*?"<>|`, r) {
+			return '_'
+		}
+		return r
+	}, strings.TrimSpace(display))
+	if filename == "" || filename == "." || filename == ".." {
+		filename = "export"
+	}
+	return contentType, filename + ext, true
 }
 
 // parseSyncToken returns the revision a token names for collection id.

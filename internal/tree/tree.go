@@ -483,7 +483,7 @@ func (t *Tree) Content(ctx context.Context, r *dav.Resource) ([]byte, error) {
 	case *Object:
 		return d.Data, nil
 	case Container:
-		if ct, _ := exportType(d.Target().Kind()); ct != "" {
+		if ct, _, ok := domain.ExportFile(d.Target().Kind(), "", ""); ok {
 			out, err := exportBytes(ctx, d)
 			if err != nil {
 				return nil, err
@@ -505,7 +505,7 @@ const collectionPageType = "text/plain; charset=utf-8"
 // with its cards, other collections with a line of text.
 func (t *Tree) ContentType(r *dav.Resource) string {
 	if d, ok := r.Data.(Container); ok {
-		if ct, _ := exportType(d.Target().Kind()); ct != "" {
+		if ct, _, ok := domain.ExportFile(d.Target().Kind(), "", ""); ok {
 			return ct
 		}
 	}
