@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -236,7 +237,13 @@ func (s *Splitter) component(compName string, begin [][]byte, n int) *Chunk {
 			}
 			continue
 		}
-		v := strings.TrimSpace(string(value))
+		// The value is looked at only for the few properties below: no
+		// string is made of every line's.
+		var v string
+		if equalFold(name, "BEGIN") || equalFold(name, "END") || equalFold(name, "UID") ||
+			equalFold(name, "RECURRENCE-ID") || equalFold(name, "TZID") {
+			v = strings.TrimSpace(string(value))
+		}
 		switch {
 		case equalFold(name, "BEGIN"):
 			open = append(open, strings.ToUpper(v))
@@ -273,7 +280,7 @@ func (s *Splitter) component(compName string, begin [][]byte, n int) *Chunk {
 			c.TZID = v
 		}
 		if compName != "VTIMEZONE" {
-			if id := tzidParam(params); id != "" && !containsString(c.Zones, id) {
+			if id := tzidParam(params); id != "" && !slices.Contains(c.Zones, id) {
 				c.Zones = append(c.Zones, id)
 			}
 		}
@@ -299,15 +306,6 @@ func tzidParam(params []byte) string {
 		v = v[:j]
 	}
 	return string(v)
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func truncate(b []byte) string {

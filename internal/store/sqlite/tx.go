@@ -113,15 +113,6 @@ func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 	return s.ExecContext(ctx, args...)
 }
 
-// query is QueryContext of a prepared statement.
-func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	s, err := t.prepared(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	return s.QueryContext(ctx, args...)
-}
-
 func (t *tx) writable() error {
 	if t.readOnly {
 		return errReadOnly
@@ -485,19 +476,14 @@ func (t *tx) DeleteCollection(ctx context.Context, id int64) error {
 func nextID(ctx context.Context, q interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }, table string) (int64, error) {
-	var query string
-	switch table {
-	case "collections":
-		query = `UPDATE id_high_water SET last = max(last, (SELECT coalesce(max(id), 0) FROM collections)) + 1
-			WHERE tbl = 'collections' RETURNING last`
-	case "virtual_calendars":
-		query = `UPDATE id_high_water SET last = max(last, (SELECT coalesce(max(id), 0) FROM virtual_calendars)) + 1
-			WHERE tbl = 'virtual_calendars' RETURNING last`
-	default:
+	if table != "collections" && table != "virtual_calendars" {
 		return 0, fmt.Errorf("next id: no high-water mark for %s", table)
 	}
+	// table is one of the two names above, never input.
+	query := `UPDATE id_high_water SET last = max(last, (SELECT coalesce(max(id), 0) FROM ` + table + `)) + 1
+		WHERE tbl = ? RETURNING last`
 	var id int64
-	if err := q.QueryRowContext(ctx, query).Scan(&id); err != nil {
+	if err := q.QueryRowContext(ctx, query, table).Scan(&id); err != nil {
 		return 0, fmt.Errorf("next id of %s: %w", table, err)
 	}
 	return id, nil
